@@ -1,0 +1,253 @@
+#include "autoconf.h"
+
+#include "server/broker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/chan.h"
+#include "server/conn.h"
+#include "server/listener.h"
+#include "server/log.h"
+#include "server/queue.h"
+#include "server/vhost.h"
+
+int
+ptrvec_push(struct ptrvec *pv, void *p)
+{
+	if (pv->n == pv->cap) {
+		size_t ncap = pv->cap ? pv->cap * 2 : 16;
+		void **n = realloc(pv->v, ncap * sizeof(*n));
+
+		if (n == NULL)
+			return -1;
+		pv->v = n;
+		pv->cap = ncap;
+	}
+	pv->v[pv->n++] = p;
+	return 0;
+}
+
+static bool
+has_work(const struct broker *b)
+{
+	return b->dirty_queues.n || b->dirty_chans.n || b->dirty_conns.n ||
+	    b->dead_conns.n;
+}
+
+/*
+ * The "before sleep" step: commit, then confirms, then dispatch, then
+ * flush, so a confirm never goes out before what it confirms is committed
+ * and each connection gets one write per loop turn.
+ */
+static void
+on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct broker *b = ev_userdata(loop);
+
+	for (int round = 0; round < 8 && has_work(b); round++) {
+		/* XXX: the store commit slots in here (durable storage). */
+		for (size_t i = 0; i < b->dirty_chans.n; i++) {
+			struct chan *ch = b->dirty_chans.v[i];
+
+			if (ch == NULL)
+				continue;	/* freed while queued */
+			ch->dirty = false;
+			chan_send_confirms(ch);
+		}
+		b->dirty_chans.n = 0;
+		for (size_t i = 0; i < b->dirty_queues.n; i++) {
+			struct queue *q = b->dirty_queues.v[i];
+
+			q->dirty = false;
+			if (!q->deleted)
+				queue_dispatch(q);
+			queue_unref(q);
+		}
+		b->dirty_queues.n = 0;
+		for (size_t i = 0; i < b->dirty_conns.n; i++) {
+			struct conn *c = b->dirty_conns.v[i];
+
+			c->dirty = false;
+			conn_flush(c);
+		}
+		b->dirty_conns.n = 0;
+		for (size_t i = 0; i < b->dead_conns.n; i++)
+			conn_free(b->dead_conns.v[i]);
+		b->dead_conns.n = 0;
+	}
+	if (has_work(b))
+		ev_idle_start(loop, &b->idle);	/* do not sleep with work left */
+	else
+		ev_idle_stop(loop, &b->idle);
+}
+
+static void
+on_idle(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	/* Nothing: its only job is to keep the loop from blocking. */
+}
+
+void
+broker_wake_queue(struct broker *b, struct queue *q)
+{
+	queue_ref(q);	/* the list's reference; a delete cannot free it */
+	if (ptrvec_push(&b->dirty_queues, q) == -1) {
+		q->dirty = false;
+		queue_unref(q);
+	}
+}
+
+void
+broker_wake_chan(struct broker *b, struct chan *ch)
+{
+	if (!ch->dirty && ptrvec_push(&b->dirty_chans, ch) == 0)
+		ch->dirty = true;
+}
+
+void
+broker_wake_conn(struct broker *b, struct conn *c)
+{
+	if (!c->dirty && ptrvec_push(&b->dirty_conns, c) == 0)
+		c->dirty = true;
+}
+
+static void
+on_stop_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct broker *b = ev_userdata(loop);
+
+	/* Give clients a moment to answer close-ok, then leave. */
+	if (b->nconns == 0 || ev_now(loop) - b->stop_started > 2.0)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct broker *b = ev_userdata(loop);
+
+	log_info("broker: signal %d, shutting down", w->signum);
+	broker_shutdown(b, "shutdown");
+}
+
+static int
+write_file_atomic(const char *dir, const char *name, const char *content)
+{
+	char path[4096], tmp[4096];
+	size_t len = strlen(content);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1)
+		return -1;
+	if (write(fd, content, len) != (ssize_t)len) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	return rename(tmp, path);
+}
+
+void
+broker_init(struct broker *b, struct ev_loop *loop)
+{
+	struct vhost *vh;
+
+	b->loop = loop;
+	ev_set_userdata(loop, b);
+	hmap_init(&b->vhosts);
+	if (log_set_level_name(b->cfg.log_level) == -1)
+		fatalx("unknown log level '%s'", b->cfg.log_level);
+	if (mkdir(b->cfg.data_dir, 0755) == -1 && errno != EEXIST)
+		fatal("data dir %s", b->cfg.data_dir);
+	if ((vh = vhost_new(b, "/")) == NULL ||
+	    hmap_put(&b->vhosts, vh->name, strlen(vh->name), vh) == -1)
+		fatalx("out of memory");
+	ev_prepare_init(&b->prepare, on_prepare);
+	ev_prepare_start(loop, &b->prepare);
+	ev_idle_init(&b->idle, on_idle);
+	ev_timer_init(&b->stop_timer, on_stop_timer, 0.05, 0.05);
+	ev_signal_init(&b->sigterm, on_signal, SIGTERM);
+	ev_signal_init(&b->sigint, on_signal, SIGINT);
+	ev_signal_start(loop, &b->sigterm);
+	ev_signal_start(loop, &b->sigint);
+}
+
+void
+broker_start(struct broker *b)
+{
+	char line[32];
+
+	b->amqp = listener_new(b, b->cfg.bind, (int)b->cfg.port);
+	if (b->amqp == NULL)
+		fatalx("cannot listen on %s:%llu", b->cfg.bind,
+		    (unsigned long long)b->cfg.port);
+	snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (write_file_atomic(b->cfg.data_dir, "warrend.pid", line) == -1)
+		fatal("%s/warrend.pid", b->cfg.data_dir);
+	snprintf(line, sizeof(line), "%d\n", b->amqp->port);
+	if (write_file_atomic(b->cfg.data_dir, "warrend.port", line) == -1)
+		fatal("%s/warrend.port", b->cfg.data_dir);
+	log_info("broker: warrend %s accepting AMQP 0-9-1 on %s:%d",
+	    PACKAGE_VERSION, b->cfg.bind, b->amqp->port);
+}
+
+void
+broker_shutdown(struct broker *b, const char *reason)
+{
+	if (b->stopping)
+		return;
+	b->stopping = true;
+	b->stop_started = ev_now(b->loop);
+	if (b->amqp)
+		listener_stop(b->amqp);
+	for (struct conn *c = b->conns; c != NULL; c = c->next)
+		if (c->state != CONN_DEAD && c->state != CONN_CLOSING)
+			conn_fail(c, PROTO_CONNECTION_FORCED, 0,
+			    "broker forced connection closure with reason '%s'",
+			    reason);
+	ev_timer_start(b->loop, &b->stop_timer);
+}
+
+void
+broker_free(struct broker *b)
+{
+	char path[4096];
+	void *v;
+
+	while (b->conns != NULL)
+		conn_abort(b->conns, "broker stopping");
+	for (size_t i = 0; i < b->dead_conns.n; i++)
+		conn_free(b->dead_conns.v[i]);
+	for (size_t i = 0; i < b->dirty_queues.n; i++)
+		queue_unref(b->dirty_queues.v[i]);
+	for (size_t i = 0; hmap_next(&b->vhosts, &i, &v);)
+		vhost_free(v);
+	hmap_free(&b->vhosts);
+	if (b->amqp)
+		listener_free(b->amqp);
+	snprintf(path, sizeof(path), "%s/warrend.pid", b->cfg.data_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/warrend.port", b->cfg.data_dir);
+	unlink(path);
+	free(b->dirty_queues.v);
+	free(b->dirty_chans.v);
+	free(b->dirty_conns.v);
+	free(b->dead_conns.v);
+	free(b->route.q);
+	config_free(&b->cfg);
+}
+
+struct vhost *
+broker_vhost(struct broker *b, const char *name, size_t len)
+{
+	return hmap_get(&b->vhosts, name, len);
+}

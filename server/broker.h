@@ -1,0 +1,68 @@
+/*
+ * struct broker: the one root of all mutable state, reachable from the loop
+ * with ev_userdata(). Its ev_prepare step runs just before the loop sleeps:
+ * store commit, then confirms, then dispatch, then output flush.
+ */
+#ifndef WARREN_SERVER_BROKER_H
+#define WARREN_SERVER_BROKER_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server/config.h"
+#include "server/exchange.h"
+#include "server/hmap.h"
+
+struct chan;
+struct conn;
+struct listener;
+struct queue;
+struct vhost;
+
+/* A list of pointers that need work in the prepare step. */
+struct ptrvec {
+	void	**v;
+	size_t	  n, cap;
+};
+int	ptrvec_push(struct ptrvec *pv, void *p);
+
+struct broker {
+	struct ev_loop	*loop;
+	struct config	 cfg;
+	struct hmap	 vhosts;	/* name -> struct vhost */
+	struct listener	*amqp;
+	struct conn	*conns;		/* every connection, doubly linked */
+	uint32_t	 nconns;
+	uint64_t	 next_conn_id;
+	uint64_t	 next_name_id;	/* amq.gen- / amq.ctag- names */
+	bool		 stopping;
+
+	ev_prepare	 prepare;
+	ev_idle		 idle;		/* keeps the loop awake with work left */
+	ev_signal	 sigterm, sigint;
+	ev_timer	 stop_timer;
+	ev_tstamp	 stop_started;
+	struct ptrvec	 dirty_queues;	/* queues to dispatch */
+	struct ptrvec	 dirty_chans;	/* channels with confirms to send */
+	struct ptrvec	 dirty_conns;	/* connections with output to flush */
+	struct ptrvec	 dead_conns;	/* closed, freed after the pass */
+	struct route_result route;	/* scratch for one routing pass */
+};
+
+/* Sets up state, default vhost and listener. Exits on startup failure. */
+void	broker_init(struct broker *b, struct ev_loop *loop);
+/* Starts the listener(s) and writes the port/pid files. */
+void	broker_start(struct broker *b);
+/* Stops listening and closes every connection with 320 CONNECTION_FORCED. */
+void	broker_shutdown(struct broker *b, const char *reason);
+void	broker_free(struct broker *b);
+
+struct vhost *broker_vhost(struct broker *b, const char *name, size_t len);
+
+/* Queue work for the prepare step (each call is idempotent). */
+void	broker_wake_queue(struct broker *b, struct queue *q);
+void	broker_wake_chan(struct broker *b, struct chan *ch);
+void	broker_wake_conn(struct broker *b, struct conn *c);
+
+#endif /* WARREN_SERVER_BROKER_H */

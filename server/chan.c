@@ -1,0 +1,515 @@
+#include "autoconf.h"
+
+#include "server/chan.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "server/broker.h"
+#include "server/conn.h"
+#include "server/log.h"
+#include "server/msg.h"
+#include "server/vhost.h"
+
+struct chan *
+chan_new(struct conn *c, uint16_t id)
+{
+	struct chan *ch;
+
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		return NULL;
+	ch->c = c;
+	ch->id = id;
+	ch->state = CHAN_OPEN;
+	ch->flow = true;
+	ch->next_tag = 1;
+	hmap_init(&ch->consumers);
+	return ch;
+}
+
+static void
+consumer_detach(struct chan *ch, struct consumer *cs)
+{
+	struct consumer **pp;
+
+	for (pp = &ch->consumer_list; *pp != NULL; pp = &(*pp)->cnext)
+		if (*pp == cs) {
+			*pp = cs->cnext;
+			break;
+		}
+	hmap_del(&ch->consumers, cs->tag, cs->tag_len);
+	queue_remove_consumer(cs->q, cs);
+	/* Deliveries made to it stay unacked on the channel, ownerless. */
+	for (size_t i = 0; i < ch->ua_len; i++) {
+		struct unacked *u = &ch->unacked[(ch->ua_head + i) &
+		    (ch->ua_cap - 1)];
+
+		if (u->c == cs)
+			u->c = NULL;
+	}
+}
+
+void
+chan_remove_consumer(struct chan *ch, struct consumer *cs)
+{
+	struct queue *q = cs->q;
+
+	consumer_detach(ch, cs);
+	free(cs);
+	/* compat: an auto-delete queue goes when its last consumer does. */
+	if (q->auto_delete && q->nconsumers == 0 && !q->deleted)
+		vhost_delete_queue(q->vh, q);
+}
+
+void
+chan_consumer_cancelled(struct chan *ch, struct consumer *cs)
+{
+	struct proto_method m = { .id = PROTO_BASIC_CANCEL };
+
+	/* spec ext: consumer_cancel_notify, RabbitMQ's basic.cancel to clients. */
+	if (ch->c->cap_cancel_notify && ch->state == CHAN_OPEN) {
+		m.u.basic_cancel.consumer_tag = (struct proto_str){
+		    (const uint8_t *)cs->tag, cs->tag_len };
+		m.u.basic_cancel.no_wait = true;
+		conn_send_method(ch->c, ch->id, &m);
+	}
+	consumer_detach(ch, cs);
+	free(cs);
+}
+
+/* Releases what the channel holds; it stays allocated until close-ok. */
+static void
+chan_release(struct chan *ch)
+{
+	while (ch->consumer_list != NULL)
+		chan_remove_consumer(ch, ch->consumer_list);
+	chan_requeue_all(ch);
+	msg_unref(ch->pub_msg);
+	ch->pub_msg = NULL;
+	ch->pub = PUB_IDLE;
+	for (size_t i = 0; i < ch->tx_npubs; i++)
+		msg_unref(ch->tx_pubs[i].m);
+	ch->tx_npubs = 0;
+	ch->tx_nsettles = 0;
+}
+
+void
+chan_free(struct chan *ch)
+{
+	struct broker *b = ch->c->b;
+
+	chan_release(ch);
+	if (ch->dirty)
+		for (size_t i = 0; i < b->dirty_chans.n; i++)
+			if (b->dirty_chans.v[i] == ch)
+				b->dirty_chans.v[i] = NULL;
+	hmap_free(&ch->consumers);
+	free(ch->unacked);
+	free(ch->tx_pubs);
+	free(ch->tx_settles);
+	free(ch);
+}
+
+static void
+chan_vfail(struct chan *ch, uint16_t code, uint32_t method_id,
+    const char *fmt, va_list ap)
+{
+	struct proto_method m = { .id = PROTO_CHANNEL_CLOSE };
+	char text[256];
+	int n;
+
+	n = snprintf(text, sizeof(text), "%s - ", proto_reply_name(code) ?
+	    proto_reply_name(code) : "ERROR");
+	if (n > 0 && (size_t)n < sizeof(text))
+		vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
+	if (proto_reply_is_hard(code)) {
+		conn_fail(ch->c, code, method_id, "%s", text + n);
+		return;
+	}
+	log_info("conn %s: channel %u error: %s", ch->c->name, ch->id, text);
+	m.u.channel_close.reply_code = code;
+	m.u.channel_close.reply_text = proto_str_c(text);
+	m.u.channel_close.class_id = (uint16_t)(method_id >> 16);
+	m.u.channel_close.method_id = (uint16_t)method_id;
+	conn_send_method(ch->c, ch->id, &m);
+	ch->state = CHAN_CLOSING;
+	chan_release(ch);
+}
+
+int
+chan_fail(struct chan *ch, uint16_t code, uint32_t method_id, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	chan_vfail(ch, code, method_id, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static void
+chan_closed(struct chan *ch)
+{
+	struct conn *c = ch->c;
+
+	c->chans[ch->id] = NULL;
+	c->nchans--;
+	chan_free(ch);
+}
+
+static int
+on_channel_method(struct chan *ch, const struct proto_method *m)
+{
+	struct proto_method r = { 0 };
+
+	switch (m->id) {
+	case PROTO_CHANNEL_OPEN:
+		return chan_fail(ch, PROTO_CHANNEL_ERROR, m->id,
+		    "second 'channel.open' seen");
+	case PROTO_CHANNEL_CLOSE:
+		r.id = PROTO_CHANNEL_CLOSE_OK;
+		conn_send_method(ch->c, ch->id, &r);
+		chan_closed(ch);
+		return 0;
+	case PROTO_CHANNEL_FLOW:
+		/* compat: RabbitMQ 3.10 refuses a client's flow=false. */
+		if (!m->u.channel_flow.active)
+			return chan_fail(ch, PROTO_NOT_IMPLEMENTED, m->id,
+			    "active=false");
+		ch->flow = true;
+		r.id = PROTO_CHANNEL_FLOW_OK;
+		r.u.channel_flow_ok.active = ch->flow;
+		conn_send_method(ch->c, ch->id, &r);
+		if (ch->flow)
+			for (struct consumer *cs = ch->consumer_list; cs;
+			    cs = cs->cnext)
+				queue_wake(cs->q);
+		return 0;
+	case PROTO_CHANNEL_FLOW_OK:
+		return 0;	/* we never send channel.flow */
+	case PROTO_CHANNEL_CLOSE_OK:
+	default:
+		return chan_fail(ch, PROTO_COMMAND_INVALID, m->id,
+		    "unexpected %s", proto_method_info(m->id)->name);
+	}
+}
+
+int
+chan_on_frame(struct chan *ch, const struct proto_frame *f,
+    const struct proto_method *m)
+{
+	const struct proto_method_info *info;
+
+	if (ch->state == CHAN_CLOSING) {
+		/* spec: after channel.close, discard all but close/close-ok. */
+		if (m == NULL)
+			return 0;
+		if (m->id == PROTO_CHANNEL_CLOSE_OK) {
+			chan_closed(ch);
+		} else if (m->id == PROTO_CHANNEL_CLOSE) {
+			struct proto_method ok = { .id = PROTO_CHANNEL_CLOSE_OK };
+
+			conn_send_method(ch->c, ch->id, &ok);
+			chan_closed(ch);
+		}
+		return 0;
+	}
+	if (m == NULL)
+		return chan_content_frame(ch, f);
+	if (ch->pub == PUB_HEADER)
+		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, m->id,
+		    "expected content header for class 60, got non content "
+		    "header frame instead");
+	if (ch->pub == PUB_BODY)
+		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, m->id,
+		    "expected content body, got non content body frame "
+		    "instead");
+	info = proto_method_info(m->id);
+	if (!info->to_server)
+		return chan_fail(ch, PROTO_COMMAND_INVALID, m->id,
+		    "%s is not a method a client sends", info->name);
+	switch (m->id >> 16) {
+	case PROTO_CLASS_CHANNEL:
+		return on_channel_method(ch, m);
+	case PROTO_CLASS_EXCHANGE:
+		return chan_exchange_method(ch, m);
+	case PROTO_CLASS_QUEUE:
+		return chan_queue_method(ch, m);
+	case PROTO_CLASS_BASIC:
+	case PROTO_CLASS_CONFIRM:
+		return chan_basic_method(ch, m);
+	case PROTO_CLASS_TX:
+		return chan_tx_method(ch, m);
+	default:
+		return chan_fail(ch, PROTO_CHANNEL_ERROR, m->id,
+		    "unexpected method in connection state running");
+	}
+}
+
+size_t
+chan_gen_name(struct chan *ch, const char *prefix, char *buf, size_t len)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint8_t rnd[22];
+	size_t n;
+	int w;
+
+	/* compat: RabbitMQ's amq.gen-/amq.ctag- plus 22 url-safe characters. */
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		uint64_t x = ++ch->c->b->next_name_id ^ (uint64_t)(uintptr_t)ch;
+
+		for (size_t i = 0; i < sizeof(rnd); i++, x = x * 6364136223846793005ULL + 1)
+			rnd[i] = (uint8_t)(x >> 56);
+	}
+	w = snprintf(buf, len, "%s", prefix);
+	n = w > 0 ? (size_t)w : 0;
+	for (size_t i = 0; i < sizeof(rnd) && n + 1 < len; i++)
+		buf[n++] = alphabet[rnd[i] & 63];
+	buf[n] = '\0';
+	return n;
+}
+
+/* ---- unacked deliveries ------------------------------------------------ */
+
+static struct unacked *
+ua_at(struct chan *ch, size_t i)
+{
+	return &ch->unacked[(ch->ua_head + i) & (ch->ua_cap - 1)];
+}
+
+static struct unacked *
+ua_push(struct chan *ch)
+{
+	if (ch->ua_len == ch->ua_cap) {
+		size_t ncap = ch->ua_cap ? ch->ua_cap * 2 : 16;
+		struct unacked *n = malloc(ncap * sizeof(*n));
+
+		if (n == NULL)
+			return NULL;
+		for (size_t i = 0; i < ch->ua_len; i++)
+			n[i] = *ua_at(ch, i);
+		free(ch->unacked);
+		ch->unacked = n;
+		ch->ua_cap = ncap;
+		ch->ua_head = 0;
+	}
+	return &ch->unacked[(ch->ua_head + ch->ua_len++) & (ch->ua_cap - 1)];
+}
+
+/* Index of the entry with this tag, or ua_len. Tags are sorted. */
+static size_t
+ua_find(struct chan *ch, uint64_t tag)
+{
+	size_t lo = 0, hi = ch->ua_len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ua_at(ch, mid)->tag < tag)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ch->ua_len && ua_at(ch, lo)->tag == tag)
+		return lo;
+	return ch->ua_len;
+}
+
+static void
+ua_pop_settled(struct chan *ch)
+{
+	while (ch->ua_len > 0 && ua_at(ch, 0)->settled) {
+		ch->ua_head = (ch->ua_head + 1) & (ch->ua_cap - 1);
+		ch->ua_len--;
+	}
+	if (ch->ua_len == 0 && ch->ua_cap > 1024) {
+		free(ch->unacked);	/* give back a burst's memory */
+		ch->unacked = NULL;
+		ch->ua_cap = ch->ua_head = 0;
+	}
+}
+
+/* Settles one delivery: ack drops it, requeue puts it back, else drops. */
+static void
+settle_one(struct chan *ch, struct unacked *u, bool ack, bool requeue)
+{
+	struct queue *q = u->q;
+
+	u->settled = true;
+	ch->unacked_count--;
+	q->unacked--;
+	if (u->c != NULL) {
+		u->c->unacked--;
+		queue_wake(u->c->q);
+	}
+	if (ch->prefetch_channel != 0)
+		for (struct consumer *cs = ch->consumer_list; cs; cs = cs->cnext)
+			queue_wake(cs->q);
+	/* XXX: dead-lettering of rejected messages comes with queue semantics. */
+	if (!ack && requeue && !q->deleted && queue_requeue(q, &u->e) == 0)
+		u->e.m = NULL;
+	msg_unref(u->e.m);
+	u->e.m = NULL;
+	queue_unref(q);
+}
+
+int
+chan_settle(struct chan *ch, uint64_t tag, bool multiple, bool ack,
+    bool requeue, uint32_t method_id)
+{
+	size_t idx;
+
+	if (multiple && tag == 0) {
+		/* spec: tag 0 with multiple settles everything outstanding. */
+		for (size_t i = 0; i < ch->ua_len; i++)
+			if (!ua_at(ch, i)->settled)
+				settle_one(ch, ua_at(ch, i), ack, requeue);
+		ua_pop_settled(ch);
+		return 0;
+	}
+	idx = ua_find(ch, tag);
+	if (idx == ch->ua_len || ua_at(ch, idx)->settled)
+		return chan_fail(ch, PROTO_PRECONDITION_FAILED, method_id,
+		    "unknown delivery tag %llu", (unsigned long long)tag);
+	if (multiple) {
+		for (size_t i = 0; i <= idx; i++)
+			if (!ua_at(ch, i)->settled)
+				settle_one(ch, ua_at(ch, i), ack, requeue);
+	} else {
+		settle_one(ch, ua_at(ch, idx), ack, requeue);
+	}
+	ua_pop_settled(ch);
+	return 0;
+}
+
+void
+chan_requeue_all(struct chan *ch)
+{
+	/* Requeue newest first, so each lands back at its own position. */
+	for (size_t i = ch->ua_len; i-- > 0;)
+		if (!ua_at(ch, i)->settled)
+			settle_one(ch, ua_at(ch, i), false, true);
+	ua_pop_settled(ch);
+}
+
+/* ---- delivery ---------------------------------------------------------- */
+
+bool
+chan_consumer_can_take(const struct chan *ch, const struct consumer *cs)
+{
+	const struct conn *c = ch->c;
+
+	if (c->state != CONN_RUNNING || c->throttled || ch->state != CHAN_OPEN ||
+	    !ch->flow)
+		return false;
+	if (buf_used(&c->out) >= c->b->cfg.output_high_water)
+		return false;
+	if (cs->no_ack)
+		return true;
+	if (cs->prefetch != 0 && cs->unacked >= cs->prefetch)
+		return false;
+	return ch->prefetch_channel == 0 ||
+	    ch->unacked_count < ch->prefetch_channel;
+}
+
+bool
+chan_deliver(struct chan *ch, struct consumer *cs, struct queue *q,
+    struct qentry *e)
+{
+	struct proto_method m = { .id = PROTO_BASIC_DELIVER };
+	struct msg *msg = e->m;
+	struct unacked *u = NULL;
+	uint64_t tag = ch->next_tag;
+
+	if (!cs->no_ack && (u = ua_push(ch)) == NULL) {
+		queue_requeue(q, e);
+		return false;
+	}
+	m.u.basic_deliver.consumer_tag = (struct proto_str){
+	    (const uint8_t *)cs->tag, cs->tag_len };
+	m.u.basic_deliver.delivery_tag = tag;
+	m.u.basic_deliver.redelivered = e->deliveries > 0;
+	m.u.basic_deliver.exchange = msg_exchange(msg);
+	m.u.basic_deliver.routing_key = msg_rk(msg);
+	if (!conn_send_content(ch->c, ch->id, &m, msg->props, msg->props_len,
+	    msg->body, msg->body_len)) {
+		if (u != NULL)
+			ch->ua_len--;
+		queue_requeue(q, e);
+		return false;
+	}
+	ch->next_tag++;
+	e->deliveries++;
+	if (u == NULL) {
+		msg_unref(e->m);	/* no-ack: delivered means done */
+		return true;
+	}
+	u->tag = tag;
+	u->q = q;
+	queue_ref(q);
+	u->c = cs;
+	u->e = *e;
+	u->settled = false;
+	cs->unacked++;
+	ch->unacked_count++;
+	q->unacked++;
+	return true;
+}
+
+/* Records a basic.get delivery as unacked (no consumer). */
+int
+chan_track_get(struct chan *ch, struct queue *q, struct qentry *e,
+    uint64_t tag)
+{
+	struct unacked *u;
+
+	if ((u = ua_push(ch)) == NULL)
+		return -1;
+	u->tag = tag;
+	u->q = q;
+	queue_ref(q);
+	u->c = NULL;
+	u->e = *e;
+	u->settled = false;
+	ch->unacked_count++;
+	q->unacked++;
+	return 0;
+}
+
+/* ---- confirms ---------------------------------------------------------- */
+
+void
+chan_send_confirms(struct chan *ch)
+{
+	struct proto_method m = { .id = PROTO_BASIC_ACK };
+
+	if (ch->state != CHAN_OPEN || ch->confirmed >= ch->pub_seq)
+		return;
+	m.u.basic_ack.delivery_tag = ch->pub_seq;
+	m.u.basic_ack.multiple = ch->pub_seq - ch->confirmed > 1;
+	conn_send_method(ch->c, ch->id, &m);
+	ch->confirmed = ch->pub_seq;
+}
+
+void
+chan_confirm_nack(struct chan *ch, uint64_t seq)
+{
+	struct proto_method m = { .id = PROTO_BASIC_NACK };
+
+	/* Acks before it go first, so tags stay in order on the wire. */
+	if (seq > ch->confirmed + 1) {
+		struct proto_method a = { .id = PROTO_BASIC_ACK };
+
+		a.u.basic_ack.delivery_tag = seq - 1;
+		a.u.basic_ack.multiple = seq - 1 - ch->confirmed > 1;
+		conn_send_method(ch->c, ch->id, &a);
+	}
+	m.u.basic_nack.delivery_tag = seq;
+	conn_send_method(ch->c, ch->id, &m);
+	ch->confirmed = seq;
+}

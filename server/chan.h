@@ -1,0 +1,170 @@
+/*
+ * An AMQP channel: open/close/flow, QoS, unacked deliveries, consumers,
+ * content assembly for basic.publish, confirms and transactions.
+ */
+#ifndef WARREN_SERVER_CHAN_H
+#define WARREN_SERVER_CHAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "protocol/frame.h"
+#include "protocol/spec.h"
+#include "server/hmap.h"
+#include "server/queue.h"
+
+struct conn;
+struct msg;
+
+struct consumer {
+	struct chan	*ch;
+	struct queue	*q;
+	struct consumer	*qnext, *qprev;	/* queue's circular list */
+	struct consumer	*cnext;		/* channel's list */
+	char		 tag[256];
+	uint8_t		 tag_len;
+	bool		 no_ack;
+	bool		 exclusive;
+	uint16_t	 prefetch;	/* 0 = unlimited */
+	uint32_t	 unacked;
+};
+
+/* A delivery awaiting ack; tags only grow, so the list is sorted. */
+struct unacked {
+	uint64_t	 tag;
+	struct queue	*q;		/* holds a reference */
+	struct consumer	*c;		/* NULL for basic.get or once cancelled */
+	struct qentry	 e;
+	bool		 settled;	/* acked out of order; popped later */
+};
+
+/* A publish held by a transaction until tx.commit. */
+struct tx_publish {
+	struct msg	*m;
+	bool		 mandatory;
+};
+
+/* An ack, nack or reject held by a transaction. */
+struct tx_settle {
+	uint64_t	 tag;
+	bool		 multiple;
+	bool		 ack;
+	bool		 requeue;
+};
+
+enum chan_state {
+	CHAN_OPEN,
+	CHAN_CLOSING,		/* sent channel.close, waiting close-ok */
+};
+
+enum pub_state {
+	PUB_IDLE,
+	PUB_HEADER,		/* got basic.publish, want a content header */
+	PUB_BODY,		/* want body frames */
+};
+
+struct chan {
+	struct conn	*c;
+	uint16_t	 id;
+	enum chan_state	 state;
+	bool		 flow;		/* false: client paused deliveries */
+	bool		 dirty;		/* on the broker's confirm list */
+
+	uint16_t	 prefetch_consumer;	/* basic.qos global=false */
+	uint16_t	 prefetch_channel;	/* basic.qos global=true */
+	uint32_t	 unacked_count;
+	struct unacked	*unacked;	/* ring in tag order */
+	size_t		 ua_cap, ua_head, ua_len;
+	uint64_t	 next_tag;
+
+	struct hmap	 consumers;	/* tag -> struct consumer */
+	struct consumer	*consumer_list;
+
+	enum pub_state	 pub;
+	char		 pub_exchange[256];
+	uint8_t		 pub_exchange_len;
+	char		 pub_rk[256];
+	uint8_t		 pub_rk_len;
+	bool		 pub_mandatory;
+	struct msg	*pub_msg;	/* being assembled; owned */
+
+	bool		 confirm;	/* confirm.select done */
+	uint64_t	 pub_seq;	/* last publish sequence number */
+	uint64_t	 confirmed;	/* acks sent up to here */
+
+	char		 last_queue[256];	/* spec: "" means this queue */
+	uint8_t		 last_queue_len;
+
+	bool		 tx;		/* tx.select done */
+	struct tx_publish *tx_pubs;
+	size_t		 tx_npubs, tx_pubs_cap;
+	struct tx_settle *tx_settles;
+	size_t		 tx_nsettles, tx_settles_cap;
+};
+
+struct chan *chan_new(struct conn *c, uint16_t id);
+/* Releases everything: cancels consumers, requeues unacked, frees. */
+void	chan_free(struct chan *ch);
+/*
+ * Handles one frame for an open channel; m is the decoded method of a
+ * method frame, NULL for content frames. Returns 0 or the reply code of
+ * the error raised (the channel or connection is then closing).
+ */
+int	chan_on_frame(struct chan *ch, const struct proto_frame *f,
+	    const struct proto_method *m);
+/*
+ * Raises a channel error: channel.close(code, text) and the channel's
+ * resources released. Returns code, so handlers can `return chan_fail()`.
+ * Hard codes are passed to the connection instead.
+ */
+int	chan_fail(struct chan *ch, uint16_t code, uint32_t method_id,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Sends pending publisher confirms (prepare step). */
+void	chan_send_confirms(struct chan *ch);
+/* Whether a consumer may receive another delivery now. */
+bool	chan_consumer_can_take(const struct chan *ch, const struct consumer *cs);
+/* Sends one delivery to a consumer; the channel owns e's reference after. */
+bool	chan_deliver(struct chan *ch, struct consumer *cs, struct queue *q,
+	    struct qentry *e);
+/* Cancels a consumer at the client's request (or on channel release). */
+void	chan_remove_consumer(struct chan *ch, struct consumer *cs);
+/* Records a basic.get delivery as unacked; -1 on ENOMEM. */
+int	chan_track_get(struct chan *ch, struct queue *q, struct qentry *e,
+	    uint64_t tag);
+/* Sends basic.nack for publish seq (after acks for everything before). */
+void	chan_confirm_nack(struct chan *ch, uint64_t seq);
+/* Tells a client its consumer was cancelled by the broker. */
+void	chan_consumer_cancelled(struct chan *ch, struct consumer *cs);
+
+/* Method handlers, split by class (chan_exchange.c, chan_queue.c, ...). */
+int	chan_exchange_method(struct chan *ch, const struct proto_method *m);
+int	chan_queue_method(struct chan *ch, const struct proto_method *m);
+int	chan_basic_method(struct chan *ch, const struct proto_method *m);
+int	chan_tx_method(struct chan *ch, const struct proto_method *m);
+/* Content frames (header/body) for the publish in progress. */
+int	chan_content_frame(struct chan *ch, const struct proto_frame *f);
+
+/* Unacked bookkeeping shared by basic.* and tx (chan_basic.c). */
+int	chan_settle(struct chan *ch, uint64_t tag, bool multiple, bool ack,
+	    bool requeue, uint32_t method_id);
+/* Routes and enqueues a complete message (publish or tx.commit). */
+int	chan_route_publish(struct chan *ch, struct msg *m, bool mandatory);
+/* Requeues every unacked delivery (channel close, basic.recover). */
+void	chan_requeue_all(struct chan *ch);
+/* Shared checks (chan_queue.c); each returns 0 or the code it raised. */
+int	chan_find_queue(struct chan *ch, struct proto_str name,
+	    uint32_t method_id, struct queue **out);
+int	chan_check_args(struct chan *ch, const char *what, const char *name,
+	    struct proto_table got, struct proto_table cur,
+	    const char *const *keys, uint32_t method_id);
+int	chan_check_flag(struct chan *ch, const char *arg, const char *what,
+	    const char *name, bool got, bool cur, uint32_t method_id);
+struct exchange;
+int	chan_check_binding_args(struct chan *ch, struct exchange *src,
+	    struct proto_table args, uint32_t method_id);
+/* Fills buf with "amq.ctag-..."/"amq.gen-..." names. */
+size_t	chan_gen_name(struct chan *ch, const char *prefix, char *buf,
+	    size_t len);
+
+#endif /* WARREN_SERVER_CHAN_H */

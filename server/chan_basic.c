@@ -1,0 +1,420 @@
+/* basic.* methods, content assembly for basic.publish, and confirm.select. */
+#include "autoconf.h"
+
+#include "server/chan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/table.h"
+#include "server/broker.h"
+#include "server/conn.h"
+#include "server/exchange.h"
+#include "server/log.h"
+#include "server/msg.h"
+#include "server/vhost.h"
+
+static int
+basic_qos(struct chan *ch, const struct proto_basic_qos *m)
+{
+	struct proto_method ok = { .id = PROTO_BASIC_QOS_OK };
+
+	/*
+	 * compat: prefetch_size is ignored, as RabbitMQ does. global=false
+	 * sets the limit for consumers created afterwards; global=true a
+	 * limit shared by the whole channel (RabbitMQ's reading since 3.3).
+	 */
+	if (m->global) {
+		ch->prefetch_channel = m->prefetch_count;
+		for (struct consumer *cs = ch->consumer_list; cs; cs = cs->cnext)
+			queue_wake(cs->q);
+	} else {
+		ch->prefetch_consumer = m->prefetch_count;
+	}
+	conn_send_method(ch->c, ch->id, &ok);
+	return 0;
+}
+
+static int
+basic_consume(struct chan *ch, const struct proto_basic_consume *m)
+{
+	struct proto_method ok = { .id = PROTO_BASIC_CONSUME_OK };
+	struct consumer *cs;
+	struct queue *q;
+	char tag[256];
+	size_t tag_len;
+	int rc;
+
+	if ((rc = chan_find_queue(ch, m->queue, PROTO_BASIC_CONSUME, &q)) != 0)
+		return rc;
+	if (m->consumer_tag.len == 0) {
+		tag_len = chan_gen_name(ch, "amq.ctag-", tag, sizeof(tag));
+	} else {
+		memcpy(tag, m->consumer_tag.p, m->consumer_tag.len);
+		tag_len = m->consumer_tag.len;
+	}
+	if (hmap_get(&ch->consumers, tag, tag_len) != NULL)
+		return chan_fail(ch, PROTO_NOT_ALLOWED, PROTO_BASIC_CONSUME,
+		    "attempt to reuse consumer tag '%.*s'", (int)tag_len, tag);
+	if ((m->exclusive && q->nconsumers > 0) ||
+	    (q->consumers != NULL && q->consumers->exclusive))
+		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_BASIC_CONSUME,
+		    "queue '%s' in vhost '%s' in exclusive use", q->name,
+		    q->vh->name);
+	if ((cs = calloc(1, sizeof(*cs))) == NULL)
+		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_BASIC_CONSUME,
+		    "out of memory");
+	memcpy(cs->tag, tag, tag_len);
+	cs->tag_len = (uint8_t)tag_len;
+	cs->ch = ch;
+	cs->q = q;
+	cs->no_ack = m->no_ack;
+	cs->exclusive = m->exclusive;
+	cs->prefetch = ch->prefetch_consumer;
+	if (hmap_put(&ch->consumers, cs->tag, cs->tag_len, cs) == -1) {
+		free(cs);
+		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_BASIC_CONSUME,
+		    "out of memory");
+	}
+	cs->cnext = ch->consumer_list;
+	ch->consumer_list = cs;
+	/* consume-ok goes out now; deliveries follow in the prepare step. */
+	if (!m->no_wait) {
+		ok.u.basic_consume_ok.consumer_tag = (struct proto_str){
+		    (const uint8_t *)cs->tag, cs->tag_len };
+		conn_send_method(ch->c, ch->id, &ok);
+	}
+	queue_add_consumer(q, cs);
+	return 0;
+}
+
+static int
+basic_cancel(struct chan *ch, const struct proto_basic_cancel *m)
+{
+	struct proto_method ok = { .id = PROTO_BASIC_CANCEL_OK };
+	struct consumer *cs;
+
+	/* compat: cancelling an unknown tag is not an error in RabbitMQ. */
+	cs = hmap_get(&ch->consumers, m->consumer_tag.p, m->consumer_tag.len);
+	if (!m->no_wait) {
+		ok.u.basic_cancel_ok.consumer_tag = m->consumer_tag;
+		conn_send_method(ch->c, ch->id, &ok);
+	}
+	if (cs != NULL)
+		chan_remove_consumer(ch, cs);
+	return 0;
+}
+
+static int
+basic_get(struct chan *ch, const struct proto_basic_get *m)
+{
+	struct proto_method r = { .id = PROTO_BASIC_GET_OK };
+	struct queue *q;
+	struct qentry e;
+	uint64_t tag;
+	int rc;
+
+	if ((rc = chan_find_queue(ch, m->queue, PROTO_BASIC_GET, &q)) != 0)
+		return rc;
+	if (!queue_pop(q, &e)) {
+		r.id = PROTO_BASIC_GET_EMPTY;
+		conn_send_method(ch->c, ch->id, &r);
+		return 0;
+	}
+	tag = ch->next_tag++;
+	r.u.basic_get_ok.delivery_tag = tag;
+	r.u.basic_get_ok.redelivered = e.deliveries > 0;
+	r.u.basic_get_ok.exchange = msg_exchange(e.m);
+	r.u.basic_get_ok.routing_key = msg_rk(e.m);
+	r.u.basic_get_ok.message_count = (uint32_t)queue_ready(q);
+	e.deliveries++;
+	if (!conn_send_content(ch->c, ch->id, &r, e.m->props, e.m->props_len,
+	    e.m->body, e.m->body_len)) {
+		queue_requeue(q, &e);
+		return 0;
+	}
+	if (m->no_ack) {
+		msg_unref(e.m);
+	} else if (chan_track_get(ch, q, &e, tag) == -1) {
+		queue_requeue(q, &e);
+		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_BASIC_GET,
+		    "out of memory");
+	}
+	return 0;
+}
+
+static int
+settle(struct chan *ch, uint64_t tag, bool multiple, bool ack, bool requeue,
+    uint32_t method_id)
+{
+	struct tx_settle *t;
+
+	if (!ch->tx)
+		return chan_settle(ch, tag, multiple, ack, requeue, method_id);
+	/* Held until tx.commit; rollback forgets it. */
+	if (ch->tx_nsettles == ch->tx_settles_cap) {
+		size_t ncap = ch->tx_settles_cap ? ch->tx_settles_cap * 2 : 16;
+
+		if ((t = realloc(ch->tx_settles, ncap * sizeof(*t))) == NULL)
+			return chan_fail(ch, PROTO_RESOURCE_ERROR, method_id,
+			    "out of memory");
+		ch->tx_settles = t;
+		ch->tx_settles_cap = ncap;
+	}
+	t = &ch->tx_settles[ch->tx_nsettles++];
+	t->tag = tag;
+	t->multiple = multiple;
+	t->ack = ack;
+	t->requeue = requeue;
+	return 0;
+}
+
+static int
+basic_recover(struct chan *ch, bool requeue, bool reply)
+{
+	struct proto_method ok = { .id = PROTO_BASIC_RECOVER_OK };
+
+	/*
+	 * compat: RabbitMQ requeues for both values of requeue; the message
+	 * comes back with redelivered set, possibly to another consumer.
+	 */
+	chan_requeue_all(ch);
+	if (reply)
+		conn_send_method(ch->c, ch->id, &ok);
+	return 0;
+}
+
+static int
+confirm_select(struct chan *ch, const struct proto_confirm_select *m)
+{
+	struct proto_method ok = { .id = PROTO_CONFIRM_SELECT_OK };
+
+	if (ch->tx)
+		return chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		    PROTO_CONFIRM_SELECT, "cannot switch from tx to confirm mode");
+	ch->confirm = true;
+	if (!m->nowait)
+		conn_send_method(ch->c, ch->id, &ok);
+	return 0;
+}
+
+static int
+basic_publish(struct chan *ch, const struct proto_basic_publish *m)
+{
+	struct exchange *ex;
+
+	if (m->immediate)
+		return chan_fail(ch, PROTO_NOT_IMPLEMENTED, PROTO_BASIC_PUBLISH,
+		    "immediate=true");
+	if ((ex = vhost_exchange(ch->c->vh, m->exchange)) == NULL)
+		return chan_fail(ch, PROTO_NOT_FOUND, PROTO_BASIC_PUBLISH,
+		    "no exchange '%.*s' in vhost '%s'", PSTR(m->exchange),
+		    ch->c->vh->name);
+	if (ex->internal)
+		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_BASIC_PUBLISH,
+		    "cannot publish to internal exchange '%s' in vhost '%s'",
+		    ex->name, ch->c->vh->name);
+	memcpy(ch->pub_exchange, m->exchange.p, m->exchange.len);
+	ch->pub_exchange_len = (uint8_t)m->exchange.len;
+	memcpy(ch->pub_rk, m->routing_key.p, m->routing_key.len);
+	ch->pub_rk_len = (uint8_t)m->routing_key.len;
+	ch->pub_mandatory = m->mandatory;
+	ch->pub = PUB_HEADER;
+	return 0;
+}
+
+int
+chan_basic_method(struct chan *ch, const struct proto_method *m)
+{
+	switch (m->id) {
+	case PROTO_BASIC_QOS:
+		return basic_qos(ch, &m->u.basic_qos);
+	case PROTO_BASIC_CONSUME:
+		return basic_consume(ch, &m->u.basic_consume);
+	case PROTO_BASIC_CANCEL:
+		return basic_cancel(ch, &m->u.basic_cancel);
+	case PROTO_BASIC_PUBLISH:
+		return basic_publish(ch, &m->u.basic_publish);
+	case PROTO_BASIC_GET:
+		return basic_get(ch, &m->u.basic_get);
+	case PROTO_BASIC_ACK:
+		return settle(ch, m->u.basic_ack.delivery_tag,
+		    m->u.basic_ack.multiple, true, false, m->id);
+	case PROTO_BASIC_NACK:
+		return settle(ch, m->u.basic_nack.delivery_tag,
+		    m->u.basic_nack.multiple, false, m->u.basic_nack.requeue,
+		    m->id);
+	case PROTO_BASIC_REJECT:
+		return settle(ch, m->u.basic_reject.delivery_tag, false, false,
+		    m->u.basic_reject.requeue, m->id);
+	case PROTO_BASIC_RECOVER:
+		return basic_recover(ch, m->u.basic_recover.requeue, true);
+	case PROTO_BASIC_RECOVER_ASYNC:
+		return basic_recover(ch, m->u.basic_recover_async.requeue, false);
+	case PROTO_CONFIRM_SELECT:
+		return confirm_select(ch, &m->u.confirm_select);
+	default:
+		return chan_fail(ch, PROTO_NOT_IMPLEMENTED, m->id,
+		    "%s is not implemented", proto_method_info(m->id)->name);
+	}
+}
+
+/* ---- publishing -------------------------------------------------------- */
+
+int
+chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
+{
+	struct vhost *vh = ch->c->vh;
+	struct route_result *rr = &ch->c->b->route;
+	struct exchange *ex;
+	uint64_t seq = ch->confirm ? ++ch->pub_seq : 0;
+	bool failed = false;
+
+	if ((ex = vhost_exchange(vh, msg_exchange(m))) == NULL)
+		return chan_fail(ch, PROTO_NOT_FOUND, PROTO_BASIC_PUBLISH,
+		    "no exchange '%.*s' in vhost '%s'", PSTR(msg_exchange(m)),
+		    vh->name);
+	if (exchange_route(ex, msg_rk(m), msg_headers(m), rr) == -1)
+		failed = true;
+	for (size_t i = 0; i < rr->n; i++)
+		if (queue_enqueue(rr->q[i], m) == -1)
+			failed = true;
+	if (rr->n == 0 && mandatory) {
+		struct proto_method r = { .id = PROTO_BASIC_RETURN };
+
+		/* spec: unroutable mandatory messages come back, 312 NO_ROUTE. */
+		r.u.basic_return.reply_code = PROTO_NO_ROUTE;
+		r.u.basic_return.reply_text = proto_str_c("NO_ROUTE");
+		r.u.basic_return.exchange = msg_exchange(m);
+		r.u.basic_return.routing_key = msg_rk(m);
+		conn_send_content(ch->c, ch->id, &r, m->props, m->props_len,
+		    m->body, m->body_len);
+	}
+	if (seq != 0) {
+		if (failed)
+			chan_confirm_nack(ch, seq);
+		else
+			broker_wake_chan(ch->c->b, ch);
+	}
+	return 0;
+}
+
+static int
+tx_hold(struct chan *ch, struct msg *m, bool mandatory)
+{
+	struct tx_publish *t;
+
+	if (ch->tx_npubs == ch->tx_pubs_cap) {
+		size_t ncap = ch->tx_pubs_cap ? ch->tx_pubs_cap * 2 : 16;
+
+		if ((t = realloc(ch->tx_pubs, ncap * sizeof(*t))) == NULL) {
+			msg_unref(m);
+			return chan_fail(ch, PROTO_RESOURCE_ERROR,
+			    PROTO_BASIC_PUBLISH, "out of memory");
+		}
+		ch->tx_pubs = t;
+		ch->tx_pubs_cap = ncap;
+	}
+	ch->tx_pubs[ch->tx_npubs].m = m;	/* the transaction owns it now */
+	ch->tx_pubs[ch->tx_npubs++].mandatory = mandatory;
+	return 0;
+}
+
+static int
+publish_complete(struct chan *ch)
+{
+	struct msg *m = ch->pub_msg;
+	int rc;
+
+	ch->pub_msg = NULL;
+	ch->pub = PUB_IDLE;
+	if (ch->tx)
+		return tx_hold(ch, m, ch->pub_mandatory);
+	rc = chan_route_publish(ch, m, ch->pub_mandatory);
+	msg_unref(m);
+	return rc;
+}
+
+static int
+content_header(struct chan *ch, const struct proto_frame *f)
+{
+	struct proto_basic_properties props;
+	struct proto_str raw;
+	uint16_t class_id;
+	uint64_t body_size;
+	uint64_t max = ch->c->b->cfg.max_message_size;
+	struct msg *m;
+
+	if (proto_content_header_parse(f->payload, f->size, &class_id,
+	    &body_size, &raw) != 0)
+		return chan_fail(ch, PROTO_FRAME_ERROR, 0,
+		    "content header frame too short");
+	if (class_id != PROTO_CLASS_BASIC)
+		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, 0,
+		    "expected content header for class 60, got one for class "
+		    "%u instead", class_id);
+	/* Refused before anything is allocated for the body. */
+	if (body_size > max)
+		return chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		    PROTO_BASIC_PUBLISH,
+		    "message size %llu is larger than configured max size %llu",
+		    (unsigned long long)body_size, (unsigned long long)max);
+	if (proto_basic_properties_decode(raw.p, raw.len, &props) != 0 ||
+	    ((props.flags & PROTO_BASIC_HEADERS_FLAG) &&
+	    !proto_table_validate(props.headers)))
+		return chan_fail(ch, PROTO_SYNTAX_ERROR, PROTO_BASIC_PUBLISH,
+		    "malformed content properties");
+	if ((props.flags & PROTO_BASIC_USER_ID_FLAG) &&
+	    !proto_str_eqc(props.user_id, ch->c->user))
+		return chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		    PROTO_BASIC_PUBLISH, "user_id property set to '%.*s' but "
+		    "authenticated user was '%s'", PSTR(props.user_id),
+		    ch->c->user);
+	m = msg_new((struct proto_str){ (const uint8_t *)ch->pub_exchange,
+	    ch->pub_exchange_len }, (struct proto_str){
+	    (const uint8_t *)ch->pub_rk, ch->pub_rk_len }, raw, body_size);
+	if (m == NULL)
+		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_BASIC_PUBLISH,
+		    "out of memory for a %llu-byte message",
+		    (unsigned long long)body_size);
+	if (props.flags & PROTO_BASIC_DELIVERY_MODE_FLAG)
+		m->delivery_mode = props.delivery_mode;
+	if (props.flags & PROTO_BASIC_PRIORITY_FLAG)
+		m->priority = props.priority;
+	if (props.flags & PROTO_BASIC_HEADERS_FLAG) {
+		/* The headers view points into raw, which m->props copies. */
+		m->headers_off = (uint32_t)(props.headers.p - raw.p);
+		m->headers_len = (uint32_t)props.headers.len;
+	}
+	ch->pub_msg = m;
+	ch->pub = PUB_BODY;
+	if (body_size == 0)
+		return publish_complete(ch);
+	return 0;
+}
+
+int
+chan_content_frame(struct chan *ch, const struct proto_frame *f)
+{
+	if (ch->pub == PUB_IDLE)
+		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, 0,
+		    "expected method frame, got non method frame instead");
+	if (f->type == PROTO_FRAME_HEADER) {
+		if (ch->pub != PUB_HEADER)
+			return chan_fail(ch, PROTO_UNEXPECTED_FRAME, 0,
+			    "expected content body, got non content body frame "
+			    "instead");
+		return content_header(ch, f);
+	}
+	if (ch->pub != PUB_BODY)
+		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, 0,
+		    "expected content header for class 60, got non content "
+		    "header frame instead");
+	if (!msg_append(ch->pub_msg, f->payload, f->size))
+		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, 0,
+		    "content body exceeds the declared size of %llu bytes",
+		    (unsigned long long)ch->pub_msg->body_len);
+	if (msg_complete(ch->pub_msg))
+		return publish_complete(ch);
+	return 0;
+}

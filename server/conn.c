@@ -1,0 +1,831 @@
+#include "autoconf.h"
+
+#include "server/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "protocol/frame.h"
+#include "protocol/table.h"
+#include "server/auth.h"
+#include "server/broker.h"
+#include "server/chan.h"
+#include "server/log.h"
+#include "server/queue.h"
+#include "server/vhost.h"
+
+/* spec: 4.2.3 frames before tune-ok may not exceed the minimum frame size. */
+#define PREAUTH_FRAME_MAX	PROTO_FRAME_MIN_SIZE
+#define READ_CHUNK		65536
+#define CLOSE_TIMEOUT		3.0	/* seconds to wait for close-ok */
+#define METHOD_MAX		8192	/* largest method frame we send */
+
+static void	on_read(struct ev_loop *, ev_io *, int);
+static void	on_write(struct ev_loop *, ev_io *, int);
+static void	on_timer(struct ev_loop *, ev_timer *, int);
+static void	release(struct conn *c);
+
+static void
+peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+			port = ntohs(s4->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+			port = ntohs(s6->sin6_port);
+		}
+	}
+	snprintf(buf, len, "%s:%d", host, port);
+}
+
+static size_t
+out_max(const struct broker *b)
+{
+	/* Deliveries pause at the high-water mark; one message may overshoot. */
+	return (size_t)b->cfg.max_message_size + 4 * b->cfg.output_high_water +
+	    (1u << 20);
+}
+
+struct conn *
+conn_new(struct broker *b, int fd)
+{
+	struct conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->b = b;
+	c->fd = fd;
+	c->id = ++b->next_conn_id;
+	c->state = CONN_HEADER;
+	c->frame_max = PREAUTH_FRAME_MAX;
+	peer_name(fd, c->name, sizeof(c->name));
+	buf_init(&c->in, PREAUTH_FRAME_MAX + READ_CHUNK);
+	buf_init(&c->out, out_max(b));
+	ev_io_init(&c->rio, on_read, fd, EV_READ);
+	ev_io_init(&c->wio, on_write, fd, EV_WRITE);
+	c->rio.data = c->wio.data = c;
+	ev_io_start(b->loop, &c->rio);
+	c->reading = true;
+	/* spec: the handshake must finish within handshake_timeout. */
+	ev_timer_init(&c->timer, on_timer, (ev_tstamp)b->cfg.handshake_timeout,
+	    0.);
+	c->timer.data = c;
+	ev_timer_start(b->loop, &c->timer);
+	c->last_recv = c->last_send = ev_now(b->loop);
+	c->next = b->conns;
+	if (b->conns)
+		b->conns->prev = c;
+	b->conns = c;
+	b->nconns++;
+	log_info("conn %s: accepted", c->name);
+	return c;
+}
+
+void
+conn_free(struct conn *c)
+{
+	release(c);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c->chans);
+	free(c);
+}
+
+/* Stops watchers, unlinks, closes the socket; the struct is freed later. */
+static void
+bury(struct conn *c)
+{
+	struct broker *b = c->b;
+
+	if (c->state == CONN_DEAD)
+		return;
+	/* Channels are released later, by the broker, off this call stack. */
+	c->state = CONN_DEAD;
+	ev_io_stop(b->loop, &c->rio);
+	ev_io_stop(b->loop, &c->wio);
+	ev_timer_stop(b->loop, &c->timer);
+	close(c->fd);
+	c->fd = -1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		b->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	b->nconns--;
+	if (ptrvec_push(&b->dead_conns, c) == -1)
+		log_warnx("conn %s: leaked on out of memory", c->name);
+}
+
+void
+conn_abort(struct conn *c, const char *why)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	log_info("conn %s: closed: %s", c->name, why);
+	bury(c);
+}
+
+/* Frees channels (requeueing their deliveries) and exclusive queues. */
+static void
+release(struct conn *c)
+{
+	struct queue **owned = NULL;
+	size_t n = 0, cap = 0;
+	void *v;
+
+	for (uint32_t i = 0; i < c->chans_cap; i++)
+			if (c->chans[i] != NULL) {
+				chan_free(c->chans[i]);
+				c->chans[i] = NULL;
+			}
+	c->nchans = 0;
+	if (c->vh == NULL)
+		return;
+	/* compat: exclusive queues go with their connection. */
+	for (size_t i = 0; hmap_next(&c->vh->queues, &i, &v);) {
+		struct queue *q = v;
+
+		if (q->owner != c)
+			continue;
+		if (n == cap) {
+			struct queue **o;
+
+			cap = cap ? cap * 2 : 8;
+			if ((o = realloc(owned, cap * sizeof(*o))) == NULL)
+				break;
+			owned = o;
+		}
+		owned[n++] = q;
+	}
+	for (size_t i = 0; i < n; i++)
+		vhost_delete_queue(c->vh, owned[i]);
+	free(owned);
+}
+
+/* Appends raw bytes to the output and schedules a flush. */
+static bool
+out_append(struct conn *c, const void *p, size_t len)
+{
+	if (!buf_append(&c->out, p, len)) {
+		conn_abort(c, "output buffer full");
+		return false;
+	}
+	broker_wake_conn(c->b, c);
+	return true;
+}
+
+bool
+conn_send_method(struct conn *c, uint16_t channel, const struct proto_method *m)
+{
+	struct proto_writer w;
+
+	if (c->state == CONN_DEAD)
+		return false;
+	if (!buf_reserve(&c->out, METHOD_MAX)) {
+		conn_abort(c, "output buffer full");
+		return false;
+	}
+	w = proto_writer(buf_tail(&c->out), METHOD_MAX);
+	proto_frame_begin(&w, PROTO_FRAME_METHOD, channel, 0);
+	if (!proto_method_encode(m, &w)) {
+		log_warnx("conn %s: cannot encode method %08x", c->name, m->id);
+		return false;
+	}
+	proto_patch_u32(&w, 3, (uint32_t)(w.len - PROTO_FRAME_HDR_LEN));
+	proto_frame_end(&w);
+	if (w.overflow)
+		return false;
+	c->out.len += w.len;
+	broker_wake_conn(c->b, c);
+	return true;
+}
+
+bool
+conn_send_content(struct conn *c, uint16_t channel,
+    const struct proto_method *m, const uint8_t *props, size_t props_len,
+    const uint8_t *body, uint64_t body_len)
+{
+	size_t chunk = c->frame_max - PROTO_FRAME_OVERHEAD;
+	size_t nframes = body_len ? (size_t)((body_len + chunk - 1) / chunk) : 0;
+	size_t need = METHOD_MAX + 2 * PROTO_FRAME_OVERHEAD + 12 + props_len +
+	    nframes * PROTO_FRAME_OVERHEAD + (size_t)body_len;
+	struct proto_writer w;
+	size_t at;
+
+	if (c->state == CONN_DEAD)
+		return false;
+	if (!buf_reserve(&c->out, need)) {
+		conn_abort(c, "output buffer full");
+		return false;
+	}
+	w = proto_writer(buf_tail(&c->out), need);
+	proto_frame_begin(&w, PROTO_FRAME_METHOD, channel, 0);
+	if (!proto_method_encode(m, &w))
+		return false;
+	proto_patch_u32(&w, 3, (uint32_t)(w.len - PROTO_FRAME_HDR_LEN));
+	proto_frame_end(&w);
+	at = w.len;
+	proto_frame_begin(&w, PROTO_FRAME_HEADER, channel, 0);
+	proto_content_header_begin(&w, PROTO_CLASS_BASIC, body_len);
+	proto_write_bytes(&w, props, props_len);
+	proto_patch_u32(&w, at + 3, (uint32_t)(w.len - at - PROTO_FRAME_HDR_LEN));
+	proto_frame_end(&w);
+	for (uint64_t off = 0; off < body_len; off += chunk) {
+		size_t n = body_len - off < chunk ? (size_t)(body_len - off) : chunk;
+
+		proto_frame_begin(&w, PROTO_FRAME_BODY, channel, (uint32_t)n);
+		proto_write_bytes(&w, body + off, n);
+		proto_frame_end(&w);
+	}
+	if (w.overflow)
+		return false;
+	c->out.len += w.len;
+	broker_wake_conn(c->b, c);
+	return true;
+}
+
+static void
+wake_consumers(struct conn *c)
+{
+	for (uint32_t i = 0; i < c->chans_cap; i++) {
+		struct chan *ch = c->chans[i];
+
+		if (ch == NULL)
+			continue;
+		for (struct consumer *cs = ch->consumer_list; cs; cs = cs->cnext)
+			queue_wake(cs->q);
+	}
+}
+
+static void
+set_reading(struct conn *c, bool on)
+{
+	if (on == c->reading || c->state == CONN_DEAD)
+		return;
+	c->reading = on;
+	if (on)
+		ev_io_start(c->b->loop, &c->rio);
+	else
+		ev_io_stop(c->b->loop, &c->rio);
+}
+
+static void	process_input(struct conn *c);
+
+void
+conn_flush(struct conn *c)
+{
+	size_t hwm = c->b->cfg.output_high_water;
+	bool was_throttled = c->throttled;
+	ssize_t n;
+
+	if (c->state == CONN_DEAD)
+		return;
+	if (c->release_pending) {
+		c->release_pending = false;
+		release(c);
+	}
+	while (buf_used(&c->out) > 0) {
+		n = write(c->fd, buf_head(&c->out), buf_used(&c->out));
+		if (n > 0) {
+			buf_consume(&c->out, (size_t)n);
+			c->last_send = ev_now(c->b->loop);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		conn_abort(c, n == -1 ? strerror(errno) : "write returned 0");
+		return;
+	}
+	if (buf_used(&c->out) > 0) {
+		if (!c->writing) {
+			ev_io_start(c->b->loop, &c->wio);
+			c->writing = true;
+		}
+	} else {
+		if (c->writing) {
+			ev_io_stop(c->b->loop, &c->wio);
+			c->writing = false;
+		}
+		buf_shrink(&c->out, 1u << 16);
+		if (c->close_after_flush) {
+			conn_abort(c, c->close_reason);
+			return;
+		}
+	}
+	c->throttled = buf_used(&c->out) >= hwm;
+	if (was_throttled && !c->throttled)
+		wake_consumers(c);
+	/* A client that does not read its output stops being read. */
+	if (buf_used(&c->out) > 4 * hwm)
+		set_reading(c, false);
+	else if (!c->reading && c->state != CONN_DEAD) {
+		set_reading(c, true);
+		process_input(c);	/* frames may already be buffered */
+	}
+}
+
+static void
+on_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+	conn_flush(w->data);
+}
+
+/* Sends connection.close and waits for close-ok; everything is released. */
+static void
+vfail(struct conn *c, uint16_t code, uint32_t method_id, const char *fmt,
+    va_list ap)
+{
+	struct proto_method m = { .id = PROTO_CONNECTION_CLOSE };
+	char text[256];
+	int n;
+
+	if (c->state == CONN_DEAD || c->state == CONN_CLOSING)
+		return;
+	/*
+	 * compat: before tune-ok RabbitMQ answers errors by closing the
+	 * socket, except a refused login for clients that asked for a 403.
+	 */
+	if (c->state < CONN_OPEN && code != PROTO_ACCESS_REFUSED) {
+		conn_abort(c, "handshake error");
+		return;
+	}
+	n = snprintf(text, sizeof(text), "%s - ", proto_reply_name(code) ?
+	    proto_reply_name(code) : "ERROR");
+	if (n > 0 && (size_t)n < sizeof(text))
+		vsnprintf(text + n, sizeof(text) - (size_t)n, fmt, ap);
+	log_info("conn %s: connection error: %u %s", c->name, code, text);
+	c->release_pending = true;
+	m.u.connection_close.reply_code = code;
+	m.u.connection_close.reply_text = proto_str_c(text);
+	m.u.connection_close.class_id = (uint16_t)(method_id >> 16);
+	m.u.connection_close.method_id = (uint16_t)method_id;
+	if (c->state == CONN_HEADER) {
+		conn_abort(c, text);
+		return;
+	}
+	conn_send_method(c, 0, &m);
+	c->state = CONN_CLOSING;
+	ev_timer_stop(c->b->loop, &c->timer);
+	ev_timer_set(&c->timer, CLOSE_TIMEOUT, 0.);
+	ev_timer_start(c->b->loop, &c->timer);
+}
+
+void
+conn_fail(struct conn *c, uint16_t code, uint32_t method_id, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(c, code, method_id, fmt, ap);
+	va_end(ap);
+}
+
+static void
+close_after_flush(struct conn *c, const char *why)
+{
+	c->close_after_flush = true;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", why);
+	set_reading(c, false);
+	broker_wake_conn(c->b, c);
+}
+
+static void
+send_start(struct conn *c)
+{
+	struct proto_method m = { .id = PROTO_CONNECTION_START };
+	uint8_t props[1024];
+	struct proto_writer w = proto_writer(props, sizeof(props));
+	size_t t, caps;
+
+	/* Only the capabilities warren implements; clients branch on them. */
+	t = proto_table_begin(&w);
+	proto_table_key(&w, "capabilities");
+	proto_write_u8(&w, PROTO_FIELD_TABLE);
+	caps = proto_table_begin(&w);
+	proto_table_put_bool(&w, "publisher_confirms", true);
+	proto_table_put_bool(&w, "exchange_exchange_bindings", true);
+	proto_table_put_bool(&w, "basic.nack", true);
+	proto_table_put_bool(&w, "consumer_cancel_notify", true);
+	proto_table_put_bool(&w, "authentication_failure_close", true);
+	proto_table_put_bool(&w, "per_consumer_qos", true);
+	proto_table_end(&w, caps);
+	proto_table_put_longstr(&w, "product", "warren");
+	proto_table_put_longstr(&w, "version", PACKAGE_VERSION);
+	proto_table_put_longstr(&w, "platform", "C11/libev");
+	proto_table_put_longstr(&w, "copyright", "the warren authors");
+	proto_table_put_longstr(&w, "information",
+	    "AMQP 0-9-1 broker; see https://github.com/warren");
+	proto_table_put_longstr(&w, "cluster_name", "warren");
+	proto_table_end(&w, t);
+	m.u.connection_start.version_major = 0;
+	m.u.connection_start.version_minor = 9;
+	m.u.connection_start.server_properties =
+	    (struct proto_table){ props + 4, w.len - 4 };
+	m.u.connection_start.mechanisms = proto_str_c("PLAIN AMQPLAIN");
+	m.u.connection_start.locales = proto_str_c("en_US");
+	conn_send_method(c, 0, &m);
+	c->state = CONN_START_OK;
+}
+
+static void
+read_capabilities(struct conn *c, struct proto_table props)
+{
+	struct proto_field f, v;
+
+	if (!proto_table_validate(props) ||
+	    !proto_table_get(props, "capabilities", &f) ||
+	    f.kind != PROTO_FIELD_TABLE)
+		return;
+	if (proto_table_get(f.v.table, "consumer_cancel_notify", &v) &&
+	    v.kind == PROTO_FIELD_BOOL)
+		c->cap_cancel_notify = v.v.b;
+	if (proto_table_get(f.v.table, "authentication_failure_close", &v) &&
+	    v.kind == PROTO_FIELD_BOOL)
+		c->cap_auth_failure_close = v.v.b;
+}
+
+static void
+on_start_ok(struct conn *c, const struct proto_connection_start_ok *m)
+{
+	struct proto_method t = { .id = PROTO_CONNECTION_TUNE };
+	struct proto_str user;
+	char mech[32];
+
+	read_capabilities(c, m->client_properties);
+	snprintf(mech, sizeof(mech), "%.*s", PSTR(m->mechanism));
+	switch (auth_login(c->b, m->mechanism, m->response, &user)) {
+	case AUTH_OK:
+		break;
+	case AUTH_BAD_MECHANISM:
+	case AUTH_MALFORMED:
+		/* compat: RabbitMQ hangs up on these without a close. */
+		conn_abort(c, "bad authentication response");
+		return;
+	case AUTH_REFUSED:
+		log_info("conn %s: login refused using mechanism %s", c->name,
+		    mech);
+		/*
+		 * compat: RabbitMQ answers 403 only to clients advertising
+		 * authentication_failure_close; others see the socket close.
+		 */
+		if (!c->cap_auth_failure_close) {
+			conn_abort(c, "login refused");
+			return;
+		}
+		conn_fail(c, PROTO_ACCESS_REFUSED, PROTO_CONNECTION_START_OK,
+		    "Login was refused using authentication mechanism %s. "
+		    "For details see the broker logfile.", mech);
+		return;
+	}
+	snprintf(c->user, sizeof(c->user), "%.*s", PSTR(user));
+	t.u.connection_tune.channel_max = (uint16_t)c->b->cfg.channel_max;
+	t.u.connection_tune.frame_max = (uint32_t)c->b->cfg.frame_max;
+	t.u.connection_tune.heartbeat = (uint16_t)c->b->cfg.heartbeat;
+	conn_send_method(c, 0, &t);
+	c->state = CONN_TUNE_OK;
+}
+
+static void
+on_tune_ok(struct conn *c, const struct proto_connection_tune_ok *m)
+{
+	uint32_t server_frame_max = (uint32_t)c->b->cfg.frame_max;
+	uint16_t server_channel_max = (uint16_t)c->b->cfg.channel_max;
+
+	/* compat: RabbitMQ's limits and wording for tune-ok values. */
+	if (m->frame_max != 0 && m->frame_max < PROTO_FRAME_MIN_SIZE) {
+		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_TUNE_OK,
+		    "negotiated frame_max = %u is lower than the minimum "
+		    "allowed value (%u)", m->frame_max, PROTO_FRAME_MIN_SIZE);
+		return;
+	}
+	if (m->frame_max == 0 || m->frame_max > server_frame_max) {
+		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_TUNE_OK,
+		    "negotiated frame_max = %u is higher than the maximum "
+		    "allowed value (%u)", m->frame_max, server_frame_max);
+		return;
+	}
+	if (m->channel_max == 0 || m->channel_max > server_channel_max) {
+		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_TUNE_OK,
+		    "negotiated channel_max = %u is higher than the maximum "
+		    "allowed value (%u)", m->channel_max, server_channel_max);
+		return;
+	}
+	c->frame_max = m->frame_max;
+	c->channel_max = m->channel_max;
+	c->heartbeat = m->heartbeat;
+	c->in.max = (size_t)c->frame_max + READ_CHUNK;
+	c->state = CONN_OPEN;
+}
+
+static void
+on_open(struct conn *c, const struct proto_connection_open *m)
+{
+	struct proto_method ok = { .id = PROTO_CONNECTION_OPEN_OK };
+
+	c->vh = broker_vhost(c->b, (const char *)m->virtual_host.p,
+	    m->virtual_host.len);
+	if (c->vh == NULL) {
+		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_OPEN,
+		    "vhost %.*s not found", PSTR(m->virtual_host));
+		return;
+	}
+	conn_send_method(c, 0, &ok);
+	c->state = CONN_RUNNING;
+	/* Handshake done: the timer now drives heartbeats. */
+	ev_timer_stop(c->b->loop, &c->timer);
+	if (c->heartbeat > 0) {
+		ev_timer_set(&c->timer, c->heartbeat / 2.0, c->heartbeat / 2.0);
+		ev_timer_start(c->b->loop, &c->timer);
+	}
+	log_info("conn %s: user '%s' opened vhost '%s'", c->name, c->user,
+	    c->vh->name);
+}
+
+static void
+on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	static const uint8_t heartbeat[] = { PROTO_FRAME_HEARTBEAT, 0, 0, 0, 0,
+	    0, 0, PROTO_FRAME_END };
+	struct conn *c = w->data;
+	ev_tstamp now = ev_now(loop);
+
+	switch (c->state) {
+	case CONN_RUNNING:
+		/* spec: 4.2.7 a peer silent for two intervals is dead. */
+		if (now - c->last_recv > 2.0 * c->heartbeat) {
+			conn_abort(c, "missed heartbeats from client");
+			return;
+		}
+		if (now - c->last_send >= c->heartbeat / 2.0 &&
+		    buf_used(&c->out) == 0)
+			out_append(c, heartbeat, sizeof(heartbeat));
+		return;
+	case CONN_CLOSING:
+		conn_abort(c, "no connection.close-ok from client");
+		return;
+	default:
+		conn_abort(c, "handshake timeout");
+		return;
+	}
+}
+
+/* A method on channel 0, whatever the state. */
+static void
+on_connection_method(struct conn *c, const struct proto_method *m)
+{
+	struct proto_method ok = { .id = PROTO_CONNECTION_CLOSE_OK };
+
+	switch (m->id) {
+	case PROTO_CONNECTION_CLOSE:
+		/* spec: answer close-ok, then close the socket. */
+		conn_send_method(c, 0, &ok);
+		c->release_pending = true;
+		close_after_flush(c, "closed by client");
+		c->state = CONN_CLOSING;
+		return;
+	case PROTO_CONNECTION_CLOSE_OK:
+		if (c->state == CONN_CLOSING)
+			conn_abort(c, "closed after connection error");
+		else
+			conn_fail(c, PROTO_COMMAND_INVALID, m->id,
+			    "unexpected connection.close-ok");
+		return;
+	}
+	switch (c->state) {
+	case CONN_START_OK:
+		if (m->id == PROTO_CONNECTION_START_OK) {
+			on_start_ok(c, &m->u.connection_start_ok);
+			return;
+		}
+		break;
+	case CONN_TUNE_OK:
+		if (m->id == PROTO_CONNECTION_TUNE_OK) {
+			on_tune_ok(c, &m->u.connection_tune_ok);
+			return;
+		}
+		break;
+	case CONN_OPEN:
+		if (m->id == PROTO_CONNECTION_OPEN) {
+			on_open(c, &m->u.connection_open);
+			return;
+		}
+		break;
+	case CONN_RUNNING:
+		if (m->id == PROTO_CONNECTION_UPDATE_SECRET) {
+			conn_fail(c, PROTO_NOT_IMPLEMENTED, m->id,
+			    "connection.update-secret is not supported");
+			return;
+		}
+		conn_fail(c, PROTO_CHANNEL_ERROR, m->id,
+		    "unexpected method in connection state running");
+		return;
+	default:
+		break;
+	}
+	conn_fail(c, PROTO_COMMAND_INVALID, m->id, "unexpected method %s",
+	    proto_method_info(m->id)->name);
+}
+
+static void
+on_channel_open(struct conn *c, uint16_t id)
+{
+	struct proto_method ok = { .id = PROTO_CHANNEL_OPEN_OK };
+	struct chan *ch;
+
+	/* compat: channel_max limits how many are open, not their ids. */
+	if (c->nchans >= c->channel_max) {
+		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CHANNEL_OPEN,
+		    "number of channels opened (%u) has reached the negotiated "
+		    "channel_max (%u)", c->nchans, c->channel_max);
+		return;
+	}
+	if (id >= c->chans_cap) {
+		uint32_t ncap = c->chans_cap ? c->chans_cap : 8;
+		struct chan **n;
+
+		while (ncap <= id)
+			ncap *= 2;
+		if ((n = realloc(c->chans, ncap * sizeof(*n))) == NULL) {
+			conn_fail(c, PROTO_RESOURCE_ERROR, PROTO_CHANNEL_OPEN,
+			    "out of memory");
+			return;
+		}
+		memset(n + c->chans_cap, 0, (ncap - c->chans_cap) * sizeof(*n));
+		c->chans = n;
+		c->chans_cap = ncap;
+	}
+	if ((ch = chan_new(c, id)) == NULL) {
+		conn_fail(c, PROTO_RESOURCE_ERROR, PROTO_CHANNEL_OPEN,
+		    "out of memory");
+		return;
+	}
+	c->chans[id] = ch;
+	c->nchans++;
+	conn_send_method(c, id, &ok);
+}
+
+static void
+on_frame(struct conn *c, const struct proto_frame *f)
+{
+	struct proto_method m;
+	struct chan *ch;
+	int rc;
+
+	if (f->type == PROTO_FRAME_HEARTBEAT) {
+		if (f->size != 0)
+			conn_fail(c, PROTO_FRAME_ERROR, 0,
+			    "heartbeat frame with a payload");
+		else if (f->channel != 0)
+			conn_fail(c, PROTO_UNEXPECTED_FRAME, 0,
+			    "heartbeat frame on channel %u", f->channel);
+		return;
+	}
+	if (c->state == CONN_CLOSING) {
+		/* spec: after close, discard all but close and close-ok. */
+		if (f->type == PROTO_FRAME_METHOD && f->channel == 0 &&
+		    proto_method_decode(f->payload, f->size, &m) == 0 &&
+		    (m.id == PROTO_CONNECTION_CLOSE_OK ||
+		    m.id == PROTO_CONNECTION_CLOSE))
+			on_connection_method(c, &m);
+		return;
+	}
+	if (f->type == PROTO_FRAME_METHOD &&
+	    (rc = proto_method_decode(f->payload, f->size, &m)) != 0) {
+		/* compat: RabbitMQ reports undecodable arguments as 501. */
+		if (rc == PROTO_NOT_IMPLEMENTED)
+			conn_fail(c, PROTO_NOT_IMPLEMENTED, m.id,
+			    "unknown method class %u method %u", m.id >> 16,
+			    m.id & 0xffff);
+		else
+			conn_fail(c, PROTO_FRAME_ERROR, 0,
+			    "cannot decode method frame");
+		return;
+	}
+	if (f->channel == 0) {
+		if (f->type != PROTO_FRAME_METHOD)
+			conn_fail(c, PROTO_UNEXPECTED_FRAME, 0,
+			    "expected method frame, got non method frame "
+			    "instead");
+		else if ((m.id >> 16) != PROTO_CLASS_CONNECTION)
+			conn_fail(c, PROTO_CHANNEL_ERROR, m.id,
+			    "unexpected method in connection state running");
+		else
+			on_connection_method(c, &m);
+		return;
+	}
+	if (c->state != CONN_RUNNING) {
+		conn_fail(c, PROTO_UNEXPECTED_FRAME, 0,
+		    "frame on channel %u before connection.open", f->channel);
+		return;
+	}
+	if ((ch = f->channel < c->chans_cap ? c->chans[f->channel] : NULL) ==
+	    NULL) {
+		if (f->type == PROTO_FRAME_METHOD && m.id == PROTO_CHANNEL_OPEN)
+			on_channel_open(c, f->channel);
+		else
+			conn_fail(c, PROTO_CHANNEL_ERROR, 0,
+			    "expected 'channel.open'");
+		return;
+	}
+	chan_on_frame(ch, f, f->type == PROTO_FRAME_METHOD ? &m : NULL);
+}
+
+static void
+process_input(struct conn *c)
+{
+	struct proto_frame f;
+	const char *why;
+	size_t used;
+
+	while (c->state != CONN_DEAD && c->reading && buf_used(&c->in) > 0 &&
+	    !c->close_after_flush) {
+		if (c->state == CONN_HEADER) {
+			switch (proto_header_check(buf_head(&c->in),
+			    buf_used(&c->in))) {
+			case PROTO_HEADER_NEED_MORE:
+				return;
+			case PROTO_HEADER_BAD:
+				/* spec: 4.2.2 answer with ours, then close. */
+				out_append(c, proto_header_091,
+				    sizeof(proto_header_091));
+				close_after_flush(c, "bad protocol header");
+				return;
+			case PROTO_HEADER_OK:
+				buf_consume(&c->in, PROTO_HEADER_LEN);
+				send_start(c);
+				continue;
+			}
+		}
+		switch (proto_frame_parse(buf_head(&c->in), buf_used(&c->in),
+		    c->frame_max, &f, &used, &why)) {
+		case PROTO_PARSE_NEED_MORE:
+			return;
+		case PROTO_PARSE_ERROR:
+			conn_fail(c, PROTO_FRAME_ERROR, 0, "%s", why);
+			buf_consume(&c->in, buf_used(&c->in));
+			return;
+		case PROTO_PARSE_FRAME:
+			break;
+		}
+		on_frame(c, &f);
+		if (c->state == CONN_DEAD)
+			return;
+		buf_consume(&c->in, used);
+	}
+}
+
+static void
+on_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	size_t want = c->in.max - buf_used(&c->in);
+	ssize_t n;
+
+	/* Grow the input buffer only as frames need it: idle memory stays low. */
+	if (c->in.cap - c->in.len >= 4096 && c->in.cap - c->in.len < want)
+		want = c->in.cap - c->in.len;
+	else if (want > 16384)
+		want = 16384;
+	if (want == 0 || !buf_reserve(&c->in, want)) {
+		conn_abort(c, "input buffer full");
+		return;
+	}
+	n = read(c->fd, buf_tail(&c->in), want);
+	if (n == 0) {
+		conn_abort(c, c->state == CONN_CLOSING ? "closed" :
+		    "client closed the socket");
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			conn_abort(c, strerror(errno));
+		return;
+	}
+	c->in.len += (size_t)n;
+	c->last_recv = ev_now(loop);
+	process_input(c);
+	if (c->state != CONN_DEAD && buf_used(&c->in) == 0)
+		buf_shrink(&c->in, 32768);
+}

@@ -1,0 +1,87 @@
+/*
+ * An AMQP connection: the handshake state machine, framing, heartbeats, the
+ * channel table and the output buffer with its high-water mark.
+ */
+#ifndef WARREN_SERVER_CONN_H
+#define WARREN_SERVER_CONN_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "protocol/spec.h"
+#include "server/buf.h"
+
+struct broker;
+struct chan;
+struct vhost;
+
+enum conn_state {
+	CONN_HEADER,		/* waiting for the protocol header */
+	CONN_START_OK,		/* sent start */
+	CONN_SECURE_OK,		/* sent secure (unused by PLAIN/AMQPLAIN) */
+	CONN_TUNE_OK,		/* sent tune */
+	CONN_OPEN,		/* waiting for connection.open */
+	CONN_RUNNING,
+	CONN_CLOSING,		/* sent connection.close, waiting close-ok */
+	CONN_DEAD,
+};
+
+struct conn {
+	struct broker	*b;
+	struct conn	*prev, *next;	/* broker's list */
+	uint64_t	 id;
+	int		 fd;
+	char		 name[96];	/* "peer -> local" for logs */
+	enum conn_state	 state;
+	ev_io		 rio, wio;
+	ev_timer	 timer;		/* handshake timeout, heartbeats, close */
+	ev_tstamp	 last_recv, last_send;
+	struct buf	 in, out;
+	uint32_t	 frame_max;	/* negotiated; pre-tune limit before */
+	uint16_t	 channel_max;
+	uint16_t	 heartbeat;
+	bool		 reading;	/* rio active */
+	bool		 writing;	/* wio active */
+	bool		 dirty;		/* on the broker's flush list */
+	bool		 throttled;	/* output above the high-water mark */
+	bool		 release_pending; /* closing: free channels at flush */
+	bool		 close_after_flush;
+	char		 close_reason[64];
+	bool		 cap_cancel_notify;	/* client capabilities */
+	bool		 cap_auth_failure_close;
+	char		 user[256];
+	struct vhost	*vh;
+	struct chan	**chans;	/* indexed by channel id, grown on open */
+	uint32_t	 chans_cap;	/* entries in chans */
+	uint32_t	 nchans;	/* open channels (channel_max limits it) */
+};
+
+/* Takes a connected, non-blocking socket. */
+struct conn *conn_new(struct broker *b, int fd);
+/* Frees a dead connection (called by the broker after the prepare pass). */
+void	conn_free(struct conn *c);
+
+/* Sends connection.close with code and text, releases every channel. */
+void	conn_fail(struct conn *c, uint16_t code, uint32_t method_id,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Closes the socket now, releasing everything. */
+void	conn_abort(struct conn *c, const char *why);
+
+/* Output. Each returns false if the output buffer refused (connection dies). */
+bool	conn_send_method(struct conn *c, uint16_t channel,
+	    const struct proto_method *m);
+/* A content-carrying method (deliver, get-ok, return) with its message. */
+bool	conn_send_content(struct conn *c, uint16_t channel,
+	    const struct proto_method *m, const uint8_t *props, size_t props_len,
+	    const uint8_t *body, uint64_t body_len);
+/* Writes buffered output now; called from the prepare step. */
+void	conn_flush(struct conn *c);
+/* Whether deliveries to this connection should pause (output backlog). */
+static inline bool
+conn_throttled(const struct conn *c)
+{
+	return c->throttled;
+}
+
+#endif /* WARREN_SERVER_CONN_H */

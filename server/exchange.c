@@ -1,0 +1,376 @@
+#include "autoconf.h"
+
+#include "server/exchange.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/table.h"
+#include "server/queue.h"
+#include "server/route_headers.h"
+#include "server/route_topic.h"
+#include "server/vhost.h"
+
+static const char *const kind_names[] = {
+	[EXCHANGE_DIRECT] = "direct",
+	[EXCHANGE_FANOUT] = "fanout",
+	[EXCHANGE_TOPIC] = "topic",
+	[EXCHANGE_HEADERS] = "headers",
+};
+
+int
+exchange_kind_parse(struct proto_str type, enum exchange_kind *kind)
+{
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (proto_str_eqc(type, kind_names[i])) {
+			*kind = (enum exchange_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+exchange_kind_name(enum exchange_kind kind)
+{
+	return kind_names[kind];
+}
+
+static char *
+dup_bytes(const void *p, size_t len)
+{
+	char *s = malloc(len + 1);
+
+	if (s != NULL) {
+		if (len)
+			memcpy(s, p, len);
+		s[len] = '\0';
+	}
+	return s;
+}
+
+struct exchange *
+exchange_new(struct vhost *vh, struct proto_str name, enum exchange_kind kind,
+    bool durable, bool auto_delete, bool internal, struct proto_table args)
+{
+	struct exchange *ex;
+	struct proto_field f;
+
+	if ((ex = calloc(1, sizeof(*ex))) == NULL)
+		return NULL;
+	ex->vh = vh;
+	ex->kind = kind;
+	ex->durable = durable;
+	ex->auto_delete = auto_delete;
+	ex->internal = internal;
+	hmap_init(&ex->direct);
+	if ((ex->name = dup_bytes(name.p, name.len)) == NULL)
+		goto fail;
+	ex->name_len = name.len;
+	if (args.len && (ex->args = (uint8_t *)dup_bytes(args.p, args.len)) == NULL)
+		goto fail;
+	ex->args_len = args.len;
+	if (args.len && proto_table_get(args, "alternate-exchange", &f) &&
+	    f.kind == PROTO_FIELD_LONGSTR) {
+		if ((ex->alternate = dup_bytes(f.v.str.p, f.v.str.len)) == NULL)
+			goto fail;
+		ex->alternate_len = f.v.str.len;
+	}
+	if (kind == EXCHANGE_TOPIC && (ex->topic = topic_trie_new()) == NULL)
+		goto fail;
+	return ex;
+fail:
+	free(ex->alternate);
+	free(ex->args);
+	free(ex->name);
+	hmap_free(&ex->direct);
+	free(ex);
+	return NULL;
+}
+
+void
+exchange_free(struct exchange *ex)
+{
+	while (ex->nbindings > 0)
+		exchange_unbind(ex->bindings[ex->nbindings - 1]);
+	while (ex->nincoming > 0)
+		exchange_unbind(ex->incoming[ex->nincoming - 1]);
+	if (ex->topic)
+		topic_trie_free(ex->topic);
+	hmap_free(&ex->direct);
+	free(ex->bindings);
+	free(ex->incoming);
+	free(ex->alternate);
+	free(ex->args);
+	free(ex->name);
+	free(ex);
+}
+
+static int
+ptr_push(struct binding ***v, size_t *n, size_t *cap, struct binding *bd)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 4;
+		struct binding **p = realloc(*v, ncap * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		*v = p;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = bd;
+	return 0;
+}
+
+static void
+ptr_remove(struct binding **v, size_t *n, struct binding *bd)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (v[i] == bd) {
+			memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
+			(*n)--;
+			return;
+		}
+}
+
+struct binding *
+exchange_find_binding(struct exchange *src, struct queue *q,
+    struct exchange *dst, struct proto_str key, struct proto_table args)
+{
+	for (size_t i = 0; i < src->nbindings; i++) {
+		struct binding *bd = src->bindings[i];
+
+		if (bd->q == q && bd->dst == dst && bd->key_len == key.len &&
+		    (key.len == 0 || memcmp(bd->key, key.p, key.len) == 0) &&
+		    bd->args_len == args.len &&
+		    (args.len == 0 || memcmp(bd->args, args.p, args.len) == 0))
+			return bd;
+	}
+	return NULL;
+}
+
+static int
+direct_add(struct exchange *ex, struct binding *bd)
+{
+	struct binding_set *set;
+
+	set = hmap_get(&ex->direct, bd->key, bd->key_len);
+	if (set == NULL) {
+		if ((set = calloc(1, sizeof(*set))) == NULL)
+			return -1;
+		if ((set->key = dup_bytes(bd->key, bd->key_len)) == NULL ||
+		    hmap_put(&ex->direct, set->key, bd->key_len, set) == -1) {
+			free(set->key);
+			free(set);
+			return -1;
+		}
+		set->key_len = bd->key_len;
+	}
+	return ptr_push(&set->v, &set->n, &set->cap, bd);
+}
+
+static void
+direct_remove(struct exchange *ex, struct binding *bd)
+{
+	struct binding_set *set = hmap_get(&ex->direct, bd->key, bd->key_len);
+
+	if (set == NULL)
+		return;
+	ptr_remove(set->v, &set->n, bd);
+	if (set->n == 0) {
+		hmap_del(&ex->direct, set->key, set->key_len);
+		free(set->v);
+		free(set->key);
+		free(set);
+	}
+}
+
+int
+exchange_bind(struct exchange *src, struct queue *q, struct exchange *dst,
+    struct proto_str key, struct proto_table args)
+{
+	struct binding *bd;
+
+	if ((bd = calloc(1, sizeof(*bd))) == NULL)
+		return -1;
+	bd->src = src;
+	bd->q = q;
+	bd->dst = dst;
+	if ((bd->key = dup_bytes(key.p, key.len)) == NULL)
+		goto fail;
+	bd->key_len = key.len;
+	if (args.len && (bd->args = (uint8_t *)dup_bytes(args.p, args.len)) == NULL)
+		goto fail;
+	bd->args_len = args.len;
+	if (ptr_push(&src->bindings, &src->nbindings, &src->bindings_cap, bd) == -1)
+		goto fail;
+	if ((src->kind == EXCHANGE_DIRECT && direct_add(src, bd) == -1) ||
+	    (src->kind == EXCHANGE_TOPIC &&
+	    topic_trie_add(src->topic, bd->key, bd->key_len, bd) == -1) ||
+	    (q != NULL && queue_add_binding(q, bd) == -1) ||
+	    (dst != NULL && ptr_push(&dst->incoming, &dst->nincoming,
+	    &dst->incoming_cap, bd) == -1)) {
+		exchange_unbind(bd);
+		return -1;
+	}
+	return 0;
+fail:
+	free(bd->key);
+	free(bd->args);
+	free(bd);
+	return -1;
+}
+
+void
+exchange_unbind(struct binding *bd)
+{
+	struct exchange *src = bd->src;
+
+	ptr_remove(src->bindings, &src->nbindings, bd);
+	if (src->kind == EXCHANGE_DIRECT)
+		direct_remove(src, bd);
+	else if (src->kind == EXCHANGE_TOPIC)
+		topic_trie_remove(src->topic, bd->key, bd->key_len, bd);
+	if (bd->q != NULL)
+		queue_remove_binding(bd->q, bd);
+	if (bd->dst != NULL)
+		ptr_remove(bd->dst->incoming, &bd->dst->nincoming, bd);
+	free(bd->key);
+	free(bd->args);
+	free(bd);
+}
+
+/* Routing state for one message: the result plus a work list of exchanges. */
+struct route_pass {
+	struct route_result	*out;
+	uint64_t		 gen;
+	struct exchange		**todo;
+	size_t			 ntodo, todo_cap;
+	size_t			 matched;	/* bindings matched by this exchange */
+	bool			 failed;
+};
+
+static void
+push_queue(struct route_pass *rp, struct queue *q)
+{
+	struct route_result *out = rp->out;
+
+	if (q->route_mark == rp->gen)
+		return;
+	if (out->n == out->cap) {
+		size_t ncap = out->cap ? out->cap * 2 : 8;
+		struct queue **n = realloc(out->q, ncap * sizeof(*n));
+
+		if (n == NULL) {
+			rp->failed = true;
+			return;
+		}
+		out->q = n;
+		out->cap = ncap;
+	}
+	q->route_mark = rp->gen;
+	out->q[out->n++] = q;
+}
+
+static void
+push_exchange(struct route_pass *rp, struct exchange *ex)
+{
+	if (ex->route_mark == rp->gen)
+		return;		/* visited: cycles end here */
+	if (rp->ntodo == rp->todo_cap) {
+		size_t ncap = rp->todo_cap ? rp->todo_cap * 2 : 8;
+		struct exchange **n = realloc(rp->todo, ncap * sizeof(*n));
+
+		if (n == NULL) {
+			rp->failed = true;
+			return;
+		}
+		rp->todo = n;
+		rp->todo_cap = ncap;
+	}
+	ex->route_mark = rp->gen;
+	rp->todo[rp->ntodo++] = ex;
+}
+
+static void
+take(struct route_pass *rp, struct binding *bd)
+{
+	rp->matched++;
+	if (bd->q != NULL)
+		push_queue(rp, bd->q);
+	else
+		push_exchange(rp, bd->dst);
+}
+
+static void
+take_cb(void *dest, void *arg)
+{
+	take(arg, dest);
+}
+
+static void
+route_one(struct route_pass *rp, struct exchange *ex, struct proto_str rk,
+    struct proto_table headers)
+{
+	struct binding_set *set;
+	struct queue *q;
+
+	switch (ex->kind) {
+	case EXCHANGE_DIRECT:
+		if (ex->name_len == 0) {
+			/* spec: the default exchange binds every queue by name. */
+			if ((q = vhost_queue(ex->vh, rk)) != NULL) {
+				rp->matched++;
+				push_queue(rp, q);
+			}
+			break;
+		}
+		set = hmap_get(&ex->direct, rk.p, rk.len);
+		for (size_t i = 0; set != NULL && i < set->n; i++)
+			take(rp, set->v[i]);
+		break;
+	case EXCHANGE_FANOUT:
+		for (size_t i = 0; i < ex->nbindings; i++)
+			take(rp, ex->bindings[i]);
+		break;
+	case EXCHANGE_TOPIC:
+		topic_trie_match(ex->topic, (const char *)rk.p, rk.len, take_cb,
+		    rp);
+		break;
+	case EXCHANGE_HEADERS:
+		for (size_t i = 0; i < ex->nbindings; i++) {
+			struct binding *bd = ex->bindings[i];
+
+			if (headers_match((struct proto_table){ bd->args,
+			    bd->args_len }, headers))
+				take(rp, bd);
+		}
+		break;
+	}
+}
+
+int
+exchange_route(struct exchange *ex, struct proto_str rk,
+    struct proto_table headers, struct route_result *out)
+{
+	struct route_pass rp = { .out = out, .gen = ++ex->vh->route_gen };
+	struct exchange *ae;
+
+	out->n = 0;
+	push_exchange(&rp, ex);
+	for (size_t i = 0; i < rp.ntodo; i++) {
+		struct exchange *x = rp.todo[i];
+
+		rp.matched = 0;
+		route_one(&rp, x, rk, headers);
+		/*
+		 * compat: RabbitMQ consults an exchange's alternate exchange
+		 * when that exchange's own bindings matched nothing.
+		 */
+		if (rp.matched == 0 && x->alternate != NULL &&
+		    (ae = vhost_exchange(x->vh, (struct proto_str){
+		    (const uint8_t *)x->alternate, x->alternate_len })) != NULL)
+			push_exchange(&rp, ae);
+	}
+	free(rp.todo);
+	return rp.failed ? -1 : 0;
+}

@@ -1,0 +1,103 @@
+/*
+ * Exchanges, bindings and routing. Each exchange type indexes its bindings
+ * its own way (direct: hash of keys, topic: trie, fanout and headers: the
+ * plain list); every binding is also on the exchange's list and on its
+ * destination's list, so deletes can find them from either end.
+ */
+#ifndef WARREN_SERVER_EXCHANGE_H
+#define WARREN_SERVER_EXCHANGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/wire.h"
+#include "server/hmap.h"
+
+struct queue;		/* server/queue.h */
+struct topic_trie;	/* server/route_topic.h */
+struct vhost;		/* server/vhost.h */
+
+enum exchange_kind {
+	EXCHANGE_DIRECT,
+	EXCHANGE_FANOUT,
+	EXCHANGE_TOPIC,
+	EXCHANGE_HEADERS,
+};
+
+struct exchange;
+
+struct binding {
+	struct exchange	*src;
+	struct queue	*q;		/* destination queue, or */
+	struct exchange	*dst;		/* destination exchange */
+	char		*key;
+	size_t		 key_len;
+	uint8_t		*args;		/* raw table bytes, validated */
+	size_t		 args_len;
+};
+
+/* The direct index: all bindings sharing one routing key. */
+struct binding_set {
+	struct binding	**v;
+	size_t		  n, cap;
+	char		 *key;	/* borrowed from v[0]'s key when n > 0 */
+	size_t		  key_len;
+};
+
+struct exchange {
+	char		*name;
+	size_t		 name_len;
+	struct vhost	*vh;
+	enum exchange_kind kind;
+	bool		 durable;
+	bool		 auto_delete;
+	bool		 internal;
+	bool		 builtin;	/* "" and amq.*: cannot be deleted */
+	uint8_t		*args;
+	size_t		 args_len;
+	char		*alternate;	/* alternate-exchange name, or NULL */
+	size_t		 alternate_len;
+
+	struct binding	**bindings;	/* outgoing, every kind */
+	size_t		 nbindings, bindings_cap;
+	struct hmap	 direct;	/* key -> struct binding_set */
+	struct topic_trie *topic;
+	struct binding	**incoming;	/* e2e bindings whose destination this is */
+	size_t		 nincoming, incoming_cap;
+	uint64_t	 route_mark;
+};
+
+/* Parses a type name; -1 if unknown. */
+int	exchange_kind_parse(struct proto_str type, enum exchange_kind *kind);
+const char *exchange_kind_name(enum exchange_kind kind);
+
+struct exchange *exchange_new(struct vhost *vh, struct proto_str name,
+	    enum exchange_kind kind, bool durable, bool auto_delete,
+	    bool internal, struct proto_table args);
+/* Unbinds everything and frees. */
+void	exchange_free(struct exchange *ex);
+
+/* Finds a binding equal to (src, dest, key, args). */
+struct binding *exchange_find_binding(struct exchange *src, struct queue *q,
+	    struct exchange *dst, struct proto_str key, struct proto_table args);
+/* Adds a binding (caller checked it is new). -1 on ENOMEM. */
+int	exchange_bind(struct exchange *src, struct queue *q,
+	    struct exchange *dst, struct proto_str key, struct proto_table args);
+/* Removes and frees a binding from every index and list. */
+void	exchange_unbind(struct binding *bd);
+
+/* Routing result: each queue at most once. */
+struct route_result {
+	struct queue	**q;
+	size_t		  n, cap;
+};
+/*
+ * Routes a message through ex, following exchange-to-exchange bindings and
+ * alternate exchanges; each exchange is visited at most once, so cycles end.
+ * Returns -1 if memory ran out (the result is then incomplete).
+ */
+int	exchange_route(struct exchange *ex, struct proto_str rk,
+	    struct proto_table headers, struct route_result *out);
+
+#endif /* WARREN_SERVER_EXCHANGE_H */

@@ -1,0 +1,143 @@
+#include "autoconf.h"
+
+#include "server/hmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t
+hash_bytes(uint64_t seed, const void *key, size_t len)
+{
+	const uint8_t *p = key;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	/* Final avalanche so the low bits used for the index mix well. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+void
+hmap_init(struct hmap *m)
+{
+	static uint64_t counter;	/* not state: only varies the seed */
+	struct timespec ts;
+
+	memset(m, 0, sizeof(*m));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	m->seed = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^
+	    (uint64_t)(uintptr_t)m ^ ++counter;
+}
+
+void
+hmap_free(struct hmap *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+	m->cap = m->count = 0;
+}
+
+static struct hmap_slot *
+find(const struct hmap *m, const void *key, size_t klen, uint64_t h)
+{
+	size_t mask = m->cap - 1;
+
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		struct hmap_slot *s = &m->slots[i];
+
+		if (s->val == NULL)
+			return s;
+		if (s->hash == h && s->klen == klen &&
+		    (klen == 0 || memcmp(s->key, key, klen) == 0))
+			return s;
+	}
+}
+
+void *
+hmap_get(const struct hmap *m, const void *key, size_t klen)
+{
+	if (m->count == 0)
+		return NULL;
+	return find(m, key, klen, hash_bytes(m->seed, key, klen))->val;
+}
+
+static int
+grow(struct hmap *m)
+{
+	struct hmap_slot *old = m->slots;
+	size_t ocap = m->cap, ncap = ocap ? ocap * 2 : 8;
+
+	if ((m->slots = calloc(ncap, sizeof(*m->slots))) == NULL) {
+		m->slots = old;
+		return -1;
+	}
+	m->cap = ncap;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].val != NULL)
+			*find(m, old[i].key, old[i].klen, old[i].hash) = old[i];
+	free(old);
+	return 0;
+}
+
+int
+hmap_put(struct hmap *m, const void *key, size_t klen, void *val)
+{
+	struct hmap_slot *s;
+	uint64_t h;
+
+	if ((m->count + 1) * 4 > m->cap * 3 && grow(m) == -1)
+		return -1;
+	h = hash_bytes(m->seed, key, klen);
+	s = find(m, key, klen, h);
+	if (s->val == NULL)
+		m->count++;
+	s->key = key;
+	s->klen = klen;
+	s->hash = h;
+	s->val = val;
+	return 0;
+}
+
+void *
+hmap_del(struct hmap *m, const void *key, size_t klen)
+{
+	struct hmap_slot *s;
+	size_t mask = m->cap - 1, i, j;
+	void *val;
+
+	if (m->count == 0)
+		return NULL;
+	s = find(m, key, klen, hash_bytes(m->seed, key, klen));
+	if ((val = s->val) == NULL)
+		return NULL;
+	/* Backward-shift deletion keeps probe chains intact without tombstones. */
+	i = (size_t)(s - m->slots);
+	for (j = (i + 1) & mask; m->slots[j].val != NULL; j = (j + 1) & mask) {
+		size_t home = m->slots[j].hash & mask;
+
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			m->slots[i] = m->slots[j];
+			i = j;
+		}
+	}
+	m->slots[i].val = NULL;
+	m->count--;
+	return val;
+}
+
+bool
+hmap_next(const struct hmap *m, size_t *i, void **val)
+{
+	for (; *i < m->cap; (*i)++)
+		if (m->slots[*i].val != NULL) {
+			*val = m->slots[(*i)++].val;
+			return true;
+		}
+	return false;
+}

@@ -1,0 +1,23 @@
+/* Listening sockets: accept with the spare-fd trick for EMFILE. */
+#ifndef WARREN_SERVER_LISTENER_H
+#define WARREN_SERVER_LISTENER_H
+
+#include <ev.h>
+
+struct broker;
+
+struct listener {
+	struct broker	*b;
+	int		 fd;
+	int		 spare_fd;	/* closed to accept-and-drop on EMFILE */
+	int		 port;		/* the bound port (ephemeral resolved) */
+	ev_io		 io;
+	char		 name[80];
+};
+
+/* Binds and listens; NULL with a logged reason on failure. */
+struct listener *listener_new(struct broker *b, const char *addr, int port);
+void	listener_stop(struct listener *l);
+void	listener_free(struct listener *l);
+
+#endif /* WARREN_SERVER_LISTENER_H */

@@ -1,0 +1,74 @@
+/*
+ * A message: refcounted and immutable once its body is complete. The raw
+ * property bytes are kept exactly as published, so every delivery re-sends
+ * them byte-for-byte; the few properties the broker acts on are decoded
+ * once into the summary fields.
+ */
+#ifndef WARREN_SERVER_MSG_H
+#define WARREN_SERVER_MSG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "protocol/wire.h"
+
+struct msg {
+	uint32_t	 refs;
+	uint8_t		 exchange_len;
+	uint8_t		 rk_len;
+	uint8_t		 delivery_mode;	/* 2 = persistent */
+	uint8_t		 priority;
+	uint32_t	 props_len;
+	uint32_t	 headers_off;	/* headers table within props */
+	uint32_t	 headers_len;	/* 0 = no headers */
+	uint64_t	 body_len;
+	uint64_t	 body_have;	/* bytes received so far (assembly) */
+	uint64_t	 store_id;	/* 0 until the store assigns one */
+	const char	*exchange;	/* points into data[] */
+	const char	*rk;
+	const uint8_t	*props;
+	uint8_t		*body;
+	uint8_t		 data[];
+};
+
+/*
+ * Allocates a message whose body (body_len bytes, checked by the caller
+ * against max_message_size) will be filled by msg_append(). Copies the
+ * routing fields and raw properties. NULL on ENOMEM. One reference.
+ */
+struct msg *msg_new(struct proto_str exchange, struct proto_str rk,
+	    struct proto_str props, uint64_t body_len);
+/* Appends body bytes; false if they would overrun body_len. */
+bool	msg_append(struct msg *m, const uint8_t *p, size_t n);
+static inline bool
+msg_complete(const struct msg *m)
+{
+	return m->body_have == m->body_len;
+}
+static inline struct msg *
+msg_ref(struct msg *m)
+{
+	m->refs++;
+	return m;
+}
+void	msg_unref(struct msg *m);
+
+static inline struct proto_str
+msg_exchange(const struct msg *m)
+{
+	return (struct proto_str){ (const uint8_t *)m->exchange, m->exchange_len };
+}
+static inline struct proto_str
+msg_rk(const struct msg *m)
+{
+	return (struct proto_str){ (const uint8_t *)m->rk, m->rk_len };
+}
+
+/* The headers property (validated at publish), or an empty table. */
+static inline struct proto_table
+msg_headers(const struct msg *m)
+{
+	return (struct proto_table){ m->props + m->headers_off, m->headers_len };
+}
+
+#endif /* WARREN_SERVER_MSG_H */

@@ -1,0 +1,94 @@
+/*
+ * A queue: ready messages in publish order, the consumers attached to it,
+ * and round-robin dispatch. Ready entries live in a ring (new messages,
+ * appended at the tail) plus a min-heap of requeued entries: every requeued
+ * entry was delivered before any entry still in the ring, so taking from the
+ * heap first puts requeued messages back at their original position, as
+ * RabbitMQ does.
+ */
+#ifndef WARREN_SERVER_QUEUE_H
+#define WARREN_SERVER_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/wire.h"
+
+struct binding;		/* server/exchange.h */
+struct conn;		/* server/conn.h */
+struct consumer;	/* server/chan.h */
+struct msg;		/* server/msg.h */
+struct vhost;		/* server/vhost.h */
+
+/* One message's place in one queue; per-message metadata lives here. */
+struct qentry {
+	struct msg	*m;
+	uint64_t	 seq;		/* position in the queue */
+	uint32_t	 deliveries;	/* > 0 means redelivered */
+};
+
+struct queue {
+	char		*name;
+	size_t		 name_len;
+	struct vhost	*vh;
+	uint32_t	 refs;		/* vhost + unacked entries + callers */
+	bool		 durable;
+	bool		 exclusive;
+	bool		 auto_delete;
+	bool		 deleted;	/* gone from the vhost; refs may remain */
+	bool		 had_consumer;	/* auto-delete only after the first */
+	bool		 dirty;		/* on the broker's dispatch list */
+	struct conn	*owner;		/* exclusive owner, else NULL */
+	uint8_t		*args;		/* declare arguments, raw table bytes */
+	size_t		 args_len;
+
+	struct qentry	*ring;		/* ready, in seq order */
+	size_t		 ring_cap, ring_head, ring_count;
+	struct qentry	*heap;		/* requeued, min-heap on seq */
+	size_t		 heap_cap, heap_count;
+	uint64_t	 next_seq;
+
+	struct consumer	*consumers;	/* circular list; next to serve */
+	uint32_t	 nconsumers;
+	uint32_t	 unacked;	/* delivered, not yet settled */
+
+	struct binding	**bindings;	/* bindings whose destination this is */
+	size_t		 nbindings, bindings_cap;
+	uint64_t	 route_mark;	/* dedupe while routing one message */
+};
+
+/* Creates a queue (one reference, held by the vhost). */
+struct queue *queue_new(struct vhost *vh, struct proto_str name, bool durable,
+	    bool exclusive, bool auto_delete, struct proto_table args);
+void	queue_ref(struct queue *q);
+void	queue_unref(struct queue *q);
+
+static inline size_t
+queue_ready(const struct queue *q)
+{
+	return q->ring_count + q->heap_count;
+}
+
+/* Appends a new message; takes a reference on m. -1 on ENOMEM. */
+int	queue_enqueue(struct queue *q, struct msg *m);
+/* Puts a delivered entry back (deliveries already counted). Takes e's ref. */
+int	queue_requeue(struct queue *q, struct qentry *e);
+/* Takes the next ready entry; false when empty. The caller owns e->m's ref. */
+bool	queue_pop(struct queue *q, struct qentry *e);
+/* Drops every ready message; returns how many. */
+uint32_t queue_purge(struct queue *q);
+
+/* Asks the broker to run queue_dispatch() before the loop sleeps. */
+void	queue_wake(struct queue *q);
+/* Delivers ready messages to consumers that have credit. */
+void	queue_dispatch(struct queue *q);
+
+void	queue_add_consumer(struct queue *q, struct consumer *c);
+void	queue_remove_consumer(struct queue *q, struct consumer *c);
+
+/* Records a binding to this queue; -1 on ENOMEM. */
+int	queue_add_binding(struct queue *q, struct binding *bd);
+void	queue_remove_binding(struct queue *q, struct binding *bd);
+
+#endif /* WARREN_SERVER_QUEUE_H */

@@ -1,0 +1,713 @@
+/*
+ * Topic-exchange binding matcher: a trie of binding-key words.
+ *
+ * compat: word splitting follows RabbitMQ 3.10, checked against a live
+ * node: the empty key has no words (binding "" matches only routing key
+ * "", and "*" does not match ""), while "a." is the two words "a" and "",
+ * so "a.#" matches "a." and "*.*" matches ".". "#" and "*" are wildcards
+ * only as whole words ("a*" and "a#" are literal words).
+ *
+ * compat: RabbitMQ 3.10's own matcher backtracks; binding "#.#.#.#.#.#.#.#"
+ * or "*.#.*.#.*.#" and publishing to 127 one-letter words did not finish
+ * within two minutes there. Here a walk visits each ("#" node, word
+ * position) pair at most once, which bounds the walk by trie nodes x words
+ * (see walk_hash()).
+ *
+ * Positions in a routing key are byte offsets of word starts; rlen + 1
+ * means "all words consumed", so no word array is needed.
+ */
+#include "autoconf.h"
+
+#include "server/route_topic.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/*
+ * Open-addressing hash of entry pointers, each stored with its hash.
+ * Linear probing, load at most 1/2, backward-shift deletion (no
+ * tombstones, so churn from bind/unbind never degrades lookups).
+ */
+struct tmap_slot {
+	uint64_t	 h;
+	void		*ent;
+};
+
+struct tmap {
+	struct tmap_slot	*slot;
+	size_t			 cap;	/* 0 or a power of two */
+	size_t			 n;
+};
+
+enum node_kind {
+	NODE_ROOT,
+	NODE_WORD,
+	NODE_STAR,
+	NODE_HASH,
+};
+
+struct topic_binding;
+
+struct topic_node {
+	struct topic_node	*parent;
+	struct topic_node	*star;		/* child for word "*" */
+	struct topic_node	*hash;		/* child for word "#" */
+	struct tmap		 children;	/* literal words */
+	struct topic_binding	**bind;		/* bindings ending here */
+	size_t			 nbind;
+	size_t			 bindcap;
+	/* "#" nodes: positions >= memo_lo were walked in call memo_gen. */
+	uint64_t		 memo_gen;
+	size_t			 memo_lo;
+	uint64_t		 whash;
+	enum node_kind		 kind;
+	size_t			 wlen;
+	char			 word[];
+};
+
+/* One per distinct dest, shared by all its bindings; carries the dedupe mark. */
+struct topic_dest {
+	void		*dest;
+	size_t		 refs;
+	uint64_t	 mark;		/* last match call that emitted it */
+};
+
+struct topic_binding {
+	struct topic_node	*node;
+	struct topic_dest	*d;
+	size_t			 idx;	/* position in node->bind */
+};
+
+struct topic_trie {
+	struct topic_node	*root;
+	struct tmap		 dests;		/* by dest pointer */
+	struct tmap		 bindings;	/* by (node, dest) */
+	uint64_t		 seed;
+	uint64_t		 gen;
+};
+
+struct wkey {
+	const char	*p;
+	size_t		 len;
+};
+
+struct bkey {
+	const struct topic_node	*node;
+	const struct topic_dest	*d;
+};
+
+static uint64_t
+mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+/*
+ * Word hash, seeded per trie: binding keys come from clients, and a fixed
+ * hash would let one craft many colliding words under a single node.
+ */
+static uint64_t
+hash_word(uint64_t seed, const char *p, size_t n)
+{
+	uint64_t	h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	return mix64(h);
+}
+
+static uint64_t
+hash_ptr(uint64_t seed, const void *p)
+{
+	return mix64((uint64_t)(uintptr_t)p ^ seed);
+}
+
+static uint64_t
+hash_pair(uint64_t seed, const void *a, const void *b)
+{
+	return mix64(hash_ptr(seed, a) ^ (uint64_t)(uintptr_t)b);
+}
+
+static void *
+tmap_find(const struct tmap *m, uint64_t h,
+    bool (*eq)(const void *ent, const void *key), const void *key)
+{
+	size_t	mask, i;
+
+	if (m->cap == 0)
+		return NULL;
+	mask = m->cap - 1;
+	for (i = h & mask; m->slot[i].ent != NULL; i = (i + 1) & mask)
+		if (m->slot[i].h == h && eq(m->slot[i].ent, key))
+			return m->slot[i].ent;
+	return NULL;
+}
+
+/* Makes room for one more entry, so tmap_insert cannot fail. */
+static int
+tmap_reserve(struct tmap *m)
+{
+	struct tmap_slot	*ns;
+	size_t			 ncap, mask, i, j;
+
+	if ((m->n + 1) * 2 <= m->cap)
+		return 0;
+	ncap = m->cap ? m->cap * 2 : 4;
+	if ((ns = calloc(ncap, sizeof(*ns))) == NULL)
+		return -1;
+	mask = ncap - 1;
+	for (i = 0; i < m->cap; i++) {
+		if (m->slot[i].ent == NULL)
+			continue;
+		for (j = m->slot[i].h & mask; ns[j].ent != NULL;
+		    j = (j + 1) & mask)
+			;
+		ns[j] = m->slot[i];
+	}
+	free(m->slot);
+	m->slot = ns;
+	m->cap = ncap;
+	return 0;
+}
+
+static void
+tmap_insert(struct tmap *m, uint64_t h, void *ent)
+{
+	size_t	mask = m->cap - 1, i;
+
+	for (i = h & mask; m->slot[i].ent != NULL; i = (i + 1) & mask)
+		;
+	m->slot[i].h = h;
+	m->slot[i].ent = ent;
+	m->n++;
+}
+
+/* Removes ent, which must be present under hash h. */
+static void
+tmap_remove(struct tmap *m, uint64_t h, const void *ent)
+{
+	size_t	mask = m->cap - 1, i, j, k;
+
+	for (i = h & mask; m->slot[i].ent != ent; i = (i + 1) & mask)
+		;
+	/* Pull later members of the probe run back over the hole. */
+	for (j = (i + 1) & mask; m->slot[j].ent != NULL; j = (j + 1) & mask) {
+		k = m->slot[j].h & mask;
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		m->slot[i] = m->slot[j];
+		i = j;
+	}
+	m->slot[i].ent = NULL;
+	m->n--;
+	if (m->n == 0) {
+		/* Pruned and emptied nodes should not keep their tables. */
+		free(m->slot);
+		m->slot = NULL;
+		m->cap = 0;
+	}
+}
+
+static bool
+node_eq(const void *ent, const void *key)
+{
+	const struct topic_node	*n = ent;
+	const struct wkey	*k = key;
+
+	return n->wlen == k->len &&
+	    (k->len == 0 || memcmp(n->word, k->p, k->len) == 0);
+}
+
+static bool
+dest_eq(const void *ent, const void *key)
+{
+	const struct topic_dest	*d = ent;
+
+	return d->dest == key;
+}
+
+static bool
+binding_eq(const void *ent, const void *key)
+{
+	const struct topic_binding	*b = ent;
+	const struct bkey		*k = key;
+
+	return b->node == k->node && b->d == k->d;
+}
+
+/* Iterates the words of a key; the empty key has none. */
+struct words {
+	const char	*p;
+	size_t		 len;
+	size_t		 pos;
+	bool		 done;
+};
+
+static void
+words_init(struct words *w, const char *p, size_t len)
+{
+	w->p = p;
+	w->len = len;
+	w->pos = 0;
+	w->done = len == 0;
+}
+
+/* End offset of the word starting at pos (pos <= len). */
+static size_t
+word_end(const char *p, size_t len, size_t pos)
+{
+	const char	*dot;
+
+	if (pos == len)
+		return len;
+	dot = memchr(p + pos, '.', len - pos);
+	return dot != NULL ? (size_t)(dot - p) : len;
+}
+
+static bool
+words_next(struct words *w, struct wkey *out)
+{
+	size_t	e;
+
+	if (w->done)
+		return false;
+	e = word_end(w->p, w->len, w->pos);
+	out->p = w->p + w->pos;
+	out->len = e - w->pos;
+	if (e == w->len)
+		w->done = true;
+	else
+		w->pos = e + 1;
+	return true;
+}
+
+static bool
+is_wild(const struct wkey *k, char c)
+{
+	return k->len == 1 && k->p[0] == c;
+}
+
+static struct topic_node *
+node_new(enum node_kind kind, struct topic_node *parent, const struct wkey *k)
+{
+	struct topic_node	*n;
+	size_t			 wlen = kind == NODE_WORD ? k->len : 0;
+
+	if ((n = calloc(1, sizeof(*n) + wlen)) == NULL)
+		return NULL;
+	n->kind = kind;
+	n->parent = parent;
+	n->wlen = wlen;
+	if (wlen > 0)
+		memcpy(n->word, k->p, wlen);
+	return n;
+}
+
+static void
+node_free(struct topic_node *n)
+{
+	free(n->children.slot);
+	free(n->bind);
+	free(n);
+}
+
+/* Finds (or with create, makes) the child of n for word k. */
+static struct topic_node *
+child_get(struct topic_trie *t, struct topic_node *n, const struct wkey *k,
+    bool create)
+{
+	struct topic_node	**slot, *c;
+	uint64_t		  h;
+
+	if (is_wild(k, '*') || is_wild(k, '#')) {
+		slot = is_wild(k, '*') ? &n->star : &n->hash;
+		if (*slot == NULL && create)
+			*slot = node_new(is_wild(k, '*') ? NODE_STAR :
+			    NODE_HASH, n, k);
+		return *slot;
+	}
+	h = hash_word(t->seed, k->p, k->len);
+	if ((c = tmap_find(&n->children, h, node_eq, k)) != NULL || !create)
+		return c;
+	if (tmap_reserve(&n->children) == -1)
+		return NULL;
+	if ((c = node_new(NODE_WORD, n, k)) == NULL)
+		return NULL;
+	c->whash = h;
+	tmap_insert(&n->children, h, c);
+	return c;
+}
+
+/* Frees n and its ancestors while they carry neither bindings nor children. */
+static void
+prune(struct topic_trie *t, struct topic_node *n)
+{
+	struct topic_node	*p;
+
+	while (n != t->root && n->nbind == 0 && n->children.n == 0 &&
+	    n->star == NULL && n->hash == NULL) {
+		p = n->parent;
+		switch (n->kind) {
+		case NODE_STAR:
+			p->star = NULL;
+			break;
+		case NODE_HASH:
+			p->hash = NULL;
+			break;
+		case NODE_WORD:
+			tmap_remove(&p->children, n->whash, n);
+			break;
+		case NODE_ROOT:
+			break;
+		}
+		node_free(n);
+		n = p;
+	}
+}
+
+/* Walks the trie along key's words; NULL if a node is missing. */
+static struct topic_node *
+key_node(struct topic_trie *t, const char *key, size_t len, bool create,
+    struct topic_node **last)
+{
+	struct topic_node	*n = t->root, *c;
+	struct words		 w;
+	struct wkey		 k;
+
+	words_init(&w, key, len);
+	while (words_next(&w, &k)) {
+		if ((c = child_get(t, n, &k, create)) == NULL) {
+			if (last != NULL)
+				*last = n;
+			return NULL;
+		}
+		n = c;
+	}
+	return n;
+}
+
+struct topic_trie *
+topic_trie_new(void)
+{
+	struct topic_trie	*t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	if ((t->root = node_new(NODE_ROOT, NULL, NULL)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(t->seed))
+		t->seed = mix64((uint64_t)(uintptr_t)t);
+	return t;
+}
+
+/* Trie depth is bounded by TOPIC_KEY_MAX words, so recursion is bounded too. */
+static void
+free_subtree(struct topic_node *n)
+{
+	size_t	i;
+
+	if (n->star != NULL)
+		free_subtree(n->star);
+	if (n->hash != NULL)
+		free_subtree(n->hash);
+	for (i = 0; i < n->children.cap; i++)
+		if (n->children.slot[i].ent != NULL)
+			free_subtree(n->children.slot[i].ent);
+	for (i = 0; i < n->nbind; i++)
+		free(n->bind[i]);
+	node_free(n);
+}
+
+void
+topic_trie_free(struct topic_trie *t)
+{
+	size_t	i;
+
+	if (t == NULL)
+		return;
+	free_subtree(t->root);
+	for (i = 0; i < t->dests.cap; i++)
+		free(t->dests.slot[i].ent);
+	free(t->dests.slot);
+	free(t->bindings.slot);
+	free(t);
+}
+
+int
+topic_trie_add(struct topic_trie *t, const char *key, size_t len, void *dest)
+{
+	struct topic_node	*n, *last = NULL;
+	struct topic_dest	*d;
+	struct topic_binding	*b, **nb;
+	struct bkey		 bk;
+	uint64_t		 dh, bh;
+	size_t			 ncap;
+
+	/*
+	 * spec: binding keys are shortstr; the limit also bounds the trie
+	 * depth and with it the recursion of walk_node() and free_subtree().
+	 */
+	if (len > TOPIC_KEY_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((n = key_node(t, key, len, true, &last)) == NULL) {
+		prune(t, last);
+		errno = ENOMEM;
+		return -1;
+	}
+	dh = hash_ptr(t->seed, dest);
+	if ((d = tmap_find(&t->dests, dh, dest_eq, dest)) == NULL) {
+		if (tmap_reserve(&t->dests) == -1 ||
+		    (d = calloc(1, sizeof(*d))) == NULL)
+			goto fail;
+		d->dest = dest;
+		tmap_insert(&t->dests, dh, d);
+	}
+	bk.node = n;
+	bk.d = d;
+	bh = hash_pair(t->seed, n, d);
+	if (tmap_find(&t->bindings, bh, binding_eq, &bk) != NULL)
+		return 0;
+	if (n->nbind == n->bindcap) {
+		ncap = n->bindcap ? n->bindcap * 2 : 2;
+		if ((nb = reallocarray(n->bind, ncap, sizeof(*nb))) == NULL)
+			goto fail;
+		n->bind = nb;
+		n->bindcap = ncap;
+	}
+	if (tmap_reserve(&t->bindings) == -1 ||
+	    (b = calloc(1, sizeof(*b))) == NULL)
+		goto fail;
+	b->node = n;
+	b->d = d;
+	b->idx = n->nbind;
+	n->bind[n->nbind++] = b;
+	d->refs++;
+	tmap_insert(&t->bindings, bh, b);
+	return 0;
+
+fail:
+	if (d != NULL && d->refs == 0) {
+		tmap_remove(&t->dests, dh, d);
+		free(d);
+	}
+	prune(t, n);
+	errno = ENOMEM;
+	return -1;
+}
+
+bool
+topic_trie_remove(struct topic_trie *t, const char *key, size_t len,
+    void *dest)
+{
+	struct topic_node	*n;
+	struct topic_dest	*d;
+	struct topic_binding	*b, *moved;
+	struct bkey		 bk;
+	uint64_t		 dh, bh;
+
+	if (len > TOPIC_KEY_MAX)
+		return false;
+	if ((n = key_node(t, key, len, false, NULL)) == NULL)
+		return false;
+	dh = hash_ptr(t->seed, dest);
+	if ((d = tmap_find(&t->dests, dh, dest_eq, dest)) == NULL)
+		return false;
+	bk.node = n;
+	bk.d = d;
+	bh = hash_pair(t->seed, n, d);
+	if ((b = tmap_find(&t->bindings, bh, binding_eq, &bk)) == NULL)
+		return false;
+	tmap_remove(&t->bindings, bh, b);
+	moved = n->bind[--n->nbind];
+	if (moved != b) {
+		n->bind[b->idx] = moved;
+		moved->idx = b->idx;
+	}
+	free(b);
+	if (n->nbind == 0) {
+		free(n->bind);
+		n->bind = NULL;
+		n->bindcap = 0;
+	}
+	if (--d->refs == 0) {
+		tmap_remove(&t->dests, dh, d);
+		free(d);
+	}
+	prune(t, n);
+	return true;
+}
+
+size_t
+topic_trie_count(const struct topic_trie *t)
+{
+	return t->bindings.n;
+}
+
+struct walk {
+	struct topic_trie	*t;
+	const char		*rk;
+	size_t			 len;
+	size_t			 end;	/* len + 1: all words consumed */
+	uint64_t		 gen;
+	void			(*cb)(void *, void *);
+	void			*arg;
+};
+
+static void	walk_hash(struct walk *, struct topic_node *, size_t);
+
+static void
+emit(struct walk *w, struct topic_node *n)
+{
+	struct topic_dest	*d;
+	size_t			 i;
+
+	for (i = 0; i < n->nbind; i++) {
+		d = n->bind[i]->d;
+		if (d->mark == w->gen)
+			continue;
+		d->mark = w->gen;
+		w->cb(d->dest, w->arg);
+	}
+}
+
+/*
+ * Node n has matched the words before pos. A non-"#" state (n, pos) is
+ * reached only from its parent's single state, so it runs at most once
+ * when every "#" state does; the recursion depth is at most twice the
+ * trie depth, since it only ever moves down the trie.
+ */
+static void
+walk_node(struct walk *w, struct topic_node *n, size_t pos)
+{
+	struct topic_node	*c;
+	struct wkey		 k;
+	size_t			 e;
+
+	if (pos == w->end) {
+		emit(w, n);
+		/* "#" may match zero words at the end. */
+		if (n->hash != NULL)
+			walk_hash(w, n->hash, pos);
+		return;
+	}
+	e = word_end(w->rk, w->len, pos);
+	if (n->children.n > 0) {
+		k.p = w->rk + pos;
+		k.len = e - pos;
+		c = tmap_find(&n->children, hash_word(w->t->seed, k.p, k.len),
+		    node_eq, &k);
+		if (c != NULL)
+			walk_node(w, c, e + 1);
+	}
+	if (n->star != NULL)
+		walk_node(w, n->star, e + 1);
+	if (n->hash != NULL)
+		walk_hash(w, n->hash, pos);
+}
+
+/*
+ * "#" node h is entered at pos: it may swallow any number of the words
+ * from pos on, so h's own children are tried at pos and at every later word
+ * start. Once entered at pos, every position after it has been tried too,
+ * so the positions tried in this call always form a suffix [memo_lo, end]
+ * and one number memoises them: a later entry only walks the positions
+ * below memo_lo. Each (h, position) pair thus runs once per call.
+ */
+static void
+walk_hash(struct walk *w, struct topic_node *h, size_t pos)
+{
+	size_t	stop, q;
+
+	if (h->memo_gen == w->gen) {
+		if (pos >= h->memo_lo)
+			return;
+		stop = h->memo_lo;
+	} else
+		stop = w->end + 1;
+	h->memo_gen = w->gen;
+	h->memo_lo = pos;
+	for (q = pos; q < stop; q = word_end(w->rk, w->len, q) + 1) {
+		walk_node(w, h, q);
+		if (q == w->end)
+			break;
+	}
+}
+
+void
+topic_trie_match(struct topic_trie *t, const char *rk, size_t len,
+    void (*cb)(void *dest, void *arg), void *arg)
+{
+	struct walk	w;
+
+	w.t = t;
+	w.rk = rk;
+	w.len = len;
+	w.end = len + 1;
+	w.gen = ++t->gen;
+	w.cb = cb;
+	w.arg = arg;
+	walk_node(&w, t->root, len == 0 ? w.end : 0);
+}
+
+/*
+ * Word-level glob with one backtrack point (the last "#" seen): "*" and
+ * literals always take exactly one word, so letting the latest "#" take
+ * one more word is the only choice ever worth revisiting. O(pattern words
+ * x key words) time, no allocation.
+ */
+bool
+topic_match(const char *pat, size_t plen, const char *rk, size_t rlen)
+{
+	size_t	pend = plen + 1, rend = rlen + 1;
+	size_t	pp = plen == 0 ? pend : 0, rp = rlen == 0 ? rend : 0;
+	size_t	back_pp = SIZE_MAX, back_rp = 0, pe, re;
+
+	while (rp != rend) {
+		re = word_end(rk, rlen, rp);
+		if (pp != pend) {
+			pe = word_end(pat, plen, pp);
+			if (pe - pp == 1 && pat[pp] == '#') {
+				pp = pe + 1;
+				back_pp = pp;
+				back_rp = rp;
+				continue;
+			}
+			if ((pe - pp == 1 && pat[pp] == '*') ||
+			    (pe - pp == re - rp &&
+			    memcmp(pat + pp, rk + rp, re - rp) == 0)) {
+				pp = pe + 1;
+				rp = re + 1;
+				continue;
+			}
+		}
+		if (back_pp == SIZE_MAX)
+			return false;
+		back_rp = word_end(rk, rlen, back_rp) + 1;
+		rp = back_rp;
+		pp = back_pp;
+	}
+	/* Only "#" words, matching nothing, may remain. */
+	while (pp != pend) {
+		pe = word_end(pat, plen, pp);
+		if (pe - pp != 1 || pat[pp] != '#')
+			return false;
+		pp = pe + 1;
+	}
+	return true;
+}

@@ -1,0 +1,150 @@
+#include "autoconf.h"
+
+#include "server/vhost.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/chan.h"
+#include "server/exchange.h"
+#include "server/log.h"
+#include "server/queue.h"
+
+/* spec: 3.1.3 every vhost has these; compat: amq.match as RabbitMQ. */
+static const struct {
+	const char		*name;
+	enum exchange_kind	 kind;
+} builtin[] = {
+	{ "", EXCHANGE_DIRECT },
+	{ "amq.direct", EXCHANGE_DIRECT },
+	{ "amq.fanout", EXCHANGE_FANOUT },
+	{ "amq.topic", EXCHANGE_TOPIC },
+	{ "amq.headers", EXCHANGE_HEADERS },
+	{ "amq.match", EXCHANGE_HEADERS },
+};
+
+struct vhost *
+vhost_new(struct broker *b, const char *name)
+{
+	struct vhost *vh;
+	struct exchange *ex;
+
+	if ((vh = calloc(1, sizeof(*vh))) == NULL)
+		return NULL;
+	if ((vh->name = strdup(name)) == NULL) {
+		free(vh);
+		return NULL;
+	}
+	vh->b = b;
+	hmap_init(&vh->exchanges);
+	hmap_init(&vh->queues);
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+		ex = exchange_new(vh, proto_str_c(builtin[i].name),
+		    builtin[i].kind, true, false, false,
+		    (struct proto_table){ NULL, 0 });
+		if (ex == NULL || vhost_add_exchange(vh, ex) == -1) {
+			if (ex)
+				exchange_free(ex);
+			vhost_free(vh);
+			return NULL;
+		}
+		ex->builtin = true;
+	}
+	return vh;
+}
+
+void
+vhost_free(struct vhost *vh)
+{
+	void *v;
+
+	for (size_t i = 0; hmap_next(&vh->queues, &i, &v);)
+		vhost_delete_queue(vh, v), i = 0;
+	for (size_t i = 0; hmap_next(&vh->exchanges, &i, &v);) {
+		struct exchange *ex = v;
+
+		hmap_del(&vh->exchanges, ex->name, ex->name_len);
+		exchange_free(ex);
+		i = 0;
+	}
+	hmap_free(&vh->exchanges);
+	hmap_free(&vh->queues);
+	free(vh->name);
+	free(vh);
+}
+
+struct exchange *
+vhost_exchange(struct vhost *vh, struct proto_str name)
+{
+	return hmap_get(&vh->exchanges, name.p, name.len);
+}
+
+struct queue *
+vhost_queue(struct vhost *vh, struct proto_str name)
+{
+	return hmap_get(&vh->queues, name.p, name.len);
+}
+
+int
+vhost_add_exchange(struct vhost *vh, struct exchange *ex)
+{
+	return hmap_put(&vh->exchanges, ex->name, ex->name_len, ex);
+}
+
+int
+vhost_add_queue(struct vhost *vh, struct queue *q)
+{
+	return hmap_put(&vh->queues, q->name, q->name_len, q);
+}
+
+void
+vhost_exchange_maybe_autodelete(struct vhost *vh, struct exchange *ex)
+{
+	/* compat: deleted when the last binding from it goes, as RabbitMQ. */
+	if (ex->auto_delete && ex->nbindings == 0 && !ex->builtin)
+		vhost_delete_exchange(vh, ex);
+}
+
+/* Removes bindings in list (whose entries go away as we unbind). */
+static void
+unbind_all(struct vhost *vh, struct binding **list, size_t *n)
+{
+	while (*n > 0) {
+		struct binding *bd = list[*n - 1];
+		struct exchange *src = bd->src;
+
+		exchange_unbind(bd);
+		vhost_exchange_maybe_autodelete(vh, src);
+	}
+}
+
+void
+vhost_delete_exchange(struct vhost *vh, struct exchange *ex)
+{
+	hmap_del(&vh->exchanges, ex->name, ex->name_len);
+	log_debug("vhost %s: exchange '%s' deleted", vh->name, ex->name);
+	/* Destinations of ex's bindings do not auto-delete; sources may. */
+	unbind_all(vh, ex->incoming, &ex->nincoming);
+	exchange_free(ex);
+}
+
+uint32_t
+vhost_delete_queue(struct vhost *vh, struct queue *q)
+{
+	uint32_t n;
+
+	if (q->deleted)
+		return 0;
+	q->deleted = true;
+	hmap_del(&vh->queues, q->name, q->name_len);
+	unbind_all(vh, q->bindings, &q->nbindings);
+	while (q->consumers != NULL) {
+		struct consumer *cs = q->consumers;
+
+		chan_consumer_cancelled(cs->ch, cs);
+	}
+	n = queue_purge(q);
+	log_debug("vhost %s: queue '%s' deleted", vh->name, q->name);
+	queue_unref(q);
+	return n;
+}

@@ -1,0 +1,48 @@
+/*
+ * A virtual host: its exchanges and queues by name. Declares and deletes go
+ * through these functions whether they come from AMQP or the admin API.
+ */
+#ifndef WARREN_SERVER_VHOST_H
+#define WARREN_SERVER_VHOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "protocol/wire.h"
+#include "server/hmap.h"
+
+struct broker;
+struct exchange;
+struct queue;
+
+struct vhost {
+	char		*name;
+	struct broker	*b;
+	struct hmap	 exchanges;	/* name -> struct exchange */
+	struct hmap	 queues;	/* name -> struct queue */
+	uint64_t	 route_gen;	/* routing-pass generation counter */
+};
+
+struct vhost *vhost_new(struct broker *b, const char *name);
+void	vhost_free(struct vhost *vh);
+
+struct exchange *vhost_exchange(struct vhost *vh, struct proto_str name);
+struct queue *vhost_queue(struct vhost *vh, struct proto_str name);
+
+/* Adds a new exchange/queue to the maps. -1 on ENOMEM. */
+int	vhost_add_exchange(struct vhost *vh, struct exchange *ex);
+int	vhost_add_queue(struct vhost *vh, struct queue *q);
+
+/* Deletes an exchange: unbinds it everywhere, then frees it. */
+void	vhost_delete_exchange(struct vhost *vh, struct exchange *ex);
+/*
+ * Deletes a queue: unbinds it, cancels its consumers (basic.cancel to
+ * clients that asked for it), drops ready messages, releases the vhost's
+ * reference. Returns the number of ready messages dropped.
+ */
+uint32_t vhost_delete_queue(struct vhost *vh, struct queue *q);
+
+/* Auto-delete: called when an exchange loses a binding. */
+void	vhost_exchange_maybe_autodelete(struct vhost *vh, struct exchange *ex);
+
+#endif /* WARREN_SERVER_VHOST_H */

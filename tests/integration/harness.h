@@ -1,0 +1,215 @@
+/*
+ * Integration-test harness: starts a private warrend per test (or uses
+ * an external broker named by WARREN_TEST_URL) and offers rabbitmq-c and
+ * raw-socket helpers.  Every test runs in its own process under
+ * Criterion, so nothing here is shared between tests.
+ */
+#ifndef WARREN_TESTS_HARNESS_H
+#define WARREN_TESTS_HARNESS_H
+
+#include <amqp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct hbroker {
+	pid_t	pid;		/* 0 when external */
+	char	host[64];
+	int	port;
+	char	dir[256];	/* temp data dir ("" when external) */
+	bool	external;	/* WARREN_TEST_URL set */
+};
+
+/*
+ * Starts $WARREND (else "./warrend") with --port 0 --data-dir <mkdtemp
+ * under $TMPDIR or /tmp> [extra...] and waits (<= 10 s) for
+ * DIR/warrend.port; or, when WARREN_TEST_URL=amqp://guest:guest@HOST:PORT/
+ * is set, uses that broker.  Fails the test on error.  extra is a
+ * NULL-terminated list or NULL.  warrend's stderr goes to DIR/stderr.log.
+ */
+void	hb_start(struct hbroker *b, const char *const *extra);
+
+/*
+ * SIGTERM, waitpid (<= 10 s, then SIGKILL), remove the temp dir.
+ * Returns the exit status (0..255), 128+signo if killed by a signal,
+ * or -1.  No-op returning 0 for an external broker.
+ */
+int	hb_stop(struct hbroker *b);
+
+/* Like hb_stop but sends signo instead of SIGTERM; signo 0 sends
+ * nothing and just waits (<= 10 s) for warrend to exit on its own. */
+int	hb_stop_sig(struct hbroker *b, int signo);
+
+/* Skips the current test (cr_skip_test) when the broker is external. */
+void	hb_require_warrend(const struct hbroker *b);
+
+/*
+ * Opens a connection logged in as guest/guest on vhost "/" (frame_max
+ * 131072, heartbeat 0) with channel 1 open; asserts success.
+ */
+amqp_connection_state_t	hb_connect(const struct hbroker *b);
+
+/*
+ * Opens a connection with the given parameters (PLAIN login); does not
+ * assert and does not open a channel.  Returns the connection, or NULL
+ * when the TCP connect or the login failed.  *login_reply (may be NULL)
+ * receives the login's reply: on a server refusal it is an
+ * AMQP_RESPONSE_SERVER_EXCEPTION whose decoded connection.close stays
+ * valid (the harness keeps the dead state alive until the next failure),
+ * so hb_expect_close(NULL, reply, true, 530) works; the harness has
+ * already sent connection.close-ok.  A socket-level failure (server just
+ * hung up) gives AMQP_RESPONSE_LIBRARY_EXCEPTION.
+ */
+amqp_connection_state_t	hb_connect_opts(const struct hbroker *b,
+	    const char *vhost, const char *user, const char *pass,
+	    int frame_max, int heartbeat, amqp_rpc_reply_t *login_reply);
+
+/* connection.close + destroy; tolerant of an already-closed connection. */
+void	hb_close(amqp_connection_state_t c);
+
+/*
+ * Asserts that r (e.g. from amqp_get_rpc_reply) is a channel.close
+ * (is_conn == false) or connection.close (is_conn == true) with the
+ * given reply code.  Sends the matching close-ok (channel.close-ok on
+ * channel 1; none when c is NULL).  Returns the reply text in a static
+ * buffer (valid until the next call).
+ */
+const char	*hb_expect_close(amqp_connection_state_t c,
+	    amqp_rpc_reply_t r, bool is_conn, int code);
+
+/* As hb_expect_close, but a channel.close-ok goes to channel ch. */
+const char	*hb_expect_close_on(amqp_connection_state_t c,
+	    amqp_rpc_reply_t r, bool is_conn, int code, amqp_channel_t ch);
+
+/*
+ * A unique name: prefix + pid + counter + random.  Returns one of 16
+ * static rotating buffers, so up to 16 names may be alive at once;
+ * strdup it if you need more.
+ */
+const char	*hb_name(const char *prefix);
+
+/* Raw TCP: a connected plain socket to the broker; asserts success. */
+int	hb_raw_connect(const struct hbroker *b);
+
+/* Writes all of buf; asserts success (EPIPE/ECONNRESET are tolerated
+ * and reported as -1 so tests can send into a closing socket). */
+int	hb_raw_send(int fd, const void *buf, size_t n);
+
+/*
+ * Reads up to n bytes, waiting at most timeout_ms for the first byte
+ * and then gathering whatever arrives until n bytes or a 200 ms lull.
+ * Returns bytes read, 0 on EOF (or connection reset), -1 on timeout.
+ */
+int	hb_raw_read(int fd, void *buf, size_t n, int timeout_ms);
+
+/*
+ * One parsed frame from a raw socket.  payload is malloc'd (free it with
+ * hb_raw_frame_free); for method frames class_id/method_id are filled.
+ */
+struct hframe {
+	uint8_t		 type;
+	uint16_t	 channel;
+	uint32_t	 size;
+	uint8_t		*payload;
+	uint16_t	 class_id;
+	uint16_t	 method_id;
+};
+
+/* Reads one complete frame (<= timeout_ms).  Returns 1, 0 on EOF, -1 on
+ * timeout or a malformed frame end. */
+int	hb_raw_read_frame(int fd, struct hframe *f, int timeout_ms);
+void	hb_raw_frame_free(struct hframe *f);
+
+/*
+ * Builds and sends one frame: type, channel, payload, frame-end 0xCE.
+ * hb_raw_send_method prefixes class/method ids to args.
+ */
+int	hb_raw_send_frame(int fd, uint8_t type, uint16_t channel,
+	    const void *payload, size_t n);
+int	hb_raw_send_method(int fd, uint16_t channel, uint16_t class_id,
+	    uint16_t method_id, const void *args, size_t n);
+
+/*
+ * Drives a raw socket through the handshake (protocol header, start-ok
+ * PLAIN guest/guest, tune-ok with the given frame_max, channel_max 0,
+ * heartbeat 0, open "/").  Returns the fd.  Asserts success.
+ */
+int	hb_raw_handshake(const struct hbroker *b, uint32_t frame_max);
+
+/* Like hb_raw_handshake with a heartbeat value in tune-ok. */
+int	hb_raw_handshake_hb(const struct hbroker *b, uint32_t frame_max,
+	    uint16_t heartbeat);
+
+/* hb_raw_handshake then channel.open on channel ch (waits for open-ok). */
+int	hb_raw_handshake_channel(const struct hbroker *b, uint32_t frame_max,
+	    uint16_t ch);
+
+/*
+ * Reads frames until a connection.close or channel.close arrives
+ * (<= timeout_ms); returns its reply code, or -1 on EOF/timeout.
+ * *is_conn (may be NULL) tells which.  The reply text is available via
+ * hb_raw_last_text() until the next call.  Sends no close-ok.
+ */
+int	hb_raw_expect_close(int fd, int timeout_ms, bool *is_conn);
+const char	*hb_raw_last_text(void);
+
+/*
+ * Waits until the peer closes the socket (read returns 0 or an error),
+ * discarding data; returns 0 on EOF, -1 on timeout.
+ */
+int	hb_raw_wait_eof(int fd, int timeout_ms);
+
+/*
+ * Raw pre-handshake steps, for tests of the handshake itself.
+ * hb_raw_open_start connects, sends the 0-9-1 header and consumes
+ * connection.start, returning the fd.  hb_raw_send_start_ok sends a
+ * start-ok with the given mechanism and response; client-properties
+ * carry capabilities.authentication_failure_close=true when afc is set,
+ * else are empty.  hb_raw_read_tune waits for connection.tune and fills
+ * the server's proposals; returns 1, or 0/-1 like hb_raw_read_frame (or
+ * -1 on another frame).
+ */
+int	hb_raw_open_start(const struct hbroker *b);
+void	hb_raw_send_start_ok(int fd, const char *mech, const void *resp,
+	    size_t n, bool afc);
+int	hb_raw_read_tune(int fd, uint16_t *channel_max, uint32_t *frame_max,
+	    uint16_t *heartbeat);
+
+/*
+ * Reads frames until EOF (<= timeout_ms).  Returns how many method
+ * frames arrived first (0 means the server hung up silently, as RabbitMQ
+ * does for handshake errors), or -1 on timeout.  Heartbeats don't count.
+ */
+int	hb_raw_count_until_eof(int fd, int timeout_ms);
+
+/*
+ * Runs argv[0] with argv (no shell), capturing stdout and stderr into
+ * NUL-terminated buffers (either may be NULL); waits <= 10 s.  Returns
+ * the exit status, 128+signo on a signal, or -1.
+ */
+int	hb_run(const char *const *argv, char *out, size_t outlen, char *err,
+	    size_t errlen);
+
+/* The warrend binary the harness runs: $WARREND or "./warrend". */
+const char	*hb_warrend_path(void);
+
+/* Tiny big-endian encoders for building method arguments by hand.  Each
+ * appends to b->data at b->len and advances it; overflow fails the test.
+ * Start with `struct hbuf *b = calloc(1, sizeof(*b))` or a static. */
+struct hbuf {
+	uint8_t	data[65536];
+	size_t	len;
+};
+void	hb_put_u8(struct hbuf *, uint8_t);
+void	hb_put_u16(struct hbuf *, uint16_t);
+void	hb_put_u32(struct hbuf *, uint32_t);
+void	hb_put_u64(struct hbuf *, uint64_t);
+void	hb_put_shortstr(struct hbuf *, const char *);
+void	hb_put_longstr(struct hbuf *, const void *, uint32_t);
+void	hb_put_bytes(struct hbuf *, const void *, size_t);
+
+/* Resident set size of a process in KiB from /proc/PID/status, or -1. */
+long	hb_rss_kib(pid_t pid);
+
+#endif /* WARREN_TESTS_HARNESS_H */
