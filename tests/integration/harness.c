@@ -232,6 +232,22 @@ hb_start(struct hbroker *b, const char *const *extra)
 	}
 }
 
+/* Copies warrend's stderr to ours, so a failed stop shows why. */
+static void
+dump_stderr_log(const struct hbroker *b)
+{
+	char	path[512], line[1024];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/stderr.log", b->dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	fprintf(stderr, "---- %s\n", path);
+	while (fgets(line, sizeof(line), f) != NULL)
+		fputs(line, stderr);
+	fclose(f);
+}
+
 int
 hb_stop_sig(struct hbroker *b, int signo)
 {
@@ -240,6 +256,8 @@ hb_stop_sig(struct hbroker *b, int signo)
 
 	if (b->external)
 		return 0;
+	if (b->pid <= 0)
+		rv = 0;		/* nothing left to stop */
 	if (b->pid > 0) {
 		if (signo != 0)
 			kill(b->pid, signo);
@@ -265,6 +283,8 @@ hb_stop_sig(struct hbroker *b, int signo)
 			sleep_ms(10);
 		}
 		b->pid = 0;
+		if (rv != 0)
+			dump_stderr_log(b);
 	}
 	rm_tree(b->dir);
 	b->dir[0] = '\0';
@@ -276,7 +296,22 @@ hb_stop_sig(struct hbroker *b, int signo)
 int
 hb_stop(struct hbroker *b)
 {
-	return hb_stop_sig(b, SIGTERM);
+	int rv = hb_stop_sig(b, SIGTERM);
+
+	/*
+	 * A clean SIGTERM exit is part of every test: it is where a broker
+	 * built with AddressSanitizer reports leaks and errors.
+	 */
+	cr_assert_eq(rv, 0, "warrend exited with status %d on SIGTERM", rv);
+	return rv;
+}
+
+/* Leak checks are for warrend; test programs keep their fixtures. */
+const char	*__asan_default_options(void);
+const char *
+__asan_default_options(void)
+{
+	return "detect_leaks=0";
 }
 
 void
