@@ -53,6 +53,8 @@ buf_append(struct buf *b, const void *p, size_t n)
 {
 	if (!buf_reserve(b, n))
 		return false;
+	if (n == 0)
+		return true;
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
 	return true;

@@ -89,7 +89,7 @@ chan_release(struct chan *ch)
 	chan_requeue_all(ch);
 	msg_unref(ch->pub_msg);
 	ch->pub_msg = NULL;
-	ch->pub = PUB_IDLE;
+	proto_content_reset(&ch->content);
 	for (size_t i = 0; i < ch->tx_npubs; i++)
 		msg_unref(ch->tx_pubs[i].m);
 	ch->tx_npubs = 0;
@@ -203,6 +203,8 @@ chan_on_frame(struct chan *ch, const struct proto_frame *f,
     const struct proto_method *m)
 {
 	const struct proto_method_info *info;
+	const char *why;
+	int rc;
 
 	if (ch->state == CHAN_CLOSING) {
 		/* spec: after channel.close, discard all but close/close-ok. */
@@ -220,14 +222,8 @@ chan_on_frame(struct chan *ch, const struct proto_frame *f,
 	}
 	if (m == NULL)
 		return chan_content_frame(ch, f);
-	if (ch->pub == PUB_HEADER)
-		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, m->id,
-		    "expected content header for class 60, got non content "
-		    "header frame instead");
-	if (ch->pub == PUB_BODY)
-		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, m->id,
-		    "expected content body, got non content body frame "
-		    "instead");
+	if ((rc = proto_content_method_ok(&ch->content, &why)) != 0)
+		return chan_fail(ch, (uint16_t)rc, m->id, "%s", why);
 	info = proto_method_info(m->id);
 	if (!info->to_server)
 		return chan_fail(ch, PROTO_COMMAND_INVALID, m->id,

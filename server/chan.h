@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "protocol/content.h"
 #include "protocol/frame.h"
 #include "protocol/spec.h"
 #include "server/hmap.h"
@@ -57,12 +58,6 @@ enum chan_state {
 	CHAN_CLOSING,		/* sent channel.close, waiting close-ok */
 };
 
-enum pub_state {
-	PUB_IDLE,
-	PUB_HEADER,		/* got basic.publish, want a content header */
-	PUB_BODY,		/* want body frames */
-};
-
 struct chan {
 	struct conn	*c;
 	uint16_t	 id;
@@ -80,7 +75,7 @@ struct chan {
 	struct hmap	 consumers;	/* tag -> struct consumer */
 	struct consumer	*consumer_list;
 
-	enum pub_state	 pub;
+	struct proto_content content;	/* basic.publish assembly */
 	char		 pub_exchange[256];
 	uint8_t		 pub_exchange_len;
 	char		 pub_rk[256];

@@ -219,7 +219,7 @@ basic_publish(struct chan *ch, const struct proto_basic_publish *m)
 	memcpy(ch->pub_rk, m->routing_key.p, m->routing_key.len);
 	ch->pub_rk_len = (uint8_t)m->routing_key.len;
 	ch->pub_mandatory = m->mandatory;
-	ch->pub = PUB_HEADER;
+	proto_content_start(&ch->content, PROTO_CLASS_BASIC);
 	return 0;
 }
 
@@ -327,7 +327,6 @@ publish_complete(struct chan *ch)
 	int rc;
 
 	ch->pub_msg = NULL;
-	ch->pub = PUB_IDLE;
 	if (ch->tx)
 		return tx_hold(ch, m, ch->pub_mandatory);
 	rc = chan_route_publish(ch, m, ch->pub_mandatory);
@@ -336,29 +335,19 @@ publish_complete(struct chan *ch)
 }
 
 static int
-content_header(struct chan *ch, const struct proto_frame *f)
+content_header(struct chan *ch, const struct proto_content_event *ev)
 {
 	struct proto_basic_properties props;
-	struct proto_str raw;
-	uint16_t class_id;
-	uint64_t body_size;
+	struct proto_str raw = ev->props;
 	uint64_t max = ch->c->b->cfg.max_message_size;
 	struct msg *m;
 
-	if (proto_content_header_parse(f->payload, f->size, &class_id,
-	    &body_size, &raw) != 0)
-		return chan_fail(ch, PROTO_FRAME_ERROR, 0,
-		    "content header frame too short");
-	if (class_id != PROTO_CLASS_BASIC)
-		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, 0,
-		    "expected content header for class 60, got one for class "
-		    "%u instead", class_id);
 	/* Refused before anything is allocated for the body. */
-	if (body_size > max)
+	if (ev->body_size > max)
 		return chan_fail(ch, PROTO_PRECONDITION_FAILED,
 		    PROTO_BASIC_PUBLISH,
 		    "message size %llu is larger than configured max size %llu",
-		    (unsigned long long)body_size, (unsigned long long)max);
+		    (unsigned long long)ev->body_size, (unsigned long long)max);
 	if (proto_basic_properties_decode(raw.p, raw.len, &props) != 0 ||
 	    ((props.flags & PROTO_BASIC_HEADERS_FLAG) &&
 	    !proto_table_validate(props.headers)))
@@ -372,11 +361,11 @@ content_header(struct chan *ch, const struct proto_frame *f)
 		    ch->c->user);
 	m = msg_new((struct proto_str){ (const uint8_t *)ch->pub_exchange,
 	    ch->pub_exchange_len }, (struct proto_str){
-	    (const uint8_t *)ch->pub_rk, ch->pub_rk_len }, raw, body_size);
+	    (const uint8_t *)ch->pub_rk, ch->pub_rk_len }, raw, ev->body_size);
 	if (m == NULL)
 		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_BASIC_PUBLISH,
 		    "out of memory for a %llu-byte message",
-		    (unsigned long long)body_size);
+		    (unsigned long long)ev->body_size);
 	if (props.flags & PROTO_BASIC_DELIVERY_MODE_FLAG)
 		m->delivery_mode = props.delivery_mode;
 	if (props.flags & PROTO_BASIC_PRIORITY_FLAG)
@@ -387,34 +376,22 @@ content_header(struct chan *ch, const struct proto_frame *f)
 		m->headers_len = (uint32_t)props.headers.len;
 	}
 	ch->pub_msg = m;
-	ch->pub = PUB_BODY;
-	if (body_size == 0)
-		return publish_complete(ch);
 	return 0;
 }
 
 int
 chan_content_frame(struct chan *ch, const struct proto_frame *f)
 {
-	if (ch->pub == PUB_IDLE)
-		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, 0,
-		    "expected method frame, got non method frame instead");
-	if (f->type == PROTO_FRAME_HEADER) {
-		if (ch->pub != PUB_HEADER)
-			return chan_fail(ch, PROTO_UNEXPECTED_FRAME, 0,
-			    "expected content body, got non content body frame "
-			    "instead");
-		return content_header(ch, f);
-	}
-	if (ch->pub != PUB_BODY)
-		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, 0,
-		    "expected content header for class 60, got non content "
-		    "header frame instead");
-	if (!msg_append(ch->pub_msg, f->payload, f->size))
-		return chan_fail(ch, PROTO_UNEXPECTED_FRAME, 0,
-		    "content body exceeds the declared size of %llu bytes",
-		    (unsigned long long)ch->pub_msg->body_len);
-	if (msg_complete(ch->pub_msg))
-		return publish_complete(ch);
-	return 0;
+	struct proto_content_event ev;
+	const char *why;
+	int rc;
+
+	if ((rc = proto_content_frame(&ch->content, f, &ev, &why)) != 0)
+		return chan_fail(ch, (uint16_t)rc, 0, "%s", why);
+	if (ev.header && (rc = content_header(ch, &ev)) != 0)
+		return rc;
+	if (!ev.header && !msg_append(ch->pub_msg, f->payload, f->size))
+		return chan_fail(ch, PROTO_INTERNAL_ERROR, PROTO_BASIC_PUBLISH,
+		    "content body does not fit its message");
+	return ev.complete ? publish_complete(ch) : 0;
 }

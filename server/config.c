@@ -165,14 +165,20 @@ config_load(struct config *c, int argc, char **argv)
 			return CONFIG_USAGE;
 		}
 	/* A config file is read first so the command line overrides it. */
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			free(c->config_file);
-			c->config_file = strdup(argv[i + 1]);
-			if (c->config_file == NULL ||
-			    load_file(c, c->config_file) == -1)
-				return CONFIG_USAGE;
-		}
+	for (i = 1; i < argc; i++) {
+		const char *path = NULL;
+
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+		if (path == NULL)
+			continue;
+		free(c->config_file);
+		if ((c->config_file = strdup(path)) == NULL ||
+		    load_file(c, c->config_file) == -1)
+			return CONFIG_USAGE;
+	}
 	for (i = 1; i < argc; i++) {
 		const char *arg = argv[i], *name, *value;
 		char *eq;

@@ -100,8 +100,13 @@ vhost_add_queue(struct vhost *vh, struct queue *q)
 void
 vhost_exchange_maybe_autodelete(struct vhost *vh, struct exchange *ex)
 {
-	/* compat: deleted when the last binding from it goes, as RabbitMQ. */
-	if (ex->auto_delete && ex->nbindings == 0 && !ex->builtin)
+	/*
+	 * compat: deleted when the last binding from it goes, as RabbitMQ.
+	 * An exchange already being deleted is out of the map: not twice.
+	 */
+	if (ex->auto_delete && ex->nbindings == 0 && !ex->builtin &&
+	    vhost_exchange(vh, (struct proto_str){ (const uint8_t *)ex->name,
+	    ex->name_len }) == ex)
 		vhost_delete_exchange(vh, ex);
 }
 

@@ -188,3 +188,37 @@ Test(limits, huge_pre_auth_frame_closes_connection)
 	free(a);
 	close(fd);
 }
+
+Test(limits, slow_consumer_output_is_bounded_by_the_high_water_mark)
+{
+	enum { COUNT = 40000, SIZE = 1024 };
+	static char		 body[SIZE];
+	amqp_connection_state_t	 cons, pub;
+	amqp_queue_declare_ok_t	*ok;
+	const char		*q = hb_name("slow");
+	amqp_bytes_t		 qb = amqp_cstring_bytes(q);
+
+	/*
+	 * A no-ack consumer that never reads its socket: the broker must stop
+	 * writing to it once its output backs up, leaving the rest queued
+	 * (40 MB published; socket buffers and the output mark hold far less).
+	 */
+	cons = hb_connect(&b);
+	amqp_queue_declare(cons, 1, qb, 0, 0, 0, 1, amqp_empty_table);
+	cr_assert_eq(amqp_get_rpc_reply(cons).reply_type, AMQP_RESPONSE_NORMAL);
+	amqp_basic_consume(cons, 1, qb, amqp_empty_bytes, 0, 1, 0,
+	    amqp_empty_table);
+	cr_assert_eq(amqp_get_rpc_reply(cons).reply_type, AMQP_RESPONSE_NORMAL);
+	pub = hb_connect(&b);
+	memset(body, 'x', sizeof(body));
+	for (int i = 0; i < COUNT; i++)
+		cr_assert_eq(amqp_basic_publish(pub, 1, amqp_empty_bytes, qb, 0,
+		    0, NULL, (amqp_bytes_t){ sizeof(body), body }), 0);
+	ok = amqp_queue_declare(pub, 1, qb, 1, 0, 0, 1, amqp_empty_table);
+	cr_assert_not_null(ok);
+	cr_assert_geq(ok->message_count, COUNT / 2,
+	    "only %u of %d messages left queued", ok->message_count, COUNT);
+	amqp_queue_delete(pub, 1, qb, 0, 0);
+	hb_close(pub);
+	hb_close(cons);
+}

@@ -1,0 +1,585 @@
+#include "autoconf.h"
+
+/*
+ * Unit tests for exchanges, bindings and routing on a real vhost
+ * (server/exchange.c, server/vhost.c). No broker or loop is needed: nothing
+ * here has consumers, so no queue is ever woken.
+ */
+#include <criterion/criterion.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/table.h"
+#include "protocol/wire.h"
+#include "server/exchange.h"
+#include "server/queue.h"
+#include "server/vhost.h"
+
+static const struct proto_table	notab = { NULL, 0 };
+
+static struct vhost		*vh;
+static struct route_result	 res;
+
+static void
+setup(void)
+{
+	vh = vhost_new(NULL, "/");
+	cr_assert_not_null(vh);
+	memset(&res, 0, sizeof(res));
+}
+
+static void
+teardown(void)
+{
+	free(res.q);
+	vhost_free(vh);
+}
+
+TestSuite(routing, .init = setup, .fini = teardown);
+
+static struct exchange *
+xnew(const char *name, enum exchange_kind kind, bool auto_delete,
+    struct proto_table args)
+{
+	struct exchange *ex;
+
+	ex = exchange_new(vh, proto_str_c(name), kind, false, auto_delete,
+	    false, args);
+	cr_assert_not_null(ex);
+	cr_assert_eq(vhost_add_exchange(vh, ex), 0);
+	return ex;
+}
+
+static struct exchange *
+xdecl(const char *name, enum exchange_kind kind)
+{
+	return xnew(name, kind, false, notab);
+}
+
+static struct queue *
+qdecl(const char *name)
+{
+	struct queue *q;
+
+	q = queue_new(vh, proto_str_c(name), false, false, false, notab);
+	cr_assert_not_null(q);
+	cr_assert_eq(vhost_add_queue(vh, q), 0);
+	return q;
+}
+
+static void
+bindq(struct exchange *ex, struct queue *q, const char *key)
+{
+	cr_assert_eq(exchange_bind(ex, q, NULL, proto_str_c(key), notab), 0);
+}
+
+static void
+bindx(struct exchange *src, struct exchange *dst, const char *key)
+{
+	cr_assert_eq(exchange_bind(src, NULL, dst, proto_str_c(key), notab), 0);
+}
+
+/* Routes with no headers; returns the number of queues. */
+static size_t
+route(struct exchange *ex, const char *rk)
+{
+	cr_assert_eq(exchange_route(ex, proto_str_c(rk), notab, &res), 0);
+	return res.n;
+}
+
+static size_t
+count(const struct queue *q)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < res.n; i++)
+		if (res.q[i] == q)
+			n++;
+	return n;
+}
+
+/* A table (without its length prefix) of string pairs, in buf. */
+static struct proto_table
+strtab(uint8_t *buf, size_t cap, const char *const *kv)
+{
+	struct proto_writer w = proto_writer(buf, cap);
+	size_t at = proto_table_begin(&w);
+
+	for (; kv[0] != NULL; kv += 2)
+		proto_table_put_longstr(&w, kv[0], kv[1]);
+	proto_table_end(&w, at);
+	cr_assert(!w.overflow);
+	return (struct proto_table){ buf + 4, w.len - 4 };
+}
+
+Test(routing, builtin_exchanges_exist)
+{
+	static const struct {
+		const char		*name;
+		enum exchange_kind	 kind;
+	} want[] = {
+		{ "", EXCHANGE_DIRECT },
+		{ "amq.direct", EXCHANGE_DIRECT },
+		{ "amq.fanout", EXCHANGE_FANOUT },
+		{ "amq.topic", EXCHANGE_TOPIC },
+		{ "amq.headers", EXCHANGE_HEADERS },
+		{ "amq.match", EXCHANGE_HEADERS },
+	};
+	struct exchange *ex;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ex = vhost_exchange(vh, proto_str_c(want[i].name));
+		cr_assert_not_null(ex, "missing '%s'", want[i].name);
+		cr_assert_eq(ex->kind, want[i].kind, "'%s'", want[i].name);
+		cr_assert(ex->builtin, "'%s'", want[i].name);
+	}
+}
+
+Test(routing, direct_routes_on_exact_key)
+{
+	struct exchange *ex = xdecl("d", EXCHANGE_DIRECT);
+	struct queue *qa = qdecl("qa"), *qb = qdecl("qb");
+
+	bindq(ex, qa, "a");
+	bindq(ex, qb, "b");
+	cr_assert_eq(route(ex, "a"), 1);
+	cr_assert_eq(count(qa), 1);
+	cr_assert_eq(route(ex, "b"), 1);
+	cr_assert_eq(count(qb), 1);
+}
+
+Test(routing, direct_does_not_route_on_other_keys)
+{
+	struct exchange *ex = xdecl("d", EXCHANGE_DIRECT);
+	struct queue *q = qdecl("q");
+
+	bindq(ex, q, "a");
+	cr_assert_eq(route(ex, "ab"), 0);
+	cr_assert_eq(route(ex, ""), 0);
+	cr_assert_eq(route(ex, "A"), 0);
+}
+
+Test(routing, direct_routes_to_every_queue_bound_with_the_key)
+{
+	struct exchange *ex = xdecl("d", EXCHANGE_DIRECT);
+	struct queue *q1 = qdecl("q1"), *q2 = qdecl("q2");
+
+	bindq(ex, q1, "k");
+	bindq(ex, q2, "k");
+	cr_assert_eq(route(ex, "k"), 2);
+	cr_assert_eq(count(q1), 1);
+	cr_assert_eq(count(q2), 1);
+}
+
+Test(routing, queue_bound_twice_is_routed_once)
+{
+	struct exchange *ex = xdecl("t", EXCHANGE_TOPIC);
+	struct queue *q = qdecl("q");
+
+	bindq(ex, q, "a.*");
+	bindq(ex, q, "#");
+	cr_assert_eq(route(ex, "a.b"), 1);
+	cr_assert_eq(count(q), 1);
+}
+
+Test(routing, fanout_ignores_the_key)
+{
+	struct exchange *ex = xdecl("f", EXCHANGE_FANOUT);
+	struct queue *q1 = qdecl("q1"), *q2 = qdecl("q2");
+
+	bindq(ex, q1, "x");
+	bindq(ex, q2, "");
+	cr_assert_eq(route(ex, "unrelated"), 2);
+	cr_assert_eq(count(q1), 1);
+	cr_assert_eq(count(q2), 1);
+}
+
+Test(routing, topic_routes_by_pattern)
+{
+	struct exchange *ex = xdecl("t", EXCHANGE_TOPIC);
+	struct queue *star = qdecl("star"), *hash = qdecl("hash"),
+	    *other = qdecl("other");
+
+	bindq(ex, star, "stock.*.nyse");
+	bindq(ex, hash, "stock.#");
+	bindq(ex, other, "bond.#");
+	cr_assert_eq(route(ex, "stock.ibm.nyse"), 2);
+	cr_assert_eq(count(star), 1);
+	cr_assert_eq(count(hash), 1);
+	cr_assert_eq(route(ex, "stock.ibm.lse"), 1);
+	cr_assert_eq(count(hash), 1);
+	cr_assert_eq(route(ex, "fx.eur"), 0);
+}
+
+Test(routing, headers_all_needs_every_binding_header)
+{
+	static const char *const bargs[] = { "x-match", "all", "format", "pdf",
+	    "type", "report", NULL };
+	static const char *const both[] = { "format", "pdf", "type", "report",
+	    NULL };
+	static const char *const one[] = { "format", "pdf", NULL };
+	uint8_t b1[256], b2[256], b3[256];
+	struct exchange *ex = xdecl("h", EXCHANGE_HEADERS);
+	struct queue *q = qdecl("q");
+
+	cr_assert_eq(exchange_bind(ex, q, NULL, proto_str_c(""),
+	    strtab(b1, sizeof(b1), bargs)), 0);
+	cr_assert_eq(exchange_route(ex, proto_str_c(""),
+	    strtab(b2, sizeof(b2), both), &res), 0);
+	cr_assert_eq(res.n, 1);
+	cr_assert_eq(count(q), 1);
+	cr_assert_eq(exchange_route(ex, proto_str_c(""),
+	    strtab(b3, sizeof(b3), one), &res), 0);
+	cr_assert_eq(res.n, 0);
+}
+
+Test(routing, headers_any_needs_one_binding_header)
+{
+	static const char *const bargs[] = { "x-match", "any", "format", "pdf",
+	    "type", "report", NULL };
+	static const char *const one[] = { "type", "report", NULL };
+	static const char *const none[] = { "format", "zip", NULL };
+	uint8_t b1[256], b2[256], b3[256];
+	struct exchange *ex = xdecl("h", EXCHANGE_HEADERS);
+	struct queue *q = qdecl("q");
+
+	cr_assert_eq(exchange_bind(ex, q, NULL, proto_str_c(""),
+	    strtab(b1, sizeof(b1), bargs)), 0);
+	cr_assert_eq(exchange_route(ex, proto_str_c(""),
+	    strtab(b2, sizeof(b2), one), &res), 0);
+	cr_assert_eq(res.n, 1);
+	cr_assert_eq(count(q), 1);
+	cr_assert_eq(exchange_route(ex, proto_str_c(""),
+	    strtab(b3, sizeof(b3), none), &res), 0);
+	cr_assert_eq(res.n, 0);
+}
+
+Test(routing, default_exchange_routes_by_queue_name)
+{
+	struct exchange *def = vhost_exchange(vh, proto_str_c(""));
+	struct queue *q1 = qdecl("q1");
+
+	qdecl("q2");
+	cr_assert_not_null(def);
+	cr_assert_eq(route(def, "q1"), 1);
+	cr_assert_eq(count(q1), 1);
+	cr_assert_eq(route(def, "nope"), 0);
+}
+
+Test(routing, exchange_to_exchange_chain_reaches_the_queue)
+{
+	struct exchange *a = xdecl("a", EXCHANGE_DIRECT),
+	    *b = xdecl("b", EXCHANGE_TOPIC), *c = xdecl("c", EXCHANGE_FANOUT);
+	struct queue *q = qdecl("q");
+
+	bindx(a, b, "k.x");
+	bindx(b, c, "k.*");
+	bindq(c, q, "");
+	cr_assert_eq(route(a, "k.x"), 1);
+	cr_assert_eq(count(q), 1);
+	cr_assert_eq(route(a, "k.y"), 0);
+}
+
+Test(routing, exchange_cycle_terminates_with_each_queue_once)
+{
+	struct exchange *a = xdecl("a", EXCHANGE_FANOUT),
+	    *b = xdecl("b", EXCHANGE_FANOUT);
+	struct queue *qa = qdecl("qa"), *qb = qdecl("qb");
+
+	bindx(a, b, "");
+	bindx(b, a, "");
+	bindq(a, qa, "");
+	bindq(b, qb, "");
+	cr_assert_eq(route(a, "k"), 2);
+	cr_assert_eq(count(qa), 1);
+	cr_assert_eq(count(qb), 1);
+}
+
+Test(routing, exchange_bound_to_itself_terminates)
+{
+	struct exchange *a = xdecl("a", EXCHANGE_FANOUT);
+	struct queue *q = qdecl("q");
+
+	bindx(a, a, "");
+	bindq(a, q, "");
+	cr_assert_eq(route(a, "k"), 1);
+	cr_assert_eq(count(q), 1);
+}
+
+Test(routing, diamond_delivers_once)
+{
+	struct exchange *top = xdecl("top", EXCHANGE_FANOUT),
+	    *l = xdecl("l", EXCHANGE_FANOUT), *r = xdecl("r", EXCHANGE_FANOUT);
+	struct queue *q = qdecl("q");
+
+	bindx(top, l, "");
+	bindx(top, r, "");
+	bindq(l, q, "");
+	bindq(r, q, "");
+	cr_assert_eq(route(top, "k"), 1);
+	cr_assert_eq(count(q), 1);
+}
+
+Test(routing, consecutive_routes_do_not_share_dedupe_state)
+{
+	struct exchange *ex = xdecl("f", EXCHANGE_FANOUT);
+	struct queue *q = qdecl("q");
+
+	bindq(ex, q, "");
+	cr_assert_eq(route(ex, "k"), 1);
+	cr_assert_eq(route(ex, "k"), 1);
+	cr_assert_eq(count(q), 1);
+}
+
+Test(routing, alternate_exchange_takes_unroutable_messages)
+{
+	static const char *const args[] = { "alternate-exchange", "ae", NULL };
+	uint8_t buf[128];
+	struct exchange *ex, *ae = xdecl("ae", EXCHANGE_FANOUT);
+	struct queue *q = qdecl("q"), *qae = qdecl("qae");
+
+	ex = xnew("x", EXCHANGE_DIRECT, false, strtab(buf, sizeof(buf), args));
+	bindq(ex, q, "k");
+	bindq(ae, qae, "");
+	cr_assert_eq(route(ex, "other"), 1);
+	cr_assert_eq(count(qae), 1);
+}
+
+Test(routing, alternate_exchange_is_unused_when_a_binding_matches)
+{
+	static const char *const args[] = { "alternate-exchange", "ae", NULL };
+	uint8_t buf[128];
+	struct exchange *ex, *ae = xdecl("ae", EXCHANGE_FANOUT);
+	struct queue *q = qdecl("q"), *qae = qdecl("qae");
+
+	ex = xnew("x", EXCHANGE_DIRECT, false, strtab(buf, sizeof(buf), args));
+	bindq(ex, q, "k");
+	bindq(ae, qae, "");
+	cr_assert_eq(route(ex, "k"), 1);
+	cr_assert_eq(count(q), 1);
+	cr_assert_eq(count(qae), 0);
+}
+
+Test(routing, missing_alternate_exchange_routes_nowhere)
+{
+	static const char *const args[] = { "alternate-exchange", "gone", NULL };
+	uint8_t buf[128];
+	struct exchange *ex;
+	struct queue *q = qdecl("q");
+
+	ex = xnew("x", EXCHANGE_DIRECT, false, strtab(buf, sizeof(buf), args));
+	bindq(ex, q, "k");
+	cr_assert_eq(route(ex, "other"), 0);
+}
+
+Test(routing, alternate_exchange_cycle_terminates)
+{
+	static const char *const to_b[] = { "alternate-exchange", "b", NULL };
+	static const char *const to_a[] = { "alternate-exchange", "a", NULL };
+	uint8_t b1[128], b2[128];
+	struct exchange *a;
+	struct queue *q = qdecl("q");
+
+	a = xnew("a", EXCHANGE_DIRECT, false, strtab(b1, sizeof(b1), to_b));
+	xnew("b", EXCHANGE_DIRECT, false, strtab(b2, sizeof(b2), to_a));
+	bindq(a, q, "k");
+	cr_assert_eq(route(a, "other"), 0);
+}
+
+Test(routing, unbound_queue_is_no_longer_routed)
+{
+	struct exchange *ex = xdecl("d", EXCHANGE_DIRECT);
+	struct queue *q1 = qdecl("q1"), *q2 = qdecl("q2");
+	struct binding *bd;
+
+	bindq(ex, q1, "k");
+	bindq(ex, q2, "k");
+	bd = exchange_find_binding(ex, q1, NULL, proto_str_c("k"), notab);
+	cr_assert_not_null(bd);
+	exchange_unbind(bd);
+	cr_assert_eq(route(ex, "k"), 1);
+	cr_assert_eq(count(q2), 1);
+	cr_assert_eq(q1->nbindings, 0);
+	cr_assert_null(exchange_find_binding(ex, q1, NULL, proto_str_c("k"),
+	    notab));
+}
+
+Test(routing, unbound_topic_pattern_is_no_longer_routed)
+{
+	struct exchange *ex = xdecl("t", EXCHANGE_TOPIC);
+	struct queue *q = qdecl("q");
+	struct binding *bd;
+
+	bindq(ex, q, "a.#");
+	bd = exchange_find_binding(ex, q, NULL, proto_str_c("a.#"), notab);
+	cr_assert_not_null(bd);
+	exchange_unbind(bd);
+	cr_assert_eq(route(ex, "a.b"), 0);
+}
+
+Test(routing, unbinding_one_of_two_equal_topic_patterns_keeps_the_other)
+{
+	struct exchange *ex = xdecl("t", EXCHANGE_TOPIC);
+	struct queue *q1 = qdecl("q1"), *q2 = qdecl("q2");
+	struct binding *bd;
+
+	bindq(ex, q1, "a.*");
+	bindq(ex, q2, "a.*");
+	bd = exchange_find_binding(ex, q1, NULL, proto_str_c("a.*"), notab);
+	cr_assert_not_null(bd);
+	exchange_unbind(bd);
+	cr_assert_eq(route(ex, "a.b"), 1);
+	cr_assert_eq(count(q2), 1);
+}
+
+Test(routing, unbound_exchange_is_no_longer_routed)
+{
+	struct exchange *a = xdecl("a", EXCHANGE_FANOUT),
+	    *b = xdecl("b", EXCHANGE_FANOUT);
+	struct queue *q = qdecl("q");
+	struct binding *bd;
+
+	bindx(a, b, "");
+	bindq(b, q, "");
+	bd = exchange_find_binding(a, NULL, b, proto_str_c(""), notab);
+	cr_assert_not_null(bd);
+	exchange_unbind(bd);
+	cr_assert_eq(route(a, "k"), 0);
+	cr_assert_eq(b->nincoming, 0);
+}
+
+Test(routing, binding_lookup_compares_arguments)
+{
+	static const char *const args[] = { "x-match", "any", NULL };
+	uint8_t buf[128];
+	struct exchange *ex = xdecl("h", EXCHANGE_HEADERS);
+	struct queue *q = qdecl("q");
+	struct proto_table t = strtab(buf, sizeof(buf), args);
+
+	cr_assert_eq(exchange_bind(ex, q, NULL, proto_str_c(""), t), 0);
+	cr_assert_not_null(exchange_find_binding(ex, q, NULL, proto_str_c(""),
+	    t));
+	cr_assert_null(exchange_find_binding(ex, q, NULL, proto_str_c(""),
+	    notab));
+}
+
+Test(routing, deleted_queue_loses_its_bindings)
+{
+	struct exchange *d = xdecl("d", EXCHANGE_DIRECT),
+	    *t = xdecl("t", EXCHANGE_TOPIC), *f = xdecl("f", EXCHANGE_FANOUT);
+	struct queue *q = qdecl("q");
+
+	bindq(d, q, "k");
+	bindq(t, q, "#");
+	bindq(f, q, "");
+	vhost_delete_queue(vh, q);
+	cr_assert_null(vhost_queue(vh, proto_str_c("q")));
+	cr_assert_eq(d->nbindings, 0);
+	cr_assert_eq(t->nbindings, 0);
+	cr_assert_eq(f->nbindings, 0);
+	cr_assert_eq(route(d, "k"), 0);
+	cr_assert_eq(route(t, "k"), 0);
+	cr_assert_eq(route(f, "k"), 0);
+}
+
+Test(routing, deleted_exchange_loses_bindings_to_it)
+{
+	struct exchange *a = xdecl("a", EXCHANGE_FANOUT),
+	    *b = xdecl("b", EXCHANGE_FANOUT);
+	struct queue *q = qdecl("q");
+
+	bindx(a, b, "");
+	bindq(b, q, "");
+	vhost_delete_exchange(vh, b);
+	cr_assert_null(vhost_exchange(vh, proto_str_c("b")));
+	cr_assert_eq(a->nbindings, 0);
+	cr_assert_eq(q->nbindings, 0);
+	cr_assert_eq(route(a, "k"), 0);
+}
+
+Test(routing, auto_delete_exchange_goes_with_its_last_binding)
+{
+	struct exchange *ex = xnew("ad", EXCHANGE_DIRECT, true, notab);
+	struct queue *q1 = qdecl("q1"), *q2 = qdecl("q2");
+
+	bindq(ex, q1, "k");
+	bindq(ex, q2, "k");
+	exchange_unbind(exchange_find_binding(ex, q1, NULL, proto_str_c("k"),
+	    notab));
+	vhost_exchange_maybe_autodelete(vh, ex);
+	cr_assert_eq(vhost_exchange(vh, proto_str_c("ad")), ex);
+	exchange_unbind(exchange_find_binding(ex, q2, NULL, proto_str_c("k"),
+	    notab));
+	vhost_exchange_maybe_autodelete(vh, ex);
+	cr_assert_null(vhost_exchange(vh, proto_str_c("ad")));
+}
+
+Test(routing, auto_delete_exchange_goes_when_its_queue_is_deleted)
+{
+	struct exchange *ex = xnew("ad", EXCHANGE_FANOUT, true, notab);
+	struct queue *q = qdecl("q");
+
+	bindq(ex, q, "");
+	vhost_delete_queue(vh, q);
+	cr_assert_null(vhost_exchange(vh, proto_str_c("ad")));
+}
+
+Test(routing, exchange_without_auto_delete_stays_without_bindings)
+{
+	struct exchange *ex = xdecl("d", EXCHANGE_DIRECT);
+	struct queue *q = qdecl("q");
+
+	bindq(ex, q, "k");
+	vhost_delete_queue(vh, q);
+	cr_assert_eq(vhost_exchange(vh, proto_str_c("d")), ex);
+}
+
+Test(routing, auto_delete_chain_goes_when_its_queue_is_deleted)
+{
+	struct exchange *a = xnew("a", EXCHANGE_FANOUT, true, notab),
+	    *b = xnew("b", EXCHANGE_FANOUT, true, notab);
+	struct queue *q = qdecl("q");
+
+	bindx(a, b, "");
+	bindq(b, q, "");
+	vhost_delete_queue(vh, q);
+	cr_assert_null(vhost_exchange(vh, proto_str_c("b")));
+	cr_assert_null(vhost_exchange(vh, proto_str_c("a")));
+}
+
+/*
+ * An auto-delete exchange bound to itself (exchange.bind with source =
+ * destination) and then deleted: dropping the self-binding empties its
+ * binding list, which must not delete it a second time.
+ */
+Test(routing, deleting_auto_delete_exchange_bound_to_itself)
+{
+	struct exchange *a = xnew("a", EXCHANGE_FANOUT, true, notab);
+	struct exchange *f = xdecl("f", EXCHANGE_FANOUT);
+	struct queue *q = qdecl("q");
+
+	bindx(a, a, "");
+	bindx(f, a, "");
+	bindq(f, q, "");
+	vhost_delete_exchange(vh, a);
+	cr_assert_null(vhost_exchange(vh, proto_str_c("a")));
+	cr_assert_eq(f->nbindings, 1);
+	cr_assert_eq(route(f, "k"), 1);
+}
+
+/* The same through a cycle of two auto-delete exchanges. */
+Test(routing, deleting_one_of_an_auto_delete_cycle)
+{
+	struct exchange *a = xnew("a", EXCHANGE_FANOUT, true, notab),
+	    *b = xnew("b", EXCHANGE_FANOUT, true, notab);
+
+	bindx(a, b, "");
+	bindx(b, a, "");
+	vhost_delete_exchange(vh, b);
+	cr_assert_null(vhost_exchange(vh, proto_str_c("b")));
+	cr_assert_null(vhost_exchange(vh, proto_str_c("a")));
+}
