@@ -14,8 +14,11 @@
 #include "server/conn.h"
 #include "server/listener.h"
 #include "server/log.h"
+#include "server/msg.h"
+#include "server/persist.h"
 #include "server/queue.h"
 #include "server/vhost.h"
+#include "storage/store.h"
 
 int
 ptrvec_push(struct ptrvec *pv, void *p)
@@ -37,7 +40,39 @@ static bool
 has_work(const struct broker *b)
 {
 	return b->dirty_queues.n || b->dirty_chans.n || b->dirty_conns.n ||
-	    b->dead_conns.n;
+	    b->dead_conns.n || (b->store != NULL && store_dirty(b->store));
+}
+
+/*
+ * The commit failed (disk full, I/O error): nothing it covered may be
+ * confirmed. Every channel waiting for confirms gets basic.nack for all
+ * of them; the broker goes on serving, and the next commit may succeed.
+ */
+static void
+commit_failed(struct broker *b)
+{
+	ev_tstamp now = ev_now(b->loop);
+
+	/* One line a second at most, however busy the failing disk. */
+	b->commit_failures++;
+	if (now - b->commit_fail_logged >= 1.0) {
+		log_warnx("store: %llu commit(s) failed: %s; unconfirmed "
+		    "publishes are nacked", (unsigned long long)
+		    b->commit_failures, store_errmsg(b->store));
+		b->commit_fail_logged = now;
+		b->commit_failures = 0;
+	}
+	if (!ev_is_active(&b->retry_timer))
+		ev_timer_start(b->loop, &b->retry_timer);
+	for (size_t i = 0; i < b->dirty_chans.n; i++) {
+		struct chan *ch = b->dirty_chans.v[i];
+
+		if (ch == NULL)
+			continue;
+		ch->dirty = false;
+		chan_nack_pending(ch);
+	}
+	b->dirty_chans.n = 0;
 }
 
 /*
@@ -51,16 +86,10 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	struct broker *b = ev_userdata(loop);
 
 	for (int round = 0; round < 8 && has_work(b); round++) {
-		/* XXX: the store commit slots in here (durable storage). */
-		for (size_t i = 0; i < b->dirty_chans.n; i++) {
-			struct chan *ch = b->dirty_chans.v[i];
-
-			if (ch == NULL)
-				continue;	/* freed while queued */
-			ch->dirty = false;
-			chan_send_confirms(ch);
-		}
-		b->dirty_chans.n = 0;
+		/*
+		 * Dispatch first: a delivery of a message published this turn
+		 * then joins its insert in the batch instead of a second write.
+		 */
 		for (size_t i = 0; i < b->dirty_queues.n; i++) {
 			struct queue *q = b->dirty_queues.v[i];
 
@@ -70,6 +99,19 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 			queue_unref(q);
 		}
 		b->dirty_queues.n = 0;
+		/* Group commit: one transaction for everything this turn. */
+		if (b->store != NULL && store_dirty(b->store) &&
+		    store_commit(b->store) != 0)
+			commit_failed(b);
+		for (size_t i = 0; i < b->dirty_chans.n; i++) {
+			struct chan *ch = b->dirty_chans.v[i];
+
+			if (ch == NULL)
+				continue;	/* freed while queued */
+			ch->dirty = false;
+			chan_send_confirms(ch);
+		}
+		b->dirty_chans.n = 0;
 		for (size_t i = 0; i < b->dirty_conns.n; i++) {
 			struct conn *c = b->dirty_conns.v[i];
 
@@ -127,6 +169,23 @@ on_stop_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/* Acks and definitions kept from a failed commit are retried until they
+ * are on disk, even when no new work arrives to carry them. */
+static void
+on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct broker *b = ev_userdata(loop);
+
+	if (!store_retry_pending(b->store)) {
+		ev_timer_stop(loop, w);
+		return;
+	}
+	if (store_commit(b->store) == 0) {
+		log_info("store: commits succeed again");
+		ev_timer_stop(loop, w);
+	}
+}
+
 static void
 on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -156,6 +215,38 @@ write_file_atomic(const char *dir, const char *name, const char *content)
 	return rename(tmp, path);
 }
 
+static void
+release_msg(void *owner)
+{
+	msg_unref(owner);
+}
+
+static void
+open_store(struct broker *b)
+{
+	enum store_durability d = strcmp(b->cfg.durability, "os") == 0 ?
+	    STORE_OS : STORE_FSYNC;
+	char err[512];
+
+	if ((b->store = store_open(b->cfg.data_dir, d, err, sizeof(err))) ==
+	    NULL)
+		fatalx("store: %s", err);
+	store_set_release(b->store, release_msg);
+	if (d == STORE_OS)
+		log_info("store: durability os: a confirm survives a crash of "
+		    "warrend, not a power loss or a kernel crash");
+	store_put_vhost(b->store, (struct store_blob){ "/", 1 });
+	if (persist_recover(b) != 0)
+		fatalx("store: recovery failed: %s", store_errmsg(b->store));
+	if (store_commit(b->store) != 0)
+		fatalx("store: cannot write to %s: %s", b->cfg.data_dir,
+		    store_errmsg(b->store));
+	/* For tests: failures start with the first commit after start-up. */
+	if (b->cfg.inject_store_failures > 0)
+		store_inject_failures(b->store,
+		    (int)b->cfg.inject_store_failures);
+}
+
 void
 broker_init(struct broker *b, struct ev_loop *loop)
 {
@@ -171,10 +262,13 @@ broker_init(struct broker *b, struct ev_loop *loop)
 	if ((vh = vhost_new(b, "/")) == NULL ||
 	    hmap_put(&b->vhosts, vh->name, strlen(vh->name), vh) == -1)
 		fatalx("out of memory");
+	/* Everything stored is back before the listener accepts anyone. */
+	open_store(b);
 	ev_prepare_init(&b->prepare, on_prepare);
 	ev_prepare_start(loop, &b->prepare);
 	ev_idle_init(&b->idle, on_idle);
 	ev_timer_init(&b->stop_timer, on_stop_timer, 0.05, 0.05);
+	ev_timer_init(&b->retry_timer, on_retry, 1.0, 1.0);
 	ev_signal_init(&b->sigterm, on_signal, SIGTERM);
 	ev_signal_init(&b->sigint, on_signal, SIGINT);
 	ev_signal_start(loop, &b->sigterm);
@@ -227,6 +321,20 @@ broker_free(struct broker *b)
 		conn_abort(b->conns, "broker stopping");
 	for (size_t i = 0; i < b->dead_conns.n; i++)
 		conn_free(b->dead_conns.v[i]);
+	b->dead_conns.n = 0;
+	/*
+	 * Closing connections requeued their deliveries: commit that, then
+	 * close the store before tearing down memory, so the teardown below
+	 * writes nothing (queues freed here are not deleted).
+	 */
+	if (b->store != NULL) {
+		if ((store_dirty(b->store) || store_retry_pending(b->store)) &&
+		    store_commit(b->store) != 0)
+			log_warnx("store: final commit failed: %s",
+			    store_errmsg(b->store));
+		store_close(b->store);
+		b->store = NULL;
+	}
 	for (size_t i = 0; i < b->dirty_queues.n; i++)
 		queue_unref(b->dirty_queues.v[i]);
 	for (size_t i = 0; hmap_next(&b->vhosts, &i, &v);)

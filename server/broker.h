@@ -18,6 +18,7 @@ struct chan;
 struct conn;
 struct listener;
 struct queue;
+struct store;
 struct vhost;
 
 /* A list of pointers that need work in the prepare step. */
@@ -31,6 +32,7 @@ struct broker {
 	struct ev_loop	*loop;
 	struct config	 cfg;
 	struct hmap	 vhosts;	/* name -> struct vhost */
+	struct store	*store;		/* durable state; NULL in unit tests */
 	struct listener	*amqp;
 	struct conn	*conns;		/* every connection, doubly linked */
 	uint32_t	 nconns;
@@ -42,6 +44,9 @@ struct broker {
 	ev_idle		 idle;		/* keeps the loop awake with work left */
 	ev_signal	 sigterm, sigint;
 	ev_timer	 stop_timer;
+	ev_timer	 retry_timer;	/* retries a failed commit's kept ops */
+	ev_tstamp	 commit_fail_logged;
+	uint64_t	 commit_failures;	/* since the last logged one */
 	ev_tstamp	 stop_started;
 	struct ptrvec	 dirty_queues;	/* queues to dispatch */
 	struct ptrvec	 dirty_chans;	/* channels with confirms to send */

@@ -12,6 +12,7 @@
 #include "server/conn.h"
 #include "server/log.h"
 #include "server/msg.h"
+#include "server/persist.h"
 #include "server/vhost.h"
 
 struct chan *
@@ -349,6 +350,8 @@ settle_one(struct chan *ch, struct unacked *u, bool ack, bool requeue)
 	/* XXX: dead-lettering of rejected messages comes with queue semantics. */
 	if (!ack && requeue && !q->deleted && queue_requeue(q, &u->e) == 0)
 		u->e.m = NULL;
+	else
+		persist_entry_gone(q, &u->e);
 	msg_unref(u->e.m);
 	u->e.m = NULL;
 	queue_unref(q);
@@ -442,9 +445,12 @@ chan_deliver(struct chan *ch, struct consumer *cs, struct queue *q,
 	ch->next_tag++;
 	e->deliveries++;
 	if (u == NULL) {
+		persist_entry_gone(q, e);
 		msg_unref(e->m);	/* no-ack: delivered means done */
 		return true;
 	}
+	/* Recorded so a crash brings it back marked redelivered. */
+	persist_delivered(q, e);
 	u->tag = tag;
 	u->q = q;
 	queue_ref(q);
@@ -508,4 +514,17 @@ chan_confirm_nack(struct chan *ch, uint64_t seq)
 	m.u.basic_nack.delivery_tag = seq;
 	conn_send_method(ch->c, ch->id, &m);
 	ch->confirmed = seq;
+}
+
+void
+chan_nack_pending(struct chan *ch)
+{
+	struct proto_method m = { .id = PROTO_BASIC_NACK };
+
+	if (ch->state != CHAN_OPEN || ch->confirmed >= ch->pub_seq)
+		return;
+	m.u.basic_nack.delivery_tag = ch->pub_seq;
+	m.u.basic_nack.multiple = ch->pub_seq - ch->confirmed > 1;
+	conn_send_method(ch->c, ch->id, &m);
+	ch->confirmed = ch->pub_seq;
 }

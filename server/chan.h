@@ -129,6 +129,8 @@ int	chan_track_get(struct chan *ch, struct queue *q, struct qentry *e,
 	    uint64_t tag);
 /* Sends basic.nack for publish seq (after acks for everything before). */
 void	chan_confirm_nack(struct chan *ch, uint64_t seq);
+/* Nacks every publish not yet confirmed (a failed store commit). */
+void	chan_nack_pending(struct chan *ch);
 /* Tells a client its consumer was cancelled by the broker. */
 void	chan_consumer_cancelled(struct chan *ch, struct consumer *cs);
 

@@ -12,7 +12,9 @@
 #include "server/exchange.h"
 #include "server/log.h"
 #include "server/msg.h"
+#include "server/persist.h"
 #include "server/vhost.h"
+#include "storage/store.h"
 
 static int
 basic_qos(struct chan *ch, const struct proto_basic_qos *m)
@@ -116,7 +118,7 @@ basic_get(struct chan *ch, const struct proto_basic_get *m)
 
 	if ((rc = chan_find_queue(ch, m->queue, PROTO_BASIC_GET, &q)) != 0)
 		return rc;
-	if (!queue_pop(q, &e)) {
+	if (!queue_take(q, &e)) {
 		r.id = PROTO_BASIC_GET_EMPTY;
 		conn_send_method(ch->c, ch->id, &r);
 		return 0;
@@ -134,8 +136,10 @@ basic_get(struct chan *ch, const struct proto_basic_get *m)
 		return 0;
 	}
 	if (m->no_ack) {
+		persist_entry_gone(q, &e);	/* no-ack: delivered is done */
 		msg_unref(e.m);
-	} else if (chan_track_get(ch, q, &e, tag) == -1) {
+	} else if (persist_delivered(q, &e), chan_track_get(ch, q, &e,
+	    tag) == -1) {
 		queue_requeue(q, &e);
 		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_BASIC_GET,
 		    "out of memory");
@@ -268,6 +272,8 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 	struct route_result *rr = &ch->c->b->route;
 	struct exchange *ex;
 	uint64_t seq = ch->confirm ? ++ch->pub_seq : 0;
+	uint64_t msg_id = 0;
+	uint32_t stored = 0;
 	bool failed = false;
 
 	if ((ex = vhost_exchange(vh, msg_exchange(m))) == NULL)
@@ -276,9 +282,19 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		    vh->name);
 	if (exchange_route(ex, msg_rk(m), msg_headers(m), rr) == -1)
 		failed = true;
+	/* The body is stored once, however many stored queues it reaches. */
 	for (size_t i = 0; i < rr->n; i++)
-		if (queue_enqueue(rr->q[i], m) == -1)
+		if (persist_wants(rr->q[i], m))
+			stored++;
+	if (stored > 0)
+		msg_id = persist_message(ch->c->b, m, stored);
+	for (size_t i = 0; i < rr->n; i++) {
+		bool keep = persist_wants(rr->q[i], m);
+
+		if (queue_enqueue(rr->q[i], m, keep ? msg_id : 0,
+		    keep && stored > 1 ? STORE_ENTRY_SHARED : 0) == -1)
 			failed = true;
+	}
 	if (rr->n == 0 && mandatory) {
 		struct proto_method r = { .id = PROTO_BASIC_RETURN };
 
@@ -348,17 +364,6 @@ content_header(struct chan *ch, const struct proto_content_event *ev)
 		    PROTO_BASIC_PUBLISH,
 		    "message size %llu is larger than configured max size %llu",
 		    (unsigned long long)ev->body_size, (unsigned long long)max);
-	if (proto_basic_properties_decode(raw.p, raw.len, &props) != 0 ||
-	    ((props.flags & PROTO_BASIC_HEADERS_FLAG) &&
-	    !proto_table_validate(props.headers)))
-		return chan_fail(ch, PROTO_SYNTAX_ERROR, PROTO_BASIC_PUBLISH,
-		    "malformed content properties");
-	if ((props.flags & PROTO_BASIC_USER_ID_FLAG) &&
-	    !proto_str_eqc(props.user_id, ch->c->user))
-		return chan_fail(ch, PROTO_PRECONDITION_FAILED,
-		    PROTO_BASIC_PUBLISH, "user_id property set to '%.*s' but "
-		    "authenticated user was '%s'", PSTR(props.user_id),
-		    ch->c->user);
 	m = msg_new((struct proto_str){ (const uint8_t *)ch->pub_exchange,
 	    ch->pub_exchange_len }, (struct proto_str){
 	    (const uint8_t *)ch->pub_rk, ch->pub_rk_len }, raw, ev->body_size);
@@ -366,14 +371,20 @@ content_header(struct chan *ch, const struct proto_content_event *ev)
 		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_BASIC_PUBLISH,
 		    "out of memory for a %llu-byte message",
 		    (unsigned long long)ev->body_size);
-	if (props.flags & PROTO_BASIC_DELIVERY_MODE_FLAG)
-		m->delivery_mode = props.delivery_mode;
-	if (props.flags & PROTO_BASIC_PRIORITY_FLAG)
-		m->priority = props.priority;
-	if (props.flags & PROTO_BASIC_HEADERS_FLAG) {
-		/* The headers view points into raw, which m->props copies. */
-		m->headers_off = (uint32_t)(props.headers.p - raw.p);
-		m->headers_len = (uint32_t)props.headers.len;
+	if (msg_decode_props(m, &props) != 0) {
+		msg_unref(m);
+		return chan_fail(ch, PROTO_SYNTAX_ERROR, PROTO_BASIC_PUBLISH,
+		    "malformed content properties");
+	}
+	if ((props.flags & PROTO_BASIC_USER_ID_FLAG) &&
+	    !proto_str_eqc(props.user_id, ch->c->user)) {
+		int rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		    PROTO_BASIC_PUBLISH, "user_id property set to '%.*s' but "
+		    "authenticated user was '%s'", PSTR(props.user_id),
+		    ch->c->user);
+
+		msg_unref(m);
+		return rc;
 	}
 	ch->pub_msg = m;
 	return 0;

@@ -8,6 +8,7 @@
 #include "protocol/table.h"
 #include "server/conn.h"
 #include "server/exchange.h"
+#include "server/persist.h"
 #include "server/vhost.h"
 
 /* compat: the arguments RabbitMQ compares when an exchange is redeclared. */
@@ -86,6 +87,7 @@ exchange_declare(struct chan *ch, const struct proto_exchange_declare *m)
 		return chan_fail(ch, PROTO_RESOURCE_ERROR,
 		    PROTO_EXCHANGE_DECLARE, "out of memory");
 	}
+	persist_exchange(ex);
 ok:
 	if (!m->no_wait)
 		conn_send_method(ch->c, ch->id, &ok);
@@ -140,10 +142,15 @@ e2e(struct chan *ch, uint32_t id, struct proto_str dst_name,
 	if ((rc = chan_check_binding_args(ch, src, args, id)) != 0)
 		return rc;
 	bd = exchange_find_binding(src, NULL, dst, key, args);
-	if (bind && bd == NULL &&
-	    exchange_bind(src, NULL, dst, key, args) == -1)
-		return chan_fail(ch, PROTO_RESOURCE_ERROR, id, "out of memory");
+	if (bind && bd == NULL) {
+		if (exchange_bind(src, NULL, dst, key, args) == -1)
+			return chan_fail(ch, PROTO_RESOURCE_ERROR, id,
+			    "out of memory");
+		persist_binding(exchange_find_binding(src, NULL, dst, key,
+		    args), true);
+	}
 	if (!bind && bd != NULL) {
+		persist_binding(bd, false);
 		exchange_unbind(bd);
 		vhost_exchange_maybe_autodelete(ch->c->vh, src);
 	}

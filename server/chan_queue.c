@@ -11,6 +11,7 @@
 #include "protocol/table.h"
 #include "server/conn.h"
 #include "server/exchange.h"
+#include "server/persist.h"
 #include "server/route_headers.h"
 #include "server/vhost.h"
 
@@ -245,6 +246,7 @@ queue_declare(struct chan *ch, const struct proto_queue_declare *m)
 	}
 	if (m->exclusive)
 		q->owner = ch->c;
+	persist_queue(q);
 	return declare_ok(ch, q, m->no_wait);
 }
 
@@ -299,10 +301,14 @@ queue_bind(struct chan *ch, const struct proto_queue_bind *m)
 	    PROTO_QUEUE_BIND)) != 0)
 		return rc;
 	if (exchange_find_binding(ex, q, NULL, m->routing_key,
-	    m->arguments) == NULL &&
-	    exchange_bind(ex, q, NULL, m->routing_key, m->arguments) == -1)
-		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_QUEUE_BIND,
-		    "out of memory");
+	    m->arguments) == NULL) {
+		if (exchange_bind(ex, q, NULL, m->routing_key,
+		    m->arguments) == -1)
+			return chan_fail(ch, PROTO_RESOURCE_ERROR,
+			    PROTO_QUEUE_BIND, "out of memory");
+		persist_binding(exchange_find_binding(ex, q, NULL,
+		    m->routing_key, m->arguments), true);
+	}
 	if (!m->no_wait)
 		conn_send_method(ch->c, ch->id, &ok);
 	return 0;
@@ -323,6 +329,7 @@ queue_unbind(struct chan *ch, const struct proto_queue_unbind *m)
 	/* compat: unbinding what is not bound succeeds, as in RabbitMQ. */
 	bd = exchange_find_binding(ex, q, NULL, m->routing_key, m->arguments);
 	if (bd != NULL) {
+		persist_binding(bd, false);
 		exchange_unbind(bd);
 		vhost_exchange_maybe_autodelete(ch->c->vh, ex);
 	}

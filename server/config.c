@@ -218,6 +218,12 @@ config_load(struct config *c, int argc, char **argv)
 			return CONFIG_USAGE;
 		}
 	}
+	if (strcmp(c->durability, "fsync") != 0 &&
+	    strcmp(c->durability, "os") != 0) {
+		fprintf(stderr, "warrend: --durability %s: expected fsync or "
+		    "os\n", c->durability);
+		return CONFIG_USAGE;
+	}
 	if (log_set_level_name(c->log_level) == -1) {
 		fprintf(stderr, "warrend: --log-level %s: expected debug, info, "
 		    "warn or error\n", c->log_level);

@@ -11,6 +11,8 @@ CONFIG_X("admin-port", CONFIG_INT, "15672", admin_port, 0, 65535,
     "HTTP admin API port (served from a later release)")
 CONFIG_X("data-dir", CONFIG_STR, "./data", data_dir, 0, 0,
     "directory for the pid file and the database")
+CONFIG_X("durability", CONFIG_STR, "fsync", durability, 0, 0,
+    "fsync: a confirm means fsynced; os: survives a crash, not power loss")
 CONFIG_X("log-level", CONFIG_STR, "info", log_level, 0, 0,
     "debug, info, warn or error")
 CONFIG_X("max-message-size", CONFIG_INT, "134217728", max_message_size, 1,
@@ -25,3 +27,5 @@ CONFIG_X("output-high-water", CONFIG_INT, "1048576", output_high_water, 65536,
     1073741824, "bytes queued for a client before its deliveries pause")
 CONFIG_X("handshake-timeout", CONFIG_INT, "10", handshake_timeout, 1, 3600,
     "seconds a client has to finish connection.open")
+CONFIG_X("inject-store-failures", CONFIG_INT, "0", inject_store_failures, 0,
+    1000000, "testing: make the first N store commits fail as on a full disk")

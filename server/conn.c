@@ -24,6 +24,7 @@
 /* spec: 4.2.3 frames before tune-ok may not exceed the minimum frame size. */
 #define PREAUTH_FRAME_MAX	PROTO_FRAME_MIN_SIZE
 #define READ_CHUNK		65536
+#define READS_PER_EVENT		16	/* at most 1 MiB per wake-up */
 #define CLOSE_TIMEOUT		3.0	/* seconds to wait for close-ok */
 #define METHOD_MAX		8192	/* largest method frame we send */
 
@@ -800,32 +801,39 @@ static void
 on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = w->data;
-	size_t want = c->in.max - buf_used(&c->in);
 	ssize_t n;
 
-	/* Grow the input buffer only as frames need it: idle memory stays low. */
-	if (c->in.cap - c->in.len >= 4096 && c->in.cap - c->in.len < want)
-		want = c->in.cap - c->in.len;
-	else if (want > 16384)
-		want = 16384;
-	if (want == 0 || !buf_reserve(&c->in, want)) {
-		conn_abort(c, "input buffer full");
-		return;
+	/*
+	 * Drain what the socket has (bounded per wake-up, for fairness): the
+	 * more frames one loop turn takes in, the more one commit covers.
+	 */
+	for (int i = 0; i < READS_PER_EVENT; i++) {
+		size_t want = c->in.max - buf_used(&c->in);
+
+		if (want > READ_CHUNK)
+			want = READ_CHUNK;
+		if (want == 0 || !buf_reserve(&c->in, want)) {
+			conn_abort(c, "input buffer full");
+			return;
+		}
+		n = read(c->fd, buf_tail(&c->in), want);
+		if (n == 0) {
+			conn_abort(c, c->state == CONN_CLOSING ? "closed" :
+			    "client closed the socket");
+			return;
+		}
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				conn_abort(c, strerror(errno));
+			break;
+		}
+		c->in.len += (size_t)n;
+		c->last_recv = ev_now(loop);
+		process_input(c);
+		if (c->state == CONN_DEAD || !c->reading || (size_t)n < want)
+			break;
 	}
-	n = read(c->fd, buf_tail(&c->in), want);
-	if (n == 0) {
-		conn_abort(c, c->state == CONN_CLOSING ? "closed" :
-		    "client closed the socket");
-		return;
-	}
-	if (n == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			conn_abort(c, strerror(errno));
-		return;
-	}
-	c->in.len += (size_t)n;
-	c->last_recv = ev_now(loop);
-	process_input(c);
+	/* Idle connections keep no input buffer. */
 	if (c->state != CONN_DEAD && buf_used(&c->in) == 0)
-		buf_shrink(&c->in, 32768);
+		buf_shrink(&c->in, 0);
 }

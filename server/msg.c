@@ -2,6 +2,9 @@
 
 #include "server/msg.h"
 
+#include "protocol/spec.h"
+#include "protocol/table.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +46,30 @@ msg_new(struct proto_str exchange, struct proto_str rk, struct proto_str props,
 	p += props.len;
 	m->body = p;
 	return m;
+}
+
+int
+msg_decode_props(struct msg *m, struct proto_basic_properties *out)
+{
+	struct proto_basic_properties local, *pp = out ? out : &local;
+	struct proto_basic_properties props;
+
+	if (proto_basic_properties_decode(m->props, m->props_len, pp) != 0)
+		return PROTO_SYNTAX_ERROR;
+	props = *pp;
+	if ((props.flags & PROTO_BASIC_HEADERS_FLAG) &&
+	    !proto_table_validate(props.headers))
+		return PROTO_SYNTAX_ERROR;
+	m->delivery_mode = (props.flags & PROTO_BASIC_DELIVERY_MODE_FLAG) ?
+	    props.delivery_mode : 0;
+	m->priority = (props.flags & PROTO_BASIC_PRIORITY_FLAG) ?
+	    props.priority : 0;
+	if (props.flags & PROTO_BASIC_HEADERS_FLAG) {
+		/* The view points into m->props, so its offset is stable. */
+		m->headers_off = (uint32_t)(props.headers.p - m->props);
+		m->headers_len = (uint32_t)props.headers.len;
+	}
+	return 0;
 }
 
 bool

@@ -38,6 +38,14 @@ struct msg {
  */
 struct msg *msg_new(struct proto_str exchange, struct proto_str rk,
 	    struct proto_str props, uint64_t body_len);
+struct proto_basic_properties;
+/*
+ * Decodes the properties the broker acts on (delivery mode, priority, the
+ * headers table) from the raw property bytes, and all of them into *out
+ * if out is not NULL (views into m->props). Returns 0, or a reply code
+ * for malformed properties.
+ */
+int	msg_decode_props(struct msg *m, struct proto_basic_properties *out);
 /* Appends body bytes; false if they would overrun body_len. */
 bool	msg_append(struct msg *m, const uint8_t *p, size_t n);
 static inline bool

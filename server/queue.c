@@ -9,6 +9,7 @@
 #include "server/chan.h"
 #include "server/conn.h"
 #include "server/msg.h"
+#include "server/persist.h"
 #include "server/vhost.h"
 
 struct queue *
@@ -78,19 +79,37 @@ ring_grow(struct queue *q)
 }
 
 int
-queue_enqueue(struct queue *q, struct msg *m)
+queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id, uint32_t flags)
 {
 	struct qentry *e;
 
 	if (q->ring_count == q->ring_cap && ring_grow(q) == -1)
 		return -1;
 	e = &q->ring[(q->ring_head + q->ring_count) & (q->ring_cap - 1)];
-	e->m = msg_ref(m);
+	/* Deep in a stored queue, only the store keeps the body. */
+	e->m = msg_id != 0 && q->ring_count >= QUEUE_READ_AHEAD ? NULL :
+	    msg_ref(m);
 	e->seq = q->next_seq++;
+	e->msg_id = msg_id;
 	e->deliveries = 0;
+	e->flags = flags;
 	q->ring_count++;
+	if (msg_id != 0)
+		persist_entry(q, e);
 	if (q->nconsumers > 0)
 		queue_wake(q);
+	return 0;
+}
+
+int
+queue_restore(struct queue *q, const struct qentry *e)
+{
+	if (q->ring_count == q->ring_cap && ring_grow(q) == -1)
+		return -1;
+	q->ring[(q->ring_head + q->ring_count) & (q->ring_cap - 1)] = *e;
+	q->ring_count++;
+	if (e->seq >= q->next_seq)
+		q->next_seq = e->seq + 1;
 	return 0;
 }
 
@@ -160,6 +179,17 @@ queue_pop(struct queue *q, struct qentry *e)
 	return true;
 }
 
+bool
+queue_take(struct queue *q, struct qentry *e)
+{
+	while (queue_pop(q, e)) {
+		if (e->m != NULL || persist_load(q, e))
+			return true;
+		persist_entry_gone(q, e);	/* lost body: logged, dropped */
+	}
+	return false;
+}
+
 uint32_t
 queue_purge(struct queue *q)
 {
@@ -167,6 +197,7 @@ queue_purge(struct queue *q)
 	uint32_t n = 0;
 
 	while (queue_pop(q, &e)) {
+		persist_entry_gone(q, &e);
 		msg_unref(e.m);
 		n++;
 	}
@@ -207,7 +238,8 @@ queue_dispatch(struct queue *q)
 				return;
 		}
 		q->consumers = cs->qnext;
-		queue_pop(q, &e);
+		if (!queue_take(q, &e))
+			return;
 		if (!chan_deliver(cs->ch, cs, q, &e))
 			return;
 	}

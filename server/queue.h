@@ -21,11 +21,19 @@ struct consumer;	/* server/chan.h */
 struct msg;		/* server/msg.h */
 struct vhost;		/* server/vhost.h */
 
+/*
+ * Messages past this many ready entries of a stored queue keep their body
+ * only on disk until they come near the head (the bounded read-ahead).
+ */
+#define QUEUE_READ_AHEAD	1024
+
 /* One message's place in one queue; per-message metadata lives here. */
 struct qentry {
-	struct msg	*m;
+	struct msg	*m;		/* NULL while the body is only on disk */
 	uint64_t	 seq;		/* position in the queue */
+	uint64_t	 msg_id;	/* store id, 0 when not stored */
 	uint32_t	 deliveries;	/* > 0 means redelivered */
+	uint32_t	 flags;		/* STORE_ENTRY_* */
 };
 
 struct queue {
@@ -40,6 +48,7 @@ struct queue {
 	bool		 had_consumer;	/* auto-delete only after the first */
 	bool		 dirty;		/* on the broker's dispatch list */
 	struct conn	*owner;		/* exclusive owner, else NULL */
+	uint64_t	 store_id;	/* 0 when not stored */
 	uint8_t		*args;		/* declare arguments, raw table bytes */
 	size_t		 args_len;
 
@@ -70,12 +79,20 @@ queue_ready(const struct queue *q)
 	return q->ring_count + q->heap_count;
 }
 
-/* Appends a new message; takes a reference on m. -1 on ENOMEM. */
-int	queue_enqueue(struct queue *q, struct msg *m);
+/*
+ * Appends a new message (store id msg_id, or 0), keeping a reference on m
+ * unless the queue is deep and the store has the body. -1 on ENOMEM.
+ */
+int	queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id,
+	    uint32_t flags);
+/* Appends an entry recovered from the store (no body in memory yet). */
+int	queue_restore(struct queue *q, const struct qentry *e);
 /* Puts a delivered entry back (deliveries already counted). Takes e's ref. */
 int	queue_requeue(struct queue *q, struct qentry *e);
 /* Takes the next ready entry; false when empty. The caller owns e->m's ref. */
 bool	queue_pop(struct queue *q, struct qentry *e);
+/* queue_pop, with the body loaded from the store when needed. */
+bool	queue_take(struct queue *q, struct qentry *e);
 /* Drops every ready message; returns how many. */
 uint32_t queue_purge(struct queue *q);
 

@@ -8,6 +8,7 @@
 #include "server/chan.h"
 #include "server/exchange.h"
 #include "server/log.h"
+#include "server/persist.h"
 #include "server/queue.h"
 
 /* spec: 3.1.3 every vhost has these; compat: amq.match as RabbitMQ. */
@@ -118,6 +119,7 @@ unbind_all(struct vhost *vh, struct binding **list, size_t *n)
 		struct binding *bd = list[*n - 1];
 		struct exchange *src = bd->src;
 
+		persist_binding(bd, false);
 		exchange_unbind(bd);
 		vhost_exchange_maybe_autodelete(vh, src);
 	}
@@ -128,6 +130,9 @@ vhost_delete_exchange(struct vhost *vh, struct exchange *ex)
 {
 	hmap_del(&vh->exchanges, ex->name, ex->name_len);
 	log_debug("vhost %s: exchange '%s' deleted", vh->name, ex->name);
+	persist_exchange_deleted(ex);
+	for (size_t i = 0; i < ex->nbindings; i++)
+		persist_binding(ex->bindings[i], false);
 	/* Destinations of ex's bindings do not auto-delete; sources may. */
 	unbind_all(vh, ex->incoming, &ex->nincoming);
 	exchange_free(ex);
@@ -140,9 +145,10 @@ vhost_delete_queue(struct vhost *vh, struct queue *q)
 
 	if (q->deleted)
 		return 0;
-	q->deleted = true;
+	q->deleted = true;	/* from here on, its entries write nothing */
 	hmap_del(&vh->queues, q->name, q->name_len);
 	unbind_all(vh, q->bindings, &q->nbindings);
+	persist_queue_deleted(q);
 	while (q->consumers != NULL) {
 		struct consumer *cs = q->consumers;
 

@@ -142,33 +142,22 @@ hb_warrend_path(void)
 	return w;
 }
 
-void
-hb_start(struct hbroker *b, const char *const *extra)
+/*
+ * Starts warrend on b->dir (already set, as are b->host) and waits for
+ * DIR/warrend.port.  A restart appends to DIR/stderr.log rather than
+ * truncating it, so the log of the run before a crash survives.
+ */
+static void
+spawn(struct hbroker *b, const char *const *extra, bool append_log)
 {
-	const char	*url, *warrend, *tmp;
+	const char	*warrend;
 	char		 portfile[300], logfile[300];
 	const char	*argv[64];
 	int		 argc = 0, st, port;
 	long		 deadline;
 	pid_t		 pid;
 
-	memset(b, 0, sizeof(*b));
-	/* A test that writes into a socket the broker already closed must
-	 * see EPIPE, not die. */
-	signal(SIGPIPE, SIG_IGN);
-
-	if ((url = getenv("WARREN_TEST_URL")) != NULL && url[0] != '\0') {
-		use_external(b, url);
-		return;
-	}
-
 	warrend = hb_warrend_path();
-	if ((tmp = getenv("TMPDIR")) == NULL || tmp[0] == '\0')
-		tmp = "/tmp";
-	snprintf(b->dir, sizeof(b->dir), "%s/warren-test.XXXXXX", tmp);
-	if (mkdtemp(b->dir) == NULL)
-		cr_assert_fail("mkdtemp %s: %s", b->dir, strerror(errno));
-	snprintf(b->host, sizeof(b->host), "127.0.0.1");
 	snprintf(portfile, sizeof(portfile), "%s/warrend.port", b->dir);
 	snprintf(logfile, sizeof(logfile), "%s/stderr.log", b->dir);
 
@@ -196,8 +185,8 @@ hb_start(struct hbroker *b, const char *const *extra)
 
 		/* Criterion may kill the test process; take warrend along. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if ((fd = open(logfile, O_WRONLY | O_CREAT | O_TRUNC,
-		    0644)) != -1) {
+		if ((fd = open(logfile, O_WRONLY | O_CREAT |
+		    (append_log ? O_APPEND : O_TRUNC), 0644)) != -1) {
 			dup2(fd, STDERR_FILENO);
 			close(fd);
 		}
@@ -232,6 +221,80 @@ hb_start(struct hbroker *b, const char *const *extra)
 	}
 }
 
+void
+hb_start(struct hbroker *b, const char *const *extra)
+{
+	const char	*url, *tmp;
+
+	memset(b, 0, sizeof(*b));
+	/* A test that writes into a socket the broker already closed must
+	 * see EPIPE, not die. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((url = getenv("WARREN_TEST_URL")) != NULL && url[0] != '\0') {
+		use_external(b, url);
+		return;
+	}
+
+	if ((tmp = getenv("TMPDIR")) == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	snprintf(b->dir, sizeof(b->dir), "%s/warren-test.XXXXXX", tmp);
+	if (mkdtemp(b->dir) == NULL)
+		cr_assert_fail("mkdtemp %s: %s", b->dir, strerror(errno));
+	snprintf(b->host, sizeof(b->host), "127.0.0.1");
+	spawn(b, extra, false);
+}
+
+void
+hb_start_in(struct hbroker *b, const char *dir, const char *const *extra)
+{
+	memset(b, 0, sizeof(*b));
+	signal(SIGPIPE, SIG_IGN);
+	if ((size_t)snprintf(b->dir, sizeof(b->dir), "%s", dir) >=
+	    sizeof(b->dir))
+		cr_assert_fail("data dir name too long: %s", dir);
+	snprintf(b->host, sizeof(b->host), "127.0.0.1");
+	spawn(b, extra, true);
+}
+
+void
+hb_restart(struct hbroker *b, const char *const *extra)
+{
+	char	portfile[300];
+
+	if (b->external)
+		cr_assert_fail("hb_restart: external broker");
+	if (b->pid > 0)
+		cr_assert_fail("hb_restart: warrend %d is still running",
+		    (int)b->pid);
+	if (b->dir[0] == '\0')
+		cr_assert_fail("hb_restart: no data dir (already stopped?)");
+	/* warrend rewrites the file once listening: wait for the new one. */
+	snprintf(portfile, sizeof(portfile), "%s/warrend.port", b->dir);
+	if (unlink(portfile) == -1 && errno != ENOENT)
+		cr_assert_fail("unlink %s: %s", portfile, strerror(errno));
+	b->port = 0;
+	spawn(b, extra, true);
+}
+
+bool
+hb_alive(struct hbroker *b)
+{
+	int	st;
+
+	if (b->external)
+		return true;
+	if (b->pid <= 0)
+		return false;
+	if (waitpid(b->pid, &st, WNOHANG) == b->pid) {
+		b->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) :
+		    WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+		b->pid = 0;
+		return false;
+	}
+	return true;
+}
+
 /* Copies warrend's stderr to ours, so a failed stop shows why. */
 static void
 dump_stderr_log(const struct hbroker *b)
@@ -249,7 +312,7 @@ dump_stderr_log(const struct hbroker *b)
 }
 
 int
-hb_stop_sig(struct hbroker *b, int signo)
+hb_halt(struct hbroker *b, int signo)
 {
 	long	deadline;
 	int	st, rv = -1;
@@ -257,32 +320,50 @@ hb_stop_sig(struct hbroker *b, int signo)
 	if (b->external)
 		return 0;
 	if (b->pid <= 0)
-		rv = 0;		/* nothing left to stop */
-	if (b->pid > 0) {
-		if (signo != 0)
-			kill(b->pid, signo);
-		deadline = now_ms() + HB_STOP_TIMEOUT_MS;
-		for (;;) {
-			pid_t	w = waitpid(b->pid, &st, WNOHANG);
+		return b->exit_status;	/* already reaped (hb_alive) */
+	if (signo != 0)
+		kill(b->pid, signo);
+	deadline = now_ms() + HB_STOP_TIMEOUT_MS;
+	for (;;) {
+		pid_t	w = waitpid(b->pid, &st, WNOHANG);
 
-			if (w == b->pid) {
-				if (WIFEXITED(st))
-					rv = WEXITSTATUS(st);
-				else if (WIFSIGNALED(st))
-					rv = 128 + WTERMSIG(st);
-				break;
-			}
-			if (w == -1 && errno != EINTR)
-				break;
-			if (now_ms() > deadline) {
-				kill(b->pid, SIGKILL);
-				waitpid(b->pid, &st, 0);
-				rv = -1;
-				break;
-			}
-			sleep_ms(10);
+		if (w == b->pid) {
+			if (WIFEXITED(st))
+				rv = WEXITSTATUS(st);
+			else if (WIFSIGNALED(st))
+				rv = 128 + WTERMSIG(st);
+			break;
 		}
-		b->pid = 0;
+		if (w == -1 && errno != EINTR)
+			break;
+		if (now_ms() > deadline) {
+			kill(b->pid, SIGKILL);
+			waitpid(b->pid, &st, 0);
+			rv = -1;
+			break;
+		}
+		sleep_ms(10);
+	}
+	b->pid = 0;
+	b->exit_status = rv;
+	return rv;
+}
+
+int
+hb_kill(struct hbroker *b)
+{
+	return hb_halt(b, SIGKILL);
+}
+
+int
+hb_stop_sig(struct hbroker *b, int signo)
+{
+	int	rv = 0;
+
+	if (b->external)
+		return 0;
+	if (b->pid > 0) {
+		rv = hb_halt(b, signo);
 		if (rv != 0)
 			dump_stderr_log(b);
 	}

@@ -19,6 +19,7 @@ struct hbroker {
 	int	port;
 	char	dir[256];	/* temp data dir ("" when external) */
 	bool	external;	/* WARREN_TEST_URL set */
+	int	exit_status;	/* of the last warrend reaped (hb_halt, hb_alive) */
 };
 
 /*
@@ -40,6 +41,38 @@ int	hb_stop(struct hbroker *b);
 /* Like hb_stop but sends signo instead of SIGTERM; signo 0 sends
  * nothing and just waits (<= 10 s) for warrend to exit on its own. */
 int	hb_stop_sig(struct hbroker *b, int signo);
+
+/*
+ * Restarts and crashes, for durability tests.  None of these remove the
+ * data dir; hb_stop / hb_stop_sig still do (and accept a broker that is
+ * no longer running).
+ *
+ * hb_halt sends signo (0: none) and waits (<= 10 s, then SIGKILL) for
+ * warrend to exit, keeping DIR; returns the exit status (0..255),
+ * 128+signo if killed by a signal, or -1 on a timeout.  hb_kill is
+ * hb_halt(b, SIGKILL).
+ */
+int	hb_halt(struct hbroker *b, int signo);
+int	hb_kill(struct hbroker *b);
+
+/*
+ * Starts warrend again on b->dir (which must not be running) with extra
+ * arguments; removes DIR/warrend.port first and waits for the new one,
+ * so b->port is the new listener's.  warrend's stderr is appended to
+ * DIR/stderr.log.  Fails the test on error.
+ */
+void	hb_restart(struct hbroker *b, const char *const *extra);
+
+/*
+ * hb_start on an existing directory (e.g. a small tmpfs) instead of a
+ * fresh temp dir; hb_stop removes its contents like a temp dir's.
+ */
+void	hb_start_in(struct hbroker *b, const char *dir,
+	    const char *const *extra);
+
+/* Whether warrend is still running (reaps it and records exit_status
+ * when not).  Always true for an external broker. */
+bool	hb_alive(struct hbroker *b);
 
 /* Skips the current test (cr_skip_test) when the broker is external. */
 void	hb_require_warrend(const struct hbroker *b);

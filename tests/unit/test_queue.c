@@ -47,7 +47,7 @@ TestSuite(queue, .init = setup, .fini = teardown);
 static void
 enqueue(size_t i)
 {
-	cr_assert_eq(queue_enqueue(q, m[i]), 0);
+	cr_assert_eq(queue_enqueue(q, m[i], 0, 0), 0);
 }
 
 /* Pops the next entry, checks it is message i, and drops its reference. */

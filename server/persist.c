@@ -1,0 +1,322 @@
+#include "autoconf.h"
+
+#include "server/persist.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/broker.h"
+#include "server/exchange.h"
+#include "server/log.h"
+#include "server/msg.h"
+#include "server/queue.h"
+#include "server/vhost.h"
+#include "storage/store.h"
+
+static struct store_blob
+blob(const void *p, size_t len)
+{
+	return (struct store_blob){ p, len };
+}
+
+static struct store_blob
+cblob(const char *s)
+{
+	return blob(s, strlen(s));
+}
+
+static struct store *
+store_of(const struct vhost *vh)
+{
+	return vh != NULL && vh->b != NULL ? vh->b->store : NULL;
+}
+
+void
+persist_queue(struct queue *q)
+{
+	struct store *st = store_of(q->vh);
+	unsigned flags = STORE_QUEUE_DURABLE;
+
+	if (st == NULL || !q->durable || q->exclusive)
+		return;
+	if (q->auto_delete)
+		flags |= STORE_QUEUE_AUTO_DELETE;
+	q->store_id = store_put_queue(st, cblob(q->vh->name),
+	    blob(q->name, q->name_len), flags, blob(q->args, q->args_len));
+}
+
+void
+persist_queue_deleted(struct queue *q)
+{
+	struct store *st = store_of(q->vh);
+
+	if (st != NULL && q->store_id != 0)
+		store_del_queue(st, q->store_id);
+}
+
+void
+persist_exchange(struct exchange *ex)
+{
+	struct store *st = store_of(ex->vh);
+	unsigned flags = STORE_EXCHANGE_DURABLE;
+
+	if (st == NULL || !ex->durable || ex->builtin)
+		return;
+	if (ex->auto_delete)
+		flags |= STORE_EXCHANGE_AUTO_DELETE;
+	if (ex->internal)
+		flags |= STORE_EXCHANGE_INTERNAL;
+	store_put_exchange(st, cblob(ex->vh->name), blob(ex->name,
+	    ex->name_len), cblob(exchange_kind_name(ex->kind)), flags,
+	    blob(ex->args, ex->args_len));
+}
+
+void
+persist_exchange_deleted(struct exchange *ex)
+{
+	struct store *st = store_of(ex->vh);
+
+	if (st != NULL && ex->durable && !ex->builtin)
+		store_del_exchange(st, cblob(ex->vh->name),
+		    blob(ex->name, ex->name_len));
+}
+
+void
+persist_binding(struct binding *bd, bool add)
+{
+	struct store *st = store_of(bd->src->vh);
+	struct store_blob dest;
+
+	/* compat: a binding is durable when both its ends are. */
+	if (st == NULL || !bd->src->durable ||
+	    (bd->q != NULL && bd->q->store_id == 0) ||
+	    (bd->dst != NULL && !bd->dst->durable))
+		return;
+	dest = bd->q != NULL ? blob(bd->q->name, bd->q->name_len) :
+	    blob(bd->dst->name, bd->dst->name_len);
+	(add ? store_put_binding : store_del_binding)(st,
+	    cblob(bd->src->vh->name), blob(bd->src->name, bd->src->name_len),
+	    bd->q != NULL, dest, blob(bd->key, bd->key_len),
+	    blob(bd->args, bd->args_len));
+}
+
+bool
+persist_wants(const struct queue *q, const struct msg *m)
+{
+	return m->delivery_mode == 2 && q->store_id != 0;
+}
+
+uint64_t
+persist_message(struct broker *b, struct msg *m, uint32_t n)
+{
+	/* The store holds a reference until the commit has written it. */
+	m->store_id = store_put_message(b->store, blob(m->exchange,
+	    m->exchange_len), blob(m->rk, m->rk_len), blob(m->props,
+	    m->props_len), blob(m->body, (size_t)m->body_len), n, msg_ref(m));
+	return m->store_id;
+}
+
+void
+persist_entry(struct queue *q, const struct qentry *e)
+{
+	struct store *st;
+
+	if (e->msg_id == 0 || (st = store_of(q->vh)) == NULL)
+		return;
+	if (q->store_id != 0)
+		store_put_entry(st, q->store_id, e->seq, e->msg_id,
+		    e->deliveries, e->flags);
+}
+
+void
+persist_delivered(struct queue *q, const struct qentry *e)
+{
+	struct store *st;
+
+	if (e->msg_id == 0 || (st = store_of(q->vh)) == NULL)
+		return;
+	if (q->store_id != 0 && !q->deleted)
+		store_entry_delivered(st, q->store_id, e->seq);
+}
+
+void
+persist_entry_gone(struct queue *q, const struct qentry *e)
+{
+	struct store *st;
+
+	if (e->msg_id == 0 || (st = store_of(q->vh)) == NULL)
+		return;
+	/* A deleted queue's rows went with store_del_queue(). */
+	if (q->store_id != 0 && !q->deleted)
+		store_del_entry(st, q->store_id, e->seq, e->msg_id, e->flags);
+}
+
+bool
+persist_load(struct queue *q, struct qentry *e)
+{
+	struct store *st = store_of(q->vh);
+	struct store_message sm;
+	struct msg *m;
+
+	if (st == NULL || e->msg_id == 0)
+		return false;
+	if ((m = store_pending_owner(st, e->msg_id)) != NULL) {
+		e->m = msg_ref(m);
+		return true;
+	}
+	if (store_load_message(st, e->msg_id, &sm) != 0) {
+		log_warnx("queue '%s': message %llu lost from the store: %s",
+		    q->name, (unsigned long long)e->msg_id, store_errmsg(st));
+		return false;
+	}
+	m = msg_new((struct proto_str){ sm.exchange.p, sm.exchange.len },
+	    (struct proto_str){ sm.routing_key.p, sm.routing_key.len },
+	    (struct proto_str){ sm.props.p, sm.props.len }, sm.body.len);
+	if (m == NULL || !msg_append(m, sm.body.p, sm.body.len) ||
+	    msg_decode_props(m, NULL) != 0) {
+		log_warnx("queue '%s': cannot load message %llu", q->name,
+		    (unsigned long long)e->msg_id);
+		msg_unref(m);
+		return false;
+	}
+	m->store_id = e->msg_id;
+	e->m = m;
+	return true;
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+struct recovery {
+	struct broker	*b;
+	struct hmap	 queues;	/* store id -> queue */
+	uint64_t	 entries;
+	uint64_t	 nqueues;
+};
+
+static struct vhost *
+vhost_of(struct recovery *r, struct store_blob name)
+{
+	return broker_vhost(r->b, name.p, name.len);
+}
+
+static void
+on_vhost(void *arg, struct store_blob name)
+{
+	struct recovery *r = arg;
+	struct vhost *vh;
+	char *s;
+
+	if (vhost_of(r, name) != NULL)
+		return;
+	if ((s = strndup(name.p, name.len)) == NULL)
+		fatalx("out of memory");
+	if ((vh = vhost_new(r->b, s)) == NULL ||
+	    hmap_put(&r->b->vhosts, vh->name, strlen(vh->name), vh) == -1)
+		fatalx("out of memory");
+	free(s);
+}
+
+static void
+on_exchange(void *arg, struct store_blob vhost, struct store_blob name,
+    struct store_blob type, unsigned flags, struct store_blob args)
+{
+	struct recovery *r = arg;
+	struct vhost *vh = vhost_of(r, vhost);
+	enum exchange_kind kind;
+	struct exchange *ex;
+	struct proto_str n = { name.p, name.len };
+
+	if (vh == NULL || vhost_exchange(vh, n) != NULL)
+		return;
+	if (exchange_kind_parse((struct proto_str){ type.p, type.len },
+	    &kind) == -1) {
+		log_warnx("store: exchange '%.*s' has unknown type '%.*s'; "
+		    "skipped", PSTR(n), (int)type.len, (const char *)type.p);
+		return;
+	}
+	ex = exchange_new(vh, n, kind, true,
+	    (flags & STORE_EXCHANGE_AUTO_DELETE) != 0,
+	    (flags & STORE_EXCHANGE_INTERNAL) != 0,
+	    (struct proto_table){ args.p, args.len });
+	if (ex == NULL || vhost_add_exchange(vh, ex) == -1)
+		fatalx("out of memory");
+}
+
+static void
+on_queue(void *arg, uint64_t id, struct store_blob vhost,
+    struct store_blob name, unsigned flags, struct store_blob args)
+{
+	struct recovery *r = arg;
+	struct vhost *vh = vhost_of(r, vhost);
+	struct queue *q;
+
+	if (vh == NULL)
+		return;
+	q = queue_new(vh, (struct proto_str){ name.p, name.len }, true, false,
+	    (flags & STORE_QUEUE_AUTO_DELETE) != 0,
+	    (struct proto_table){ args.p, args.len });
+	if (q == NULL || vhost_add_queue(vh, q) == -1)
+		fatalx("out of memory");
+	q->store_id = id;
+	if (hmap_put(&r->queues, &q->store_id, sizeof(q->store_id), q) == -1)
+		fatalx("out of memory");
+	r->nqueues++;
+}
+
+static void
+on_binding(void *arg, struct store_blob vhost, struct store_blob source,
+    bool dest_is_queue, struct store_blob dest, struct store_blob key,
+    struct store_blob args)
+{
+	struct recovery *r = arg;
+	struct vhost *vh = vhost_of(r, vhost);
+	struct exchange *src, *dx = NULL;
+	struct queue *q = NULL;
+	struct proto_str d = { dest.p, dest.len };
+	struct proto_str k = { key.p, key.len };
+	struct proto_table t = { args.p, args.len };
+
+	if (vh == NULL ||
+	    (src = vhost_exchange(vh, (struct proto_str){ source.p,
+	    source.len })) == NULL ||
+	    (dest_is_queue ? (q = vhost_queue(vh, d)) == NULL :
+	    (dx = vhost_exchange(vh, d)) == NULL))
+		return;
+	if (exchange_find_binding(src, q, dx, k, t) == NULL &&
+	    exchange_bind(src, q, dx, k, t) == -1)
+		fatalx("out of memory");
+}
+
+static void
+on_entry(void *arg, uint64_t queue_id, uint64_t seq, uint64_t msg_id,
+    uint32_t delivery_count, unsigned flags)
+{
+	struct recovery *r = arg;
+	struct queue *q = hmap_get(&r->queues, &queue_id, sizeof(queue_id));
+	struct qentry e = { NULL, seq, msg_id, delivery_count, flags };
+
+	if (q == NULL)
+		return;
+	if (queue_restore(q, &e) == -1)
+		fatalx("out of memory");
+	r->entries++;
+}
+
+int
+persist_recover(struct broker *b)
+{
+	static const struct store_recovery cb = {
+		on_vhost, on_exchange, on_queue, on_binding, on_entry,
+	};
+	struct recovery r = { .b = b };
+	int rc;
+
+	hmap_init(&r.queues);
+	rc = store_recover(b->store, &cb, &r);
+	hmap_free(&r.queues);
+	if (rc == 0)
+		log_info("store: recovered %llu queues, %llu messages",
+		    (unsigned long long)r.nqueues,
+		    (unsigned long long)r.entries);
+	return rc;
+}

@@ -1,0 +1,1072 @@
+/*
+ * crashtest: kill -9 warrend under load, again and again, and check that
+ * no confirmed message is lost and no acknowledged one comes back.
+ *
+ * Each round starts warrend on a data dir kept across rounds, runs a
+ * publisher (confirm mode, persistent messages whose body is a unique
+ * 8-byte id, a window of outstanding confirms) and a consumer (prefetch
+ * 100, acks every message singly, a few out of order) against one durable
+ * queue, and SIGKILLs warrend at a random moment.  It then restarts
+ * warrend, drains the queue and accounts for every id:
+ *
+ *   confirmed    basic.ack received by the publisher
+ *   acked        basic.ack sent by the consumer and followed by a
+ *                completed basic.qos round trip on its channel (so the
+ *                broker processed it); acks sent after the last round
+ *                trip are "uncertain"
+ *   recovered    found in the queue after the restart
+ *
+ *   lost_confirmed    = confirmed - acked - uncertain - recovered  (must be 0)
+ *   resurrected_acked = recovered AND acked                        (must be 0)
+ *
+ * Usage: crashtest [-r rounds] [-w warrend] [-d datadir] [-s seed]
+ *                  [-W window] [-k] [-v]
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <amqp.h>
+#include <amqp_framing.h>
+#include <amqp_tcp_socket.h>
+
+#define QUEUE		"crashtest"
+#define PREFETCH	100
+#define START_MS	30000	/* warrend must listen within this */
+#define STOP_MS		15000	/* and exit on SIGTERM within this */
+#define RPC_SEC		5
+#define ROUND_ALARM	300	/* seconds: a hung round kills us */
+
+/* Per-id fates, indexed by the round's sequence number (1-based). */
+enum { PUB_NONE, PUB_SENT, PUB_ACKED, PUB_NACKED };
+enum { ACK_NONE, ACK_SENT, ACK_CERTAIN };
+
+struct ids {
+	uint8_t	*v;
+	size_t	 cap;
+};
+
+struct opts {
+	const char	*warrend;
+	char		 dir[512];
+	bool		 own_dir;	/* created here: removed on success */
+	bool		 keep;
+	bool		 verbose;
+	int		 rounds;
+	int		 window;
+	uint64_t	 seed;
+};
+
+struct broker {
+	pid_t	pid;
+	int	port;
+};
+
+/* What the publisher thread learnt; read by main after join. */
+struct pub {
+	int		 port;
+	uint64_t	 id_base;
+	int		 window;
+	struct ids	 fate;		/* PUB_* */
+	uint64_t	 published;
+	uint64_t	 acked, nacked;
+	bool		 connected;
+	bool		 early;		/* stopped before the kill */
+	char		 err[256];
+};
+
+/* What the consumer thread learnt. */
+struct con {
+	int		 port;
+	uint64_t	 id_base;
+	uint64_t	 seed;
+	struct ids	 delivered;	/* times delivered live */
+	struct ids	 redeliv;	/* live delivery carried redelivered */
+	struct ids	 ack;		/* ACK_* */
+	uint64_t	 ndelivered, nacks_sent, round_trips;
+	uint64_t	 foreign;	/* ids from elsewhere */
+	bool		 connected;
+	bool		 early;		/* stopped before the kill */
+	char		 err[256];
+};
+
+static atomic_bool	stop_flag;
+static atomic_bool	kill_flag;	/* set just before the SIGKILL */
+
+/* ---- small things ------------------------------------------------------ */
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static uint64_t
+rnd(uint64_t *s)
+{
+	/* splitmix64 */
+	uint64_t	z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void
+die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+die(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "crashtest: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static void
+ids_set(struct ids *a, uint64_t i, uint8_t v)
+{
+	if (i >= a->cap) {
+		size_t	ncap = a->cap ? a->cap : 4096;
+
+		while (ncap <= i)
+			ncap *= 2;
+		if ((a->v = realloc(a->v, ncap)) == NULL)
+			die("out of memory");
+		memset(a->v + a->cap, 0, ncap - a->cap);
+		a->cap = ncap;
+	}
+	a->v[i] = v;
+}
+
+static uint8_t
+ids_get(const struct ids *a, uint64_t i)
+{
+	return i < a->cap ? a->v[i] : 0;
+}
+
+static void
+ids_free(struct ids *a)
+{
+	free(a->v);
+	a->v = NULL;
+	a->cap = 0;
+}
+
+static void
+put_id(uint8_t *p, uint64_t id)
+{
+	int	i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(id >> (56 - 8 * i));
+}
+
+/* The id in a body, or UINT64_MAX when it is not 8 bytes. */
+static uint64_t
+get_id(amqp_bytes_t b)
+{
+	const uint8_t	*p = b.bytes;
+	uint64_t	 id = 0;
+	int		 i;
+
+	if (b.len != 8)
+		return UINT64_MAX;
+	for (i = 0; i < 8; i++)
+		id = id << 8 | p[i];
+	return id;
+}
+
+/* ---- warrend ----------------------------------------------------------- */
+
+static int
+read_port(const char *dir)
+{
+	char	 path[600];
+	FILE	*f;
+	int	 port = -1;
+
+	snprintf(path, sizeof(path), "%s/warrend.port", dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%d", &port) != 1)
+		port = -1;
+	fclose(f);
+	return port;
+}
+
+/* Starts warrend on the data dir; returns false (with a message) if it
+ * exits or does not listen in time. */
+static bool
+broker_start(const struct opts *o, struct broker *b)
+{
+	char	 portfile[600], logfile[600];
+	long	 deadline;
+	int	 st;
+	pid_t	 pid;
+
+	snprintf(portfile, sizeof(portfile), "%s/warrend.port", o->dir);
+	snprintf(logfile, sizeof(logfile), "%s/crashtest-warrend.log", o->dir);
+	if (unlink(portfile) == -1 && errno != ENOENT)
+		die("unlink %s: %s", portfile, strerror(errno));
+	if ((pid = fork()) == -1)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int	fd;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if ((fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND,
+		    0644)) != -1) {
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		if ((fd = open("/dev/null", O_RDWR)) != -1) {
+			dup2(fd, STDIN_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			close(fd);
+		}
+		signal(SIGPIPE, SIG_DFL);
+		execl(o->warrend, o->warrend, "--port", "0", "--bind",
+		    "127.0.0.1", "--data-dir", o->dir, (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", o->warrend, strerror(errno));
+		_exit(127);
+	}
+	b->pid = pid;
+	deadline = now_ms() + START_MS;
+	for (;;) {
+		if ((b->port = read_port(o->dir)) > 0)
+			return true;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			b->pid = 0;
+			fprintf(stderr, "crashtest: warrend exited before "
+			    "listening (status 0x%x); see %s\n", st, logfile);
+			return false;
+		}
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			b->pid = 0;
+			fprintf(stderr, "crashtest: warrend did not listen "
+			    "within %d ms; see %s\n", START_MS, logfile);
+			return false;
+		}
+		sleep_ms(5);
+	}
+}
+
+/* Sends signo and waits; returns the exit status, 128+signal, or -1 on a
+ * timeout (then SIGKILLs). */
+static int
+broker_stop(struct broker *b, int signo)
+{
+	long	deadline = now_ms() + STOP_MS;
+	int	st;
+
+	if (b->pid <= 0)
+		return -1;
+	kill(b->pid, signo);
+	for (;;) {
+		pid_t	w = waitpid(b->pid, &st, WNOHANG);
+
+		if (w == b->pid)
+			break;
+		if (now_ms() > deadline) {
+			kill(b->pid, SIGKILL);
+			waitpid(b->pid, &st, 0);
+			b->pid = 0;
+			return -1;
+		}
+		sleep_ms(5);
+	}
+	b->pid = 0;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+}
+
+/* ---- AMQP -------------------------------------------------------------- */
+
+static amqp_connection_state_t
+connect_broker(int port, char *err, size_t errlen)
+{
+	amqp_connection_state_t	 c;
+	amqp_socket_t		*s;
+	amqp_rpc_reply_t	 r;
+	struct timeval		 tv = { RPC_SEC, 0 };
+	int			 rc;
+
+	if ((c = amqp_new_connection()) == NULL ||
+	    (s = amqp_tcp_socket_new(c)) == NULL)
+		die("rabbitmq-c: out of memory");
+	if ((rc = amqp_socket_open_noblock(s, "127.0.0.1", port, &tv)) !=
+	    AMQP_STATUS_OK) {
+		snprintf(err, errlen, "connect: %s", amqp_error_string2(rc));
+		amqp_destroy_connection(c);
+		return NULL;
+	}
+	amqp_set_handshake_timeout(c, &tv);
+	amqp_set_rpc_timeout(c, &tv);
+	r = amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest",
+	    "guest");
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		snprintf(err, errlen, "login failed (reply type %d)",
+		    (int)r.reply_type);
+		amqp_destroy_connection(c);
+		return NULL;
+	}
+	amqp_channel_open(c, 1);
+	r = amqp_get_rpc_reply(c);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		snprintf(err, errlen, "channel.open failed");
+		amqp_destroy_connection(c);
+		return NULL;
+	}
+	return c;
+}
+
+static bool
+rpc_ok(amqp_connection_state_t c, const char *what, char *err, size_t errlen)
+{
+	amqp_rpc_reply_t	r = amqp_get_rpc_reply(c);
+
+	if (r.reply_type == AMQP_RESPONSE_NORMAL)
+		return true;
+	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION)
+		snprintf(err, errlen, "%s: %s", what,
+		    amqp_error_string2(r.library_error));
+	else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+		amqp_channel_close_t	*m = r.reply.decoded;
+
+		snprintf(err, errlen, "%s: channel.close %d %.*s", what,
+		    m->reply_code, (int)m->reply_text.len,
+		    (char *)m->reply_text.bytes);
+	} else if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+		amqp_connection_close_t	*m = r.reply.decoded;
+
+		snprintf(err, errlen, "%s: connection.close %d %.*s", what,
+		    m->reply_code, (int)m->reply_text.len,
+		    (char *)m->reply_text.bytes);
+	} else
+		snprintf(err, errlen, "%s: reply type %d", what,
+		    (int)r.reply_type);
+	return false;
+}
+
+static void
+close_quietly(amqp_connection_state_t c)
+{
+	if (c == NULL)
+		return;
+	(void)amqp_connection_close(c, AMQP_REPLY_SUCCESS);
+	amqp_destroy_connection(c);
+}
+
+/* ---- publisher --------------------------------------------------------- */
+
+static void
+pub_confirm(struct pub *p, uint64_t tag, bool multiple, bool ack)
+{
+	uint64_t	t, from = multiple ? 1 : tag;
+
+	/* A multiple confirm covers every earlier unconfirmed tag; scan
+	 * back only over the window. */
+	if (multiple && tag > (uint64_t)p->window * 4)
+		from = tag - (uint64_t)p->window * 4;
+	for (t = from; t <= tag; t++) {
+		if (ids_get(&p->fate, t) != PUB_SENT)
+			continue;
+		ids_set(&p->fate, t, ack ? PUB_ACKED : PUB_NACKED);
+		if (ack)
+			p->acked++;
+		else
+			p->nacked++;
+	}
+}
+
+static void *
+publisher(void *arg)
+{
+	struct pub		*p = arg;
+	amqp_connection_state_t	 c;
+	amqp_basic_properties_t	 props;
+	uint8_t			 body[8];
+	uint64_t		 seq = 0;
+
+	if ((c = connect_broker(p->port, p->err, sizeof(p->err))) == NULL)
+		return NULL;
+	amqp_confirm_select(c, 1);
+	if (!rpc_ok(c, "confirm.select", p->err, sizeof(p->err))) {
+		close_quietly(c);
+		return NULL;
+	}
+	p->connected = true;
+	memset(&props, 0, sizeof(props));
+	props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
+	props.delivery_mode = 2;
+
+	while (!atomic_load(&stop_flag)) {
+		struct timeval	tv;
+		amqp_frame_t	f;
+		int		rc;
+
+		/* Fill the window. */
+		while (seq - p->acked - p->nacked < (uint64_t)p->window) {
+			put_id(body, p->id_base | ++seq);
+			ids_set(&p->fate, seq, PUB_SENT);
+			/* Counted before it is sent: a failed send may still
+			 * have reached the broker. */
+			p->published = seq;
+			rc = amqp_basic_publish(c, 1, amqp_cstring_bytes(""),
+			    amqp_cstring_bytes(QUEUE), 0, 0, &props,
+			    (amqp_bytes_t){ sizeof(body), body });
+			if (rc != AMQP_STATUS_OK) {
+				snprintf(p->err, sizeof(p->err), "publish: "
+				    "%s", amqp_error_string2(rc));
+				goto out;	/* the broker is gone */
+			}
+		}
+		/* Wait for confirms (blocking briefly), then take all that
+		 * are already here. */
+		tv.tv_sec = 0;
+		tv.tv_usec = 100000;
+		for (;;) {
+			amqp_maybe_release_buffers(c);
+			rc = amqp_simple_wait_frame_noblock(c, &f, &tv);
+			if (rc == AMQP_STATUS_TIMEOUT)
+				break;
+			if (rc != AMQP_STATUS_OK) {
+				snprintf(p->err, sizeof(p->err), "waiting "
+				    "for confirms: %s", amqp_error_string2(rc));
+				goto out;
+			}
+			if (f.frame_type == AMQP_FRAME_METHOD) {
+				amqp_method_t	*m = &f.payload.method;
+
+				if (m->id == AMQP_BASIC_ACK_METHOD) {
+					amqp_basic_ack_t *a = m->decoded;
+
+					pub_confirm(p, a->delivery_tag,
+					    a->multiple, true);
+				} else if (m->id == AMQP_BASIC_NACK_METHOD) {
+					amqp_basic_nack_t *n = m->decoded;
+
+					pub_confirm(p, n->delivery_tag,
+					    n->multiple, false);
+				} else if (m->id ==
+				    AMQP_CHANNEL_CLOSE_METHOD ||
+				    m->id == AMQP_CONNECTION_CLOSE_METHOD) {
+					snprintf(p->err, sizeof(p->err),
+					    "publisher: broker closed "
+					    "(method 0x%08x)", m->id);
+					goto out;
+				}
+			}
+			tv.tv_usec = 0;
+		}
+	}
+out:
+	p->early = !atomic_load(&kill_flag);
+	amqp_destroy_connection(c);
+	return NULL;
+}
+
+/* ---- consumer ---------------------------------------------------------- */
+
+struct held {
+	uint64_t	tag;
+	uint64_t	seq;
+};
+
+static void *
+consumer(void *arg)
+{
+	struct con		*k = arg;
+	amqp_connection_state_t	 c;
+	uint64_t		 rs = k->seed;
+	uint64_t		*pending = NULL;	/* seqs acked since the
+							 * last round trip */
+	size_t			 npending = 0, pcap = 0;
+	struct held		 held[16];
+	int			 nheld = 0;
+	long			 last_rt = now_ms();
+
+	if ((c = connect_broker(k->port, k->err, sizeof(k->err))) == NULL)
+		return NULL;
+	amqp_basic_qos(c, 1, 0, PREFETCH, 0);
+	if (!rpc_ok(c, "basic.qos", k->err, sizeof(k->err)))
+		goto out;
+	amqp_basic_consume(c, 1, amqp_cstring_bytes(QUEUE), amqp_empty_bytes,
+	    0, 0, 0, amqp_empty_table);
+	if (!rpc_ok(c, "basic.consume", k->err, sizeof(k->err)))
+		goto out;
+	k->connected = true;
+
+	while (!atomic_load(&stop_flag)) {
+		amqp_envelope_t		env;
+		amqp_rpc_reply_t	r;
+		struct timeval		tv = { 0, 50000 };
+		uint64_t		id, seq;
+		bool			ack_now;
+		size_t			i;
+
+		amqp_maybe_release_buffers(c);
+		r = amqp_consume_message(c, &env, &tv, 0);
+		if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+			id = get_id(env.message.body);
+			seq = id & 0xffffffffu;
+			if (id == UINT64_MAX || (id & ~0xffffffffull) !=
+			    k->id_base) {
+				/* Not this round's: ack it away. */
+				k->foreign++;
+				amqp_basic_ack(c, 1, env.delivery_tag, 0);
+				amqp_destroy_envelope(&env);
+				continue;
+			}
+			k->ndelivered++;
+			ids_set(&k->delivered, seq,
+			    (uint8_t)(ids_get(&k->delivered, seq) + 1));
+			if (env.redelivered)
+				ids_set(&k->redeliv, seq, 1);
+			/* About 5% are held back and acked later, out of
+			 * order. */
+			ack_now = nheld >= 10 || rnd(&rs) % 100 >= 5;
+			if (!ack_now) {
+				held[nheld].tag = env.delivery_tag;
+				held[nheld].seq = seq;
+				nheld++;
+			} else if (amqp_basic_ack(c, 1, env.delivery_tag, 0) !=
+			    AMQP_STATUS_OK)
+				goto out;
+			else {
+				ids_set(&k->ack, seq, ACK_SENT);
+				k->nacks_sent++;
+				if (npending == pcap) {
+					pcap = pcap ? pcap * 2 : 256;
+					pending = realloc(pending,
+					    pcap * sizeof(*pending));
+					if (pending == NULL)
+						die("out of memory");
+				}
+				pending[npending++] = seq;
+			}
+			amqp_destroy_envelope(&env);
+			/* Now and then, ack a held one. */
+			if (nheld > 0 && rnd(&rs) % 100 < 8) {
+				int	j = (int)(rnd(&rs) % (uint64_t)nheld);
+
+				if (amqp_basic_ack(c, 1, held[j].tag, 0) !=
+				    AMQP_STATUS_OK)
+					goto out;
+				ids_set(&k->ack, held[j].seq, ACK_SENT);
+				k->nacks_sent++;
+				if (npending == pcap) {
+					pcap = pcap ? pcap * 2 : 256;
+					pending = realloc(pending,
+					    pcap * sizeof(*pending));
+					if (pending == NULL)
+						die("out of memory");
+				}
+				pending[npending++] = held[j].seq;
+				held[j] = held[--nheld];
+			}
+		} else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_TIMEOUT) {
+			/* idle */
+		} else {
+			/* The broker is gone (or closed us). */
+			snprintf(k->err, sizeof(k->err), "consume: reply "
+			    "type %d: %s", (int)r.reply_type,
+			    amqp_error_string2(r.library_error));
+			goto out;
+		}
+
+		/* A round trip every 20 acks or 50 ms proves the acks
+		 * before it were processed. */
+		if (npending >= 20 || (npending > 0 &&
+		    now_ms() - last_rt >= 50)) {
+			amqp_basic_qos(c, 1, 0, PREFETCH, 0);
+			if (amqp_get_rpc_reply(c).reply_type !=
+			    AMQP_RESPONSE_NORMAL)
+				goto out;
+			for (i = 0; i < npending; i++)
+				ids_set(&k->ack, pending[i], ACK_CERTAIN);
+			npending = 0;
+			k->round_trips++;
+			last_rt = now_ms();
+		}
+	}
+out:
+	k->early = !atomic_load(&kill_flag);
+	free(pending);
+	amqp_destroy_connection(c);
+	return NULL;
+}
+
+/* ---- drain ------------------------------------------------------------- */
+
+struct drained {
+	struct ids	times;		/* by seq: times recovered */
+	struct ids	redeliv;	/* by seq: recovered with the flag */
+	uint64_t	n;		/* this round's ids */
+	uint64_t	other;		/* ids of another round or run */
+	uint64_t	other_this_run;	/* ... of an earlier round of this run */
+};
+
+/*
+ * Empties the queue, acking everything, sorting ids into this round's
+ * (id_base) and others.  Returns false with a message on failure.
+ */
+static bool
+drain(int port, uint64_t run_base, uint64_t id_base, struct drained *d,
+    char *err, size_t errlen)
+{
+	amqp_connection_state_t	 c;
+	amqp_queue_declare_ok_t	*qok;
+	uint64_t		 want, got = 0, last_tag = 0;
+	bool			 okay = false;
+
+	if ((c = connect_broker(port, err, errlen)) == NULL)
+		return false;
+	qok = amqp_queue_declare(c, 1, amqp_cstring_bytes(QUEUE), 0, 1, 0, 0,
+	    amqp_empty_table);
+	if (!rpc_ok(c, "queue.declare", err, errlen))
+		goto out;
+	want = qok->message_count;
+	if (qok->consumer_count != 0) {
+		snprintf(err, errlen, "queue has %u consumers after a "
+		    "restart", qok->consumer_count);
+		goto out;
+	}
+	amqp_basic_qos(c, 1, 0, 1000, 0);
+	if (!rpc_ok(c, "basic.qos", err, errlen))
+		goto out;
+	amqp_basic_consume(c, 1, amqp_cstring_bytes(QUEUE), amqp_empty_bytes,
+	    0, 0, 0, amqp_empty_table);
+	if (!rpc_ok(c, "basic.consume", err, errlen))
+		goto out;
+	for (;;) {
+		amqp_envelope_t		env;
+		amqp_rpc_reply_t	r;
+		struct timeval		tv = { 0, 0 };
+		uint64_t		id, seq;
+
+		/* Wait long for what the count promised; then briefly,
+		 * for anything the count missed. */
+		if (got < want)
+			tv.tv_sec = 10;
+		else
+			tv.tv_usec = 300000;
+		amqp_maybe_release_buffers(c);
+		r = amqp_consume_message(c, &env, &tv, 0);
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_TIMEOUT) {
+			if (got < want) {
+				snprintf(err, errlen, "drain stalled at %llu "
+				    "of %llu messages", (unsigned long long)got,
+				    (unsigned long long)want);
+				goto out;
+			}
+			break;
+		}
+		if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+			snprintf(err, errlen, "drain: consume failed after "
+			    "%llu of %llu", (unsigned long long)got,
+			    (unsigned long long)want);
+			goto out;
+		}
+		got++;
+		last_tag = env.delivery_tag;
+		id = get_id(env.message.body);
+		seq = id & 0xffffffffu;
+		if (id != UINT64_MAX && (id & ~0xffffffffull) == id_base) {
+			d->n++;
+			ids_set(&d->times, seq,
+			    (uint8_t)(ids_get(&d->times, seq) + 1));
+			if (env.redelivered)
+				ids_set(&d->redeliv, seq, 1);
+		} else {
+			d->other++;
+			if (id != UINT64_MAX && (id >> 48) == (run_base >> 48))
+				d->other_this_run++;
+		}
+		amqp_destroy_envelope(&env);
+		if (got % 500 == 0) {
+			amqp_basic_ack(c, 1, last_tag, 1);
+			last_tag = 0;
+		}
+	}
+	if (last_tag != 0)
+		amqp_basic_ack(c, 1, last_tag, 1);
+	/* Round trip: the acks are processed; the queue must be empty. */
+	qok = amqp_queue_declare(c, 1, amqp_cstring_bytes(QUEUE), 1, 0, 0, 0,
+	    amqp_empty_table);
+	if (!rpc_ok(c, "passive queue.declare", err, errlen))
+		goto out;
+	if (qok->message_count != 0) {
+		snprintf(err, errlen, "%u messages ready after the drain",
+		    qok->message_count);
+		goto out;
+	}
+	okay = true;
+out:
+	close_quietly(c);
+	return okay;
+}
+
+/* ---- rounds ------------------------------------------------------------ */
+
+struct totals {
+	uint64_t	published, confirmed, nacked, acked, uncertain,
+			recovered;
+	uint64_t	lost, resurrected, duplicates, dup_live, dup_drain,
+			recovered_unconfirmed, foreign;
+	uint64_t	redeliv_ok, redeliv_missing, redeliv_spurious;
+	int		errors;
+};
+
+static int
+run_round(const struct opts *o, int round, uint64_t run_base,
+    struct totals *t)
+{
+	struct broker	 b;
+	struct pub	 p;
+	struct con	 k;
+	struct drained	 d;
+	pthread_t	 tp, tk;
+	uint64_t	 rs = o->seed ^ ((uint64_t)round * 0x51ed27u);
+	uint64_t	 id_base = run_base | ((uint64_t)round << 32);
+	uint64_t	 seq, maxseq, lost = 0, resur = 0, dups = 0;
+	uint64_t	 dup_live = 0, dup_drain = 0, rec_unconf = 0;
+	uint64_t	 acked = 0, uncertain = 0, rok = 0, rmiss = 0, rspur = 0;
+	long		 kill_ms, t0;
+	char		 err[256] = "";
+	int		 rv;
+
+	memset(&p, 0, sizeof(p));
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	alarm(ROUND_ALARM);
+
+	if (!broker_start(o, &b))
+		return -1;
+	/* Whatever is there now was drained (acked) by an earlier round:
+	 * it must not be. */
+	if (!drain(b.port, run_base, id_base, &d, err, sizeof(err))) {
+		fprintf(stderr, "crashtest: round %d: pre-drain: %s\n", round,
+		    err);
+		broker_stop(&b, SIGKILL);
+		return -1;
+	}
+	if (d.other_this_run > 0) {
+		printf("round %d: %llu messages drained in an earlier round "
+		    "came back\n", round, (unsigned long long)d.other_this_run);
+		t->resurrected += d.other_this_run;
+	}
+	if (d.other > d.other_this_run && round == 1)
+		printf("round %d: removed %llu messages of an earlier run\n",
+		    round, (unsigned long long)(d.other - d.other_this_run));
+	ids_free(&d.times);
+	ids_free(&d.redeliv);
+	memset(&d, 0, sizeof(d));
+
+	p.port = k.port = b.port;
+	p.id_base = k.id_base = id_base;
+	p.window = o->window;
+	k.seed = rnd(&rs);
+	atomic_store(&stop_flag, false);
+	atomic_store(&kill_flag, false);
+	kill_ms = 200 + (long)(rnd(&rs) % 1801);
+	t0 = now_ms();
+	if (pthread_create(&tp, NULL, publisher, &p) != 0 ||
+	    pthread_create(&tk, NULL, consumer, &k) != 0)
+		die("pthread_create");
+	sleep_ms(kill_ms - (now_ms() - t0));
+	atomic_store(&kill_flag, true);
+	rv = broker_stop(&b, SIGKILL);
+	atomic_store(&stop_flag, true);
+	pthread_join(tp, NULL);
+	pthread_join(tk, NULL);
+	if (rv != 128 + SIGKILL) {
+		fprintf(stderr, "crashtest: round %d: warrend had already "
+		    "exited (status %d) before the kill\n", round, rv);
+		return -1;
+	}
+	if (!p.connected || !k.connected) {
+		fprintf(stderr, "crashtest: round %d: %s did not get going "
+		    "in %ld ms: %s\n", round, !p.connected ? "publisher" :
+		    "consumer", kill_ms, !p.connected ? p.err : k.err);
+		return -1;
+	}
+
+	/* The kill must have been what stopped them. */
+	if (p.early && p.err[0] != '\0')
+		printf("round %d: publisher stopped before the kill: %s\n",
+		    round, p.err);
+	if (k.early && k.err[0] != '\0')
+		printf("round %d: consumer stopped before the kill: %s\n",
+		    round, k.err);
+
+	if (!broker_start(o, &b))
+		return -1;
+	if (!drain(b.port, run_base, id_base, &d, err, sizeof(err))) {
+		fprintf(stderr, "crashtest: round %d: drain: %s\n", round,
+		    err);
+		broker_stop(&b, SIGKILL);
+		return -1;
+	}
+	if ((rv = broker_stop(&b, SIGTERM)) != 0) {
+		fprintf(stderr, "crashtest: round %d: warrend exited with "
+		    "status %d on SIGTERM\n", round, rv);
+		t->errors++;
+	}
+
+	maxseq = p.published;
+	for (seq = 1; seq <= maxseq; seq++) {
+		uint8_t	pf = ids_get(&p.fate, seq);
+		uint8_t	af = ids_get(&k.ack, seq);
+		uint8_t	dl = ids_get(&k.delivered, seq);
+		uint8_t	rc = ids_get(&d.times, seq);
+
+		if (af == ACK_CERTAIN)
+			acked++;
+		else if (af == ACK_SENT)
+			uncertain++;
+		if (pf == PUB_ACKED && af == ACK_NONE && rc == 0)
+			lost++;
+		if (af == ACK_CERTAIN && rc > 0)
+			resur++;
+		if (dl > 1)
+			dup_live++;
+		if (rc > 1)
+			dup_drain++;
+		if (dl + rc > 1)
+			dups++;
+		if (rc > 0 && pf != PUB_ACKED)
+			rec_unconf++;
+		if (rc > 0) {
+			bool	flag = ids_get(&d.redeliv, seq) != 0;
+
+			if (dl > 0 && flag)
+				rok++;
+			else if (dl > 0)
+				rmiss++;
+			else if (flag)
+				rspur++;
+			else
+				rok++;
+		}
+	}
+	/* Anything recovered must have been published in this round. */
+	for (seq = maxseq + 1; seq < d.times.cap; seq++)
+		if (d.times.v[seq] != 0)
+			t->foreign++;
+
+	printf("round %d: kill_at=%ldms published=%llu confirmed=%llu "
+	    "nacked=%llu delivered=%llu acked=%llu uncertain=%llu "
+	    "recovered=%llu lost_confirmed=%llu resurrected_acked=%llu "
+	    "duplicates=%llu recovered_unconfirmed=%llu redelivered_ok=%llu "
+	    "redelivered_missing=%llu redelivered_spurious=%llu\n",
+	    round, kill_ms, (unsigned long long)p.published,
+	    (unsigned long long)p.acked, (unsigned long long)p.nacked,
+	    (unsigned long long)k.ndelivered, (unsigned long long)acked,
+	    (unsigned long long)uncertain, (unsigned long long)d.n,
+	    (unsigned long long)lost, (unsigned long long)resur,
+	    (unsigned long long)dups, (unsigned long long)rec_unconf,
+	    (unsigned long long)rok, (unsigned long long)rmiss,
+	    (unsigned long long)rspur);
+	if (dup_live > 0)
+		printf("round %d: %llu ids delivered twice before the crash\n",
+		    round, (unsigned long long)dup_live);
+	if (dup_drain > 0)
+		printf("round %d: %llu ids recovered twice\n", round,
+		    (unsigned long long)dup_drain);
+	if (k.foreign > 0 || d.other > 0)
+		printf("round %d: %llu foreign ids consumed, %llu drained\n",
+		    round, (unsigned long long)k.foreign,
+		    (unsigned long long)d.other);
+	if (o->verbose && lost > 0)
+		for (seq = 1; seq <= maxseq; seq++)
+			if (ids_get(&p.fate, seq) == PUB_ACKED &&
+			    ids_get(&k.ack, seq) == ACK_NONE &&
+			    ids_get(&d.times, seq) == 0)
+				printf("  lost: seq %llu (delivered %u)\n",
+				    (unsigned long long)seq,
+				    ids_get(&k.delivered, seq));
+	fflush(stdout);
+
+	t->published += p.published;
+	t->confirmed += p.acked;
+	t->nacked += p.nacked;
+	t->acked += acked;
+	t->uncertain += uncertain;
+	t->recovered += d.n;
+	t->lost += lost;
+	t->resurrected += resur;
+	t->duplicates += dups;
+	t->dup_live += dup_live;
+	t->dup_drain += dup_drain;
+	t->recovered_unconfirmed += rec_unconf;
+	t->foreign += d.other + k.foreign;
+	t->redeliv_ok += rok;
+	t->redeliv_missing += rmiss;
+	t->redeliv_spurious += rspur;
+
+	ids_free(&p.fate);
+	ids_free(&k.delivered);
+	ids_free(&k.redeliv);
+	ids_free(&k.ack);
+	ids_free(&d.times);
+	ids_free(&d.redeliv);
+	alarm(0);
+	return 0;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: crashtest [-r rounds] [-w warrend] "
+	    "[-d datadir] [-s seed] [-W window] [-k] [-v]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts	 o;
+	struct totals	 t;
+	uint64_t	 run_base;
+	const char	*tmp;
+	int		 ch, r, bad;
+
+	memset(&o, 0, sizeof(o));
+	memset(&t, 0, sizeof(t));
+	o.rounds = 10;
+	o.window = 500;
+	o.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+	if ((o.warrend = getenv("WARREND")) == NULL || o.warrend[0] == '\0')
+		o.warrend = "./warrend";
+	while ((ch = getopt(argc, argv, "d:kr:s:vw:W:")) != -1) {
+		switch (ch) {
+		case 'd':
+			snprintf(o.dir, sizeof(o.dir), "%s", optarg);
+			break;
+		case 'k':
+			o.keep = true;
+			break;
+		case 'r':
+			o.rounds = atoi(optarg);
+			break;
+		case 's':
+			o.seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'w':
+			o.warrend = optarg;
+			break;
+		case 'W':
+			o.window = atoi(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || o.rounds < 1 || o.window < 1)
+		usage();
+	if (access(o.warrend, X_OK) != 0)
+		die("%s is not executable (set WARREND or -w)", o.warrend);
+	if (o.dir[0] == '\0') {
+		if ((tmp = getenv("TMPDIR")) == NULL || tmp[0] == '\0')
+			tmp = "/tmp";
+		snprintf(o.dir, sizeof(o.dir), "%s/warren-crash.XXXXXX", tmp);
+		if (mkdtemp(o.dir) == NULL)
+			die("mkdtemp: %s", strerror(errno));
+		o.own_dir = true;
+	} else if (mkdir(o.dir, 0755) == -1 && errno != EEXIST)
+		die("mkdir %s: %s", o.dir, strerror(errno));
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Ids: 16 bits of run, 16 of round, 32 of sequence. */
+	run_base = (rnd(&(uint64_t){ o.seed }) & 0xffffull) << 48;
+	printf("crashtest: %d rounds, warrend %s, data dir %s, seed %llu\n",
+	    o.rounds, o.warrend, o.dir, (unsigned long long)o.seed);
+	fflush(stdout);
+	for (r = 1; r <= o.rounds; r++)
+		if (run_round(&o, r, run_base, &t) != 0) {
+			t.errors++;
+			break;
+		}
+
+	printf("totals: published=%llu confirmed=%llu nacked=%llu "
+	    "acked=%llu uncertain=%llu recovered=%llu delivered_twice_live=%llu "
+	    "recovered_twice=%llu foreign=%llu redelivered_ok=%llu "
+	    "redelivered_missing=%llu redelivered_spurious=%llu errors=%d\n",
+	    (unsigned long long)t.published, (unsigned long long)t.confirmed,
+	    (unsigned long long)t.nacked, (unsigned long long)t.acked,
+	    (unsigned long long)t.uncertain, (unsigned long long)t.recovered,
+	    (unsigned long long)t.dup_live, (unsigned long long)t.dup_drain,
+	    (unsigned long long)t.foreign, (unsigned long long)t.redeliv_ok,
+	    (unsigned long long)t.redeliv_missing,
+	    (unsigned long long)t.redeliv_spurious, t.errors);
+	printf("rounds=%d lost_confirmed=%llu resurrected_acked=%llu "
+	    "duplicates=%llu recovered_unconfirmed=%llu\n",
+	    r > o.rounds ? o.rounds : r, (unsigned long long)t.lost,
+	    (unsigned long long)t.resurrected,
+	    (unsigned long long)t.duplicates,
+	    (unsigned long long)t.recovered_unconfirmed);
+	bad = t.lost > 0 || t.resurrected > 0 || t.dup_live > 0 ||
+	    t.dup_drain > 0 || t.foreign > 0 || t.errors > 0;
+	if (bad)
+		printf("crashtest: FAILED; data dir kept: %s (warrend log: "
+		    "%s/crashtest-warrend.log)\n", o.dir, o.dir);
+	else if (o.own_dir && !o.keep)
+		nftw(o.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return bad ? 1 : 0;
+}

@@ -1,0 +1,791 @@
+#include "autoconf.h"
+
+/*
+ * Unit tests for the storage module (storage/). Each test works in its
+ * own mkdtemp directory; rows are counted with sqlite3 directly, behind
+ * the store's back, to see what a batch really wrote.
+ */
+#include <criterion/criterion.h>
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "storage/store.h"
+
+#define B(s)	((struct store_blob){ (s), sizeof(s) - 1 })
+#define NOBLOB	((struct store_blob){ NULL, 0 })
+
+static char	 dir[64];
+static char	 err[256];
+static char	 rec[8192];	/* what recovery reported, one line a call */
+static size_t	 reclen;
+static int	 released[16];	/* release calls per owner index */
+static int	 owners[16];	/* owners are &owners[i] */
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/warren-test-store-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+static void
+on_release(void *owner)
+{
+	released[(int *)owner - owners]++;
+}
+
+static struct store *
+open_store(void)
+{
+	struct store *st;
+
+	st = store_open(dir, STORE_FSYNC, err, sizeof(err));
+	cr_assert_not_null(st, "store_open: %s", err);
+	store_set_release(st, on_release);
+	return st;
+}
+
+/* ---- recording what recovery streams back ------------------------------ */
+
+static void
+emit(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reclen += vsnprintf(rec + reclen, sizeof(rec) - reclen, fmt, ap);
+	va_end(ap);
+	cr_assert_lt(reclen, sizeof(rec));
+}
+
+static void
+emit_blob(struct store_blob b)
+{
+	const unsigned char *p = b.p;
+
+	cr_assert_not_null(b.p, "blobs are never NULL pointers");
+	emit(" \"");
+	for (size_t i = 0; i < b.len; i++)
+		emit(p[i] >= 0x20 && p[i] < 0x7f ? "%c" : "\\x%02x", p[i]);
+	emit("\"");
+}
+
+static void
+rec_vhost(void *arg, struct store_blob name)
+{
+	(void)arg;
+	emit("vhost");
+	emit_blob(name);
+	emit("\n");
+}
+
+static void
+rec_exchange(void *arg, struct store_blob vhost, struct store_blob name,
+    struct store_blob type, unsigned flags, struct store_blob args)
+{
+	(void)arg;
+	emit("exchange");
+	emit_blob(vhost);
+	emit_blob(name);
+	emit_blob(type);
+	emit(" %u", flags);
+	emit_blob(args);
+	emit("\n");
+}
+
+static void
+rec_queue(void *arg, uint64_t queue_id, struct store_blob vhost,
+    struct store_blob name, unsigned flags, struct store_blob args)
+{
+	(void)arg;
+	emit("queue %llu", (unsigned long long)queue_id);
+	emit_blob(vhost);
+	emit_blob(name);
+	emit(" %u", flags);
+	emit_blob(args);
+	emit("\n");
+}
+
+static void
+rec_binding(void *arg, struct store_blob vhost, struct store_blob source,
+    bool dest_is_queue, struct store_blob dest, struct store_blob key,
+    struct store_blob args)
+{
+	(void)arg;
+	emit("binding");
+	emit_blob(vhost);
+	emit_blob(source);
+	emit(" %s", dest_is_queue ? "queue" : "exchange");
+	emit_blob(dest);
+	emit_blob(key);
+	emit_blob(args);
+	emit("\n");
+}
+
+static void
+rec_entry(void *arg, uint64_t queue_id, uint64_t seq, uint64_t msg_id,
+    uint32_t delivery_count, unsigned flags)
+{
+	(void)arg;
+	emit("entry %llu %llu %llu %u %u\n", (unsigned long long)queue_id,
+	    (unsigned long long)seq, (unsigned long long)msg_id,
+	    delivery_count, flags);
+}
+
+static const struct store_recovery recorder = {
+	rec_vhost, rec_exchange, rec_queue, rec_binding, rec_entry,
+};
+
+static const char *
+recover(struct store *st)
+{
+	reclen = 0;
+	rec[0] = '\0';
+	cr_assert_eq(store_recover(st, &recorder, NULL), 0, "recover: %s",
+	    store_errmsg(st));
+	return rec;
+}
+
+/* ---- looking behind the store's back ----------------------------------- */
+
+static long long
+sql_int(const char *sql)
+{
+	char path[128];
+	sqlite3_stmt *s;
+	sqlite3 *db;
+	long long v = -1;
+
+	snprintf(path, sizeof(path), "%s/warren.db", dir);
+	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The first column of the first row as text, in a static buffer. */
+static const char *
+sql_str(const char *sql)
+{
+	static char buf[64];
+	char path[128];
+	sqlite3_stmt *s;
+	sqlite3 *db;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/warren.db", dir);
+	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_text(s, 0) != NULL)
+		snprintf(buf, sizeof(buf), "%s",
+		    (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return buf;
+}
+
+static void
+sql_exec(const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/warren.db", dir);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+static long long
+rows(const char *table)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	return sql_int(sql);
+}
+
+static uint64_t
+put_msg(struct store *st, const char *body, uint32_t refs, int owner)
+{
+	return store_put_message(st, B("amq.direct"), B("rk"), B("props"),
+	    (struct store_blob){ body, strlen(body) }, refs, &owners[owner]);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+Test(store, definitions_and_entries_survive_reopen)
+{
+	struct store *st = open_store();
+	uint64_t q, m1, m2;
+	char first[8192];
+
+	store_put_vhost(st, B("/"));
+	store_put_exchange(st, B("/"), B("logs"), B("topic"),
+	    STORE_EXCHANGE_DURABLE, B("\x00\x00\x00\x00"));
+	q = store_put_queue(st, B("/"), B("work"), STORE_QUEUE_DURABLE,
+	    B("args"));
+	store_put_binding(st, B("/"), B("logs"), true, B("work"), B("a.#"),
+	    NOBLOB);
+	m1 = put_msg(st, "one", 1, 0);
+	store_put_entry(st, q, 1, m1, 0, 0);
+	m2 = put_msg(st, "two", 1, 1);
+	store_put_entry(st, q, 2, m2, 0, 0);
+	cr_assert(store_dirty(st));
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_not(store_dirty(st));
+	cr_assert_eq(released[0], 1);
+	cr_assert_eq(released[1], 1);
+	store_close(st);
+
+	st = open_store();
+	snprintf(first, sizeof(first), "%s", recover(st));
+	cr_assert_str_eq(first,
+	    "vhost \"/\"\n"
+	    "exchange \"/\" \"logs\" \"topic\" 1 \"\\x00\\x00\\x00\\x00\"\n"
+	    "queue 1 \"/\" \"work\" 1 \"args\"\n"
+	    "binding \"/\" \"logs\" queue \"work\" \"a.#\" \"\"\n"
+	    "entry 1 1 1 0 0\n"
+	    "entry 1 2 2 0 0\n");
+	cr_assert_str_eq(recover(st), first, "recovery is repeatable");
+	store_close(st);
+	cr_assert_eq(released[0], 1, "no second release");
+}
+
+Test(store, ids_continue_after_reopen)
+{
+	struct store *st = open_store();
+	uint64_t q, m;
+
+	q = store_put_queue(st, B("/"), B("a"), STORE_QUEUE_DURABLE, NOBLOB);
+	m = put_msg(st, "x", 1, 0);
+	store_put_entry(st, q, 1, m, 0, 0);
+	cr_assert_eq(store_commit(st), 0);
+	store_close(st);
+
+	st = open_store();
+	cr_assert_gt(store_put_queue(st, B("/"), B("b"), 0, NOBLOB), q);
+	cr_assert_gt(put_msg(st, "y", 1, 1), m);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	store_close(st);
+}
+
+Test(store, entry_put_and_deleted_in_one_batch_is_never_written)
+{
+	struct store *st = open_store();
+	uint64_t q, m;
+
+	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
+	cr_assert_eq(store_commit(st), 0);
+
+	m = put_msg(st, "fleeting", 1, 0);
+	store_put_entry(st, q, 1, m, 0, 0);
+	store_del_entry(st, q, 1, m, 0);
+	cr_assert_eq(released[0], 0, "released at commit, not before");
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(released[0], 1);
+	cr_assert_eq(rows("messages"), 0);
+	cr_assert_eq(rows("queue_entries"), 0);
+	cr_assert_eq(store_load_message(st, m, &(struct store_message){ 0 }),
+	    -1);
+	cr_assert_str_eq(recover(st), "queue 1 \"/\" \"q\" 1 \"\"\n");
+	store_close(st);
+}
+
+Test(store, cancelling_some_entries_lowers_the_refs_written)
+{
+	struct store *st = open_store();
+	uint64_t q1, q2, m;
+
+	q1 = store_put_queue(st, B("/"), B("q1"), STORE_QUEUE_DURABLE, NOBLOB);
+	q2 = store_put_queue(st, B("/"), B("q2"), STORE_QUEUE_DURABLE, NOBLOB);
+	m = put_msg(st, "fan", 2, 0);
+	store_put_entry(st, q1, 1, m, 0, STORE_ENTRY_SHARED);
+	store_put_entry(st, q2, 1, m, 0, STORE_ENTRY_SHARED);
+	store_del_entry(st, q1, 1, m, STORE_ENTRY_SHARED);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(sql_int("SELECT refs FROM messages"), 1);
+	cr_assert_eq(rows("queue_entries"), 1);
+
+	store_del_entry(st, q2, 1, m, STORE_ENTRY_SHARED);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("messages"), 0);
+	cr_assert_eq(rows("queue_entries"), 0);
+	cr_assert_eq(released[0], 1);
+	store_close(st);
+}
+
+Test(store, delivered_bump_is_persisted)
+{
+	struct store *st = open_store();
+	uint64_t q, m1, m2;
+
+	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
+	m1 = put_msg(st, "a", 1, 0);
+	store_put_entry(st, q, 1, m1, 0, 0);
+	store_entry_delivered(st, q, 1);	/* on the pending put */
+	m2 = put_msg(st, "b", 1, 1);
+	store_put_entry(st, q, 2, m2, 3, 0);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+
+	store_entry_delivered(st, q, 1);	/* on disk */
+	store_entry_delivered(st, q, 2);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	store_close(st);
+
+	st = open_store();
+	cr_assert_str_eq(recover(st),
+	    "queue 1 \"/\" \"q\" 1 \"\"\n"
+	    "entry 1 1 1 2 0\n"
+	    "entry 1 2 2 4 0\n");
+	store_close(st);
+}
+
+Test(store, shared_message_is_stored_once_until_its_last_entry_goes)
+{
+	struct store *st = open_store();
+	uint64_t q[3], m;
+
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "q%d", i);
+		q[i] = store_put_queue(st, B("/"),
+		    (struct store_blob){ name, strlen(name) },
+		    STORE_QUEUE_DURABLE, NOBLOB);
+	}
+	m = put_msg(st, "fanout body", 3, 0);
+	for (int i = 0; i < 3; i++)
+		store_put_entry(st, q[i], 7, m, 0, STORE_ENTRY_SHARED);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("messages"), 1);
+	cr_assert_eq(rows("queue_entries"), 3);
+	cr_assert_eq(sql_int("SELECT refs FROM messages"), 3);
+
+	for (int i = 0; i < 2; i++) {
+		store_del_entry(st, q[i], 7, m, STORE_ENTRY_SHARED);
+		cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+		cr_assert_eq(rows("messages"), 1);
+	}
+	cr_assert_eq(sql_int("SELECT refs FROM messages"), 1);
+	store_del_entry(st, q[2], 7, m, STORE_ENTRY_SHARED);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("messages"), 0);
+	cr_assert_eq(rows("queue_entries"), 0);
+	store_close(st);
+}
+
+Test(store, del_queue_removes_its_entries_bindings_and_orphaned_messages)
+{
+	struct store *st = open_store();
+	uint64_t q1, q2, only, shared;
+
+	q1 = store_put_queue(st, B("/"), B("q1"), STORE_QUEUE_DURABLE, NOBLOB);
+	q2 = store_put_queue(st, B("/"), B("q2"), STORE_QUEUE_DURABLE, NOBLOB);
+	store_put_binding(st, B("/"), B("amq.direct"), true, B("q1"), B("k"),
+	    NOBLOB);
+	store_put_binding(st, B("/"), B("amq.direct"), true, B("q2"), B("k"),
+	    NOBLOB);
+	only = put_msg(st, "only in q1", 1, 0);
+	store_put_entry(st, q1, 1, only, 0, 0);
+	shared = put_msg(st, "in both", 2, 1);
+	store_put_entry(st, q1, 2, shared, 0, STORE_ENTRY_SHARED);
+	store_put_entry(st, q2, 1, shared, 0, STORE_ENTRY_SHARED);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+
+	store_del_queue(st, q1);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("queues"), 1);
+	cr_assert_eq(rows("queue_entries"), 1);
+	cr_assert_eq(rows("bindings"), 1);
+	cr_assert_eq(rows("messages"), 1);
+	cr_assert_eq(sql_int("SELECT id FROM messages"), (long long)shared);
+	cr_assert_eq(sql_int("SELECT refs FROM messages"), 1);
+	store_close(st);
+}
+
+Test(store, runs_of_acks_delete_exactly_their_entries)
+{
+	struct store *st = open_store();
+	uint64_t q1, q2, m[6], a, b, c;
+
+	q1 = store_put_queue(st, B("/"), B("q1"), STORE_QUEUE_DURABLE, NOBLOB);
+	q2 = store_put_queue(st, B("/"), B("q2"), STORE_QUEUE_DURABLE, NOBLOB);
+	for (int i = 0; i < 6; i++) {
+		m[i] = put_msg(st, "run", 1, i);
+		store_put_entry(st, q1, i + 1, m[i], 0, 0);
+	}
+	a = put_msg(st, "a", 1, 6);
+	store_put_entry(st, q2, 1, a, 0, 0);
+	b = put_msg(st, "b", 1, 7);
+	store_put_entry(st, q1, 7, b, 0, 0);
+	c = put_msg(st, "c", 1, 8);
+	store_put_entry(st, q2, 2, c, 0, 0);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+
+	for (int i = 0; i < 3; i++)	/* one run: seqs 1-3 */
+		store_del_entry(st, q1, i + 1, m[i], 0);
+	store_del_entry(st, q1, 5, m[4], 0);	/* a gap, then 5-6 */
+	store_del_entry(st, q1, 6, m[5], 0);
+	store_del_entry(st, q2, 1, a, 0);	/* seqs follow, ids do not */
+	store_del_entry(st, q2, 2, c, 0);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_str_eq(recover(st),
+	    "queue 1 \"/\" \"q1\" 1 \"\"\n"
+	    "queue 2 \"/\" \"q2\" 1 \"\"\n"
+	    "entry 1 4 4 0 0\n"
+	    "entry 1 7 8 0 0\n");
+	cr_assert_eq(rows("messages"), 2);
+	cr_assert_eq(sql_int("SELECT sum(id) FROM messages"),
+	    (long long)(m[3] + b));
+	store_close(st);
+}
+
+Test(store, queue_declared_filled_and_deleted_in_one_batch_leaves_nothing)
+{
+	struct store *st = open_store();
+	uint64_t q, m;
+
+	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
+	m = put_msg(st, "x", 1, 0);
+	store_put_entry(st, q, 1, m, 0, 0);
+	store_del_queue(st, q);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("queues"), 0);
+	cr_assert_eq(rows("queue_entries"), 0);
+	cr_assert_eq(rows("messages"), 0);
+	cr_assert_eq(released[0], 1);
+	store_close(st);
+}
+
+Test(store, exclusive_queues_are_gone_after_recover)
+{
+	struct store *st = open_store();
+	uint64_t qx, qd, m1, m2;
+
+	qx = store_put_queue(st, B("/"), B("mine"),
+	    STORE_QUEUE_DURABLE | STORE_QUEUE_EXCLUSIVE, NOBLOB);
+	qd = store_put_queue(st, B("/"), B("kept"), STORE_QUEUE_DURABLE,
+	    NOBLOB);
+	m1 = put_msg(st, "private", 1, 0);
+	store_put_entry(st, qx, 1, m1, 0, 0);
+	m2 = put_msg(st, "both", 2, 1);
+	store_put_entry(st, qx, 2, m2, 0, STORE_ENTRY_SHARED);
+	store_put_entry(st, qd, 1, m2, 0, STORE_ENTRY_SHARED);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	store_close(st);
+
+	st = open_store();
+	cr_assert_str_eq(recover(st),
+	    "queue 2 \"/\" \"kept\" 1 \"\"\n"
+	    "entry 2 1 2 0 1\n");
+	cr_assert_eq(rows("queues"), 1);
+	cr_assert_eq(rows("messages"), 1);
+	cr_assert_eq(sql_int("SELECT refs FROM messages"), 1);
+	store_close(st);
+}
+
+Test(store, del_vhost_takes_its_definitions_along)
+{
+	struct store *st = open_store();
+	uint64_t q, m;
+
+	store_put_vhost(st, B("/"));
+	store_put_vhost(st, B("other"));
+	store_put_exchange(st, B("other"), B("x"), B("direct"),
+	    STORE_EXCHANGE_DURABLE, NOBLOB);
+	q = store_put_queue(st, B("other"), B("q"), STORE_QUEUE_DURABLE,
+	    NOBLOB);
+	store_put_binding(st, B("other"), B("x"), true, B("q"), B("k"), NOBLOB);
+	m = put_msg(st, "x", 1, 0);
+	store_put_entry(st, q, 1, m, 0, 0);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+
+	store_del_vhost(st, B("other"));
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_str_eq(recover(st), "vhost \"/\"\n");
+	cr_assert_eq(rows("messages"), 0);
+	cr_assert_eq(rows("queue_entries"), 0);
+	store_close(st);
+}
+
+Test(store, exchange_and_binding_deletes_are_written)
+{
+	struct store *st = open_store();
+
+	store_put_exchange(st, B("/"), B("a"), B("fanout"),
+	    STORE_EXCHANGE_DURABLE, NOBLOB);
+	store_put_exchange(st, B("/"), B("b"), B("fanout"),
+	    STORE_EXCHANGE_DURABLE, NOBLOB);
+	store_put_binding(st, B("/"), B("a"), false, B("b"), B(""), NOBLOB);
+	store_put_binding(st, B("/"), B("b"), false, B("a"), B("k"), NOBLOB);
+	store_put_binding(st, B("/"), B("b"), false, B("a"), B("k"), NOBLOB);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("bindings"), 2, "a binding put twice is one row");
+
+	store_del_binding(st, B("/"), B("b"), false, B("a"), B("k"), NOBLOB);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("bindings"), 1);
+	store_del_exchange(st, B("/"), B("b"));
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_str_eq(recover(st),
+	    "exchange \"/\" \"a\" \"fanout\" 1 \"\"\n");
+	store_close(st);
+}
+
+Test(store, newer_schema_is_refused)
+{
+	struct store *st = open_store();
+
+	store_close(st);
+	sql_exec("PRAGMA user_version = 99");
+	cr_assert_null(store_open(dir, STORE_FSYNC, err, sizeof(err)));
+	cr_assert_not_null(strstr(err, "database schema version 99 is newer "
+	    "than this warrend supports (1)"), "%s", err);
+}
+
+Test(store, foreign_sqlite_database_is_refused)
+{
+	char path[128];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/warren.db", dir);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "CREATE TABLE t (x); "
+	    "INSERT INTO t VALUES (1)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	cr_assert_null(store_open(dir, STORE_FSYNC, err, sizeof(err)));
+	cr_assert_not_null(strstr(err, "not a warren database"), "%s", err);
+	cr_assert_str_eq(sql_str("PRAGMA journal_mode"), "delete",
+	    "the foreign file is not switched to WAL");
+	cr_assert_eq(rows("t"), 1);
+}
+
+Test(store, garbage_file_is_refused)
+{
+	char path[128], junk[4096];
+	int fd;
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 7919 + 13);
+	snprintf(path, sizeof(path), "%s/warren.db", dir);
+	cr_assert_neq(fd = open(path, O_WRONLY | O_CREAT, 0600), -1);
+	cr_assert_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+
+	cr_assert_null(store_open(dir, STORE_FSYNC, err, sizeof(err)));
+	cr_assert_not_null(strstr(err, "is not a SQLite database"), "%s", err);
+}
+
+Test(store, second_open_of_a_directory_is_refused)
+{
+	struct store *st = open_store(), *st2;
+	char want[128];
+
+	snprintf(want, sizeof(want), "data directory %s is in use by another "
+	    "warrend (pid %ld)", dir, (long)getpid());
+	st2 = store_open(dir, STORE_FSYNC, err, sizeof(err));
+	cr_assert_null(st2);
+	cr_assert_str_eq(err, want);
+	store_close(st);
+
+	st = open_store();	/* the lock went with the close */
+	store_close(st);
+}
+
+Test(store, injected_failure_releases_owners_once_and_writes_nothing)
+{
+	struct store *st = open_store();
+	uint64_t q, m[3];
+
+	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
+	cr_assert_eq(store_commit(st), 0);
+
+	store_inject_failures(st, 1);
+	for (int i = 0; i < 3; i++) {
+		m[i] = put_msg(st, "doomed", 1, i);
+		store_put_entry(st, q, i + 1, m[i], 0, 0);
+	}
+	cr_assert_eq(store_commit(st), -1);
+	cr_assert_not_null(strstr(store_errmsg(st),
+	    "database or disk is full"), "%s", store_errmsg(st));
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(released[i], 1);
+		cr_assert_null(store_pending_owner(st, m[i]));
+	}
+	cr_assert_not(store_dirty(st), "the failed batch is dropped");
+	cr_assert_eq(rows("messages"), 0);
+	cr_assert_eq(rows("queue_entries"), 0);
+
+	m[0] = put_msg(st, "fine", 1, 3);
+	store_put_entry(st, q, 10, m[0], 0, 0);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(released[3], 1);
+	cr_assert_eq(rows("messages"), 1);
+	store_close(st);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(released[i], 1);
+}
+
+Test(store, failed_commit_keeps_acks_and_definitions_for_the_retry)
+{
+	struct store *st = open_store();
+	uint64_t q, q2, m;
+
+	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
+	m = put_msg(st, "acked", 1, 0);
+	store_put_entry(st, q, 1, m, 0, 0);
+	cr_assert_eq(store_commit(st), 0);
+
+	/* An ack and a declare in a batch whose commit fails... */
+	store_del_entry(st, q, 1, m, 0);
+	q2 = store_put_queue(st, B("/"), B("q2"), STORE_QUEUE_DURABLE, NOBLOB);
+	store_inject_failures(st, 1);
+	cr_assert_eq(store_commit(st), -1);
+	cr_assert_eq(rows("queue_entries"), 1);
+	cr_assert_not(store_dirty(st), "nothing new to commit");
+	cr_assert(store_retry_pending(st));
+	/* ...are written by the next commit: no ack comes back. */
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_not(store_retry_pending(st));
+	cr_assert_eq(rows("queue_entries"), 0);
+	cr_assert_eq(rows("messages"), 0);
+	cr_assert_eq(rows("queues"), 2);
+	cr_assert_neq(q2, q);
+	store_close(st);
+}
+
+Test(store, pending_owner_until_commit_then_load_from_disk)
+{
+	struct store *st = open_store();
+	struct store_message sm;
+	uint64_t q, m;
+
+	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
+	m = store_put_message(st, B("ex"), B("key"), B("\x01props"),
+	    B("the body"), 1, &owners[5]);
+	store_put_entry(st, q, 1, m, 0, 0);
+	cr_assert_eq(store_pending_owner(st, m), &owners[5]);
+	cr_assert_null(store_pending_owner(st, m + 1));
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_null(store_pending_owner(st, m));
+
+	cr_assert_eq(store_load_message(st, m, &sm), 0, "%s",
+	    store_errmsg(st));
+	cr_assert_eq(sm.exchange.len, 2);
+	cr_assert_eq(memcmp(sm.exchange.p, "ex", 2), 0);
+	cr_assert_eq(sm.routing_key.len, 3);
+	cr_assert_eq(memcmp(sm.routing_key.p, "key", 3), 0);
+	cr_assert_eq(sm.props.len, 6);
+	cr_assert_eq(memcmp(sm.props.p, "\x01props", 6), 0);
+	cr_assert_eq(sm.body.len, 8);
+	cr_assert_eq(memcmp(sm.body.p, "the body", 8), 0);
+	cr_assert_eq(store_load_message(st, m + 100, &sm), -1);
+	store_close(st);
+}
+
+Test(store, os_durability_opens_and_commits)
+{
+	struct store *st;
+	uint64_t q, m;
+
+	st = store_open(dir, STORE_OS, err, sizeof(err));
+	cr_assert_not_null(st, "%s", err);
+	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
+	m = store_put_message(st, NOBLOB, NOBLOB, NOBLOB, B("b"), 1, NULL);
+	store_put_entry(st, q, 1, m, 0, 0);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_str_eq(sql_str("PRAGMA journal_mode"), "wal");
+	store_close(st);
+	cr_assert_eq(rows("queue_entries"), 1);
+}
+
+Test(store, empty_blobs_round_trip_as_empty)
+{
+	struct store *st = open_store();
+	struct store_message sm;
+	uint64_t q, m;
+
+	store_put_vhost(st, B(""));
+	store_put_exchange(st, B(""), B(""), B("direct"),
+	    STORE_EXCHANGE_DURABLE, NOBLOB);
+	q = store_put_queue(st, B(""), NOBLOB, STORE_QUEUE_DURABLE, B(""));
+	store_put_binding(st, B(""), B(""), true, NOBLOB, NOBLOB, NOBLOB);
+	m = store_put_message(st, NOBLOB, B(""), NOBLOB, NOBLOB, 1,
+	    &owners[0]);
+	store_put_entry(st, q, 1, m, 0, 0);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(sql_int("SELECT count(*) FROM messages WHERE "
+	    "typeof(exchange) = 'blob' AND typeof(body) = 'blob' AND "
+	    "length(body) = 0"), 1, "empty is a zero-length blob, not NULL");
+	cr_assert_eq(sql_int("SELECT count(*) FROM bindings WHERE "
+	    "typeof(args) = 'null'"), 0);
+	store_close(st);
+
+	st = open_store();
+	cr_assert_str_eq(recover(st),
+	    "vhost \"\"\n"
+	    "exchange \"\" \"\" \"direct\" 1 \"\"\n"
+	    "queue 1 \"\" \"\" 1 \"\"\n"
+	    "binding \"\" \"\" queue \"\" \"\" \"\"\n"
+	    "entry 1 1 1 0 0\n");
+	cr_assert_eq(store_load_message(st, m, &sm), 0, "%s",
+	    store_errmsg(st));
+	cr_assert_not_null(sm.body.p);
+	cr_assert_eq(sm.exchange.len + sm.routing_key.len + sm.props.len +
+	    sm.body.len, 0);
+	store_del_binding(st, B(""), B(""), true, NOBLOB, NOBLOB, NOBLOB);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("bindings"), 0, "empty blobs compare equal");
+	store_close(st);
+}
+
+Test(store, close_releases_an_uncommitted_batch)
+{
+	struct store *st = open_store();
+
+	put_msg(st, "never committed", 1, 0);
+	store_close(st);
+	cr_assert_eq(released[0], 1);
+}
