@@ -37,6 +37,18 @@
  * longjmps past hb_stop) still kills warrend and removes its directory.
  */
 static struct hbroker	*hb_current;
+/*
+ * A copy of *hb_current for the exit-time cleanup: the caller's struct may
+ * live in a stack frame that a failed assertion has already left.
+ */
+static struct hbroker	 hb_shadow;
+
+static void
+track(const struct hbroker *b)
+{
+	if (b == hb_current)
+		hb_shadow = *b;
+}
 static bool		 hb_atexit_done;
 
 /* A failed login's state, kept so the decoded close in the caller's
@@ -85,10 +97,10 @@ rm_tree(const char *dir)
 static void
 hb_cleanup_atexit(void)
 {
-	struct hbroker	*b = hb_current;
+	struct hbroker	*b = &hb_shadow;
 	int		 st;
 
-	if (b == NULL || b->external)
+	if (hb_current == NULL || b->external)
 		return;
 	if (b->pid > 0) {
 		kill(b->pid, SIGKILL);
@@ -201,6 +213,7 @@ spawn(struct hbroker *b, const char *const *extra, bool append_log)
 		_exit(127);
 	}
 	b->pid = pid;
+	track(b);
 
 	deadline = now_ms() + HB_START_TIMEOUT_MS;
 	for (;;) {
@@ -346,6 +359,7 @@ hb_halt(struct hbroker *b, int signo)
 	}
 	b->pid = 0;
 	b->exit_status = rv;
+	track(b);
 	return rv;
 }
 
@@ -369,6 +383,7 @@ hb_stop_sig(struct hbroker *b, int signo)
 	}
 	rm_tree(b->dir);
 	b->dir[0] = '\0';
+	track(b);
 	if (hb_current == b)
 		hb_current = NULL;
 	return rv;
