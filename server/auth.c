@@ -2,28 +2,297 @@
 
 #include "server/auth.h"
 
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "protocol/table.h"
+#include "server/broker.h"
+#include "server/log.h"
+#include "server/password.h"
+#include "server/perm.h"
+#include "storage/store.h"
+
+static const struct {
+	const char	*name;
+	unsigned	 bit;
+} tag_names[] = {
+	{ "administrator", USER_TAG_ADMINISTRATOR },
+	{ "monitoring", USER_TAG_MONITORING },
+	{ "policymaker", USER_TAG_POLICYMAKER },
+	{ "management", USER_TAG_MANAGEMENT },
+	{ "impersonator", USER_TAG_IMPERSONATOR },
+};
+
+static struct store_blob
+cblob(const char *s)
+{
+	return (struct store_blob){ s, s ? strlen(s) : 0 };
+}
+
+/* compat: unknown tags are kept (RabbitMQ stores any tag) but grant nothing. */
+static unsigned
+parse_tags(const char *tags)
+{
+	unsigned bits = 0;
+	const char *p = tags;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, ",");
+		size_t b = 0, e = n;
+
+		while (b < e && p[b] == ' ')
+			b++;
+		while (e > b && p[e - 1] == ' ')
+			e--;
+		for (size_t i = 0; i < sizeof(tag_names) / sizeof(tag_names[0]);
+		    i++)
+			if (strlen(tag_names[i].name) == e - b &&
+			    memcmp(tag_names[i].name, p + b, e - b) == 0)
+				bits |= tag_names[i].bit;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return bits;
+}
+
+static void
+permission_free(struct permission *pm)
+{
+	for (int i = 0; i < 3; i++)
+		perm_re_free(pm->re[i]);
+	free(pm->vhost);
+	free(pm);
+}
+
+static void
+user_free(struct user *u)
+{
+	void *v;
+
+	for (size_t i = 0; hmap_next(&u->perms, &i, &v);)
+		permission_free(v);
+	hmap_free(&u->perms);
+	free(u->name);
+	free(u->hash);
+	free(u->tags);
+	free(u);
+}
+
+void
+auth_init(struct broker *b)
+{
+	hmap_init(&b->users);
+}
+
+void
+auth_free(struct broker *b)
+{
+	void *v;
+
+	for (size_t i = 0; hmap_next(&b->users, &i, &v);)
+		user_free(v);
+	hmap_free(&b->users);
+}
+
+struct user *
+auth_user(struct broker *b, const char *name, size_t len)
+{
+	return hmap_get(&b->users, name, len);
+}
+
+int
+auth_user_put(struct broker *b, const char *name, const char *hash,
+    const char *algorithm, const char *tags, char *err, size_t errlen)
+{
+	struct user *u, *old;
+	enum password_algo algo = PASSWORD_SHA256;
+
+	if (name == NULL || *name == '\0') {
+		snprintf(err, errlen, "a user needs a name");
+		return -1;
+	}
+	if (algorithm != NULL && *algorithm != '\0' &&
+	    password_algo_parse(algorithm, &algo) == -1) {
+		snprintf(err, errlen, "user '%s': unknown hashing algorithm "
+		    "'%s'", name, algorithm);
+		return -1;
+	}
+	if ((u = calloc(1, sizeof(*u))) == NULL ||
+	    (u->name = strdup(name)) == NULL ||
+	    (u->hash = strdup(hash ? hash : "")) == NULL ||
+	    (u->tags = strdup(tags ? tags : "")) == NULL) {
+		if (u)
+			user_free(u);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	hmap_init(&u->perms);
+	u->algo = (int)algo;
+	u->tag_bits = parse_tags(u->tags);
+	if ((old = hmap_get(&b->users, name, strlen(name))) != NULL) {
+		/* Keep the permissions of a user being replaced. */
+		hmap_free(&u->perms);
+		u->perms = old->perms;
+		hmap_init(&old->perms);
+		hmap_del(&b->users, old->name, strlen(old->name));
+		user_free(old);
+	}
+	if (hmap_put(&b->users, u->name, strlen(u->name), u) == -1) {
+		user_free(u);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	b->auth_gen++;
+	if (b->store != NULL && !b->recovering)
+		store_put_user(b->store, cblob(u->name), cblob(u->hash),
+		    cblob(password_algo_name(algo)), cblob(u->tags));
+	return 0;
+}
+
+int
+auth_user_set_password(struct broker *b, const char *name,
+    const char *password, const char *tags, char *err, size_t errlen)
+{
+	char hash[256];
+
+	if (password_hash(PASSWORD_SHA256, password, strlen(password), hash,
+	    sizeof(hash)) == -1) {
+		snprintf(err, errlen, "cannot hash the password of '%s'", name);
+		return -1;
+	}
+	return auth_user_put(b, name, hash, NULL, tags, err, errlen);
+}
+
+void
+auth_user_del(struct broker *b, const char *name)
+{
+	struct user *u = hmap_del(&b->users, name, strlen(name));
+
+	if (u == NULL)
+		return;
+	b->auth_gen++;
+	if (b->store != NULL)
+		store_del_user(b->store, cblob(name));
+	user_free(u);
+}
+
+int
+auth_permission_set(struct broker *b, const char *user, const char *vhost,
+    const char *configure, const char *write, const char *read, char *err,
+    size_t errlen)
+{
+	const char *src[3] = { configure, write, read };
+	struct permission *pm, *old;
+	struct user *u;
+	char why[256];
+
+	if ((u = hmap_get(&b->users, user, strlen(user))) == NULL) {
+		snprintf(err, errlen, "no user '%s'", user);
+		return -1;
+	}
+	if ((pm = calloc(1, sizeof(*pm))) == NULL ||
+	    (pm->vhost = strdup(vhost)) == NULL) {
+		free(pm);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < 3; i++) {
+		const char *s = src[i] ? src[i] : "";
+
+		if ((pm->re[i] = perm_re_compile(s, strlen(s), why,
+		    sizeof(why))) == NULL) {
+			snprintf(err, errlen, "permission of '%s' in vhost "
+			    "'%s': %s", user, vhost, why);
+			permission_free(pm);
+			return -1;
+		}
+	}
+	if ((old = hmap_del(&u->perms, vhost, strlen(vhost))) != NULL)
+		permission_free(old);
+	if (hmap_put(&u->perms, pm->vhost, strlen(pm->vhost), pm) == -1) {
+		permission_free(pm);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	b->auth_gen++;
+	if (b->store != NULL && !b->recovering)
+		store_put_permission(b->store, cblob(user), cblob(vhost),
+		    cblob(src[0]), cblob(src[1]), cblob(src[2]));
+	return 0;
+}
+
+bool
+auth_vhost_allowed(const struct user *u, const char *vhost)
+{
+	return u != NULL && hmap_get(&u->perms, vhost, strlen(vhost)) != NULL;
+}
+
+bool
+auth_can(const struct user *u, const char *vhost, enum perm_kind kind,
+    struct proto_str name)
+{
+	struct permission *pm;
+
+	if (u == NULL ||
+	    (pm = hmap_get(&u->perms, vhost, strlen(vhost))) == NULL)
+		return false;
+	/* compat: the default exchange is "amq.default" to permissions. */
+	if (name.len == 0)
+		name = proto_str_c("amq.default");
+	return perm_re_match(pm->re[kind], (const char *)name.p, name.len);
+}
+
+bool
+auth_is_loopback(const struct sockaddr *sa)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	const struct sockaddr_in6 *s6;
+
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return sa->sa_family == AF_UNIX;
+	s6 = (const struct sockaddr_in6 *)(const void *)sa;
+	if (IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
+		return true;
+	return memcmp(s6->sin6_addr.s6_addr, v4mapped, 12) == 0 &&
+	    s6->sin6_addr.s6_addr[12] == 127;
+}
 
 int
 auth_parse_plain(struct proto_str r, struct proto_str *user,
     struct proto_str *pass)
 {
-	const uint8_t *nul1, *nul2;
+	struct proto_reader rd = proto_reader(r.p, r.len);
+	struct proto_str part[3];
+	int n = 0;
+	const uint8_t *b;
 
-	if ((nul1 = memchr(r.p, '\0', r.len)) == NULL)
+	/* Three NUL-separated parts: authzid (may be empty), user, password. */
+	part[0].p = rd.p;
+	part[0].len = 0;
+	while (rd.len > 0) {
+		proto_read_bytes(&rd, 1, &b);
+		if (*b != '\0') {
+			part[n].len++;
+			continue;
+		}
+		if (++n == 3)
+			return -1;	/* a third NUL: not PLAIN */
+		part[n].p = rd.p;
+		part[n].len = 0;
+	}
+	if (n != 2 || part[1].len == 0)
 		return -1;
-	nul2 = memchr(nul1 + 1, '\0', r.len - (size_t)(nul1 + 1 - r.p));
-	if (nul2 == NULL)
-		return -1;
-	user->p = nul1 + 1;
-	user->len = (size_t)(nul2 - user->p);
-	pass->p = nul2 + 1;
-	pass->len = r.len - (size_t)(pass->p - r.p);
-	/* A third NUL means the response is not PLAIN. */
-	if (memchr(pass->p, '\0', pass->len) != NULL || user->len == 0)
-		return -1;
+	*user = part[1];
+	*pass = part[2];
 	return 0;
 }
 
@@ -46,36 +315,64 @@ auth_parse_amqplain(struct proto_str r, struct proto_str *user,
 	return 0;
 }
 
-/* Compares without an early exit, so timing does not leak the password. */
-static int
-same(struct proto_str a, const char *b)
+/* Whether name is listed in the comma-separated loopback-users option. */
+static bool
+loopback_only(const char *list, struct proto_str name)
 {
-	size_t blen = strlen(b), n = a.len > blen ? a.len : blen;
-	unsigned diff = (unsigned)(a.len ^ blen);
+	const char *p = list;
 
-	for (size_t i = 0; i < n; i++)
-		diff |= (unsigned)((i < a.len ? a.p[i] : 0) ^
-		    (i < blen ? (uint8_t)b[i] : 0));
-	return diff == 0;
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (n == name.len && memcmp(p, name.p, n) == 0)
+			return true;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
 }
 
 enum auth_result
 auth_login(struct broker *b, struct proto_str mechanism,
-    struct proto_str response, struct proto_str *user)
+    struct proto_str response, const struct sockaddr *peer,
+    struct user **out)
 {
-	struct proto_str pass;
+	struct proto_str name, pass;
+	struct user *u;
+	bool ok;
 	int rc;
 
 	if (proto_str_eqc(mechanism, "PLAIN"))
-		rc = auth_parse_plain(response, user, &pass);
+		rc = auth_parse_plain(response, &name, &pass);
 	else if (proto_str_eqc(mechanism, "AMQPLAIN"))
-		rc = auth_parse_amqplain(response, user, &pass);
+		rc = auth_parse_amqplain(response, &name, &pass);
 	else
 		return AUTH_BAD_MECHANISM;
 	if (rc != 0)
 		return AUTH_MALFORMED;
-	/* XXX: stored users arrive with the security issue. */
-	if (!(same(*user, "guest") & same(pass, "guest")))
+	u = hmap_get(&b->users, name.p, name.len);
+	if (u == NULL) {
+		/* The same work as a real check: no user enumeration by time. */
+		password_check_dummy(PASSWORD_SHA256, (const char *)pass.p,
+		    pass.len);
+		log_info("auth: login refused: no user '%.*s'", PSTR(name));
 		return AUTH_REFUSED;
+	}
+	ok = password_check((enum password_algo)u->algo, u->hash,
+	    (const char *)pass.p, pass.len);
+	if (!ok) {
+		log_info("auth: login refused for user '%s': wrong password",
+		    u->name);
+		return AUTH_REFUSED;
+	}
+	/* compat: RabbitMQ's loopback_users, decided from the real socket. */
+	if (loopback_only(b->cfg.loopback_users, name) &&
+	    !auth_is_loopback(peer)) {
+		log_info("auth: user '%s' can only connect via localhost",
+		    u->name);
+		return AUTH_REFUSED;
+	}
+	*out = u;
 	return AUTH_OK;
 }

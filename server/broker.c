@@ -10,13 +10,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "server/alarm.h"
+#include "server/auth.h"
 #include "server/chan.h"
 #include "server/conn.h"
+#include "server/import.h"
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/msg.h"
 #include "server/persist.h"
 #include "server/queue.h"
+#include "server/tls.h"
 #include "server/vhost.h"
 #include "storage/store.h"
 
@@ -195,6 +199,27 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	broker_shutdown(b, "shutdown");
 }
 
+/*
+ * SIGHUP: reread the TLS certificate, key and CA files. Connections keep
+ * the context they started with; a failed reload keeps the old one.
+ */
+static void
+on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct broker *b = ev_userdata(loop);
+	char err[512];
+
+	if (b->tls == NULL) {
+		log_info("broker: SIGHUP: no TLS listener, nothing to reload");
+		return;
+	}
+	if (tls_reload(b->tls, &b->cfg, err, sizeof(err)) == -1)
+		log_warnx("tls: reload failed, keeping the old certificates: "
+		    "%s", err);
+	else
+		log_info("tls: certificates reloaded");
+}
+
 static int
 write_file_atomic(const char *dir, const char *name, const char *content)
 {
@@ -238,6 +263,22 @@ open_store(struct broker *b)
 	store_put_vhost(b->store, (struct store_blob){ "/", 1 });
 	if (persist_recover(b) != 0)
 		fatalx("store: recovery failed: %s", store_errmsg(b->store));
+	/* compat: like RabbitMQ, a fresh database gets the default user. */
+	if (!store_has_users(b->store) && b->users.count == 0) {
+		if (auth_user_set_password(b, b->cfg.default_user,
+		    b->cfg.default_pass, "administrator", err,
+		    sizeof(err)) == -1 ||
+		    auth_permission_set(b, b->cfg.default_user, "/", ".*", ".*",
+		    ".*", err, sizeof(err)) == -1)
+			fatalx("default user: %s", err);
+		log_info("auth: created the default user '%s'",
+		    b->cfg.default_user);
+	}
+	if (strcmp(b->cfg.load_definitions, "none") != 0) {
+		if (import_definitions_file(b, b->cfg.load_definitions, err,
+		    sizeof(err)) == -1)
+			fatalx("%s", err);
+	}
 	if (store_commit(b->store) != 0)
 		fatalx("store: cannot write to %s: %s", b->cfg.data_dir,
 		    store_errmsg(b->store));
@@ -255,6 +296,7 @@ broker_init(struct broker *b, struct ev_loop *loop)
 	b->loop = loop;
 	ev_set_userdata(loop, b);
 	hmap_init(&b->vhosts);
+	auth_init(b);
 	if (log_set_level_name(b->cfg.log_level) == -1)
 		fatalx("unknown log level '%s'", b->cfg.log_level);
 	if (mkdir(b->cfg.data_dir, 0755) == -1 && errno != EEXIST)
@@ -273,6 +315,9 @@ broker_init(struct broker *b, struct ev_loop *loop)
 	ev_signal_init(&b->sigint, on_signal, SIGINT);
 	ev_signal_start(loop, &b->sigterm);
 	ev_signal_start(loop, &b->sigint);
+	alarm_init(b);
+	ev_signal_init(&b->sighup, on_sighup, SIGHUP);
+	ev_signal_start(loop, &b->sighup);
 }
 
 void
@@ -284,6 +329,24 @@ broker_start(struct broker *b)
 	if (b->amqp == NULL)
 		fatalx("cannot listen on %s:%llu", b->cfg.bind,
 		    (unsigned long long)b->cfg.port);
+	if (tls_configured(&b->cfg)) {
+		char err[512];
+
+		if ((b->tls = tls_new(&b->cfg, err, sizeof(err))) == NULL)
+			fatalx("tls: %s", err);
+		if ((b->amqps = listener_new(b, b->cfg.bind,
+		    (int)b->cfg.tls_port)) == NULL)
+			fatalx("cannot listen on %s:%llu", b->cfg.bind,
+			    (unsigned long long)b->cfg.tls_port);
+		b->amqps->tls = true;
+		/* Before warrend.port, which tells tests the broker is up. */
+		snprintf(line, sizeof(line), "%d\n", b->amqps->port);
+		if (write_file_atomic(b->cfg.data_dir, "warrend.tls-port",
+		    line) == -1)
+			fatal("%s/warrend.tls-port", b->cfg.data_dir);
+		log_info("broker: accepting AMQP 0-9-1 over TLS on %s:%d",
+		    b->cfg.bind, b->amqps->port);
+	}
 	snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 	if (write_file_atomic(b->cfg.data_dir, "warrend.pid", line) == -1)
 		fatal("%s/warrend.pid", b->cfg.data_dir);
@@ -303,6 +366,8 @@ broker_shutdown(struct broker *b, const char *reason)
 	b->stop_started = ev_now(b->loop);
 	if (b->amqp)
 		listener_stop(b->amqp);
+	if (b->amqps)
+		listener_stop(b->amqps);
 	for (struct conn *c = b->conns; c != NULL; c = c->next)
 		if (c->state != CONN_DEAD && c->state != CONN_CLOSING)
 			conn_fail(c, PROTO_CONNECTION_FORCED, 0,
@@ -340,8 +405,16 @@ broker_free(struct broker *b)
 	for (size_t i = 0; hmap_next(&b->vhosts, &i, &v);)
 		vhost_free(v);
 	hmap_free(&b->vhosts);
+	auth_free(b);
 	if (b->amqp)
 		listener_free(b->amqp);
+	if (b->amqps) {
+		listener_free(b->amqps);
+		snprintf(path, sizeof(path), "%s/warrend.tls-port",
+		    b->cfg.data_dir);
+		unlink(path);
+	}
+	tls_free(b->tls);
 	snprintf(path, sizeof(path), "%s/warrend.pid", b->cfg.data_dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/warrend.port", b->cfg.data_dir);

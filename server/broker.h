@@ -19,7 +19,11 @@ struct conn;
 struct listener;
 struct queue;
 struct store;
+struct tls;
 struct vhost;
+
+#define ALARM_MEMORY	0x1u
+#define ALARM_DISK	0x2u
 
 /* A list of pointers that need work in the prepare step. */
 struct ptrvec {
@@ -33,9 +37,18 @@ struct broker {
 	struct config	 cfg;
 	struct hmap	 vhosts;	/* name -> struct vhost */
 	struct store	*store;		/* durable state; NULL in unit tests */
+	struct hmap	 users;		/* name -> struct user (server/auth.h) */
+	uint64_t	 auth_gen;	/* bumped by every user/permission change */
+	bool		 recovering;	/* loading from the store: write nothing */
+	unsigned	 alarms;	/* ALARM_* in effect (server/alarm.h) */
+	uint64_t	 memory_limit;	/* memory high-water mark, in bytes */
+	ev_timer	 alarm_timer;
 	struct listener	*amqp;
+	struct listener	*amqps;		/* TLS listener; NULL unless configured */
+	struct tls	*tls;		/* its context (server/tls.h) */
 	struct conn	*conns;		/* every connection, doubly linked */
 	uint32_t	 nconns;
+	uint32_t	 nopen;		/* connections past connection.open */
 	uint64_t	 next_conn_id;
 	uint64_t	 next_name_id;	/* amq.gen- / amq.ctag- names */
 	bool		 stopping;
@@ -43,6 +56,7 @@ struct broker {
 	ev_prepare	 prepare;
 	ev_idle		 idle;		/* keeps the loop awake with work left */
 	ev_signal	 sigterm, sigint;
+	ev_signal	 sighup;	/* reloads the TLS certificates */
 	ev_timer	 stop_timer;
 	ev_timer	 retry_timer;	/* retries a failed commit's kept ops */
 	ev_tstamp	 commit_fail_logged;

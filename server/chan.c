@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "server/auth.h"
 #include "server/broker.h"
 #include "server/conn.h"
 #include "server/log.h"
@@ -245,6 +246,22 @@ chan_on_frame(struct chan *ch, const struct proto_frame *f,
 		return chan_fail(ch, PROTO_CHANNEL_ERROR, m->id,
 		    "unexpected method in connection state running");
 	}
+}
+
+int
+chan_check_access(struct chan *ch, int kind, const char *what,
+    struct proto_str name, uint32_t method_id)
+{
+	struct conn *c = ch->c;
+
+	if (auth_can(auth_user(c->b, c->user, strlen(c->user)), c->vh->name,
+	    (enum perm_kind)kind, name))
+		return 0;
+	if (name.len == 0)
+		name = proto_str_c("amq.default");
+	return chan_fail(ch, PROTO_ACCESS_REFUSED, method_id,
+	    "access to %s '%.*s' in vhost '%s' refused for user '%s'", what,
+	    PSTR(name), c->vh->name, c->user);
 }
 
 size_t

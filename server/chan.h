@@ -83,6 +83,8 @@ struct chan {
 	bool		 pub_mandatory;
 	struct msg	*pub_msg;	/* being assembled; owned */
 
+	uint64_t	 pub_perm_gen;	/* auth_gen when pub_perm_ok was set */
+	bool		 pub_perm_ok;	/* write to pub_exchange was allowed */
 	bool		 confirm;	/* confirm.select done */
 	uint64_t	 pub_seq;	/* last publish sequence number */
 	uint64_t	 confirmed;	/* acks sent up to here */
@@ -149,6 +151,12 @@ int	chan_settle(struct chan *ch, uint64_t tag, bool multiple, bool ack,
 int	chan_route_publish(struct chan *ch, struct msg *m, bool mandatory);
 /* Requeues every unacked delivery (channel close, basic.recover). */
 void	chan_requeue_all(struct chan *ch);
+/*
+ * Whether the connection's user may do kind (enum perm_kind) on a queue
+ * or exchange (what) named name: 0, or 403 raised with RabbitMQ's words.
+ */
+int	chan_check_access(struct chan *ch, int kind, const char *what,
+	    struct proto_str name, uint32_t method_id);
 /* Shared checks (chan_queue.c); each returns 0 or the code it raised. */
 int	chan_find_queue(struct chan *ch, struct proto_str name,
 	    uint32_t method_id, struct queue **out);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "protocol/table.h"
+#include "server/alarm.h"
+#include "server/auth.h"
 #include "server/broker.h"
 #include "server/conn.h"
 #include "server/exchange.h"
@@ -47,7 +49,9 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 	size_t tag_len;
 	int rc;
 
-	if ((rc = chan_find_queue(ch, m->queue, PROTO_BASIC_CONSUME, &q)) != 0)
+	if ((rc = chan_find_queue(ch, m->queue, PROTO_BASIC_CONSUME, &q)) != 0 ||
+	    (rc = chan_check_access(ch, PERM_READ, "queue", (struct proto_str){
+	    (const uint8_t *)q->name, q->name_len }, PROTO_BASIC_CONSUME)) != 0)
 		return rc;
 	if (m->consumer_tag.len == 0) {
 		tag_len = chan_gen_name(ch, "amq.ctag-", tag, sizeof(tag));
@@ -58,6 +62,11 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 	if (hmap_get(&ch->consumers, tag, tag_len) != NULL)
 		return chan_fail(ch, PROTO_NOT_ALLOWED, PROTO_BASIC_CONSUME,
 		    "attempt to reuse consumer tag '%.*s'", (int)tag_len, tag);
+	if (ch->c->b->cfg.consumer_max_per_channel != 0 &&
+	    ch->consumers.count >= ch->c->b->cfg.consumer_max_per_channel)
+		return chan_fail(ch, PROTO_NOT_ALLOWED, PROTO_BASIC_CONSUME,
+		    "reached maximum (%llu) of consumers per channel",
+		    (unsigned long long)ch->c->b->cfg.consumer_max_per_channel);
 	if ((m->exclusive && q->nconsumers > 0) ||
 	    (q->consumers != NULL && q->consumers->exclusive))
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_BASIC_CONSUME,
@@ -116,7 +125,9 @@ basic_get(struct chan *ch, const struct proto_basic_get *m)
 	uint64_t tag;
 	int rc;
 
-	if ((rc = chan_find_queue(ch, m->queue, PROTO_BASIC_GET, &q)) != 0)
+	if ((rc = chan_find_queue(ch, m->queue, PROTO_BASIC_GET, &q)) != 0 ||
+	    (rc = chan_check_access(ch, PERM_READ, "queue", (struct proto_str){
+	    (const uint8_t *)q->name, q->name_len }, PROTO_BASIC_GET)) != 0)
 		return rc;
 	if (!queue_take(q, &e)) {
 		r.id = PROTO_BASIC_GET_EMPTY;
@@ -218,6 +229,30 @@ basic_publish(struct chan *ch, const struct proto_basic_publish *m)
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_BASIC_PUBLISH,
 		    "cannot publish to internal exchange '%s' in vhost '%s'",
 		    ex->name, ch->c->vh->name);
+	/*
+	 * The write check is cached per channel for the last exchange, until
+	 * any user or permission changes: publishing to one exchange in a
+	 * loop costs no regex match per message.
+	 */
+	if (!ch->pub_perm_ok || ch->pub_perm_gen != ch->c->b->auth_gen ||
+	    ch->pub_exchange_len != m->exchange.len ||
+	    memcmp(ch->pub_exchange, m->exchange.p, m->exchange.len) != 0) {
+		int rc = chan_check_access(ch, PERM_WRITE, "exchange",
+		    m->exchange, PROTO_BASIC_PUBLISH);
+
+		if (rc != 0)
+			return rc;
+		ch->pub_perm_ok = true;
+		ch->pub_perm_gen = ch->c->b->auth_gen;
+	}
+	/*
+	 * compat: during a resource alarm a publishing connection is blocked
+	 * and no longer read; this publish completes when it is unblocked.
+	 */
+	if (alarm_active(ch->c->b)) {
+		alarm_block(ch->c);
+		conn_pause_reading(ch->c);
+	}
 	memcpy(ch->pub_exchange, m->exchange.p, m->exchange.len);
 	ch->pub_exchange_len = (uint8_t)m->exchange.len;
 	memcpy(ch->pub_rk, m->routing_key.p, m->routing_key.len);

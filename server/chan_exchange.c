@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "protocol/table.h"
+#include "server/auth.h"
 #include "server/conn.h"
 #include "server/exchange.h"
 #include "server/persist.h"
@@ -41,6 +42,10 @@ exchange_declare(struct chan *ch, const struct proto_exchange_declare *m)
 
 	if (m->exchange.len == 0)
 		return default_refused(ch, PROTO_EXCHANGE_DECLARE);
+	/* Passive declares too: they reveal what exists (CVE-2026-57221). */
+	if ((rc = chan_check_access(ch, PERM_CONFIGURE, "exchange",
+	    m->exchange, PROTO_EXCHANGE_DECLARE)) != 0)
+		return rc;
 	ex = vhost_exchange(vh, m->exchange);
 	if (m->passive) {
 		if (ex == NULL)
@@ -79,15 +84,10 @@ exchange_declare(struct chan *ch, const struct proto_exchange_declare *m)
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_EXCHANGE_DECLARE,
 		    "exchange name '%.*s' contains reserved prefix 'amq.*'",
 		    PSTR(m->exchange));
-	ex = exchange_new(vh, m->exchange, kind, m->durable, m->auto_delete,
-	    m->internal, m->arguments);
-	if (ex == NULL || vhost_add_exchange(vh, ex) == -1) {
-		if (ex)
-			exchange_free(ex);
+	if (vhost_create_exchange(vh, m->exchange, kind, m->durable,
+	    m->auto_delete, m->internal, m->arguments, &ex) == -1)
 		return chan_fail(ch, PROTO_RESOURCE_ERROR,
 		    PROTO_EXCHANGE_DECLARE, "out of memory");
-	}
-	persist_exchange(ex);
 ok:
 	if (!m->no_wait)
 		conn_send_method(ch->c, ch->id, &ok);
@@ -100,8 +100,13 @@ exchange_delete(struct chan *ch, const struct proto_exchange_delete *m)
 	struct proto_method ok = { .id = PROTO_EXCHANGE_DELETE_OK };
 	struct exchange *ex;
 
+	int rc;
+
 	if (m->exchange.len == 0)
 		return default_refused(ch, PROTO_EXCHANGE_DELETE);
+	if ((rc = chan_check_access(ch, PERM_CONFIGURE, "exchange",
+	    m->exchange, PROTO_EXCHANGE_DELETE)) != 0)
+		return rc;
 	/* compat: deleting a missing exchange succeeds, as in RabbitMQ. */
 	if ((ex = vhost_exchange(ch->c->vh, m->exchange)) != NULL) {
 		if (ex->builtin)
@@ -135,6 +140,11 @@ e2e(struct chan *ch, uint32_t id, struct proto_str dst_name,
 
 	if (dst_name.len == 0 || src_name.len == 0)
 		return default_refused(ch, id);
+	/* compat: write on the destination, read on the source. */
+	if ((rc = chan_check_access(ch, PERM_WRITE, "exchange", dst_name,
+	    id)) != 0 || (rc = chan_check_access(ch, PERM_READ, "exchange",
+	    src_name, id)) != 0)
+		return rc;
 	if ((dst = vhost_exchange(ch->c->vh, dst_name)) == NULL)
 		return not_found(ch, dst_name, id);
 	if ((src = vhost_exchange(ch->c->vh, src_name)) == NULL)
@@ -142,13 +152,8 @@ e2e(struct chan *ch, uint32_t id, struct proto_str dst_name,
 	if ((rc = chan_check_binding_args(ch, src, args, id)) != 0)
 		return rc;
 	bd = exchange_find_binding(src, NULL, dst, key, args);
-	if (bind && bd == NULL) {
-		if (exchange_bind(src, NULL, dst, key, args) == -1)
-			return chan_fail(ch, PROTO_RESOURCE_ERROR, id,
-			    "out of memory");
-		persist_binding(exchange_find_binding(src, NULL, dst, key,
-		    args), true);
-	}
+	if (bind && vhost_bind(ch->c->vh, src, NULL, dst, key, args) == -1)
+		return chan_fail(ch, PROTO_RESOURCE_ERROR, id, "out of memory");
 	if (!bind && bd != NULL) {
 		persist_binding(bd, false);
 		exchange_unbind(bd);

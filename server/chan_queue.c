@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "protocol/table.h"
+#include "server/auth.h"
 #include "server/conn.h"
 #include "server/exchange.h"
 #include "server/persist.h"
@@ -201,6 +202,10 @@ queue_declare(struct chan *ch, const struct proto_queue_declare *m)
 	if (m->arguments.len && !proto_table_validate(m->arguments))
 		return chan_fail(ch, PROTO_SYNTAX_ERROR, PROTO_QUEUE_DECLARE,
 		    "malformed arguments table");
+	/* Passive declares too: they reveal what exists (CVE-2026-57221). */
+	if (name.len > 0 && (rc = chan_check_access(ch, PERM_CONFIGURE,
+	    "queue", name, PROTO_QUEUE_DECLARE)) != 0)
+		return rc;
 	if (m->passive) {
 		if (name.len == 0 && ch->last_queue_len == 0)
 			return chan_fail(ch, PROTO_NOT_FOUND,
@@ -215,6 +220,9 @@ queue_declare(struct chan *ch, const struct proto_queue_declare *m)
 		size_t n = chan_gen_name(ch, "amq.gen-", gen, sizeof(gen));
 
 		name = (struct proto_str){ (const uint8_t *)gen, n };
+		if ((rc = chan_check_access(ch, PERM_CONFIGURE, "queue", name,
+		    PROTO_QUEUE_DECLARE)) != 0)
+			return rc;
 	}
 	if ((q = vhost_queue(vh, name)) != NULL) {
 		if (q->exclusive && q->owner != ch->c)
@@ -236,17 +244,12 @@ queue_declare(struct chan *ch, const struct proto_queue_declare *m)
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_QUEUE_DECLARE,
 		    "queue name '%.*s' contains reserved prefix 'amq.*'",
 		    PSTR(name));
-	q = queue_new(vh, name, m->durable, m->exclusive, m->auto_delete,
-	    m->arguments);
-	if (q == NULL || vhost_add_queue(vh, q) == -1) {
-		if (q)
-			queue_unref(q);
+	if (vhost_create_queue(vh, name, m->durable, m->exclusive,
+	    m->auto_delete, m->arguments, &q) == -1)
 		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_QUEUE_DECLARE,
 		    "out of memory");
-	}
 	if (m->exclusive)
 		q->owner = ch->c;
-	persist_queue(q);
 	return declare_ok(ch, q, m->no_wait);
 }
 
@@ -287,6 +290,21 @@ chan_check_binding_args(struct chan *ch, struct exchange *src,
 	    "all-with-x, or any-with-x", PSTR(f.v.str));
 }
 
+/* compat: binding needs write on the queue and read on the exchange. */
+static int
+access_bind(struct chan *ch, struct queue *q, struct proto_str exchange,
+    uint32_t method_id)
+{
+	int rc;
+
+	if ((rc = chan_check_access(ch, PERM_WRITE, "queue",
+	    (struct proto_str){ (const uint8_t *)q->name, q->name_len },
+	    method_id)) != 0)
+		return rc;
+	return chan_check_access(ch, PERM_READ, "exchange", exchange,
+	    method_id);
+}
+
 static int
 queue_bind(struct chan *ch, const struct proto_queue_bind *m)
 {
@@ -297,18 +315,14 @@ queue_bind(struct chan *ch, const struct proto_queue_bind *m)
 
 	if ((rc = chan_find_queue(ch, m->queue, PROTO_QUEUE_BIND, &q)) != 0 ||
 	    (rc = bind_exchange(ch, m->exchange, PROTO_QUEUE_BIND, &ex)) != 0 ||
+	    (rc = access_bind(ch, q, m->exchange, PROTO_QUEUE_BIND)) != 0 ||
 	    (rc = chan_check_binding_args(ch, ex, m->arguments,
 	    PROTO_QUEUE_BIND)) != 0)
 		return rc;
-	if (exchange_find_binding(ex, q, NULL, m->routing_key,
-	    m->arguments) == NULL) {
-		if (exchange_bind(ex, q, NULL, m->routing_key,
-		    m->arguments) == -1)
-			return chan_fail(ch, PROTO_RESOURCE_ERROR,
-			    PROTO_QUEUE_BIND, "out of memory");
-		persist_binding(exchange_find_binding(ex, q, NULL,
-		    m->routing_key, m->arguments), true);
-	}
+	if (vhost_bind(ch->c->vh, ex, q, NULL, m->routing_key,
+	    m->arguments) == -1)
+		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_QUEUE_BIND,
+		    "out of memory");
 	if (!m->no_wait)
 		conn_send_method(ch->c, ch->id, &ok);
 	return 0;
@@ -324,7 +338,8 @@ queue_unbind(struct chan *ch, const struct proto_queue_unbind *m)
 	int rc;
 
 	if ((rc = chan_find_queue(ch, m->queue, PROTO_QUEUE_UNBIND, &q)) != 0 ||
-	    (rc = bind_exchange(ch, m->exchange, PROTO_QUEUE_UNBIND, &ex)) != 0)
+	    (rc = bind_exchange(ch, m->exchange, PROTO_QUEUE_UNBIND, &ex)) != 0 ||
+	    (rc = access_bind(ch, q, m->exchange, PROTO_QUEUE_UNBIND)) != 0)
 		return rc;
 	/* compat: unbinding what is not bound succeeds, as in RabbitMQ. */
 	bd = exchange_find_binding(ex, q, NULL, m->routing_key, m->arguments);
@@ -344,7 +359,9 @@ queue_purge_method(struct chan *ch, const struct proto_queue_purge *m)
 	struct queue *q;
 	int rc;
 
-	if ((rc = chan_find_queue(ch, m->queue, PROTO_QUEUE_PURGE, &q)) != 0)
+	if ((rc = chan_find_queue(ch, m->queue, PROTO_QUEUE_PURGE, &q)) != 0 ||
+	    (rc = chan_check_access(ch, PERM_READ, "queue", (struct proto_str){
+	    (const uint8_t *)q->name, q->name_len }, PROTO_QUEUE_PURGE)) != 0)
 		return rc;
 	ok.u.queue_purge_ok.message_count = queue_purge(q);
 	if (!m->no_wait)
@@ -358,10 +375,14 @@ queue_delete(struct chan *ch, const struct proto_queue_delete *m)
 	struct proto_method ok = { .id = PROTO_QUEUE_DELETE_OK };
 	struct proto_str name = m->queue;
 	struct queue *q;
+	int rc;
 
 	if (name.len == 0)
 		name = (struct proto_str){ (const uint8_t *)ch->last_queue,
 		    ch->last_queue_len };
+	if ((rc = chan_check_access(ch, PERM_CONFIGURE, "queue", name,
+	    PROTO_QUEUE_DELETE)) != 0)
+		return rc;
 	/* compat: deleting a missing queue succeeds with a count of 0. */
 	if ((q = vhost_queue(ch->c->vh, name)) != NULL) {
 		if (q->exclusive && q->owner != ch->c)

@@ -11,6 +11,14 @@ CONFIG_X("admin-port", CONFIG_INT, "15672", admin_port, 0, 65535,
     "HTTP admin API port (served from a later release)")
 CONFIG_X("data-dir", CONFIG_STR, "./data", data_dir, 0, 0,
     "directory for the pid file and the database")
+CONFIG_X("default-user", CONFIG_STR, "guest", default_user, 0, 0,
+    "user created, as administrator of /, when the database has no users")
+CONFIG_X("default-pass", CONFIG_STR, "guest", default_pass, 0, 0,
+    "password of the default user")
+CONFIG_X("loopback-users", CONFIG_STR, "guest", loopback_users, 0, 0,
+    "comma-separated users who may log in only from a loopback address")
+CONFIG_X("load-definitions", CONFIG_STR, "none", load_definitions, 0, 0,
+    "RabbitMQ definitions file (JSON) applied at every start")
 CONFIG_X("durability", CONFIG_STR, "fsync", durability, 0, 0,
     "fsync: a confirm means fsynced; os: survives a crash, not power loss")
 CONFIG_X("log-level", CONFIG_STR, "info", log_level, 0, 0,
@@ -27,5 +35,29 @@ CONFIG_X("output-high-water", CONFIG_INT, "1048576", output_high_water, 65536,
     1073741824, "bytes queued for a client before its deliveries pause")
 CONFIG_X("handshake-timeout", CONFIG_INT, "10", handshake_timeout, 1, 3600,
     "seconds a client has to finish connection.open")
+CONFIG_X("tls-port", CONFIG_INT, "5671", tls_port, 0, 65535,
+    "amqps listener port, used when tls-cert and tls-key are set "
+    "(0 = ephemeral, written to DIR/warrend.tls-port)")
+CONFIG_X("tls-cert", CONFIG_STR, "none", tls_cert, 0, 0,
+    "PEM server certificate chain for the amqps listener")
+CONFIG_X("tls-key", CONFIG_STR, "none", tls_key, 0, 0,
+    "PEM private key of tls-cert")
+CONFIG_X("tls-ca", CONFIG_STR, "none", tls_ca, 0, 0,
+    "PEM CA bundle that client certificates must chain to")
+CONFIG_X("tls-verify-peer", CONFIG_INT, "0", tls_verify_peer, 0, 1,
+    "1: ask TLS clients for a certificate and verify it against tls-ca")
+CONFIG_X("tls-fail-if-no-peer-cert", CONFIG_INT, "0",
+    tls_fail_if_no_peer_cert, 0, 1,
+    "1: with tls-verify-peer, refuse TLS clients without a certificate")
 CONFIG_X("inject-store-failures", CONFIG_INT, "0", inject_store_failures, 0,
     1000000, "testing: make the first N store commits fail as on a full disk")
+CONFIG_X("memory-high-watermark", CONFIG_INT, "0", memory_high_watermark, 0,
+    UINT64_C(1099511627776), "bytes of memory that block publishers (0 = 40% of RAM)")
+CONFIG_X("disk-free-limit", CONFIG_INT, "50000000", disk_free_limit, 0,
+    UINT64_C(1099511627776), "free bytes in the data directory under which "
+    "publishers are blocked")
+CONFIG_X("connection-max", CONFIG_INT, "0", connection_max, 0, 1000000,
+    "most client connections at once (0 = no limit)")
+CONFIG_X("consumer-max-per-channel", CONFIG_INT, "0",
+    consumer_max_per_channel, 0, 1000000,
+    "most consumers on one channel (0 = no limit)")

@@ -19,6 +19,7 @@
 #include "server/chan.h"
 #include "server/log.h"
 #include "server/queue.h"
+#include "server/tls.h"
 #include "server/vhost.h"
 
 /* spec: 4.2.3 frames before tune-ok may not exceed the minimum frame size. */
@@ -31,7 +32,9 @@
 static void	on_read(struct ev_loop *, ev_io *, int);
 static void	on_write(struct ev_loop *, ev_io *, int);
 static void	on_timer(struct ev_loop *, ev_timer *, int);
+static void	on_tls(struct ev_loop *, ev_io *, int);
 static void	release(struct conn *c);
+static void	process_input(struct conn *c);
 
 static void
 peer_name(int fd, char *buf, size_t len)
@@ -78,6 +81,12 @@ conn_new(struct broker *b, int fd)
 	c->state = CONN_HEADER;
 	c->frame_max = PREAUTH_FRAME_MAX;
 	peer_name(fd, c->name, sizeof(c->name));
+	{
+		socklen_t sl = sizeof(c->peer);
+
+		if (getpeername(fd, (struct sockaddr *)&c->peer, &sl) == -1)
+			c->peer.ss_family = AF_UNSPEC;
+	}
 	buf_init(&c->in, PREAUTH_FRAME_MAX + READ_CHUNK);
 	buf_init(&c->out, out_max(b));
 	ev_io_init(&c->rio, on_read, fd, EV_READ);
@@ -97,6 +106,32 @@ conn_new(struct broker *b, int fd)
 	b->conns = c;
 	b->nconns++;
 	log_info("conn %s: accepted", c->name);
+	return c;
+}
+
+struct conn *
+conn_new_tls(struct broker *b, int fd)
+{
+	struct ssl_st *ssl;
+	struct conn *c;
+
+	if (b->tls == NULL || (ssl = tls_session_new(b->tls, fd)) == NULL)
+		return NULL;
+	if ((c = conn_new(b, fd)) == NULL) {
+		tls_session_free(ssl, false);
+		return NULL;
+	}
+	c->ssl = ssl;
+	/*
+	 * No AMQP bytes before the handshake is done: tio drives SSL_accept
+	 * and rio starts after it. The handshake timer bounds both.
+	 */
+	c->tls_handshaking = true;
+	ev_io_stop(b->loop, &c->rio);
+	c->reading = false;
+	ev_io_init(&c->tio, on_tls, fd, EV_READ);
+	c->tio.data = c;
+	ev_io_start(b->loop, &c->tio);
 	return c;
 }
 
@@ -123,6 +158,11 @@ bury(struct conn *c)
 	ev_io_stop(b->loop, &c->rio);
 	ev_io_stop(b->loop, &c->wio);
 	ev_timer_stop(b->loop, &c->timer);
+	if (c->ssl != NULL) {
+		ev_io_stop(b->loop, &c->tio);
+		tls_session_free(c->ssl, true);	/* close_notify, best effort */
+		c->ssl = NULL;
+	}
 	close(c->fd);
 	c->fd = -1;
 	if (c->prev)
@@ -132,6 +172,8 @@ bury(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	b->nconns--;
+	if (c->opened)
+		b->nopen--;
 	if (ptrvec_push(&b->dead_conns, c) == -1)
 		log_warnx("conn %s: leaked on out of memory", c->name);
 }
@@ -289,7 +331,173 @@ set_reading(struct conn *c, bool on)
 		ev_io_stop(c->b->loop, &c->rio);
 }
 
-static void	process_input(struct conn *c);
+void
+conn_pause_reading(struct conn *c)
+{
+	set_reading(c, false);
+}
+
+void
+conn_resume_reading(struct conn *c)
+{
+	/* Output backlog may still hold reading off; conn_flush decides. */
+	if (c->state == CONN_DEAD)
+		return;
+	broker_wake_conn(c->b, c);
+	if (buf_used(&c->out) <= 4 * c->b->cfg.output_high_water &&
+	    !c->reading) {
+		set_reading(c, true);
+		process_input(c);
+	}
+}
+
+
+/*
+ * TLS. tio watches for what OpenSSL waits on across directions: the
+ * handshake, an SSL_read that must write first and an SSL_write that must
+ * read first. rio and wio keep their plain meanings.
+ */
+static void
+tio_update(struct conn *c, int events)
+{
+	struct ev_loop *loop = c->b->loop;
+
+	if (c->tls_read_wants_write)
+		events |= EV_WRITE;
+	if (c->tls_write_wants_read)
+		events |= EV_READ;
+	if (ev_is_active(&c->tio) && (c->tio.events & (EV_READ | EV_WRITE)) ==
+	    events)
+		return;
+	ev_io_stop(loop, &c->tio);
+	if (events == 0)
+		return;
+	ev_io_set(&c->tio, c->fd, events);
+	ev_io_start(loop, &c->tio);
+}
+
+/* Aborts c after a TLS failure, naming OpenSSL's reason. */
+static void
+tls_abort(struct conn *c, const char *what)
+{
+	char why[256], text[320];
+
+	snprintf(text, sizeof(text), "%s: %s", what,
+	    tls_error(why, sizeof(why)));
+	conn_abort(c, text);
+}
+
+/*
+ * read(2) and write(2) for a TLS connection. A wait sets errno to EAGAIN;
+ * after a failure c is already aborted and errno is EPIPE.
+ */
+static ssize_t
+tls_recv(struct conn *c, void *p, size_t len)
+{
+	enum tls_status st;
+	size_t n;
+
+	if ((n = tls_read(c->ssl, p, len, &st)) > 0)
+		return (ssize_t)n;
+	switch (st) {
+	case TLS_DONE:
+	case TLS_CLOSED:
+		return 0;
+	case TLS_WANT_WRITE:
+		c->tls_read_wants_write = true;
+		tio_update(c, 0);
+		/* FALLTHROUGH */
+	case TLS_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case TLS_FAILED:
+		break;
+	}
+	tls_abort(c, "tls read");
+	errno = EPIPE;
+	return -1;
+}
+
+static ssize_t
+tls_send(struct conn *c, const void *p, size_t len)
+{
+	enum tls_status st;
+	size_t n;
+
+	if ((n = tls_write(c->ssl, p, len, &st)) > 0)
+		return (ssize_t)n;
+	switch (st) {
+	case TLS_WANT_READ:
+		c->tls_write_wants_read = true;
+		tio_update(c, 0);
+		/* FALLTHROUGH */
+	case TLS_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case TLS_DONE:
+	case TLS_CLOSED:
+		conn_abort(c, "client closed the socket");
+		break;
+	case TLS_FAILED:
+		tls_abort(c, "tls write");
+		break;
+	}
+	errno = EPIPE;
+	return -1;
+}
+
+/* One step of SSL_accept; once done, AMQP input starts. */
+static void
+tls_step(struct conn *c)
+{
+	char desc[128], dn[512];
+
+	switch (tls_handshake(c->ssl)) {
+	case TLS_DONE:
+		c->tls_handshaking = false;
+		tio_update(c, 0);
+		if (tls_peer_subject(c, NULL, 0, dn, sizeof(dn)) == -1)
+			snprintf(dn, sizeof(dn), "none");
+		log_info("conn %s: tls %s, peer %s", c->name,
+		    tls_describe(c->ssl, desc, sizeof(desc)), dn);
+		set_reading(c, true);
+		/* The first AMQP bytes may have come with the handshake. */
+		on_read(c->b->loop, &c->rio, EV_READ);
+		return;
+	case TLS_WANT_READ:
+		tio_update(c, EV_READ);
+		return;
+	case TLS_WANT_WRITE:
+		tio_update(c, EV_WRITE);
+		return;
+	case TLS_CLOSED:
+	case TLS_FAILED:
+		tls_abort(c, "tls handshake");
+		return;
+	}
+}
+
+static void
+on_tls(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+
+	if (c->tls_handshaking) {
+		tls_step(c);
+		return;
+	}
+	if (c->tls_read_wants_write && (revents & EV_WRITE)) {
+		c->tls_read_wants_write = false;
+		on_read(loop, &c->rio, EV_READ);
+	}
+	if (c->state != CONN_DEAD && c->tls_write_wants_read &&
+	    (revents & EV_READ)) {
+		c->tls_write_wants_read = false;
+		conn_flush(c);
+	}
+	if (c->state != CONN_DEAD)
+		tio_update(c, 0);
+}
 
 void
 conn_flush(struct conn *c)
@@ -298,14 +506,17 @@ conn_flush(struct conn *c)
 	bool was_throttled = c->throttled;
 	ssize_t n;
 
-	if (c->state == CONN_DEAD)
+	if (c->state == CONN_DEAD || c->tls_handshaking)
 		return;
 	if (c->release_pending) {
 		c->release_pending = false;
 		release(c);
 	}
 	while (buf_used(&c->out) > 0) {
-		n = write(c->fd, buf_head(&c->out), buf_used(&c->out));
+		if (c->ssl == NULL)
+			n = write(c->fd, buf_head(&c->out), buf_used(&c->out));
+		else
+			n = tls_send(c, buf_head(&c->out), buf_used(&c->out));
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
 			c->last_send = ev_now(c->b->loop);
@@ -318,10 +529,16 @@ conn_flush(struct conn *c)
 		conn_abort(c, n == -1 ? strerror(errno) : "write returned 0");
 		return;
 	}
-	if (buf_used(&c->out) > 0) {
+	if (buf_used(&c->out) > 0 && !c->tls_write_wants_read) {
 		if (!c->writing) {
 			ev_io_start(c->b->loop, &c->wio);
 			c->writing = true;
+		}
+	} else if (buf_used(&c->out) > 0) {
+		/* TLS: on_tls flushes again once the socket is readable. */
+		if (c->writing) {
+			ev_io_stop(c->b->loop, &c->wio);
+			c->writing = false;
 		}
 	} else {
 		if (c->writing) {
@@ -340,9 +557,12 @@ conn_flush(struct conn *c)
 	/* A client that does not read its output stops being read. */
 	if (buf_used(&c->out) > 4 * hwm)
 		set_reading(c, false);
-	else if (!c->reading && c->state != CONN_DEAD) {
+	else if (!c->reading && !c->blocked && c->state != CONN_DEAD) {
 		set_reading(c, true);
 		process_input(c);	/* frames may already be buffered */
+		/* TLS: decrypted bytes may wait in the session, not the socket. */
+		if (c->ssl != NULL && c->reading && tls_pending(c->ssl) > 0)
+			ev_feed_event(c->b->loop, &c->rio, EV_READ);
 	}
 }
 
@@ -431,6 +651,7 @@ send_start(struct conn *c)
 	proto_table_put_bool(&w, "consumer_cancel_notify", true);
 	proto_table_put_bool(&w, "authentication_failure_close", true);
 	proto_table_put_bool(&w, "per_consumer_qos", true);
+	proto_table_put_bool(&w, "connection.blocked", true);
 	proto_table_end(&w, caps);
 	proto_table_put_longstr(&w, "product", "warren");
 	proto_table_put_longstr(&w, "version", PACKAGE_VERSION);
@@ -465,18 +686,22 @@ read_capabilities(struct conn *c, struct proto_table props)
 	if (proto_table_get(f.v.table, "authentication_failure_close", &v) &&
 	    v.kind == PROTO_FIELD_BOOL)
 		c->cap_auth_failure_close = v.v.b;
+	if (proto_table_get(f.v.table, "connection.blocked", &v) &&
+	    v.kind == PROTO_FIELD_BOOL)
+		c->cap_blocked = v.v.b;
 }
 
 static void
 on_start_ok(struct conn *c, const struct proto_connection_start_ok *m)
 {
 	struct proto_method t = { .id = PROTO_CONNECTION_TUNE };
-	struct proto_str user;
+	struct user *user = NULL;
 	char mech[32];
 
 	read_capabilities(c, m->client_properties);
 	snprintf(mech, sizeof(mech), "%.*s", PSTR(m->mechanism));
-	switch (auth_login(c->b, m->mechanism, m->response, &user)) {
+	switch (auth_login(c->b, m->mechanism, m->response,
+	    (const struct sockaddr *)&c->peer, &user)) {
 	case AUTH_OK:
 		break;
 	case AUTH_BAD_MECHANISM:
@@ -500,7 +725,7 @@ on_start_ok(struct conn *c, const struct proto_connection_start_ok *m)
 		    "For details see the broker logfile.", mech);
 		return;
 	}
-	snprintf(c->user, sizeof(c->user), "%.*s", PSTR(user));
+	snprintf(c->user, sizeof(c->user), "%s", user->name);
 	t.u.connection_tune.channel_max = (uint16_t)c->b->cfg.channel_max;
 	t.u.connection_tune.frame_max = (uint32_t)c->b->cfg.frame_max;
 	t.u.connection_tune.heartbeat = (uint16_t)c->b->cfg.heartbeat;
@@ -552,8 +777,26 @@ on_open(struct conn *c, const struct proto_connection_open *m)
 		    "vhost %.*s not found", PSTR(m->virtual_host));
 		return;
 	}
+	if (c->b->cfg.connection_max != 0 &&
+	    c->b->nopen >= c->b->cfg.connection_max) {
+		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_OPEN,
+		    "connection refused: node connection limit (%llu) is "
+		    "reached", (unsigned long long)c->b->cfg.connection_max);
+		c->vh = NULL;
+		return;
+	}
+	if (!auth_vhost_allowed(auth_user(c->b, c->user, strlen(c->user)),
+	    c->vh->name)) {
+		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_OPEN,
+		    "access to vhost '%s' refused for user '%s'", c->vh->name,
+		    c->user);
+		c->vh = NULL;
+		return;
+	}
 	conn_send_method(c, 0, &ok);
 	c->state = CONN_RUNNING;
+	c->opened = true;
+	c->b->nopen++;
 	/* Handshake done: the timer now drives heartbeats. */
 	ev_timer_stop(c->b->loop, &c->timer);
 	if (c->heartbeat > 0) {
@@ -816,7 +1059,10 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 			conn_abort(c, "input buffer full");
 			return;
 		}
-		n = read(c->fd, buf_tail(&c->in), want);
+		if (c->ssl == NULL)
+			n = read(c->fd, buf_tail(&c->in), want);
+		else
+			n = tls_recv(c, buf_tail(&c->in), want);
 		if (n == 0) {
 			conn_abort(c, c->state == CONN_CLOSING ? "closed" :
 			    "client closed the socket");
@@ -830,9 +1076,15 @@ on_read(struct ev_loop *loop, ev_io *w, int revents)
 		c->in.len += (size_t)n;
 		c->last_recv = ev_now(loop);
 		process_input(c);
-		if (c->state == CONN_DEAD || !c->reading || (size_t)n < want)
+		/* A TLS read returns one record at most: drain until it waits. */
+		if (c->state == CONN_DEAD || !c->reading ||
+		    (c->ssl == NULL && (size_t)n < want))
 			break;
 	}
+	/* TLS: decrypted bytes left in the session raise no socket event. */
+	if (c->ssl != NULL && c->state != CONN_DEAD && c->reading &&
+	    tls_pending(c->ssl) > 0)
+		ev_feed_event(loop, &c->rio, EV_READ);
 	/* Idle connections keep no input buffer. */
 	if (c->state != CONN_DEAD && buf_used(&c->in) == 0)
 		buf_shrink(&c->in, 0);

@@ -8,12 +8,14 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "protocol/spec.h"
 #include "server/buf.h"
 
 struct broker;
 struct chan;
+struct ssl_st;		/* OpenSSL's SSL; see server/tls.h */
 struct vhost;
 
 enum conn_state {
@@ -47,9 +49,18 @@ struct conn {
 	bool		 throttled;	/* output above the high-water mark */
 	bool		 release_pending; /* closing: free channels at flush */
 	bool		 close_after_flush;
+	struct ssl_st	*ssl;		/* TLS session; NULL on the plain port */
+	ev_io		 tio;		/* TLS: handshake, cross-direction waits */
+	bool		 tls_handshaking; /* SSL_accept not finished */
+	bool		 tls_read_wants_write; /* SSL_read waits for POLLOUT */
+	bool		 tls_write_wants_read; /* SSL_write waits for POLLIN */
 	char		 close_reason[64];
 	bool		 cap_cancel_notify;	/* client capabilities */
 	bool		 cap_auth_failure_close;
+	bool		 cap_blocked;		/* understands connection.blocked */
+	bool		 blocked;	/* by a resource alarm: not read */
+	bool		 opened;	/* counted in the broker's nopen */
+	struct sockaddr_storage peer;	/* the socket's real peer address */
 	char		 user[256];
 	struct vhost	*vh;
 	struct chan	**chans;	/* indexed by channel id, grown on open */
@@ -59,6 +70,8 @@ struct conn {
 
 /* Takes a connected, non-blocking socket. */
 struct conn *conn_new(struct broker *b, int fd);
+/* The same for the amqps listener: a TLS handshake comes first. */
+struct conn *conn_new_tls(struct broker *b, int fd);
 /* Frees a dead connection (called by the broker after the prepare pass). */
 void	conn_free(struct conn *c);
 
@@ -75,6 +88,10 @@ bool	conn_send_method(struct conn *c, uint16_t channel,
 bool	conn_send_content(struct conn *c, uint16_t channel,
 	    const struct proto_method *m, const uint8_t *props, size_t props_len,
 	    const uint8_t *body, uint64_t body_len);
+/* Stops reading the socket (a resource alarm blocks publishers). */
+void	conn_pause_reading(struct conn *c);
+/* Reads again, unless the output backlog still holds it off. */
+void	conn_resume_reading(struct conn *c);
 /* Writes buffered output now; called from the prepare step. */
 void	conn_flush(struct conn *c);
 /* Whether deliveries to this connection should pause (output backlog). */

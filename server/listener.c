@@ -50,7 +50,8 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (l->b->stopping || conn_new(l->b, fd) == NULL)
+		if (l->b->stopping || (l->tls ? conn_new_tls(l->b, fd) :
+		    conn_new(l->b, fd)) == NULL)
 			close(fd);
 	}
 }

@@ -3,6 +3,7 @@
 #define WARREN_SERVER_LISTENER_H
 
 #include <ev.h>
+#include <stdbool.h>
 
 struct broker;
 
@@ -11,6 +12,7 @@ struct listener {
 	int		 fd;
 	int		 spare_fd;	/* closed to accept-and-drop on EMFILE */
 	int		 port;		/* the bound port (ephemeral resolved) */
+	bool		 tls;		/* amqps: connections start with TLS */
 	ev_io		 io;
 	char		 name[80];
 };

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/auth.h"
 #include "server/broker.h"
 #include "server/exchange.h"
 #include "server/log.h"
@@ -216,6 +217,51 @@ on_vhost(void *arg, struct store_blob name)
 	free(s);
 }
 
+/* A NUL-terminated copy of a blob, for the auth functions. */
+static char *
+cstr(struct store_blob b)
+{
+	char *s = strndup(b.p ? b.p : "", b.len);
+
+	if (s == NULL)
+		fatalx("out of memory");
+	return s;
+}
+
+static void
+on_user(void *arg, struct store_blob name, struct store_blob hash,
+    struct store_blob algorithm, struct store_blob tags)
+{
+	struct recovery *r = arg;
+	char *n = cstr(name), *h = cstr(hash), *a = cstr(algorithm);
+	char *t = cstr(tags), err[256];
+
+	if (auth_user_put(r->b, n, h, a, t, err, sizeof(err)) == -1)
+		log_warnx("store: user skipped: %s", err);
+	free(n);
+	free(h);
+	free(a);
+	free(t);
+}
+
+static void
+on_permission(void *arg, struct store_blob user, struct store_blob vhost,
+    struct store_blob configure, struct store_blob write,
+    struct store_blob read)
+{
+	struct recovery *r = arg;
+	char *u = cstr(user), *v = cstr(vhost), *c = cstr(configure);
+	char *w = cstr(write), *rd = cstr(read), err[256];
+
+	if (auth_permission_set(r->b, u, v, c, w, rd, err, sizeof(err)) == -1)
+		log_warnx("store: permission skipped: %s", err);
+	free(u);
+	free(v);
+	free(c);
+	free(w);
+	free(rd);
+}
+
 static void
 on_exchange(void *arg, struct store_blob vhost, struct store_blob name,
     struct store_blob type, unsigned flags, struct store_blob args)
@@ -306,13 +352,21 @@ int
 persist_recover(struct broker *b)
 {
 	static const struct store_recovery cb = {
-		on_vhost, on_exchange, on_queue, on_binding, on_entry,
+		.vhost = on_vhost,
+		.user = on_user,
+		.permission = on_permission,
+		.exchange = on_exchange,
+		.queue = on_queue,
+		.binding = on_binding,
+		.entry = on_entry,
 	};
 	struct recovery r = { .b = b };
 	int rc;
 
 	hmap_init(&r.queues);
+	b->recovering = true;	/* what comes from the store is not rewritten */
 	rc = store_recover(b->store, &cb, &r);
+	b->recovering = false;
 	hmap_free(&r.queues);
 	if (rc == 0)
 		log_info("store: recovered %llu queues, %llu messages",

@@ -98,6 +98,56 @@ vhost_add_queue(struct vhost *vh, struct queue *q)
 	return hmap_put(&vh->queues, q->name, q->name_len, q);
 }
 
+int
+vhost_create_exchange(struct vhost *vh, struct proto_str name, int kind,
+    bool durable, bool auto_delete, bool internal, struct proto_table args,
+    struct exchange **out)
+{
+	struct exchange *ex;
+
+	ex = exchange_new(vh, name, (enum exchange_kind)kind, durable,
+	    auto_delete, internal, args);
+	if (ex == NULL || vhost_add_exchange(vh, ex) == -1) {
+		if (ex)
+			exchange_free(ex);
+		return -1;
+	}
+	persist_exchange(ex);
+	*out = ex;
+	return 0;
+}
+
+int
+vhost_create_queue(struct vhost *vh, struct proto_str name, bool durable,
+    bool exclusive, bool auto_delete, struct proto_table args,
+    struct queue **out)
+{
+	struct queue *q;
+
+	q = queue_new(vh, name, durable, exclusive, auto_delete, args);
+	if (q == NULL || vhost_add_queue(vh, q) == -1) {
+		if (q)
+			queue_unref(q);
+		return -1;
+	}
+	/* Exclusive queues are never stored; persist_queue() knows. */
+	persist_queue(q);
+	*out = q;
+	return 0;
+}
+
+int
+vhost_bind(struct vhost *vh, struct exchange *src, struct queue *q,
+    struct exchange *dst, struct proto_str key, struct proto_table args)
+{
+	if (exchange_find_binding(src, q, dst, key, args) != NULL)
+		return 0;	/* spec: binding twice is not an error */
+	if (exchange_bind(src, q, dst, key, args) == -1)
+		return -1;
+	persist_binding(exchange_find_binding(src, q, dst, key, args), true);
+	return 0;
+}
+
 void
 vhost_exchange_maybe_autodelete(struct vhost *vh, struct exchange *ex)
 {

@@ -33,6 +33,21 @@ struct queue *vhost_queue(struct vhost *vh, struct proto_str name);
 int	vhost_add_exchange(struct vhost *vh, struct exchange *ex);
 int	vhost_add_queue(struct vhost *vh, struct queue *q);
 
+/*
+ * Creates and stores a new exchange, queue or binding: the one path for
+ * AMQP methods and for definitions files (callers check names, rights and
+ * equivalence first). Each returns 0, or -1 when memory ran out.
+ */
+int	vhost_create_exchange(struct vhost *vh, struct proto_str name,
+	    int kind, bool durable, bool auto_delete, bool internal,
+	    struct proto_table args, struct exchange **out);
+int	vhost_create_queue(struct vhost *vh, struct proto_str name,
+	    bool durable, bool exclusive, bool auto_delete,
+	    struct proto_table args, struct queue **out);
+/* Binds unless the same binding exists; q or dst is the destination. */
+int	vhost_bind(struct vhost *vh, struct exchange *src, struct queue *q,
+	    struct exchange *dst, struct proto_str key, struct proto_table args);
+
 /* Deletes an exchange: unbinds it everywhere, then frees it. */
 void	vhost_delete_exchange(struct vhost *vh, struct exchange *ex);
 /*

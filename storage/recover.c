@@ -110,6 +110,28 @@ scan_definitions(struct store *st, const struct store_recovery *cb,
 	if (finish(st, s, rc) == -1)
 		return -1;
 
+	if (prepare(st, "SELECT name, password_hash, algorithm, tags "
+	    "FROM users", &s) == -1)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb->user != NULL)
+			cb->user(arg, sql_column_blob(s, 0),
+			    sql_column_blob(s, 1), sql_column_blob(s, 2),
+			    sql_column_blob(s, 3));
+	if (finish(st, s, rc) == -1)
+		return -1;
+
+	if (prepare(st, "SELECT user, vhost, configure, write, read "
+	    "FROM permissions", &s) == -1)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb->permission != NULL)
+			cb->permission(arg, sql_column_blob(s, 0),
+			    sql_column_blob(s, 1), sql_column_blob(s, 2),
+			    sql_column_blob(s, 3), sql_column_blob(s, 4));
+	if (finish(st, s, rc) == -1)
+		return -1;
+
 	if (prepare(st, "SELECT vhost, name, type, flags, args "
 	    "FROM exchanges", &s) == -1)
 		return -1;

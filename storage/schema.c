@@ -56,6 +56,15 @@ static const char *const migrations[] = {
 	"  (queue_id, priority DESC, seq) WHERE priority IS NOT NULL;"
 	"CREATE INDEX queue_entries_due ON queue_entries (due_at)"
 	"  WHERE due_at IS NOT NULL;",
+	/* 1 -> 2: users and their permissions (the security issue). */
+	"CREATE TABLE users ("
+	"  name BLOB PRIMARY KEY, password_hash BLOB, algorithm BLOB,"
+	"  tags BLOB"
+	");"
+	"CREATE TABLE permissions ("
+	"  user BLOB, vhost BLOB, configure BLOB, write BLOB, read BLOB,"
+	"  PRIMARY KEY (user, vhost)"
+	");",
 };
 
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -19,6 +19,10 @@
 enum op_kind {
 	OP_VHOST_PUT,
 	OP_VHOST_DEL,
+	OP_USER_PUT,
+	OP_USER_DEL,
+	OP_PERMISSION_PUT,
+	OP_PERMISSION_DEL,
 	OP_EXCHANGE_PUT,
 	OP_EXCHANGE_DEL,
 	OP_QUEUE_PUT,
@@ -326,6 +330,57 @@ store_del_vhost(struct store *st, struct store_blob name)
 }
 
 void
+store_put_user(struct store *st, struct store_blob name,
+    struct store_blob password_hash, struct store_blob algorithm,
+    struct store_blob tags)
+{
+	struct op *o = op_new(st, OP_USER_PUT);
+
+	o->u.def[0] = copy(st, name);
+	o->u.def[1] = copy(st, password_hash);
+	o->u.def[2] = copy(st, algorithm);
+	o->u.def[3] = copy(st, tags);
+}
+
+void
+store_del_user(struct store *st, struct store_blob name)
+{
+	struct op *o = op_new(st, OP_USER_DEL);
+
+	o->u.def[0] = copy(st, name);
+}
+
+void
+store_put_permission(struct store *st, struct store_blob user,
+    struct store_blob vhost, struct store_blob configure,
+    struct store_blob write, struct store_blob read)
+{
+	struct op *o = op_new(st, OP_PERMISSION_PUT);
+
+	o->u.def[0] = copy(st, user);
+	o->u.def[1] = copy(st, vhost);
+	o->u.def[2] = copy(st, configure);
+	o->u.def[3] = copy(st, write);
+	o->u.def[4] = copy(st, read);
+}
+
+void
+store_del_permission(struct store *st, struct store_blob user,
+    struct store_blob vhost)
+{
+	struct op *o = op_new(st, OP_PERMISSION_DEL);
+
+	o->u.def[0] = copy(st, user);
+	o->u.def[1] = copy(st, vhost);
+}
+
+bool
+store_has_users(struct store *st)
+{
+	return sql_has_users(st) == 1;
+}
+
+void
 store_put_exchange(struct store *st, struct store_blob vhost,
     struct store_blob name, struct store_blob type, unsigned flags,
     struct store_blob args)
@@ -545,6 +600,16 @@ apply(struct store *st, const struct op *o)
 		return sql_put_vhost(st, blob(st, d[0]));
 	case OP_VHOST_DEL:
 		return sql_del_vhost(st, blob(st, d[0]));
+	case OP_USER_PUT:
+		return sql_put_user(st, blob(st, d[0]), blob(st, d[1]),
+		    blob(st, d[2]), blob(st, d[3]));
+	case OP_USER_DEL:
+		return sql_del_user(st, blob(st, d[0]));
+	case OP_PERMISSION_PUT:
+		return sql_put_permission(st, blob(st, d[0]), blob(st, d[1]),
+		    blob(st, d[2]), blob(st, d[3]), blob(st, d[4]));
+	case OP_PERMISSION_DEL:
+		return sql_del_permission(st, blob(st, d[0]), blob(st, d[1]));
 	case OP_EXCHANGE_PUT:
 		return sql_put_exchange(st, blob(st, d[0]), blob(st, d[1]),
 		    blob(st, d[2]), o->flags, blob(st, d[3]));

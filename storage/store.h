@@ -82,6 +82,24 @@ void	store_del_binding(struct store *st, struct store_blob vhost,
 	    struct store_blob source, bool dest_is_queue, struct store_blob dest,
 	    struct store_blob key, struct store_blob args);
 
+/*
+ * Users: the password hash as RabbitMQ writes it (base64 of salt and
+ * digest), its algorithm's name, and tags as a comma-separated list.
+ */
+void	store_put_user(struct store *st, struct store_blob name,
+	    struct store_blob password_hash, struct store_blob algorithm,
+	    struct store_blob tags);
+/* Deletes the user with its permissions. */
+void	store_del_user(struct store *st, struct store_blob name);
+/* A user's configure/write/read patterns in one vhost. */
+void	store_put_permission(struct store *st, struct store_blob user,
+	    struct store_blob vhost, struct store_blob configure,
+	    struct store_blob write, struct store_blob read);
+void	store_del_permission(struct store *st, struct store_blob user,
+	    struct store_blob vhost);
+/* Whether any user is stored (a fresh database gets the default user). */
+bool	store_has_users(struct store *st);
+
 /* ---- messages ---------------------------------------------------------- */
 
 /*
@@ -144,13 +162,20 @@ const char *store_errmsg(const struct store *st);
 /* ---- recovery ---------------------------------------------------------- */
 
 /*
- * Streams the stored state back, in this order: vhosts, exchanges, queues,
- * bindings, then entries ordered by queue and seq. Exclusive queues do not
+ * Streams the stored state back, in this order: vhosts, users,
+ * permissions, exchanges, queues, bindings, then entries ordered by queue
+ * and seq. Exclusive queues do not
  * survive a restart: recovery deletes them (with their entries) first.
  * Blobs are valid during the callback only.
  */
 struct store_recovery {
 	void	(*vhost)(void *arg, struct store_blob name);
+	void	(*user)(void *arg, struct store_blob name,
+		    struct store_blob password_hash, struct store_blob algorithm,
+		    struct store_blob tags);
+	void	(*permission)(void *arg, struct store_blob user,
+		    struct store_blob vhost, struct store_blob configure,
+		    struct store_blob write, struct store_blob read);
 	void	(*exchange)(void *arg, struct store_blob vhost,
 		    struct store_blob name, struct store_blob type,
 		    unsigned flags, struct store_blob args);

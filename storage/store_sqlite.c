@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +16,54 @@
 #include "storage/schema.h"
 
 /*
- * WAL pages between automatic checkpoints. SQLite's default of 1000 runs
- * a checkpoint almost every grouped commit of 1 KiB messages; 16384
- * pages (64 MiB of WAL) measured 15% faster (PERFORMANCE.md A.6).
+ * Checkpoints run on a thread of their own (ckpt_main): copying the WAL
+ * into the database file and fsyncing it took tens of milliseconds inside
+ * a commit, and the loop stood still meanwhile. Past CKPT_PAGES (16 MiB
+ * of 4 KiB pages) each commit wakes the thread for a PASSIVE pass, which
+ * never blocks the writer.
  */
-#define WAL_AUTOCHECKPOINT	16384
+#define CKPT_PAGES		4096
+
+/*
+ * The writer starts the WAL over only if a transaction begins when all
+ * of it was copied, and a busy loop leaves a pass little time to finish
+ * between a commit and the next BEGIN: measured, the WAL never started
+ * over and grew to 1 GiB, and appends to a growing file fsync slower
+ * than overwrites. So past CKPT_RESTART_PAGES (64 MiB) the loop's thread
+ * stops waking the checkpointer and, once its pass is over, copies the
+ * little that pass left (a commit or two) itself.
+ */
+#define CKPT_RESTART_PAGES	16384
+
+/*
+ * Past this (1 GiB) the above keeps failing (a reader holds old pages,
+ * or every pass runs into the next commit): the loop's thread waits for
+ * the pass to end and checkpoints itself, stalling, so the WAL has a
+ * bound.
+ */
+#define CKPT_LIMIT_PAGES	262144
+
+/*
+ * Bytes the WAL file is cut back to when it starts over: it is never
+ * shrunk otherwise, and one long reader would leave 1 GiB of it behind.
+ * Above CKPT_RESTART_PAGES' 64 MiB, so that the usual cycle reuses it.
+ */
+#define WAL_SIZE_LIMIT		"100663296"
 
 static const char *const sql_text[SQL_NSTMT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
 	[SQL_VHOST_PUT] = "INSERT OR IGNORE INTO vhosts (name) VALUES (?1)",
+	[SQL_USER_PUT] = "INSERT OR REPLACE INTO users "
+	    "(name, password_hash, algorithm, tags) VALUES (?1, ?2, ?3, ?4)",
+	[SQL_USER_DEL] = "DELETE FROM users WHERE name = ?1",
+	[SQL_USER_DEL_PERMISSIONS] = "DELETE FROM permissions WHERE user = ?1",
+	[SQL_PERMISSION_PUT] = "INSERT OR REPLACE INTO permissions "
+	    "(user, vhost, configure, write, read) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_PERMISSION_DEL] = "DELETE FROM permissions "
+	    "WHERE user = ?1 AND vhost = ?2",
+	[SQL_HAS_USERS] = "SELECT 1 FROM users LIMIT 1",
 	[SQL_VHOST_DEL] = "DELETE FROM vhosts WHERE name = ?1",
 	[SQL_VHOST_DEL_EXCHANGES] = "DELETE FROM exchanges WHERE vhost = ?1",
 	[SQL_VHOST_DEL_BINDINGS] = "DELETE FROM bindings WHERE vhost = ?1",
@@ -163,11 +201,172 @@ next_id(sqlite3 *db, const char *sql, uint64_t *id, char *err,
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/*
+ * The checkpointer thread. Its errors are kept, logged when they change,
+ * and otherwise ignored: the next wake tries again, and SQLITE_BUSY (a
+ * RESTART from the loop's thread holds the checkpoint lock) is normal.
+ */
+static void *
+ckpt_main(void *arg)
+{
+	struct ckpt *c = arg;
+	int rc, last = SQLITE_OK, log, done;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->pending && !c->stop)
+			pthread_cond_wait(&c->wake, &c->mu);
+		if (c->stop)
+			break;	/* the close's own checkpoint finishes the job */
+		c->pending = false;
+		c->running = true;
+		pthread_mutex_unlock(&c->mu);
+
+		rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != last)
+			fprintf(stderr, "store: checkpoint: %s\n",
+			    sqlite3_errmsg(c->db));
+		last = rc;
+
+		pthread_mutex_lock(&c->mu);
+		c->running = false;
+		c->passes++;
+		c->lastrc = rc;
+		pthread_cond_broadcast(&c->idle);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/*
+ * Called by SQLite on the loop's thread after each commit, with the WAL's
+ * size in pages (frames since it last started over, copied or not).
+ */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *st = arg;
+	struct ckpt *c = &st->ckpt;
+	int rc, log, done;
+
+	if (pages < CKPT_RESTART_PAGES)
+		c->over = false;
+	if (pages < CKPT_PAGES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&c->mu);
+	if (pages < CKPT_RESTART_PAGES) {
+		c->pending = true;	/* one more pass if one is under way */
+		pthread_cond_signal(&c->wake);
+		pthread_mutex_unlock(&c->mu);
+		return SQLITE_OK;
+	}
+	c->pending = false;	/* start no pass: we need the lock */
+	if (pages >= CKPT_LIMIT_PAGES) {
+		if (!c->over)
+			fprintf(stderr, "store: WAL at %d pages, over %d: "
+			    "checkpoint in the loop\n", pages,
+			    CKPT_LIMIT_PAGES);
+		while (c->running)
+			pthread_cond_wait(&c->idle, &c->mu);
+	} else if (c->running) {
+		pthread_mutex_unlock(&c->mu);
+		return SQLITE_OK;	/* the next commit finds it over */
+	}
+	pthread_mutex_unlock(&c->mu);
+	/*
+	 * RESTART: done, the next commit starts the WAL over. No busy
+	 * handler: a reader of old pages makes it SQLITE_BUSY after the copy
+	 * and the next commit tries again.
+	 */
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
+	    SQLITE_CHECKPOINT_RESTART, &log, &done);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY && !c->over)
+		fprintf(stderr, "store: checkpoint: %s\n",
+		    sqlite3_errmsg(st->db));
+	if (pages >= CKPT_LIMIT_PAGES)
+		c->over = true;	/* logged once until the WAL shrinks */
+	return SQLITE_OK;	/* an error here would fail the commit */
+}
+
+/* Opens the checkpointer's connection, starts it and hooks it up. */
+static int
+ckpt_start(struct store *st, const char *path,
+    enum store_durability durability, char *err, size_t errlen)
+{
+	struct ckpt *c = &st->ckpt;
+	sigset_t all, old;
+	int rc;
+
+	/* Two connections on two threads need SQLite's own locks. */
+	if (!sqlite3_threadsafe()) {
+		snprintf(err, errlen, "%s: SQLite was built without threads",
+		    path);
+		return -1;
+	}
+	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, c->db != NULL ?
+		    sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		return -1;
+	}
+	/* A checkpoint syncs as the connection running it is set to. */
+	if (pragma(c->db, durability == STORE_FSYNC ?
+	    "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+	    err, errlen) == -1)
+		return -1;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	pthread_cond_init(&c->idle, NULL);
+	/* Signals stay with the loop's thread: the thread blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&c->thread, NULL, ckpt_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: checkpointer thread: %s", path,
+		    strerror(rc));
+		pthread_cond_destroy(&c->idle);
+		pthread_cond_destroy(&c->wake);
+		pthread_mutex_destroy(&c->mu);
+		return -1;
+	}
+	c->started = true;
+	/* After wal_autocheckpoint, which would replace the hook. */
+	sqlite3_wal_hook(st->db, wal_hook, st);
+	return 0;
+}
+
+/* Stops the thread (a pass under way ends first) and closes its side. */
+static void
+ckpt_stop(struct store *st)
+{
+	struct ckpt *c = &st->ckpt;
+
+	if (c->started) {
+		pthread_mutex_lock(&c->mu);
+		c->stop = true;
+		pthread_cond_signal(&c->wake);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->thread, NULL);
+		pthread_cond_destroy(&c->idle);
+		pthread_cond_destroy(&c->wake);
+		pthread_mutex_destroy(&c->mu);
+		c->started = false;
+		sqlite3_wal_hook(st->db, NULL, NULL);
+	}
+	/* Not the last connection: closing it leaves the WAL alone. */
+	if (c->db != NULL && sqlite3_close(c->db) != SQLITE_OK)
+		fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(c->db));
+	c->db = NULL;
+}
+
 int
 sql_open(struct store *st, const char *dir, enum store_durability durability,
     char *err, size_t errlen)
 {
-	char path[4096], sql[64];
+	char path[4096];
 	sqlite3_stmt *s;
 	const char *mode;
 	int rc;
@@ -207,12 +406,13 @@ sql_open(struct store *st, const char *dir, enum store_durability durability,
 		return -1;
 	}
 	sqlite3_finalize(s);
-	snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint = %d",
-	    WAL_AUTOCHECKPOINT);
+	/* The checkpointer thread does it (ckpt_start). */
 	if (pragma(st->db, durability == STORE_FSYNC ?
 	    "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
 	    err, errlen) == -1 ||
-	    pragma(st->db, sql, err, errlen) == -1 ||
+	    pragma(st->db, "PRAGMA wal_autocheckpoint = 0", err, errlen) == -1 ||
+	    pragma(st->db, "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT, err,
+	    errlen) == -1 ||
 	    pragma(st->db, "PRAGMA foreign_keys = OFF", err, errlen) == -1 ||
 	    pragma(st->db, "PRAGMA temp_store = MEMORY", err, errlen) == -1)
 		return -1;
@@ -232,12 +432,13 @@ sql_open(struct store *st, const char *dir, enum store_durability durability,
 	    next_id(st->db, "SELECT coalesce(max(id), 0) FROM messages",
 	    &st->next_msg_id, err, errlen) == -1)
 		return -1;
-	return 0;
+	return ckpt_start(st, path, durability, err, errlen);
 }
 
 void
 sql_close(struct store *st)
 {
+	ckpt_stop(st);
 	for (int i = 0; i < SQL_NSTMT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	/* The last connection checkpoints and removes the WAL. */
@@ -313,6 +514,63 @@ sql_rollback(struct store *st)
 		fprintf(stderr, "store: rollback: %s\n",
 		    sqlite3_errmsg(st->db));
 	sqlite3_reset(st->stmt[SQL_ROLLBACK]);
+}
+
+int
+sql_put_user(struct store *st, struct store_blob name, struct store_blob hash,
+    struct store_blob algorithm, struct store_blob tags)
+{
+	sqlite3_stmt *s = st->stmt[SQL_USER_PUT];
+
+	return run(st, SQL_USER_PUT, bind_blob(s, 1, name) |
+	    bind_blob(s, 2, hash) | bind_blob(s, 3, algorithm) |
+	    bind_blob(s, 4, tags), "put user");
+}
+
+int
+sql_del_user(struct store *st, struct store_blob name)
+{
+	if (run(st, SQL_USER_DEL_PERMISSIONS,
+	    bind_blob(st->stmt[SQL_USER_DEL_PERMISSIONS], 1, name),
+	    "delete user") == -1)
+		return -1;
+	return run(st, SQL_USER_DEL, bind_blob(st->stmt[SQL_USER_DEL], 1,
+	    name), "delete user");
+}
+
+int
+sql_put_permission(struct store *st, struct store_blob user,
+    struct store_blob vhost, struct store_blob configure,
+    struct store_blob write, struct store_blob read)
+{
+	sqlite3_stmt *s = st->stmt[SQL_PERMISSION_PUT];
+
+	return run(st, SQL_PERMISSION_PUT, bind_blob(s, 1, user) |
+	    bind_blob(s, 2, vhost) | bind_blob(s, 3, configure) |
+	    bind_blob(s, 4, write) | bind_blob(s, 5, read),
+	    "put permission");
+}
+
+int
+sql_del_permission(struct store *st, struct store_blob user,
+    struct store_blob vhost)
+{
+	sqlite3_stmt *s = st->stmt[SQL_PERMISSION_DEL];
+
+	return run(st, SQL_PERMISSION_DEL, bind_blob(s, 1, user) |
+	    bind_blob(s, 2, vhost), "delete permission");
+}
+
+int
+sql_has_users(struct store *st)
+{
+	sqlite3_stmt *s = st->stmt[SQL_HAS_USERS];
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : sql_fail(st, "count users");
 }
 
 int

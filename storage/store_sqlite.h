@@ -6,6 +6,7 @@
 #ifndef WARREN_STORAGE_STORE_SQLITE_H
 #define WARREN_STORAGE_STORE_SQLITE_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,6 +45,12 @@ enum sql_stmt {
 	SQL_ENTRY_DEL,
 	SQL_ENTRY_DEL_RANGE,
 	SQL_MESSAGE_DEL_RANGE,
+	SQL_USER_PUT,
+	SQL_USER_DEL,
+	SQL_USER_DEL_PERMISSIONS,
+	SQL_PERMISSION_PUT,
+	SQL_PERMISSION_DEL,
+	SQL_HAS_USERS,
 	SQL_NSTMT
 };
 
@@ -56,8 +63,28 @@ struct bmap {
 	size_t		 n, cap;	/* cap is 0 or a power of two */
 };
 
+/*
+ * The checkpointer: a thread with its own connection that copies the WAL
+ * into the database file, so that the loop's commits never do. The loop's
+ * thread only sets pending (from the WAL hook) and stop (at close).
+ */
+struct ckpt {
+	pthread_t	 thread;
+	bool		 started;	/* joined at close */
+	bool		 over;		/* loop's thread: WAL above the limit */
+	sqlite3		*db;		/* used by the thread alone */
+	pthread_mutex_t	 mu;		/* guards the fields below */
+	pthread_cond_t	 wake;		/* pending or stop was set */
+	pthread_cond_t	 idle;		/* running went false */
+	bool		 pending;	/* a pass was asked for */
+	bool		 running;	/* a pass is under way */
+	bool		 stop;
+	uint64_t	 passes;	/* finished, whatever their result */
+	int		 lastrc;	/* of the last pass (SQLITE_BUSY is normal) */
+};
+
 struct store {
-	sqlite3		*db;
+	sqlite3		*db;		/* the loop's thread only */
 	sqlite3_stmt	*stmt[SQL_NSTMT];
 	int		 lockfd;	/* DIR/warrend.lock, flock()ed */
 	uint64_t	 next_queue_id;
@@ -79,6 +106,8 @@ struct store {
 	char		*loadbuf;
 	size_t		 loadcap;
 
+	struct ckpt	 ckpt;
+
 	char		 errmsg[256];
 };
 
@@ -94,6 +123,17 @@ int	sql_commit(struct store *st);
 void	sql_rollback(struct store *st);
 
 int	sql_put_vhost(struct store *st, struct store_blob name);
+int	sql_put_user(struct store *st, struct store_blob name,
+	    struct store_blob hash, struct store_blob algorithm,
+	    struct store_blob tags);
+int	sql_del_user(struct store *st, struct store_blob name);
+int	sql_put_permission(struct store *st, struct store_blob user,
+	    struct store_blob vhost, struct store_blob configure,
+	    struct store_blob write, struct store_blob read);
+int	sql_del_permission(struct store *st, struct store_blob user,
+	    struct store_blob vhost);
+/* 1 if a user is stored, 0 if none, -1 on error. */
+int	sql_has_users(struct store *st);
 int	sql_del_vhost(struct store *st, struct store_blob name);
 int	sql_put_exchange(struct store *st, struct store_blob vhost,
 	    struct store_blob name, struct store_blob type, unsigned flags,

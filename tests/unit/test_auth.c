@@ -10,6 +10,10 @@
 #include "protocol/table.h"
 #include "protocol/wire.h"
 #include "server/auth.h"
+#include "server/broker.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 /* A byte string literal that may hold NULs. */
 #define BYTES(lit)	((struct proto_str){ (const uint8_t *)(lit), \
@@ -146,86 +150,165 @@ Test(auth, amqplain_login_of_wrong_type_is_malformed)
 	    w.len - 4 }, &user, &pass), -1);
 }
 
+static struct broker	 b;
+static struct user	*logged_in;
+static struct sockaddr_in from;		/* the peer: loopback unless a test moves it */
+
+static void
+setup(void)
+{
+	char err[256];
+
+	memset(&b, 0, sizeof(b));
+	auth_init(&b);
+	b.cfg.loopback_users = "guest";
+	cr_assert_eq(auth_user_set_password(&b, "guest", "guest",
+	    "administrator", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(auth_user_set_password(&b, "alice", "s3cret", "", err,
+	    sizeof(err)), 0, "%s", err);
+	memset(&from, 0, sizeof(from));
+	from.sin_family = AF_INET;
+	from.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	logged_in = NULL;
+}
+
+static void
+teardown(void)
+{
+	auth_free(&b);
+}
+
+TestSuite(auth, .init = setup, .fini = teardown);
+
+static enum auth_result
+login(struct proto_str mech, struct proto_str response)
+{
+	return auth_login(&b, mech, response, (struct sockaddr *)&from,
+	    &logged_in);
+}
+
 Test(auth, login_plain_guest_succeeds)
 {
-	struct proto_str user = { NULL, 0 };
-
-	cr_assert_eq(auth_login(NULL, proto_str_c("PLAIN"),
-	    BYTES("\0guest\0guest"), &user), AUTH_OK);
-	cr_assert(proto_str_eqc(user, "guest"));
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0guest\0guest")), AUTH_OK);
+	cr_assert_str_eq(logged_in->name, "guest");
 }
 
 Test(auth, login_amqplain_guest_succeeds)
 {
-	struct proto_str user = { NULL, 0 };
-
-	cr_assert_eq(auth_login(NULL, proto_str_c("AMQPLAIN"),
-	    amqplain("guest", "guest"), &user), AUTH_OK);
-	cr_assert(proto_str_eqc(user, "guest"));
+	cr_assert_eq(login(proto_str_c("AMQPLAIN"), amqplain("guest", "guest")), AUTH_OK);
+	cr_assert_str_eq(logged_in->name, "guest");
 }
 
 Test(auth, login_plain_wrong_password_is_refused)
 {
-	struct proto_str user;
-
-	cr_assert_eq(auth_login(NULL, proto_str_c("PLAIN"),
-	    BYTES("\0guest\0guess"), &user), AUTH_REFUSED);
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0guest\0guess")), AUTH_REFUSED);
 }
 
 Test(auth, login_amqplain_wrong_password_is_refused)
 {
-	struct proto_str user;
-
-	cr_assert_eq(auth_login(NULL, proto_str_c("AMQPLAIN"),
-	    amqplain("guest", "wrong"), &user), AUTH_REFUSED);
+	cr_assert_eq(login(proto_str_c("AMQPLAIN"), amqplain("guest", "wrong")), AUTH_REFUSED);
 }
 
 Test(auth, login_password_prefix_is_refused)
 {
-	struct proto_str user;
-
-	cr_assert_eq(auth_login(NULL, proto_str_c("PLAIN"),
-	    BYTES("\0guest\0gues"), &user), AUTH_REFUSED);
-	cr_assert_eq(auth_login(NULL, proto_str_c("PLAIN"),
-	    BYTES("\0guest\0guests"), &user), AUTH_REFUSED);
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0guest\0gues")), AUTH_REFUSED);
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0guest\0guests")), AUTH_REFUSED);
 }
 
 Test(auth, login_empty_password_is_refused)
 {
-	struct proto_str user;
-
-	cr_assert_eq(auth_login(NULL, proto_str_c("PLAIN"),
-	    BYTES("\0guest\0"), &user), AUTH_REFUSED);
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0guest\0")), AUTH_REFUSED);
 }
 
 Test(auth, login_unknown_user_is_refused)
 {
-	struct proto_str user;
-
-	cr_assert_eq(auth_login(NULL, proto_str_c("PLAIN"),
-	    BYTES("\0admin\0guest"), &user), AUTH_REFUSED);
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0admin\0guest")), AUTH_REFUSED);
 }
 
 Test(auth, login_unknown_mechanism_is_rejected)
 {
-	struct proto_str user;
-
-	cr_assert_eq(auth_login(NULL, proto_str_c("EXTERNAL"),
-	    BYTES("\0guest\0guest"), &user), AUTH_BAD_MECHANISM);
+	cr_assert_eq(login(proto_str_c("EXTERNAL"), BYTES("\0guest\0guest")), AUTH_BAD_MECHANISM);
 }
 
 Test(auth, login_mechanism_name_is_case_sensitive)
 {
-	struct proto_str user;
-
-	cr_assert_eq(auth_login(NULL, proto_str_c("plain"),
-	    BYTES("\0guest\0guest"), &user), AUTH_BAD_MECHANISM);
+	cr_assert_eq(login(proto_str_c("plain"), BYTES("\0guest\0guest")), AUTH_BAD_MECHANISM);
 }
 
 Test(auth, login_malformed_response_is_reported)
 {
-	struct proto_str user;
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("guest")), AUTH_MALFORMED);
+}
 
-	cr_assert_eq(auth_login(NULL, proto_str_c("PLAIN"), BYTES("guest"),
-	    &user), AUTH_MALFORMED);
+Test(auth, guest_is_refused_from_a_non_loopback_peer)
+{
+	from.sin_addr.s_addr = inet_addr("192.0.2.7");
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0guest\0guest")),
+	    AUTH_REFUSED);
+	/* Other users may come from anywhere. */
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0alice\0s3cret")),
+	    AUTH_OK);
+}
+
+Test(auth, loopback_is_decided_for_ipv4_ipv6_and_v4_mapped)
+{
+	struct sockaddr_in v4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6 };
+
+	v4.sin_addr.s_addr = inet_addr("127.0.0.1");
+	cr_assert(auth_is_loopback((struct sockaddr *)&v4));
+	v4.sin_addr.s_addr = inet_addr("127.255.0.9");
+	cr_assert(auth_is_loopback((struct sockaddr *)&v4));
+	v4.sin_addr.s_addr = inet_addr("10.0.0.1");
+	cr_assert_not(auth_is_loopback((struct sockaddr *)&v4));
+	inet_pton(AF_INET6, "::1", &v6.sin6_addr);
+	cr_assert(auth_is_loopback((struct sockaddr *)&v6));
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &v6.sin6_addr);
+	cr_assert(auth_is_loopback((struct sockaddr *)&v6));
+	inet_pton(AF_INET6, "::ffff:192.0.2.1", &v6.sin6_addr);
+	cr_assert_not(auth_is_loopback((struct sockaddr *)&v6));
+	inet_pton(AF_INET6, "2001:db8::1", &v6.sin6_addr);
+	cr_assert_not(auth_is_loopback((struct sockaddr *)&v6));
+	cr_assert_not(auth_is_loopback(NULL));
+}
+
+Test(auth, permissions_match_rabbitmq_regexes)
+{
+	char err[256];
+	struct user *u;
+
+	cr_assert_eq(auth_permission_set(&b, "alice", "/", "^alice-.*", "",
+	    ".*", err, sizeof(err)), 0, "%s", err);
+	u = auth_user(&b, "alice", 5);
+	cr_assert(auth_vhost_allowed(u, "/"));
+	cr_assert_not(auth_vhost_allowed(u, "other"));
+	cr_assert(auth_can(u, "/", PERM_CONFIGURE, proto_str_c("alice-q")));
+	cr_assert_not(auth_can(u, "/", PERM_CONFIGURE, proto_str_c("bob-q")));
+	/* "" denies everything; the default exchange is amq.default. */
+	cr_assert_not(auth_can(u, "/", PERM_WRITE, proto_str_c("")));
+	cr_assert(auth_can(u, "/", PERM_READ, proto_str_c("")));
+	cr_assert_not(auth_can(u, "other", PERM_READ, proto_str_c("x")));
+}
+
+Test(auth, bad_permission_pattern_is_refused_with_a_reason)
+{
+	char err[256] = "";
+
+	cr_assert_eq(auth_permission_set(&b, "alice", "/", "(", ".*", ".*",
+	    err, sizeof(err)), -1);
+	cr_assert_neq(err[0], '\0');
+	cr_assert_eq(auth_permission_set(&b, "nobody", "/", ".*", ".*", ".*",
+	    err, sizeof(err)), -1);
+}
+
+Test(auth, tags_are_parsed)
+{
+	char err[256];
+
+	cr_assert_eq(auth_user_put(&b, "carol", "", NULL,
+	    "monitoring, impersonator,unknown", err, sizeof(err)), 0);
+	cr_assert_eq(auth_user(&b, "carol", 5)->tag_bits,
+	    USER_TAG_MONITORING | USER_TAG_IMPERSONATOR);
+	cr_assert_eq(auth_user_put(&b, "dave", "", "md4", "", err,
+	    sizeof(err)), -1);
 }

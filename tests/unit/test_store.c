@@ -163,8 +163,36 @@ rec_entry(void *arg, uint64_t queue_id, uint64_t seq, uint64_t msg_id,
 	    delivery_count, flags);
 }
 
+static void
+rec_user(void *arg, struct store_blob name, struct store_blob hash,
+    struct store_blob algorithm, struct store_blob tags)
+{
+	(void)arg;
+	emit("user %.*s %.*s %.*s %.*s\n", (int)name.len, (const char *)name.p,
+	    (int)hash.len, (const char *)hash.p, (int)algorithm.len,
+	    (const char *)algorithm.p, (int)tags.len, (const char *)tags.p);
+}
+
+static void
+rec_permission(void *arg, struct store_blob user, struct store_blob vhost,
+    struct store_blob configure, struct store_blob write,
+    struct store_blob read)
+{
+	(void)arg;
+	emit("permission %.*s %.*s %.*s %.*s %.*s\n", (int)user.len,
+	    (const char *)user.p, (int)vhost.len, (const char *)vhost.p,
+	    (int)configure.len, (const char *)configure.p, (int)write.len,
+	    (const char *)write.p, (int)read.len, (const char *)read.p);
+}
+
 static const struct store_recovery recorder = {
-	rec_vhost, rec_exchange, rec_queue, rec_binding, rec_entry,
+	.vhost = rec_vhost,
+	.user = rec_user,
+	.permission = rec_permission,
+	.exchange = rec_exchange,
+	.queue = rec_queue,
+	.binding = rec_binding,
+	.entry = rec_entry,
 };
 
 static const char *
@@ -581,7 +609,21 @@ Test(store, newer_schema_is_refused)
 	sql_exec("PRAGMA user_version = 99");
 	cr_assert_null(store_open(dir, STORE_FSYNC, err, sizeof(err)));
 	cr_assert_not_null(strstr(err, "database schema version 99 is newer "
-	    "than this warrend supports (1)"), "%s", err);
+	    "than this warrend supports (2)"), "%s", err);
+}
+
+Test(store, version_1_database_is_migrated_to_version_2)
+{
+	struct store *st = open_store();
+
+	store_close(st);
+	sql_exec("DROP TABLE users; DROP TABLE permissions; "
+	    "PRAGMA user_version = 1");
+	st = open_store();
+	store_put_user(st, B("alice"), B("x"), B("y"), B(""));
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("users"), 1);
+	store_close(st);
 }
 
 Test(store, foreign_sqlite_database_is_refused)
@@ -788,4 +830,171 @@ Test(store, close_releases_an_uncommitted_batch)
 	put_msg(st, "never committed", 1, 0);
 	store_close(st);
 	cr_assert_eq(released[0], 1);
+}
+
+/* ---- checkpoints ------------------------------------------------------- */
+
+static char	 kib[1024];	/* a 1 KiB body, as in the benchmarks */
+
+/* One grouped commit of n 1 KiB messages at seq on; returns the first id. */
+static uint64_t
+put_batch(struct store *st, uint64_t q, uint64_t seq, int n)
+{
+	uint64_t first = 0, m;
+
+	memset(kib, 'k', sizeof(kib));
+	for (int i = 0; i < n; i++) {
+		m = store_put_message(st, B("amq.direct"), B("rk"), NOBLOB,
+		    (struct store_blob){ kib, sizeof(kib) }, 1, NULL);
+		if (i == 0)
+			first = m;
+		store_put_entry(st, q, seq + i, m, 0, 0);
+	}
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	return first;
+}
+
+static long long
+file_size(const char *name)
+{
+	char path[128];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+static void
+count_entry(void *arg, uint64_t queue_id, uint64_t seq, uint64_t msg_id,
+    uint32_t delivery_count, unsigned flags)
+{
+	(*(long long *)arg)++;
+}
+
+/* Reopens the directory and counts the entries recovery streams back. */
+static long long
+recovered_entries(void)
+{
+	static const struct store_recovery counter = { .entry = count_entry };
+	struct store *st = open_store();
+	long long n = 0;
+
+	cr_assert_eq(store_recover(st, &counter, &n), 0, "recover: %s",
+	    store_errmsg(st));
+	store_close(st);
+	return n;
+}
+
+Test(store, wal_is_checkpointed_off_the_commit_path)
+{
+	struct store *st = open_store();
+	long long db = 0;
+	uint64_t q;
+	int i;
+
+	store_set_release(st, NULL);
+	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
+	/*
+	 * 24 MiB of bodies: past the checkpointer's 16 MiB, short of the
+	 * 64 MiB at which the loop's thread would copy anything itself.
+	 */
+	for (i = 0; i < 24; i++)
+		put_batch(st, q, 1 + (uint64_t)i * 1000, 1000);
+	/* Commits wrote the WAL only: the database grows by checkpoints. */
+	for (i = 0; i < 500; i++) {
+		if ((db = file_size("warren.db")) >= 8 << 20)
+			break;
+		usleep(10000);
+	}
+	cr_assert_geq(db, 8 << 20, "no checkpoint ran: warren.db is %lld "
+	    "bytes", db);
+	cr_assert_gt(file_size("warren.db-wal"), 0, "the store is still open");
+	store_close(st);
+	cr_assert_eq(recovered_entries(), 24000);
+	cr_assert_eq(rows("messages"), 24000);
+}
+
+Test(store, wal_starts_over_instead_of_growing)
+{
+	struct store *st = open_store();
+	uint64_t q, prev = 0;
+
+	store_set_release(st, NULL);
+	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
+	/*
+	 * Acked as fast as published, 100 MiB in all: a WAL that never
+	 * started over would be larger than that.
+	 */
+	for (int i = 0; i < 100; i++) {
+		if (i > 0)
+			for (int j = 0; j < 1000; j++)
+				store_del_entry(st, q, 1 + (uint64_t)(i - 1) *
+				    1000 + j, prev + j, 0);
+		prev = put_batch(st, q, 1 + (uint64_t)i * 1000, 1000);
+	}
+	cr_assert_lt(file_size("warren.db-wal"), 80 << 20,
+	    "the WAL grew to %lld bytes", file_size("warren.db-wal"));
+	store_close(st);
+	cr_assert_eq(recovered_entries(), 1000);
+}
+
+Test(store, close_after_heavy_writes_leaves_a_usable_database)
+{
+	struct store *st = open_store();
+	uint64_t q, first;
+
+	store_set_release(st, NULL);
+	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
+	/* Every other batch acked; closed at once, likely amid a pass. */
+	for (int i = 0; i < 30; i++) {
+		first = put_batch(st, q, 1 + (uint64_t)i * 1000, 1000);
+		if (i % 2 == 1) {
+			for (int j = 0; j < 1000; j++)
+				store_del_entry(st, q, 1 + (uint64_t)i * 1000 +
+				    j, first + j, 0);
+			cr_assert_eq(store_commit(st), 0, "%s",
+			    store_errmsg(st));
+		}
+	}
+	store_close(st);
+	cr_assert_eq(file_size("warren.db-wal"), -1,
+	    "the last close copies and removes the WAL");
+	cr_assert_str_eq(sql_str("PRAGMA integrity_check"), "ok");
+	cr_assert_eq(recovered_entries(), 15000);
+	cr_assert_eq(rows("messages"), 15000);
+}
+
+Test(store, users_and_permissions_survive_reopen_and_go_with_their_user)
+{
+	struct store *st = open_store();
+	const char *r;
+
+	store_put_user(st, B("alice"), B("aGFzaA=="),
+	    B("rabbit_password_hashing_sha256"), B("monitoring"));
+	store_put_user(st, B("bob"), B("Ym9i"),
+	    B("rabbit_password_hashing_sha512"), B(""));
+	store_put_permission(st, B("alice"), B("/"), B(".*"), B("^a"), B(""));
+	store_put_permission(st, B("bob"), B("/"), B(".*"), B(".*"), B(".*"));
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert(store_has_users(st));
+	store_close(st);
+
+	st = open_store();
+	r = recover(st);
+	cr_assert_not_null(strstr(r, "user alice aGFzaA== "
+	    "rabbit_password_hashing_sha256 monitoring\n"), "%s", r);
+	cr_assert_not_null(strstr(r, "permission alice / .* ^a \n"), "%s", r);
+	store_del_user(st, B("bob"));
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("permissions"), 1);
+	cr_assert_eq(rows("users"), 1);
+	store_close(st);
+}
+
+Test(store, fresh_database_has_no_users)
+{
+	struct store *st = open_store();
+
+	cr_assert_not(store_has_users(st));
+	store_close(st);
 }

@@ -1,0 +1,108 @@
+/*
+ * RabbitMQ definitions files: the JSON written by "rabbitmqctl
+ * export_definitions" and GET /api/definitions, read by
+ * load_definitions and POST /api/definitions.
+ *
+ * The whole document is parsed and every object validated first; only then
+ * are the objects handed to the caller's callbacks, in dependency order, so
+ * a malformed file changes nothing. The callbacks apply them.
+ *
+ * compat: top-level keys other than the seven below are ignored, among
+ * them rabbit_version, rabbitmq_version, product_name, product_version,
+ * parameters, global_parameters and policies; so are unknown keys inside
+ * objects (users' "limits", vhosts' "description", "tags", "metadata",
+ * "default_queue_type" and "limits").
+ */
+#ifndef WARREN_SERVER_DEFINITIONS_H
+#define WARREN_SERVER_DEFINITIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Files larger than this are refused before reading them. */
+#define DEFS_FILE_MAX		(64 * 1024 * 1024)
+/* One object's "arguments" encoded as an AMQP field table. */
+#define DEFS_ARGS_MAX		(1024 * 1024)
+
+/*
+ * The structs below borrow everything: pointers are valid only during the
+ * callback. Strings are NUL-terminated and never contain a NUL.
+ */
+struct defs_user {
+	const char		*name;
+	const char		*password_hash;	/* base64; NULL if absent */
+	const char		*password;	/* plain text; NULL if absent */
+	const char		*hashing_algorithm; /* NULL: ..._sha256 */
+	const char *const	*tags;		/* trimmed, no empty ones */
+	size_t			 ntags;
+};
+
+struct defs_permission {
+	const char	*user, *vhost;
+	const char	*configure, *write, *read;	/* regexes */
+};
+
+struct defs_topic_permission {
+	const char	*user, *vhost;
+	const char	*exchange;
+	const char	*write, *read;			/* regexes */
+};
+
+struct defs_exchange {
+	const char	*vhost, *name, *type;
+	bool		 durable, auto_delete, internal;
+	const uint8_t	*args;		/* field table bytes, no length prefix */
+	size_t		 args_len;
+};
+
+struct defs_queue {
+	const char	*vhost, *name;
+	bool		 durable, auto_delete;
+	const uint8_t	*args;		/* field table bytes, no length prefix */
+	size_t		 args_len;
+};
+
+struct defs_binding {
+	const char	*vhost, *source, *destination;
+	bool		 dest_is_queue;	/* else an exchange */
+	const char	*routing_key;
+	const uint8_t	*args;		/* field table bytes, no length prefix */
+	size_t		 args_len;
+};
+
+/*
+ * Called once per object, in this order: vhosts, users, permissions,
+ * topic_permissions, exchanges, queues, bindings; within a kind in file
+ * order. A NULL callback skips that kind. Returning non-zero stops the load.
+ */
+struct defs_callbacks {
+	int	(*vhost)(void *arg, const char *name);
+	int	(*user)(void *arg, const struct defs_user *u);
+	int	(*permission)(void *arg, const struct defs_permission *p);
+	int	(*topic_permission)(void *arg,
+		    const struct defs_topic_permission *p);
+	int	(*exchange)(void *arg, const struct defs_exchange *x);
+	int	(*queue)(void *arg, const struct defs_queue *q);
+	int	(*binding)(void *arg, const struct defs_binding *b);
+};
+
+/*
+ * Parses, validates, then applies len bytes of definitions text.
+ * Returns 0; -1 if the text is invalid, with err naming the bad value
+ * ("users[2].name: expected a string", "line 3 col 7: ..." for JSON
+ * syntax); or a callback's non-zero value, with err naming the object
+ * ("queues[4]: ..."). A callback may put its reason in err (reached
+ * through arg) and it is kept after that prefix; err is cleared before
+ * each call.
+ */
+int	definitions_load(const char *text, size_t len,
+	    const struct defs_callbacks *cb, void *arg, char *err,
+	    size_t errlen);
+/* The same for a file of at most DEFS_FILE_MAX bytes; messages start with
+ * "definitions PATH: ". */
+int	definitions_load_file(const char *path,
+	    const struct defs_callbacks *cb, void *arg, char *err,
+	    size_t errlen);
+
+#endif /* WARREN_SERVER_DEFINITIONS_H */

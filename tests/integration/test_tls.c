@@ -1,0 +1,519 @@
+/*
+ * The amqps listener: TLS handshake, protocol and peer verification,
+ * the handshake timeout, garbage on the TLS port and certificate reload
+ * on SIGHUP. Certificates come from tests/data/make-certs (the openssl
+ * command) into a fresh directory per test; openssl s_client checks what
+ * rabbitmq-c cannot show (protocol versions, the served certificate).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <amqp.h>
+#include <amqp_ssl_socket.h>
+#include <criterion/criterion.h>
+
+#include "tests/integration/harness.h"
+
+#ifndef MAKE_CERTS
+#error "MAKE_CERTS must name tests/data/make-certs (see Makefile.am)"
+#endif
+
+#define WAIT_MS		5000
+
+static struct hbroker	b;
+static char		certs[256];	/* make-certs output */
+static int		tls_port;
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+static const char *
+cert(const char *name)
+{
+	static char	paths[8][320];
+	static int	next;
+	char		*p = paths[next++ % 8];
+
+	snprintf(p, sizeof(paths[0]), "%s/%s", certs, name);
+	return p;
+}
+
+static void
+make_certs(void)
+{
+	const char	*tmp;
+	char		 cmd[600], err[4096] = "";
+	int		 rc;
+
+	if ((tmp = getenv("TMPDIR")) == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	snprintf(certs, sizeof(certs), "%s/warren-certs.XXXXXX", tmp);
+	cr_assert_not_null(mkdtemp(certs), "mkdtemp: %s", strerror(errno));
+	snprintf(cmd, sizeof(cmd), "%s %s", MAKE_CERTS, certs);
+	rc = hb_run((const char *const[]){ "/bin/sh", "-c", cmd, NULL }, NULL,
+	    0, err, sizeof(err));
+	cr_assert_eq(rc, 0, "make-certs failed (%d): %s", rc, err);
+}
+
+static void
+teardown(void)
+{
+	hb_stop(&b);
+	if (certs[0] != '\0')
+		nftw(certs, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(tls, .init = make_certs, .fini = teardown, .timeout = 60);
+
+static int
+read_int_file(const char *path)
+{
+	FILE	*f;
+	int	 v = -1;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Starts warrend with the amqps listener on an ephemeral port, serving
+ * server_cert (a make-certs base name), plus extra arguments.
+ */
+static void
+start_tls(const char *server_cert, const char *const *extra)
+{
+	const char	*argv[32];
+	char		 crt[64], key[64], path[300];
+	int		 n = 0;
+
+	snprintf(crt, sizeof(crt), "%s.pem", server_cert);
+	snprintf(key, sizeof(key), "%s.key", server_cert);
+	argv[n++] = "--tls-port";
+	argv[n++] = "0";
+	argv[n++] = "--tls-cert";
+	argv[n++] = strdup(cert(crt));
+	argv[n++] = "--tls-key";
+	argv[n++] = strdup(cert(key));
+	argv[n++] = "--tls-ca";
+	argv[n++] = strdup(cert("ca.pem"));
+	for (; extra != NULL && *extra != NULL && n < 31; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	hb_start(&b, argv);
+	hb_require_warrend(&b);
+	/* Written before warrend.port, which hb_start waited for. */
+	snprintf(path, sizeof(path), "%s/warrend.tls-port", b.dir);
+	tls_port = read_int_file(path);
+	cr_assert_gt(tls_port, 0, "no port in %s", path);
+}
+
+/* Whether warrend's log has a line containing text (waits <= ms). */
+static bool
+log_has(const char *text, int ms)
+{
+	char		 path[300], line[2048];
+	struct timespec	 ts = { 0, 20 * 1000000 };
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/stderr.log", b.dir);
+	for (int waited = 0; waited <= ms; waited += 20) {
+		if ((f = fopen(path, "r")) != NULL) {
+			while (fgets(line, sizeof(line), f) != NULL)
+				if (strstr(line, text) != NULL) {
+					fclose(f);
+					return true;
+				}
+			fclose(f);
+		}
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/*
+ * A TLS connection that verifies the server against ca.pem (and its name,
+ * localhost), optionally presenting a client certificate (base name).
+ * Returns the connection logged in as guest with channel 1 open, or NULL
+ * when the TLS or AMQP handshake failed.
+ */
+static amqp_connection_state_t
+tls_connect(const char *client)
+{
+	amqp_connection_state_t	 c = amqp_new_connection();
+	amqp_socket_t		*s;
+	amqp_rpc_reply_t	 r;
+	char			 crt[64], key[64];
+
+	cr_assert_not_null(s = amqp_ssl_socket_new(c));
+	cr_assert_eq(amqp_ssl_socket_set_cacert(s, cert("ca.pem")),
+	    AMQP_STATUS_OK);
+	amqp_ssl_socket_set_verify_peer(s, 1);
+	amqp_ssl_socket_set_verify_hostname(s, 1);
+	if (client != NULL) {
+		snprintf(crt, sizeof(crt), "%s.pem", client);
+		snprintf(key, sizeof(key), "%s.key", client);
+		cr_assert_eq(amqp_ssl_socket_set_key(s, cert(crt), cert(key)),
+		    AMQP_STATUS_OK);
+	}
+	/* rabbitmq-c 0.11 matches DNS names only, not IP addresses. */
+	if (amqp_socket_open(s, "localhost", tls_port) != AMQP_STATUS_OK)
+		goto fail;
+	r = amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest",
+	    "guest");
+	if (r.reply_type != AMQP_RESPONSE_NORMAL)
+		goto fail;
+	amqp_channel_open(c, 1);
+	if (amqp_get_rpc_reply(c).reply_type != AMQP_RESPONSE_NORMAL)
+		goto fail;
+	return c;
+fail:
+	amqp_destroy_connection(c);
+	return NULL;
+}
+
+/* Declares a fresh queue, publishes body to it and gets it back. */
+static void
+publish_and_get(amqp_connection_state_t c, const char *body)
+{
+	amqp_queue_declare_ok_t	*ok;
+	amqp_rpc_reply_t	 r;
+	amqp_message_t		 msg;
+	amqp_bytes_t		 q;
+
+	ok = amqp_queue_declare(c, 1, amqp_empty_bytes, 0, 0, 1, 1,
+	    amqp_empty_table);
+	cr_assert_not_null(ok, "queue.declare over TLS failed");
+	q = amqp_bytes_malloc_dup(ok->queue);
+	cr_assert_eq(amqp_basic_publish(c, 1, amqp_empty_bytes, q, 0, 0, NULL,
+	    amqp_cstring_bytes(body)), AMQP_STATUS_OK);
+	r = amqp_basic_get(c, 1, q, 1);
+	cr_assert_eq(r.reply_type, AMQP_RESPONSE_NORMAL);
+	cr_assert_eq(r.reply.id, AMQP_BASIC_GET_OK_METHOD,
+	    "basic.get found no message");
+	cr_assert_eq(amqp_read_message(c, 1, &msg, 0).reply_type,
+	    AMQP_RESPONSE_NORMAL);
+	cr_assert_eq(msg.body.len, strlen(body));
+	cr_assert(memcmp(msg.body.bytes, body, msg.body.len) == 0);
+	amqp_destroy_message(&msg);
+	amqp_bytes_free(q);
+}
+
+/* Runs a shell command line; returns its status, output in out. */
+static int
+sh(char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int
+sh(char *out, size_t outlen, const char *fmt, ...)
+{
+	char	cmd[2048];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	out[0] = '\0';
+	return hb_run((const char *const[]){ "/bin/sh", "-c", cmd, NULL },
+	    out, outlen, NULL, 0);
+}
+
+/* The subject and serial of the certificate the TLS port serves now. */
+static void
+served_cert(char *out, size_t outlen)
+{
+	int	rc;
+
+	rc = sh(out, outlen, "openssl s_client -connect 127.0.0.1:%d "
+	    "-CAfile %s </dev/null 2>/dev/null | "
+	    "openssl x509 -noout -subject -serial", tls_port, cert("ca.pem"));
+	cr_assert_eq(rc, 0, "s_client/x509 failed (%d): %s", rc, out);
+}
+
+static void
+file_cert(const char *pem, char *out, size_t outlen)
+{
+	int	rc;
+
+	rc = sh(out, outlen, "openssl x509 -noout -subject -serial -in %s",
+	    cert(pem));
+	cr_assert_eq(rc, 0, "x509 failed: %s", out);
+}
+
+/* Copies a make-certs file over another one, atomically. */
+static void
+replace_file(const char *from, const char *to)
+{
+	char	out[1024];
+	int	rc;
+
+	rc = sh(out, sizeof(out), "cp %s %s.new && mv %s.new %s", cert(from),
+	    cert(to), cert(to), cert(to));
+	cr_assert_eq(rc, 0, "replacing %s: %s", to, out);
+}
+
+Test(tls, handshake_then_plain_login_publish_and_get)
+{
+	amqp_connection_state_t	c;
+
+	start_tls("server", NULL);
+	c = tls_connect(NULL);
+	cr_assert_not_null(c, "TLS connection with CA verification failed; "
+	    "see %s/stderr.log", b.dir);
+	publish_and_get(c, "over tls");
+	hb_close(c);
+	cr_expect(log_has(": tls TLSv1.3 ", WAIT_MS),
+	    "the broker did not log a TLS 1.3 session");
+	/* The plain port still serves. */
+	c = hb_connect(&b);
+	publish_and_get(c, "in the clear");
+	hb_close(c);
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, tls_1_2_is_accepted_and_tls_1_1_refused)
+{
+	char	out[16384];
+	int	rc;
+
+	start_tls("server", NULL);
+	rc = sh(out, sizeof(out), "openssl s_client -connect 127.0.0.1:%d "
+	    "-tls1_2 -CAfile %s </dev/null 2>&1", tls_port, cert("ca.pem"));
+	cr_assert_eq(rc, 0, "TLS 1.2 refused: %s", out);
+	cr_assert_not_null(strstr(out, "Verify return code: 0 (ok)"), "%s",
+	    out);
+	cr_assert_not_null(strstr(out, "ECDHE-"), "TLS 1.2 without ECDHE: %s",
+	    out);
+	/* SECLEVEL=0 lets this client really offer TLS 1.1. */
+	rc = sh(out, sizeof(out), "openssl s_client -connect 127.0.0.1:%d "
+	    "-tls1_1 -cipher DEFAULT@SECLEVEL=0 -CAfile %s </dev/null 2>&1",
+	    tls_port, cert("ca.pem"));
+	cr_assert_neq(rc, 0, "TLS 1.1 was accepted: %s", out);
+	cr_assert(log_has("tls handshake: unsupported protocol", WAIT_MS),
+	    "the broker did not refuse TLS 1.1 itself; client said: %s", out);
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, tls_1_2_cbc_ciphers_are_refused)
+{
+	char	out[16384];
+	int	rc;
+
+	start_tls("server", NULL);
+	rc = sh(out, sizeof(out), "openssl s_client -connect 127.0.0.1:%d "
+	    "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA "
+	    "-CAfile %s </dev/null 2>&1", tls_port, cert("ca.pem"));
+	cr_assert_neq(rc, 0, "a CBC suite was accepted: %s", out);
+	cr_assert(log_has("tls handshake: no shared cipher", WAIT_MS),
+	    "the broker did not refuse the suites itself: %s", out);
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, verify_peer_accepts_a_trusted_client_certificate)
+{
+	amqp_connection_state_t	c;
+
+	start_tls("server", (const char *const[]){ "--tls-verify-peer", "1",
+	    "--tls-fail-if-no-peer-cert", "1", NULL });
+	c = tls_connect("client");
+	cr_assert_not_null(c, "client certificate refused; see %s/stderr.log",
+	    b.dir);
+	publish_and_get(c, "from alice");
+	hb_close(c);
+	cr_expect(log_has("peer CN=alice,O=warren tests", WAIT_MS),
+	    "the broker did not log the client certificate's subject");
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, verify_peer_refuses_a_client_certificate_from_an_untrusted_ca)
+{
+	amqp_connection_state_t	c;
+
+	start_tls("server", (const char *const[]){ "--tls-verify-peer", "1",
+	    NULL });
+	c = tls_connect("rogue");
+	cr_assert_null(c, "a client certificate from an untrusted CA got in");
+	cr_assert(log_has("tls handshake: certificate verify failed", WAIT_MS),
+	    "the broker did not log the failed verification");
+	cr_assert(hb_alive(&b));
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, fail_if_no_peer_cert_refuses_a_client_without_certificate)
+{
+	amqp_connection_state_t	c;
+
+	start_tls("server", (const char *const[]){ "--tls-verify-peer", "1",
+	    "--tls-fail-if-no-peer-cert", "1", NULL });
+	c = tls_connect(NULL);
+	cr_assert_null(c, "a client without a certificate got in");
+	cr_assert(log_has("tls handshake: peer did not return a certificate",
+	    WAIT_MS), "the broker did not log the missing certificate");
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, verify_peer_without_fail_if_no_peer_cert_lets_anonymous_in)
+{
+	amqp_connection_state_t	c;
+
+	start_tls("server", (const char *const[]){ "--tls-verify-peer", "1",
+	    NULL });
+	c = tls_connect(NULL);
+	cr_assert_not_null(c, "a client without a certificate was refused");
+	hb_close(c);
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, a_verifying_client_refuses_an_expired_server_certificate)
+{
+	amqp_connection_state_t	c;
+	char			out[16384];
+
+	start_tls("expired", NULL);
+	c = tls_connect(NULL);
+	cr_assert_null(c, "the client accepted an expired certificate");
+	sh(out, sizeof(out), "openssl s_client -connect 127.0.0.1:%d "
+	    "-CAfile %s </dev/null 2>&1", tls_port, cert("ca.pem"));
+	cr_assert_not_null(strstr(out, "certificate has expired"), "%s", out);
+	cr_assert(hb_alive(&b));
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, plain_amqp_on_the_tls_port_is_closed_and_the_broker_serves_on)
+{
+	static const uint8_t	header[8] = { 'A', 'M', 'Q', 'P', 0, 0, 9, 1 };
+	struct hbroker		tb;
+	amqp_connection_state_t	c;
+	int			fd;
+
+	start_tls("server", NULL);
+	tb = b;
+	tb.port = tls_port;
+	fd = hb_raw_connect(&tb);
+	hb_raw_send(fd, header, sizeof(header));
+	cr_assert_eq(hb_raw_wait_eof(fd, WAIT_MS), 0,
+	    "the TLS port kept a plain AMQP client open");
+	close(fd);
+	cr_assert(log_has("tls handshake: ", WAIT_MS));
+	cr_assert(hb_alive(&b), "warrend died");
+	c = tls_connect(NULL);
+	cr_assert_not_null(c, "no TLS connection after the garbage");
+	publish_and_get(c, "still here");
+	hb_close(c);
+	c = hb_connect(&b);
+	hb_close(c);
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, a_silent_tls_client_is_closed_by_the_handshake_timeout)
+{
+	struct hbroker	tb;
+	struct timespec	t0, t1;
+	double		secs;
+	int		fd;
+
+	start_tls("server", (const char *const[]){ "--handshake-timeout", "1",
+	    NULL });
+	tb = b;
+	tb.port = tls_port;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd = hb_raw_connect(&tb);
+	cr_assert_eq(hb_raw_wait_eof(fd, WAIT_MS), 0,
+	    "a silent TLS client was kept open");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_assert_geq(secs, 0.8, "closed after %.2f s, before the timeout",
+	    secs);
+	cr_assert(log_has("closed: handshake timeout", WAIT_MS));
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, sighup_reloads_the_certificate_and_keeps_open_connections)
+{
+	amqp_connection_state_t	c, c2;
+	char			before[1024], after[1024], want[1024];
+
+	start_tls("server", NULL);
+	c = tls_connect(NULL);
+	cr_assert_not_null(c);
+	publish_and_get(c, "before the reload");
+	served_cert(before, sizeof(before));
+	file_cert("server.pem", want, sizeof(want));
+	cr_assert_str_eq(before, want);
+
+	replace_file("server2.pem", "server.pem");
+	replace_file("server2.key", "server.key");
+	cr_assert_eq(kill(b.pid, SIGHUP), 0);
+	cr_assert(log_has("tls: certificates reloaded", WAIT_MS),
+	    "no reload logged");
+	served_cert(after, sizeof(after));
+	file_cert("server2.pem", want, sizeof(want));
+	cr_assert_str_eq(after, want, "still serving %s", before);
+
+	/* The connection made before the reload still works, and new ones. */
+	publish_and_get(c, "after the reload");
+	c2 = tls_connect(NULL);
+	cr_assert_not_null(c2);
+	publish_and_get(c2, "new connection");
+	hb_close(c2);
+	hb_close(c);
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, a_failed_reload_keeps_the_old_certificate)
+{
+	amqp_connection_state_t	c;
+	char			before[1024], after[1024], out[256];
+
+	start_tls("server", NULL);
+	served_cert(before, sizeof(before));
+	cr_assert_eq(sh(out, sizeof(out), "echo garbage > %s",
+	    cert("server.pem")), 0);
+	cr_assert_eq(kill(b.pid, SIGHUP), 0);
+	cr_assert(log_has("tls: reload failed", WAIT_MS), "no failure logged");
+	cr_assert(hb_alive(&b));
+	served_cert(after, sizeof(after));
+	cr_assert_str_eq(after, before);
+	c = tls_connect(NULL);
+	cr_assert_not_null(c);
+	hb_close(c);
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, large_messages_cross_tls_in_both_directions)
+{
+	amqp_connection_state_t	c;
+	char			*body;
+	size_t			 n = 3u << 20;	/* many TLS records */
+
+	start_tls("server", NULL);
+	c = tls_connect(NULL);
+	cr_assert_not_null(c);
+	cr_assert_not_null(body = malloc(n + 1));
+	for (size_t i = 0; i < n; i++)
+		body[i] = (char)('a' + i % 26);
+	body[n] = '\0';
+	publish_and_get(c, body);
+	free(body);
+	hb_close(c);
+	cr_assert_eq(hb_stop(&b), 0);
+}
