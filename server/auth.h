@@ -82,6 +82,10 @@ enum auth_result auth_login(struct broker *b, struct proto_str mechanism,
 	    struct proto_str response, const struct sockaddr *peer,
 	    struct user **user);
 
+/* Logs name in without a password (SASL EXTERNAL): it must exist. */
+enum auth_result auth_login_external(struct broker *b, const char *name,
+	    struct user **user);
+
 /* Whether the user may open the vhost (has permissions there). */
 bool	auth_vhost_allowed(const struct user *u, const char *vhost);
 /* Whether the user may do kind on resource name in vhost. */

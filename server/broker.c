@@ -263,8 +263,13 @@ open_store(struct broker *b)
 	store_put_vhost(b->store, (struct store_blob){ "/", 1 });
 	if (persist_recover(b) != 0)
 		fatalx("store: recovery failed: %s", store_errmsg(b->store));
-	/* compat: like RabbitMQ, a fresh database gets the default user. */
-	if (!store_has_users(b->store) && b->users.count == 0) {
+	/*
+	 * compat: like RabbitMQ, a fresh database gets the default user,
+	 * unless a definitions file is to be loaded: then the file alone
+	 * says who may log in.
+	 */
+	if (!store_has_users(b->store) && b->users.count == 0 &&
+	    strcmp(b->cfg.load_definitions, "none") == 0) {
 		if (auth_user_set_password(b, b->cfg.default_user,
 		    b->cfg.default_pass, "administrator", err,
 		    sizeof(err)) == -1 ||

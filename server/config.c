@@ -224,6 +224,13 @@ config_load(struct config *c, int argc, char **argv)
 		    "os\n", c->durability);
 		return CONFIG_USAGE;
 	}
+	if (strcmp(c->tls_cert_login_from, "common_name") != 0 &&
+	    strcmp(c->tls_cert_login_from, "distinguished_name") != 0) {
+		fprintf(stderr, "warrend: --tls-cert-login-from %s: expected "
+		    "common_name or distinguished_name\n",
+		    c->tls_cert_login_from);
+		return CONFIG_USAGE;
+	}
 	if (log_set_level_name(c->log_level) == -1) {
 		fprintf(stderr, "warrend: --log-level %s: expected debug, info, "
 		    "warn or error\n", c->log_level);

@@ -61,3 +61,6 @@ CONFIG_X("connection-max", CONFIG_INT, "0", connection_max, 0, 1000000,
 CONFIG_X("consumer-max-per-channel", CONFIG_INT, "0",
     consumer_max_per_channel, 0, 1000000,
     "most consumers on one channel (0 = no limit)")
+CONFIG_X("tls-cert-login-from", CONFIG_STR, "common_name",
+    tls_cert_login_from, 0, 0,
+    "SASL EXTERNAL user name: common_name or distinguished_name")

@@ -503,7 +503,11 @@ void
 conn_flush(struct conn *c)
 {
 	size_t hwm = c->b->cfg.output_high_water;
-	bool was_throttled = c->throttled;
+	/*
+	 * Dispatch also stops at the mark before any flush has set throttled
+	 * (chan_consumer_can_take): either way consumers need a wake-up.
+	 */
+	bool was_throttled = c->throttled || buf_used(&c->out) >= hwm;
 	ssize_t n;
 
 	if (c->state == CONN_DEAD || c->tls_handshaking)
@@ -665,7 +669,10 @@ send_start(struct conn *c)
 	m.u.connection_start.version_minor = 9;
 	m.u.connection_start.server_properties =
 	    (struct proto_table){ props + 4, w.len - 4 };
-	m.u.connection_start.mechanisms = proto_str_c("PLAIN AMQPLAIN");
+	/* EXTERNAL only where a verified client certificate names a user. */
+	m.u.connection_start.mechanisms = proto_str_c(
+	    tls_peer_subject(c, NULL, 0, NULL, 0) == 0 ?
+	    "EXTERNAL PLAIN AMQPLAIN" : "PLAIN AMQPLAIN");
 	m.u.connection_start.locales = proto_str_c("en_US");
 	conn_send_method(c, 0, &m);
 	c->state = CONN_START_OK;
@@ -691,6 +698,24 @@ read_capabilities(struct conn *c, struct proto_table props)
 		c->cap_blocked = v.v.b;
 }
 
+/*
+ * SASL EXTERNAL: the user is named by the verified client certificate,
+ * its subject's CN or, with tls-cert-login-from distinguished_name, the
+ * whole subject (RabbitMQ's ssl_cert_login_from). It must exist.
+ */
+static enum auth_result
+external_login(struct conn *c, struct user **user)
+{
+	char cn[256], dn[1024];
+	const char *name;
+
+	if (tls_peer_subject(c, cn, sizeof(cn), dn, sizeof(dn)) == -1)
+		return AUTH_REFUSED;
+	name = strcmp(c->b->cfg.tls_cert_login_from, "distinguished_name") ==
+	    0 ? dn : cn;
+	return auth_login_external(c->b, name, user);
+}
+
 static void
 on_start_ok(struct conn *c, const struct proto_connection_start_ok *m)
 {
@@ -700,7 +725,8 @@ on_start_ok(struct conn *c, const struct proto_connection_start_ok *m)
 
 	read_capabilities(c, m->client_properties);
 	snprintf(mech, sizeof(mech), "%.*s", PSTR(m->mechanism));
-	switch (auth_login(c->b, m->mechanism, m->response,
+	switch (proto_str_eqc(m->mechanism, "EXTERNAL") ? external_login(c,
+	    &user) : auth_login(c->b, m->mechanism, m->response,
 	    (const struct sockaddr *)&c->peer, &user)) {
 	case AUTH_OK:
 		break;
@@ -817,8 +843,14 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	switch (c->state) {
 	case CONN_RUNNING:
-		/* spec: 4.2.7 a peer silent for two intervals is dead. */
-		if (now - c->last_recv > 2.0 * c->heartbeat) {
+		/*
+		 * spec: 4.2.7 a peer silent for two intervals is dead. compat:
+		 * not while we are not reading it (blocked by an alarm, or its
+		 * output backed up): RabbitMQ pauses the monitor then too.
+		 */
+		if (!c->reading)
+			c->last_recv = now;
+		else if (now - c->last_recv > 2.0 * c->heartbeat) {
 			conn_abort(c, "missed heartbeats from client");
 			return;
 		}

@@ -18,6 +18,22 @@
 #include "server/conn.h"
 #include "server/log.h"
 
+/*
+ * TCP keepalive reaps half-open connections of clients that turned
+ * heartbeats off: probes after 60 s idle, every 10 s, 3 tries (LavinMQ's
+ * 60:10:3).
+ */
+static void
+set_keepalive(int fd)
+{
+	int on = 1, idle = 60, intvl = 10, cnt = 3;
+
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 static void
 on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -50,6 +66,7 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		set_keepalive(fd);
 		if (l->b->stopping || (l->tls ? conn_new_tls(l->b, fd) :
 		    conn_new(l->b, fd)) == NULL)
 			close(fd);

@@ -442,6 +442,23 @@ publish(amqp_connection_state_t c, const char *exchange, const char *key,
 	    amqp_error_string2(rc));
 }
 
+/* A persistent (delivery-mode 2) message, to survive a restart. */
+static void
+publish_persistent(amqp_connection_state_t c, const char *exchange,
+    const char *key, const char *body)
+{
+	amqp_basic_properties_t	props;
+	int			rc;
+
+	memset(&props, 0, sizeof(props));
+	props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
+	props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+	rc = amqp_basic_publish(c, 1, amqp_cstring_bytes(exchange),
+	    amqp_cstring_bytes(key), 0, 0, &props, amqp_cstring_bytes(body));
+	cr_assert_eq(rc, AMQP_STATUS_OK, "basic.publish: %s",
+	    amqp_error_string2(rc));
+}
+
 /* basic.get no-ack on channel 1; returns the body (malloc'd) or NULL. */
 static char *
 get_body(amqp_connection_state_t c, const char *queue)
@@ -885,11 +902,11 @@ Test(access, queue_bind_allowed_by_write_on_queue_and_read_on_exchange)
 	c = bob();
 	expect_ok(do_queue_bind(c, "q1", "x2", ""), "queue.bind q1 x2");
 	hb_close(c);
-	/* The binding is real: x1 -> x2 (fanout) -> q1 now gives 2 copies. */
+	/* The binding is real: x2 (fanout) had no queue before. */
 	a = alice();
-	publish(a, "x1", "k", "twice");
+	publish(a, "x2", "", "via x2");
 	expect_ok(sync_reply(a), "alice publish");
-	cr_assert_eq(count(a, "q1"), 2);
+	expect_body(a, "q1", "via x2");
 	hb_close(a);
 	hb_stop(&broker);
 }
@@ -1007,14 +1024,18 @@ Test(access, exchange_unbind_allowed_by_write_on_dest_and_read_on_source)
 
 	start_bob("", "^x2$", "^x1$");
 	a = alice();
-	/* q1 <- x2 (fanout) <- x1 "k": two copies while x1 -> x2 exists. */
-	expect_ok(do_queue_bind(a, "q1", "x2", ""), "alice queue.bind");
+	/* qx2 <- x2 (fanout) <- x1 "k": reached while x1 -> x2 exists. */
+	expect_ok(do_queue_declare(a, "qx2", false), "alice queue.declare");
+	expect_ok(do_queue_bind(a, "qx2", "x2", ""), "alice queue.bind");
+	publish(a, "x1", "k", "before");
+	expect_ok(sync_reply(a), "alice publish");
+	cr_assert_eq(count(a, "qx2"), 1, "x1 -> x2 from the file is missing");
 	c = bob();
 	expect_ok(do_exchange_unbind(c, "x2", "x1", "k"), "exchange.unbind");
 	hb_close(c);
-	publish(a, "x1", "k", "once");
+	publish(a, "x1", "k", "after");
 	expect_ok(sync_reply(a), "alice publish");
-	cr_assert_eq(count(a, "q1"), 1, "the unbind did not take effect");
+	cr_assert_eq(count(a, "qx2"), 1, "the unbind did not take effect");
 	hb_close(a);
 	hb_stop(&broker);
 }
@@ -1193,7 +1214,7 @@ Test(access, match_all_patterns_allow_everything)
 	c = bob();
 	expect_ok(do_exchange_declare(c, "bx", false), "exchange.declare");
 	expect_ok(do_queue_declare(c, "bq", false), "queue.declare");
-	expect_ok(do_queue_bind(c, "bq", "bx", "r"), "queue.bind");
+	expect_ok(do_queue_bind(c, "bq", "bx", "k"), "queue.bind");
 	expect_ok(do_exchange_bind(c, "bx", "x1", "k"), "exchange.bind");
 	expect_ok(do_publish(c, "x1", "k", "via x1"), "publish x1");
 	expect_ok(do_publish(c, "", "bq", "default"), "publish \"\"");
@@ -1202,7 +1223,7 @@ Test(access, match_all_patterns_allow_everything)
 	expect_ok(do_queue_purge(c, "bq"), "queue.purge");
 	expect_ok(do_consume(c, "bq"), "basic.consume");
 	expect_ok(do_exchange_unbind(c, "bx", "x1", "k"), "exchange.unbind");
-	expect_ok(do_queue_unbind(c, "bq", "bx", "r"), "queue.unbind");
+	expect_ok(do_queue_unbind(c, "bq", "bx", "k"), "queue.unbind");
 	expect_ok(do_queue_delete(c, "bq"), "queue.delete");
 	expect_ok(do_exchange_delete(c, "bx"), "exchange.delete");
 	hb_close(c);
@@ -1529,6 +1550,7 @@ try_login(const char *host, int port, const char *user, const char *pass,
 	    AMQP_STATUS_OK) {
 		snprintf(buf, len, "connect %s:%d: %s", host, port,
 		    amqp_error_string2(rc));
+		amqp_destroy_connection(c);
 		return -1;
 	}
 	amqp_set_rpc_timeout(c, &tv);
@@ -1540,15 +1562,21 @@ try_login(const char *host, int port, const char *user, const char *pass,
 		return 0;
 	}
 	snprintf(buf, len, "%s", reply_text(r));
+	rc = -1;
 	if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
 	    r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
-		amqp_connection_close_t	*m = r.reply.decoded;
+		amqp_connection_close_t		*m = r.reply.decoded;
+		amqp_connection_close_ok_t	 ok;
 
 		snprintf(buf, len, "%.*s", (int)m->reply_text.len,
 		    (char *)m->reply_text.bytes);
-		return m->reply_code;
+		rc = m->reply_code;
+		/* Finish the close handshake, or warrend waits for it. */
+		memset(&ok, 0, sizeof(ok));
+		amqp_send_method(c, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
 	}
-	return -1;
+	amqp_destroy_connection(c);
+	return rc;
 }
 
 /*
@@ -1733,7 +1761,8 @@ expect_start_failure(const char *text, const char *const *want)
 Test(access, bad_regex_in_definitions_fails_start)
 {
 	struct perm		 p = { "/", "^(unclosed", ".*", ".*" };
-	const char *const	 want[] = { "^(unclosed", NULL };
+	const char *const	 want[] = { "permissions[2]", "bob",
+				    "parenthesis", NULL };
 
 	if (getenv("WARREN_TEST_URL") != NULL &&
 	    getenv("WARREN_TEST_URL")[0] != '\0')
@@ -1781,7 +1810,7 @@ Test(access, loading_the_same_definitions_twice_is_idempotent)
 
 	start_bob("^bob-", "^x1$", "");
 	a = alice();
-	publish(a, "x1", "k", "kept");
+	publish_persistent(a, "x1", "k", "kept");
 	expect_ok(sync_reply(a), "alice publish");
 	hb_close(a);
 	rc = hb_halt(&broker, SIGTERM);
@@ -1796,7 +1825,7 @@ Test(access, loading_the_same_definitions_twice_is_idempotent)
 	    "the second load created objects again (see %s/stderr.log)",
 	    broker.dir);
 	a = alice();
-	/* q1 was not re-created empty, nor did its binding double. */
+	/* q1 was not re-created empty, and x1 -> q1 still routes. */
 	cr_assert_eq(count(a, "q1"), 1);
 	publish(a, "x1", "k", "once");
 	expect_ok(sync_reply(a), "alice publish");
@@ -1807,6 +1836,19 @@ Test(access, loading_the_same_definitions_twice_is_idempotent)
 	expect_ok(do_publish(c, "x1", "k", "bob"), "bob publish x1");
 	expect_refused(c, do_queue_declare(c, "q1", true), "queue", "q1");
 	hb_close(c);
+	hb_stop(&broker);
+}
+
+/*
+ * compat: RabbitMQ does not seed its default user (nor vhost) when
+ * definitions are to be loaded at boot ("Will not seed default virtual
+ * host and user: have definitions to load"): the file is the only source
+ * of users, so guest/guest must not appear behind the operator's back.
+ */
+Test(access, fresh_start_with_definitions_seeds_no_guest_user)
+{
+	start_bob(".*", ".*", ".*");
+	expect_login_refused("/", "guest", "guest");
 	hb_stop(&broker);
 }
 
@@ -1833,26 +1875,5 @@ Test(access, definitions_users_survive_restart_without_the_file)
 	expect_login_refused("/", "bob", "not-bobs-password");
 	expect_open_refused("other", "bob", BOB_PW,
 	    "NOT_ALLOWED - access to vhost 'other' refused for user 'bob'");
-	hb_stop(&broker);
-}
-
-Test(access, zz_debug)
-{
-	amqp_connection_state_t	a;
-
-	start_bob("", "^q1$", "^x2$");
-	a = alice();
-	expect_ok(do_queue_bind(a, "q1", "x2", ""), "queue.bind q1 x2");
-	publish(a, "x2", "", "direct-to-x2");
-	expect_ok(sync_reply(a), "alice publish");
-	cr_log_warn("after x2: %u", count(a, "q1"));
-	publish(a, "x1", "k", "via x1");
-	expect_ok(sync_reply(a), "alice publish");
-	cr_log_warn("after x1: %u", count(a, "q1"));
-	expect_ok(do_exchange_bind(a, "x2", "x1", "k"), "exchange.bind");
-	publish(a, "x1", "k", "via x1");
-	expect_ok(sync_reply(a), "alice publish");
-	cr_log_warn("after x1 rebind: %u", count(a, "q1"));
-	hb_close(a);
 	hb_stop(&broker);
 }

@@ -155,8 +155,18 @@ log_has(const char *text, int ms)
  * Returns the connection logged in as guest with channel 1 open, or NULL
  * when the TLS or AMQP handshake failed.
  */
+static amqp_connection_state_t	tls_connect_as(const char *client,
+				    bool external);
+
 static amqp_connection_state_t
 tls_connect(const char *client)
+{
+	return tls_connect_as(client, false);
+}
+
+/* The same, logging in with SASL EXTERNAL when external is set. */
+static amqp_connection_state_t
+tls_connect_as(const char *client, bool external)
 {
 	amqp_connection_state_t	 c = amqp_new_connection();
 	amqp_socket_t		*s;
@@ -177,8 +187,16 @@ tls_connect(const char *client)
 	/* rabbitmq-c 0.11 matches DNS names only, not IP addresses. */
 	if (amqp_socket_open(s, "localhost", tls_port) != AMQP_STATUS_OK)
 		goto fail;
-	r = amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest",
-	    "guest");
+	/*
+	 * EXTERNAL's identity is ignored (the certificate names the user);
+	 * rabbitmq-c fails on an empty one, so any text does.
+	 */
+	if (external)
+		r = amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_EXTERNAL,
+		    "ignored");
+	else
+		r = amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
+		    "guest", "guest");
 	if (r.reply_type != AMQP_RESPONSE_NORMAL)
 		goto fail;
 	amqp_channel_open(c, 1);
@@ -515,5 +533,112 @@ Test(tls, large_messages_cross_tls_in_both_directions)
 	publish_and_get(c, body);
 	free(body);
 	hb_close(c);
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+/* Publishes n messages of size bytes, then consumes them with no-ack. */
+static void
+drain_past_high_water(amqp_connection_state_t c, int n, size_t size)
+{
+	amqp_queue_declare_ok_t	*ok;
+	amqp_envelope_t		 env;
+	struct timeval		 tv = { 5, 0 };
+	amqp_bytes_t		 q, body;
+	int			 got = 0;
+
+	cr_assert_not_null(body.bytes = calloc(1, size));
+	body.len = size;
+	ok = amqp_queue_declare(c, 1, amqp_empty_bytes, 0, 0, 1, 1,
+	    amqp_empty_table);
+	cr_assert_not_null(ok);
+	q = amqp_bytes_malloc_dup(ok->queue);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(amqp_basic_publish(c, 1, amqp_empty_bytes, q, 0, 0,
+		    NULL, body), AMQP_STATUS_OK);
+	cr_assert_not_null(amqp_basic_consume(c, 1, q, amqp_empty_bytes, 0, 1,
+	    0, amqp_empty_table));
+	while (got < n) {
+		amqp_maybe_release_buffers(c);
+		if (amqp_consume_message(c, &env, &tv, 0).reply_type !=
+		    AMQP_RESPONSE_NORMAL)
+			break;
+		cr_assert_eq(env.message.body.len, size);
+		amqp_destroy_envelope(&env);
+		got++;
+	}
+	cr_assert_eq(got, n, "deliveries stopped after %d of %d", got, n);
+	amqp_bytes_free(q);
+	free(body.bytes);
+}
+
+/*
+ * Deliveries that fill the output to the high-water mark within one loop
+ * turn resume once the client reads, on both ports (a no-ack consumer
+ * sends nothing that would wake the queue otherwise).
+ */
+Test(tls, a_no_ack_consumer_gets_every_delivery_past_the_high_water_mark)
+{
+	amqp_connection_state_t	c;
+
+	start_tls("server", (const char *const[]){ "--output-high-water",
+	    "65536", NULL });
+	c = tls_connect(NULL);
+	cr_assert_not_null(c);
+	drain_past_high_water(c, 2000, 10000);
+	hb_close(c);
+	c = hb_connect(&b);
+	drain_past_high_water(c, 2000, 10000);
+	hb_close(c);
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+/* A definitions file granting user (no password) everything on "/". */
+static const char *
+defs_for(const char *user)
+{
+	static char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/defs-%s.json", certs, user);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fprintf(f, "{\"vhosts\":[{\"name\":\"/\"}],"
+	    "\"users\":[{\"name\":\"%s\",\"tags\":\"\"}],"
+	    "\"permissions\":[{\"user\":\"%s\",\"vhost\":\"/\","
+	    "\"configure\":\".*\",\"write\":\".*\",\"read\":\".*\"}]}",
+	    user, user);
+	fclose(f);
+	return path;
+}
+
+Test(tls, external_login_takes_the_user_from_the_certificate_cn)
+{
+	amqp_connection_state_t	c;
+
+	start_tls("server", (const char *const[]){ "--tls-verify-peer", "1",
+	    "--load-definitions", defs_for("alice"), NULL });
+	c = tls_connect_as("client", true);
+	cr_assert_not_null(c, "EXTERNAL login as alice refused; see "
+	    "%s/stderr.log", b.dir);
+	publish_and_get(c, "external alice");
+	hb_close(c);
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, external_login_for_a_certificate_naming_no_user_is_refused)
+{
+	start_tls("server", (const char *const[]){ "--tls-verify-peer", "1",
+	    "--load-definitions", defs_for("bob"), NULL });
+	cr_assert_null(tls_connect_as("client", true),
+	    "a certificate for alice logged in where only bob exists");
+	cr_assert(hb_alive(&b));
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, external_login_without_a_client_certificate_is_refused)
+{
+	start_tls("server", (const char *const[]){ "--tls-verify-peer", "1",
+	    "--load-definitions", defs_for("alice"), NULL });
+	cr_assert_null(tls_connect_as(NULL, true),
+	    "EXTERNAL without a certificate got in");
 	cr_assert_eq(hb_stop(&b), 0);
 }
