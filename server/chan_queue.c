@@ -244,6 +244,12 @@ queue_declare(struct chan *ch, const struct proto_queue_declare *m)
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_QUEUE_DECLARE,
 		    "queue name '%.*s' contains reserved prefix 'amq.*'",
 		    PSTR(name));
+	/* compat: RabbitMQ's per-vhost max-queues limit and wording. */
+	if (vh->max_queues >= 0 && vh->queues.count >= (size_t)vh->max_queues)
+		return chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		    PROTO_QUEUE_DECLARE, "cannot declare queue '%.*s': queue "
+		    "limit in vhost '%s' (%lld) is reached", PSTR(name),
+		    vh->name, (long long)vh->max_queues);
 	if (vhost_create_queue(vh, name, m->durable, m->exclusive,
 	    m->auto_delete, m->arguments, &q) == -1)
 		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_QUEUE_DECLARE,

@@ -172,8 +172,10 @@ bury(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	b->nconns--;
-	if (c->opened)
+	if (c->opened) {
 		b->nopen--;
+		c->vh->nconns--;
+	}
 	if (ptrvec_push(&b->dead_conns, c) == -1)
 		log_warnx("conn %s: leaked on out of memory", c->name);
 }
@@ -811,6 +813,15 @@ on_open(struct conn *c, const struct proto_connection_open *m)
 		c->vh = NULL;
 		return;
 	}
+	if (c->vh->max_connections >= 0 &&
+	    c->vh->nconns >= (uint64_t)c->vh->max_connections) {
+		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_OPEN,
+		    "access to vhost '%s' refused for user '%s': connection "
+		    "limit (%lld) is reached", c->vh->name, c->user,
+		    (long long)c->vh->max_connections);
+		c->vh = NULL;
+		return;
+	}
 	if (!auth_vhost_allowed(auth_user(c->b, c->user, strlen(c->user)),
 	    c->vh->name)) {
 		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_OPEN,
@@ -823,6 +834,7 @@ on_open(struct conn *c, const struct proto_connection_open *m)
 	c->state = CONN_RUNNING;
 	c->opened = true;
 	c->b->nopen++;
+	c->vh->nconns++;
 	/* Handshake done: the timer now drives heartbeats. */
 	ev_timer_stop(c->b->loop, &c->timer);
 	if (c->heartbeat > 0) {

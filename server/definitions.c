@@ -55,6 +55,8 @@ struct loader {
 	size_t			 errlen;
 	const char		**vhosts;
 	size_t			  nvhosts;
+	struct defs_vhost_limits *limits;
+	size_t			  nlimits;
 	struct user_ent		 *users;
 	size_t			  nusers;
 	struct defs_permission	 *perms;
@@ -566,6 +568,53 @@ validate(struct loader *ld, const struct json *root)
 		    SHORTSTR_MAX, &ld->vhosts[i]))
 			return -1;
 
+	/*
+	 * Of "parameters", only vhost-limits is understood so far; other
+	 * components (shovels, federation) are ignored as before.
+	 */
+	s = "parameters";
+	a = json_get(root, s);
+	n = a != NULL && json_type(a) == JSON_ARRAY ? json_len(a) : 0;
+	if ((ld->limits = entries(ld, s, n, sizeof(*ld->limits))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const struct json *v, *x;
+		const char *comp;
+
+		struct defs_vhost_limits *l = &ld->limits[ld->nlimits];
+
+		/* Other components keep being ignored, whatever their shape. */
+		o = json_at(a, i);
+		if (json_type(o) != JSON_OBJECT ||
+		    (v = json_get(o, "component")) == NULL ||
+		    json_type(v) != JSON_STRING ||
+		    (comp = json_str(v, NULL)) == NULL ||
+		    strcmp(comp, "vhost-limits") != 0)
+			continue;
+
+		if (get_str(ld, o, s, i, "vhost", true, SHORTSTR_MAX,
+		    &l->vhost))
+			return -1;
+		if ((v = json_get(o, "value")) == NULL ||
+		    json_type(v) != JSON_OBJECT)
+			return fail(ld, "%s[%zu].value: expected an object", s,
+			    i);
+		l->max_connections = l->max_queues = -1;
+		if ((x = json_get(v, "max-connections")) != NULL &&
+		    !json_int(x, &l->max_connections))
+			return fail(ld, "%s[%zu].value.max-connections: "
+			    "expected an integer", s, i);
+		if ((x = json_get(v, "max-queues")) != NULL &&
+		    !json_int(x, &l->max_queues))
+			return fail(ld, "%s[%zu].value.max-queues: expected "
+			    "an integer", s, i);
+		if (l->max_connections < 0)
+			l->max_connections = -1;
+		if (l->max_queues < 0)
+			l->max_queues = -1;
+		ld->nlimits++;
+	}
+
 	if (get_section(ld, root, "users", &a, &n) ||
 	    (ld->users = entries(ld, "users", n, sizeof(*ld->users))) == NULL)
 		return -1;
@@ -685,6 +734,7 @@ apply(struct loader *ld, const struct defs_callbacks *cb, void *arg)
 			return rejected(ld, rc, (sect), i);		\
 	}
 	APPLY(vhost, ld->nvhosts, "vhosts", ld->vhosts[i]);
+	APPLY(vhost_limits, ld->nlimits, "parameters", &ld->limits[i]);
 	APPLY(user, ld->nusers, "users", &ld->users[i].u);
 	APPLY(permission, ld->nperms, "permissions", &ld->perms[i]);
 	APPLY(topic_permission, ld->ntperms, "topic_permissions",
@@ -703,6 +753,7 @@ loader_free(struct loader *ld)
 	size_t	i;
 
 	free(ld->vhosts);
+	free(ld->limits);
 	for (i = 0; i < ld->nusers; i++) {
 		free(ld->users[i].tags);
 		free(ld->users[i].tagbuf);

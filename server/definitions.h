@@ -29,6 +29,16 @@
  * The structs below borrow everything: pointers are valid only during the
  * callback. Strings are NUL-terminated and never contain a NUL.
  */
+/*
+ * A vhost's limits, from a "parameters" entry of component
+ * "vhost-limits"; -1 means no limit (compat: RabbitMQ's negative values).
+ */
+struct defs_vhost_limits {
+	const char	*vhost;
+	int64_t		 max_connections;
+	int64_t		 max_queues;
+};
+
 struct defs_user {
 	const char		*name;
 	const char		*password_hash;	/* base64; NULL if absent */
@@ -72,12 +82,14 @@ struct defs_binding {
 };
 
 /*
- * Called once per object, in this order: vhosts, users, permissions,
+ * Called once per object, in this order: vhosts, vhost limits, users,
+ * permissions,
  * topic_permissions, exchanges, queues, bindings; within a kind in file
  * order. A NULL callback skips that kind. Returning non-zero stops the load.
  */
 struct defs_callbacks {
 	int	(*vhost)(void *arg, const char *name);
+	int	(*vhost_limits)(void *arg, const struct defs_vhost_limits *l);
 	int	(*user)(void *arg, const struct defs_user *u);
 	int	(*permission)(void *arg, const struct defs_permission *p);
 	int	(*topic_permission)(void *arg,

@@ -53,6 +53,18 @@ on_vhost(void *arg, const char *name)
 }
 
 static int
+on_vhost_limits(void *arg, const struct defs_vhost_limits *l)
+{
+	struct import *im = arg;
+	struct vhost *vh = need_vhost(im, l->vhost);
+
+	if (vh == NULL)
+		return -1;
+	vhost_set_limits(vh, l->max_connections, l->max_queues);
+	return 0;
+}
+
+static int
 on_user(void *arg, const struct defs_user *u)
 {
 	struct import *im = arg;
@@ -191,6 +203,7 @@ import_definitions_file(struct broker *b, const char *path, char *err,
 {
 	static const struct defs_callbacks cb = {
 		.vhost = on_vhost,
+		.vhost_limits = on_vhost_limits,
 		.user = on_user,
 		.permission = on_permission,
 		.topic_permission = on_topic_permission,

@@ -229,6 +229,17 @@ cstr(struct store_blob b)
 }
 
 static void
+on_vhost_limits(void *arg, struct store_blob name, int64_t max_connections,
+    int64_t max_queues)
+{
+	struct recovery *r = arg;
+	struct vhost *vh = vhost_of(r, name);
+
+	if (vh != NULL)
+		vhost_set_limits(vh, max_connections, max_queues);
+}
+
+static void
 on_user(void *arg, struct store_blob name, struct store_blob hash,
     struct store_blob algorithm, struct store_blob tags)
 {
@@ -353,6 +364,7 @@ persist_recover(struct broker *b)
 {
 	static const struct store_recovery cb = {
 		.vhost = on_vhost,
+		.vhost_limits = on_vhost_limits,
 		.user = on_user,
 		.permission = on_permission,
 		.exchange = on_exchange,

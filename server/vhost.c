@@ -8,7 +8,9 @@
 #include "server/chan.h"
 #include "server/exchange.h"
 #include "server/log.h"
+#include "server/broker.h"
 #include "server/persist.h"
+#include "storage/store.h"
 #include "server/queue.h"
 
 /* spec: 3.1.3 every vhost has these; compat: amq.match as RabbitMQ. */
@@ -37,6 +39,7 @@ vhost_new(struct broker *b, const char *name)
 		return NULL;
 	}
 	vh->b = b;
+	vh->max_connections = vh->max_queues = -1;
 	hmap_init(&vh->exchanges);
 	hmap_init(&vh->queues);
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
@@ -72,6 +75,17 @@ vhost_free(struct vhost *vh)
 	hmap_free(&vh->queues);
 	free(vh->name);
 	free(vh);
+}
+
+void
+vhost_set_limits(struct vhost *vh, int64_t max_connections,
+    int64_t max_queues)
+{
+	vh->max_connections = max_connections;
+	vh->max_queues = max_queues;
+	if (vh->b != NULL && vh->b->store != NULL && !vh->b->recovering)
+		store_put_vhost_limits(vh->b->store, (struct store_blob){
+		    vh->name, strlen(vh->name) }, max_connections, max_queues);
 }
 
 struct exchange *

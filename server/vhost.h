@@ -21,10 +21,16 @@ struct vhost {
 	struct hmap	 exchanges;	/* name -> struct exchange */
 	struct hmap	 queues;	/* name -> struct queue */
 	uint64_t	 route_gen;	/* routing-pass generation counter */
+	int64_t		 max_connections;	/* -1: no limit */
+	int64_t		 max_queues;		/* -1: no limit */
+	uint32_t	 nconns;	/* connections open to it */
 };
 
 struct vhost *vhost_new(struct broker *b, const char *name);
 void	vhost_free(struct vhost *vh);
+/* Sets the vhost's limits (-1 = none) and stores them. */
+void	vhost_set_limits(struct vhost *vh, int64_t max_connections,
+	    int64_t max_queues);
 
 struct exchange *vhost_exchange(struct vhost *vh, struct proto_str name);
 struct queue *vhost_queue(struct vhost *vh, struct proto_str name);

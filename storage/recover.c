@@ -102,11 +102,21 @@ scan_definitions(struct store *st, const struct store_recovery *cb,
 	sqlite3_stmt *s;
 	int rc;
 
-	if (prepare(st, "SELECT name FROM vhosts", &s) == -1)
+	if (prepare(st, "SELECT name, max_connections, max_queues "
+	    "FROM vhosts", &s) == -1)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (cb->vhost != NULL)
 			cb->vhost(arg, sql_column_blob(s, 0));
+		if (cb->vhost_limits != NULL &&
+		    (sqlite3_column_type(s, 1) != SQLITE_NULL ||
+		    sqlite3_column_type(s, 2) != SQLITE_NULL))
+			cb->vhost_limits(arg, sql_column_blob(s, 0),
+			    sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 :
+			    sqlite3_column_int64(s, 1),
+			    sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 :
+			    sqlite3_column_int64(s, 2));
+	}
 	if (finish(st, s, rc) == -1)
 		return -1;
 

@@ -65,6 +65,9 @@ static const char *const migrations[] = {
 	"  user BLOB, vhost BLOB, configure BLOB, write BLOB, read BLOB,"
 	"  PRIMARY KEY (user, vhost)"
 	");",
+	/* 2 -> 3: per-vhost limits; NULL is no limit. */
+	"ALTER TABLE vhosts ADD COLUMN max_connections INTEGER;"
+	"ALTER TABLE vhosts ADD COLUMN max_queues INTEGER;",
 };
 
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -19,6 +19,7 @@
 enum op_kind {
 	OP_VHOST_PUT,
 	OP_VHOST_DEL,
+	OP_VHOST_LIMITS,
 	OP_USER_PUT,
 	OP_USER_DEL,
 	OP_PERMISSION_PUT,
@@ -330,6 +331,18 @@ store_del_vhost(struct store *st, struct store_blob name)
 }
 
 void
+store_put_vhost_limits(struct store *st, struct store_blob name,
+    int64_t max_connections, int64_t max_queues)
+{
+	struct op *o = op_new(st, OP_VHOST_LIMITS);
+
+	o->u.def[0] = copy(st, name);
+	/* Two signed limits in the op's integer fields. */
+	o->seq = (uint64_t)max_connections;
+	o->msg_id = (uint64_t)max_queues;
+}
+
+void
 store_put_user(struct store *st, struct store_blob name,
     struct store_blob password_hash, struct store_blob algorithm,
     struct store_blob tags)
@@ -600,6 +613,9 @@ apply(struct store *st, const struct op *o)
 		return sql_put_vhost(st, blob(st, d[0]));
 	case OP_VHOST_DEL:
 		return sql_del_vhost(st, blob(st, d[0]));
+	case OP_VHOST_LIMITS:
+		return sql_put_vhost_limits(st, blob(st, d[0]),
+		    (int64_t)o->seq, (int64_t)o->msg_id);
 	case OP_USER_PUT:
 		return sql_put_user(st, blob(st, d[0]), blob(st, d[1]),
 		    blob(st, d[2]), blob(st, d[3]));

@@ -63,6 +63,9 @@ void	store_set_release(struct store *st, void (*release)(void *owner));
 /* ---- definitions ------------------------------------------------------- */
 
 void	store_put_vhost(struct store *st, struct store_blob name);
+/* A vhost's max-connections and max-queues; -1 means no limit. */
+void	store_put_vhost_limits(struct store *st, struct store_blob name,
+	    int64_t max_connections, int64_t max_queues);
 void	store_del_vhost(struct store *st, struct store_blob name);
 void	store_put_exchange(struct store *st, struct store_blob vhost,
 	    struct store_blob name, struct store_blob type, unsigned flags,
@@ -170,6 +173,8 @@ const char *store_errmsg(const struct store *st);
  */
 struct store_recovery {
 	void	(*vhost)(void *arg, struct store_blob name);
+	void	(*vhost_limits)(void *arg, struct store_blob name,
+		    int64_t max_connections, int64_t max_queues);
 	void	(*user)(void *arg, struct store_blob name,
 		    struct store_blob password_hash, struct store_blob algorithm,
 		    struct store_blob tags);

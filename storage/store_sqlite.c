@@ -55,6 +55,8 @@ static const char *const sql_text[SQL_NSTMT] = {
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
 	[SQL_VHOST_PUT] = "INSERT OR IGNORE INTO vhosts (name) VALUES (?1)",
+	[SQL_VHOST_LIMITS] = "UPDATE vhosts SET max_connections = ?2, "
+	    "max_queues = ?3 WHERE name = ?1",
 	[SQL_USER_PUT] = "INSERT OR REPLACE INTO users "
 	    "(name, password_hash, algorithm, tags) VALUES (?1, ?2, ?3, ?4)",
 	[SQL_USER_DEL] = "DELETE FROM users WHERE name = ?1",
@@ -514,6 +516,23 @@ sql_rollback(struct store *st)
 		fprintf(stderr, "store: rollback: %s\n",
 		    sqlite3_errmsg(st->db));
 	sqlite3_reset(st->stmt[SQL_ROLLBACK]);
+}
+
+static int
+bind_limit(sqlite3_stmt *s, int i, int64_t v)
+{
+	return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
+}
+
+int
+sql_put_vhost_limits(struct store *st, struct store_blob name,
+    int64_t max_connections, int64_t max_queues)
+{
+	sqlite3_stmt *s = st->stmt[SQL_VHOST_LIMITS];
+
+	return run(st, SQL_VHOST_LIMITS, bind_blob(s, 1, name) |
+	    bind_limit(s, 2, max_connections) | bind_limit(s, 3, max_queues),
+	    "put vhost limits");
 }
 
 int

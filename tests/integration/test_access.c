@@ -1877,3 +1877,80 @@ Test(access, definitions_users_survive_restart_without_the_file)
 	    "NOT_ALLOWED - access to vhost 'other' refused for user 'bob'");
 	hb_stop(&broker);
 }
+
+/* ---- per-vhost limits ---------------------------------------------------- */
+
+/* The standard definitions plus vhost-limits parameters for "/". */
+static void
+start_with_limits(const char *limits_json)
+{
+	static const struct perm p = { "/", ".*", ".*", ".*" };
+	const char *argv[] = { "--load-definitions", defs_path, NULL };
+	char *text = defs_text(&p, 1, NULL), *end, *full;
+	size_t len;
+
+	/* Splice a "parameters" section in before the final brace. */
+	end = strrchr(text, '}');
+	cr_assert_not_null(end);
+	len = (size_t)(end - text);
+	cr_assert_not_null(full = malloc(len + strlen(limits_json) + 128));
+	snprintf(full, len + strlen(limits_json) + 128, "%.*s,\n\"parameters\": "
+	    "[{\"vhost\": \"/\", \"component\": \"vhost-limits\", \"name\": "
+	    "\"limits\", \"value\": %s}]\n}\n", (int)len, text, limits_json);
+	write_defs(full);
+	free(full);
+	free(text);
+	hb_start(&broker, argv);
+	hb_require_warrend(&broker);
+}
+
+Test(access, vhost_max_connections_refuses_one_more)
+{
+	amqp_connection_state_t c1, c2;
+	amqp_rpc_reply_t r;
+
+	start_with_limits("{\"max-connections\": 2}");
+	c1 = bob();
+	c2 = alice();
+	cr_assert_null(hb_connect_opts(&broker, "/", "bob", BOB_PW, 131072, 0,
+	    &r));
+	cr_assert_str_eq(hb_expect_close(NULL, r, true, 530),
+	    "NOT_ALLOWED - access to vhost '/' refused for user 'bob': "
+	    "connection limit (2) is reached");
+	/* Another vhost has no limit; a closed connection frees a slot. */
+	hb_close(login("other", "alice", ALICE_PW));
+	hb_close(c1);
+	usleep(200000);
+	c1 = bob();
+	hb_close(c1);
+	hb_close(c2);
+}
+
+Test(access, vhost_max_queues_refuses_one_more_and_survives_restart)
+{
+	amqp_connection_state_t c;
+	amqp_rpc_reply_t r;
+
+	/* q1 from the definitions counts: one more is allowed. */
+	start_with_limits("{\"max-queues\": 2}");
+	c = bob();
+	amqp_queue_declare(c, 1, amqp_cstring_bytes("bob-q2"), 0, 1, 0, 0,
+	    amqp_empty_table);
+	ok(c, "second queue");
+	amqp_queue_declare(c, 1, amqp_cstring_bytes("bob-q3"), 0, 1, 0, 0,
+	    amqp_empty_table);
+	r = amqp_get_rpc_reply(c);
+	cr_assert_str_eq(hb_expect_close(c, r, false, 406),
+	    "PRECONDITION_FAILED - cannot declare queue 'bob-q3': queue limit "
+	    "in vhost '/' (2) is reached");
+	hb_close(c);
+	/* The limit is stored: without the file it still holds. */
+	cr_assert_eq(hb_halt(&broker, SIGTERM), 0);
+	hb_restart(&broker, NULL);
+	c = bob();
+	amqp_queue_declare(c, 1, amqp_cstring_bytes("bob-q3"), 0, 1, 0, 0,
+	    amqp_empty_table);
+	r = amqp_get_rpc_reply(c);
+	cr_assert_eq(hb_expect_close(c, r, false, 406)[0], 'P');
+	hb_close(c);
+}

@@ -185,8 +185,18 @@ rec_permission(void *arg, struct store_blob user, struct store_blob vhost,
 	    (const char *)write.p, (int)read.len, (const char *)read.p);
 }
 
+static void
+rec_vhost_limits(void *arg, struct store_blob name, int64_t maxc,
+    int64_t maxq)
+{
+	(void)arg;
+	emit("limits %.*s %lld %lld\n", (int)name.len, (const char *)name.p,
+	    (long long)maxc, (long long)maxq);
+}
+
 static const struct store_recovery recorder = {
 	.vhost = rec_vhost,
+	.vhost_limits = rec_vhost_limits,
 	.user = rec_user,
 	.permission = rec_permission,
 	.exchange = rec_exchange,
@@ -609,18 +619,23 @@ Test(store, newer_schema_is_refused)
 	sql_exec("PRAGMA user_version = 99");
 	cr_assert_null(store_open(dir, STORE_FSYNC, err, sizeof(err)));
 	cr_assert_not_null(strstr(err, "database schema version 99 is newer "
-	    "than this warrend supports (2)"), "%s", err);
+	    "than this warrend supports (3)"), "%s", err);
 }
 
-Test(store, version_1_database_is_migrated_to_version_2)
+Test(store, version_1_database_is_migrated_to_the_current_version)
 {
 	struct store *st = open_store();
 
 	store_close(st);
+	/* Back to what version 1 had: no users, no vhost limits. */
 	sql_exec("DROP TABLE users; DROP TABLE permissions; "
+	    "ALTER TABLE vhosts DROP COLUMN max_connections; "
+	    "ALTER TABLE vhosts DROP COLUMN max_queues; "
 	    "PRAGMA user_version = 1");
 	st = open_store();
 	store_put_user(st, B("alice"), B("x"), B("y"), B(""));
+	store_put_vhost(st, B("v"));
+	store_put_vhost_limits(st, B("v"), 3, 4);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_eq(rows("users"), 1);
 	store_close(st);
@@ -996,5 +1011,22 @@ Test(store, fresh_database_has_no_users)
 	struct store *st = open_store();
 
 	cr_assert_not(store_has_users(st));
+	store_close(st);
+}
+
+Test(store, vhost_limits_survive_reopen)
+{
+	struct store *st = open_store();
+	const char *r;
+
+	store_put_vhost(st, B("v1"));
+	store_put_vhost(st, B("v2"));
+	store_put_vhost_limits(st, B("v1"), 10, -1);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	store_close(st);
+	st = open_store();
+	r = recover(st);
+	cr_assert_not_null(strstr(r, "limits v1 10 -1\n"), "%s", r);
+	cr_assert_null(strstr(r, "limits v2"), "%s", r);
 	store_close(st);
 }
