@@ -44,7 +44,8 @@ static bool
 has_work(const struct broker *b)
 {
 	return b->dirty_queues.n || b->dirty_chans.n || b->dirty_conns.n ||
-	    b->dead_conns.n || (b->store != NULL && store_dirty(b->store));
+	    b->dead_conns.n || b->pending_input.n ||
+	    (b->store != NULL && store_dirty(b->store));
 }
 
 /*
@@ -84,12 +85,57 @@ commit_failed(struct broker *b)
  * flush, so a confirm never goes out before what it confirms is committed
  * and each connection gets one write per loop turn.
  */
+/*
+ * Resumes publishers paused by flow control whose queue drained or whose
+ * consumers stopped taking. Also run when nothing else woke the loop: the
+ * alarm timer's one-second tick brings the loop here.
+ */
+static void
+flow_check(struct broker *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->flow_paused.n; i++) {
+		struct conn *c = b->flow_paused.v[i];
+
+		if (c == NULL)
+			continue;
+		conn_flow_check(c);
+		if (c->flow_q != NULL)
+			b->flow_paused.v[n++] = c;
+	}
+	b->flow_paused.n = n;
+}
+
 static void
 on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct broker *b = ev_userdata(loop);
 
+	flow_check(b);
+
 	for (int round = 0; round < 8 && has_work(b); round++) {
+		/*
+		 * Frames left over by the fairness budget, a budget each;
+		 * those that run out again wait for the next round.
+		 */
+		for (size_t i = 0, n0 = b->pending_input.n; i < n0; i++) {
+			struct conn *c = b->pending_input.v[i];
+
+			b->pending_input.v[i] = NULL;
+			if (c != NULL)
+				conn_continue_input(c);
+		}
+		/* Compact: those that ran out again were appended. */
+		{
+			size_t n = 0;
+
+			for (size_t i = 0; i < b->pending_input.n; i++)
+				if (b->pending_input.v[i] != NULL)
+					b->pending_input.v[n++] =
+					    b->pending_input.v[i];
+			b->pending_input.n = n;
+		}
 		/*
 		 * Dispatch first: a delivery of a message published this turn
 		 * then joins its insert in the batch instead of a second write.
@@ -103,6 +149,7 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 			queue_unref(q);
 		}
 		b->dirty_queues.n = 0;
+		flow_check(b);
 		/* Group commit: one transaction for everything this turn. */
 		if (b->store != NULL && store_dirty(b->store) &&
 		    store_commit(b->store) != 0)
@@ -154,6 +201,12 @@ broker_wake_chan(struct broker *b, struct chan *ch)
 {
 	if (!ch->dirty && ptrvec_push(&b->dirty_chans, ch) == 0)
 		ch->dirty = true;
+}
+
+int
+broker_wake_input(struct broker *b, struct conn *c)
+{
+	return ptrvec_push(&b->pending_input, c);
 }
 
 void
@@ -428,6 +481,8 @@ broker_free(struct broker *b)
 	free(b->dirty_chans.v);
 	free(b->dirty_conns.v);
 	free(b->dead_conns.v);
+	free(b->pending_input.v);
+	free(b->flow_paused.v);
 	free(b->route.q);
 	config_free(&b->cfg);
 }

@@ -66,6 +66,8 @@ struct broker {
 	struct ptrvec	 dirty_chans;	/* channels with confirms to send */
 	struct ptrvec	 dirty_conns;	/* connections with output to flush */
 	struct ptrvec	 dead_conns;	/* closed, freed after the pass */
+	struct ptrvec	 pending_input;	/* connections with frames left over */
+	struct ptrvec	 flow_paused;	/* publishers waiting for a queue */
 	struct route_result route;	/* scratch for one routing pass */
 };
 
@@ -83,5 +85,7 @@ struct vhost *broker_vhost(struct broker *b, const char *name, size_t len);
 void	broker_wake_queue(struct broker *b, struct queue *q);
 void	broker_wake_chan(struct broker *b, struct chan *ch);
 void	broker_wake_conn(struct broker *b, struct conn *c);
+/* Queues a connection's left-over frames for the next round; -1 on ENOMEM. */
+int	broker_wake_input(struct broker *b, struct conn *c);
 
 #endif /* WARREN_SERVER_BROKER_H */

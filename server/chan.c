@@ -44,6 +44,7 @@ consumer_detach(struct chan *ch, struct consumer *cs)
 		}
 	hmap_del(&ch->consumers, cs->tag, cs->tag_len);
 	queue_remove_consumer(cs->q, cs);
+	ch->c->nconsumers--;
 	/* Deliveries made to it stay unacked on the channel, ownerless. */
 	for (size_t i = 0; i < ch->ua_len; i++) {
 		struct unacked *u = &ch->unacked[(ch->ua_head + i) &

@@ -89,6 +89,7 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 	}
 	cs->cnext = ch->consumer_list;
 	ch->consumer_list = cs;
+	ch->c->nconsumers++;
 	/* consume-ok goes out now; deliveries follow in the prepare step. */
 	if (!m->no_wait) {
 		ok.u.basic_consume_ok.consumer_tag = (struct proto_str){
@@ -324,11 +325,15 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 	if (stored > 0)
 		msg_id = persist_message(ch->c->b, m, stored);
 	for (size_t i = 0; i < rr->n; i++) {
-		bool keep = persist_wants(rr->q[i], m);
+		struct queue *q = rr->q[i];
+		bool keep = persist_wants(q, m);
 
-		if (queue_enqueue(rr->q[i], m, keep ? msg_id : 0,
+		if (queue_enqueue(q, m, keep ? msg_id : 0,
 		    keep && stored > 1 ? STORE_ENTRY_SHARED : 0) == -1)
 			failed = true;
+		if (q->ring_count > QUEUE_FLOW_HIGH &&
+		    queue_consumers_active(q))
+			conn_flow_pause(ch->c, q);
 	}
 	if (rr->n == 0 && mandatory) {
 		struct proto_method r = { .id = PROTO_BASIC_RETURN };

@@ -26,6 +26,7 @@
 #define PREAUTH_FRAME_MAX	PROTO_FRAME_MIN_SIZE
 #define READ_CHUNK		65536
 #define READS_PER_EVENT		16	/* at most 1 MiB per wake-up */
+#define INPUT_BUDGET		4096	/* frames per connection per loop turn */
 #define CLOSE_TIMEOUT		3.0	/* seconds to wait for close-ok */
 #define METHOD_MAX		8192	/* largest method frame we send */
 
@@ -172,6 +173,17 @@ bury(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	b->nconns--;
+	if (c->input_pending)
+		for (size_t i = 0; i < b->pending_input.n; i++)
+			if (b->pending_input.v[i] == c)
+				b->pending_input.v[i] = NULL;
+	if (c->flow_q != NULL) {
+		for (size_t i = 0; i < b->flow_paused.n; i++)
+			if (b->flow_paused.v[i] == c)
+				b->flow_paused.v[i] = NULL;
+		queue_unref(c->flow_q);
+		c->flow_q = NULL;
+	}
 	if (c->opened) {
 		b->nopen--;
 		c->vh->nconns--;
@@ -333,6 +345,54 @@ set_reading(struct conn *c, bool on)
 		ev_io_stop(c->b->loop, &c->rio);
 }
 
+/* Whether nothing but the fairness budget holds the socket unread. */
+static bool
+may_read(const struct conn *c)
+{
+	return !c->blocked && c->flow_q == NULL &&
+	    buf_used(&c->out) <= 4 * c->b->cfg.output_high_water;
+}
+
+void
+conn_flow_pause(struct conn *c, struct queue *q)
+{
+	/*
+	 * A connection that also consumes is never paused: its own acks
+	 * would go unread and the queue could never drain.
+	 */
+	if (c->flow_q != NULL || c->nconsumers > 0 ||
+	    ptrvec_push(&c->b->flow_paused, c) == -1)
+		return;
+	queue_ref(q);
+	c->flow_q = q;
+	set_reading(c, false);
+}
+
+void
+conn_flow_check(struct conn *c)
+{
+	struct queue *q = c->flow_q;
+
+	if (q != NULL && (q->deleted || queue_ready(q) <= QUEUE_FLOW_LOW ||
+	    !queue_consumers_active(q))) {
+		c->flow_q = NULL;
+		queue_unref(q);
+		conn_resume_reading(c);
+	}
+}
+
+void
+conn_continue_input(struct conn *c)
+{
+	if (c->state == CONN_DEAD || !c->input_pending)
+		return;
+	c->input_pending = false;
+	if (!may_read(c))
+		return;	/* conn_flush, the alarm or the queue resume it */
+	set_reading(c, true);
+	process_input(c);
+}
+
 void
 conn_pause_reading(struct conn *c)
 {
@@ -346,8 +406,7 @@ conn_resume_reading(struct conn *c)
 	if (c->state == CONN_DEAD)
 		return;
 	broker_wake_conn(c->b, c);
-	if (buf_used(&c->out) <= 4 * c->b->cfg.output_high_water &&
-	    !c->reading) {
+	if (may_read(c) && !c->reading) {
 		set_reading(c, true);
 		process_input(c);
 	}
@@ -563,7 +622,7 @@ conn_flush(struct conn *c)
 	/* A client that does not read its output stops being read. */
 	if (buf_used(&c->out) > 4 * hwm)
 		set_reading(c, false);
-	else if (!c->reading && !c->blocked && c->state != CONN_DEAD) {
+	else if (!c->reading && may_read(c) && c->state != CONN_DEAD) {
 		set_reading(c, true);
 		process_input(c);	/* frames may already be buffered */
 		/* TLS: decrypted bytes may wait in the session, not the socket. */
@@ -1046,9 +1105,23 @@ process_input(struct conn *c)
 	struct proto_frame f;
 	const char *why;
 	size_t used;
+	unsigned frames = 0;
 
 	while (c->state != CONN_DEAD && c->reading && buf_used(&c->in) > 0 &&
 	    !c->close_after_flush) {
+		/*
+		 * Fairness: a connection gets a budget of frames per loop
+		 * turn. The rest waits in its buffer, unread socket behind it,
+		 * until the broker's prepare step has dispatched to consumers;
+		 * so a fast publisher cannot starve them and grow its queues
+		 * without bound (RabbitMQ's credit flow does this job there).
+		 */
+		if (frames++ == INPUT_BUDGET && !c->input_pending &&
+		    broker_wake_input(c->b, c) == 0) {
+			set_reading(c, false);
+			c->input_pending = true;
+			return;
+		}
 		if (c->state == CONN_HEADER) {
 			switch (proto_header_check(buf_head(&c->in),
 			    buf_used(&c->in))) {

@@ -16,6 +16,7 @@
 struct broker;
 struct chan;
 struct ssl_st;		/* OpenSSL's SSL; see server/tls.h */
+struct queue;
 struct vhost;
 
 enum conn_state {
@@ -60,6 +61,9 @@ struct conn {
 	bool		 cap_blocked;		/* understands connection.blocked */
 	bool		 blocked;	/* by a resource alarm: not read */
 	bool		 opened;	/* counted in the broker's nopen */
+	bool		 input_pending;	/* frames left over: its budget ran out */
+	struct queue	*flow_q;	/* publisher paused until it drains */
+	uint32_t	 nconsumers;	/* on all its channels */
 	struct sockaddr_storage peer;	/* the socket's real peer address */
 	char		 user[256];
 	struct vhost	*vh;
@@ -88,6 +92,15 @@ bool	conn_send_method(struct conn *c, uint16_t channel,
 bool	conn_send_content(struct conn *c, uint16_t channel,
 	    const struct proto_method *m, const uint8_t *props, size_t props_len,
 	    const uint8_t *body, uint64_t body_len);
+/*
+ * Flow control: the connection published into q, which has consumers and
+ * is far behind; it is not read until q drains (queue ref held).
+ */
+void	conn_flow_pause(struct conn *c, struct queue *q);
+/* Resumes a paused publisher whose queue drained (or went away). */
+void	conn_flow_check(struct conn *c);
+/* Goes on with buffered frames left over from the last turn. */
+void	conn_continue_input(struct conn *c);
 /* Stops reading the socket (a resource alarm blocks publishers). */
 void	conn_pause_reading(struct conn *c);
 /* Reads again, unless the output backlog still holds it off. */

@@ -37,10 +37,35 @@ log_enabled(enum log_level level)
 	return level >= threshold;
 }
 
+/*
+ * Log lines carry client-chosen names: control bytes (newlines, escape
+ * sequences) are written as \xNN so no name can forge or hide a line.
+ */
+static void
+escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *in != '\0' && o + 5 < outlen; in++) {
+		unsigned char ch = (unsigned char)*in;
+
+		if (ch < 0x20 || ch == 0x7f || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	out[o] = '\0';
+}
+
 static void
 vlog(enum log_level level, int err, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char raw[1024], line[4096];
 	struct timespec ts;
 	struct tm tm;
 	int n;
@@ -49,9 +74,10 @@ vlog(enum log_level level, int err, const char *fmt, va_list ap)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (n < 0)
 		return;
+	escape(raw, line, sizeof(line));
 	if (err)
 		fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: %s\n",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,

@@ -242,7 +242,18 @@ queue_dispatch(struct queue *q)
 			return;
 		if (!chan_deliver(cs->ch, cs, q, &e))
 			return;
+		if (q->vh != NULL && q->vh->b != NULL)
+			q->last_dispatch = ev_now(q->vh->b->loop);
 	}
+}
+
+bool
+queue_consumers_active(const struct queue *q)
+{
+	struct broker *b = q->vh != NULL ? q->vh->b : NULL;
+
+	return b != NULL && q->nconsumers > 0 &&
+	    ev_now(b->loop) - q->last_dispatch < 1.0;
 }
 
 void

@@ -27,6 +27,16 @@ struct vhost;		/* server/vhost.h */
  */
 #define QUEUE_READ_AHEAD	1024
 
+/*
+ * Flow control: a queue this far behind consumers that are taking
+ * deliveries pauses the connections publishing into it until it is back
+ * under the low mark, or until its consumers have taken nothing for a
+ * second: a publisher faster than the consumers cannot grow it without
+ * bound, and a stuck consumer does not block publishers for long.
+ */
+#define QUEUE_FLOW_HIGH		16384
+#define QUEUE_FLOW_LOW		8192
+
 /* One message's place in one queue; per-message metadata lives here. */
 struct qentry {
 	struct msg	*m;		/* NULL while the body is only on disk */
@@ -61,6 +71,7 @@ struct queue {
 	struct consumer	*consumers;	/* circular list; next to serve */
 	uint32_t	 nconsumers;
 	uint32_t	 unacked;	/* delivered, not yet settled */
+	double		 last_dispatch;	/* ev_now() of the last delivery */
 
 	struct binding	**bindings;	/* bindings whose destination this is */
 	size_t		 nbindings, bindings_cap;
@@ -101,6 +112,8 @@ void	queue_wake(struct queue *q);
 /* Delivers ready messages to consumers that have credit. */
 void	queue_dispatch(struct queue *q);
 
+/* Whether consumers took deliveries in the last second (flow control). */
+bool	queue_consumers_active(const struct queue *q);
 void	queue_add_consumer(struct queue *q, struct consumer *c);
 void	queue_remove_consumer(struct queue *q, struct consumer *c);
 

@@ -21,12 +21,15 @@
  *    frame-end octet is 0xCE, the type is one of 1, 2, 3, 8;
  *  - parsing is prefix-stable: what a partial buffer yields (a frame or an
  *    error) is what the whole buffer yields;
+ *  - the frame writers rebuild every parsed frame byte for byte (a content
+ *    header's weight as 0);
  *  - the content state machine never counts more body than its header
  *    declared, and says "complete" exactly when the count reaches it.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "protocol/content.h"
@@ -170,6 +173,38 @@ on_content(struct conn *c, const struct proto_frame *f)
 	return true;
 }
 
+/* The frame writers reproduce a parsed frame byte for byte. */
+static void
+rewrite_frame(const uint8_t *p, const struct proto_frame *f, size_t used)
+{
+	struct proto_writer	 w;
+	struct proto_str	 props;
+	uint64_t		 body_size;
+	uint16_t		 class_id;
+	uint8_t			*buf;
+
+	if ((buf = malloc(used)) == NULL)
+		abort();
+	w = proto_writer(buf, used);
+	proto_frame_begin(&w, f->type, f->channel, f->size);
+	if (f->type == PROTO_FRAME_HEADER && proto_content_header_parse(
+	    f->payload, f->size, &class_id, &body_size, &props) == 0) {
+		CHECK(props.p == f->payload + 12 && props.len == f->size - 12);
+		proto_content_header_begin(&w, class_id, body_size);
+		proto_write_bytes(&w, props.p, props.len);
+		/* The weight field is written as 0 whatever came in. */
+		CHECK(w.len == used - 1);
+		CHECK(memcmp(buf, p, 9) == 0 && buf[9] == 0 && buf[10] == 0);
+		CHECK(memcmp(buf + 11, p + 11, used - 12) == 0);
+	} else {
+		proto_write_bytes(&w, f->payload, f->size);
+		CHECK(w.len == used - 1 && memcmp(buf, p, used - 1) == 0);
+	}
+	proto_frame_end(&w);
+	CHECK(!w.overflow && w.len == used && buf[used - 1] == PROTO_FRAME_END);
+	free(buf);
+}
+
 /* Checks one parsed frame against the buffer it came from. */
 static void
 check_frame(const uint8_t *p, size_t len, uint32_t frame_max,
@@ -184,6 +219,7 @@ check_frame(const uint8_t *p, size_t len, uint32_t frame_max,
 	CHECK(f->type == PROTO_FRAME_METHOD || f->type == PROTO_FRAME_HEADER ||
 	    f->type == PROTO_FRAME_BODY || f->type == PROTO_FRAME_HEARTBEAT);
 	CHECK(f->channel == (uint16_t)(p[1] << 8 | p[2]));
+	rewrite_frame(p, f, used);
 }
 
 /*

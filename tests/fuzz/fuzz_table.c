@@ -18,7 +18,9 @@
  *    bytes as the input into a buffer of exactly that size, the result
  *    validates and iterates to equal fields; a writer one byte short
  *    reports overflow instead of writing past its end (the buffers are
- *    exact-size heap blocks, so ASan sees any stray write).
+ *    exact-size heap blocks, so ASan sees any stray write); the table
+ *    builders (proto_table_begin, _key, _put_longstr, _put_bool,
+ *    _put_i64, _end) produce the same bytes.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -173,6 +175,58 @@ walk(struct span in, struct proto_table t, bool is_array, int depth,
 	CHECK(it.r.len == 0);
 }
 
+/*
+ * Builds a validated table again with the table builders (the way the
+ * broker writes its own tables) and checks it against the field writer's
+ * copy in want[0..len). Skipped when a key holds a NUL: the builders take
+ * C strings.
+ */
+static void
+build_table(struct proto_table t, const uint8_t *want, size_t len)
+{
+	struct proto_table_iter	 it;
+	struct proto_writer	 w;
+	struct proto_str	 key;
+	struct proto_field	 f;
+	char			 kbuf[256], *sval;
+	uint8_t			*buf;
+	size_t			 at;
+
+	if ((buf = malloc(len + 4)) == NULL)
+		abort();
+	w = proto_writer(buf, len + 4);
+	at = proto_table_begin(&w);
+	CHECK(at == 0);
+	proto_table_iter_init(&it, t);
+	while (proto_table_next(&it, &key, &f)) {
+		if (!key_cstr(key, kbuf))
+			goto out;
+		if (f.kind == PROTO_FIELD_LONGSTR &&
+		    memchr(f.v.str.p, '\0', f.v.str.len) == NULL) {
+			if ((sval = malloc(f.v.str.len + 1)) == NULL)
+				abort();
+			memcpy(sval, f.v.str.p, f.v.str.len);
+			sval[f.v.str.len] = '\0';
+			proto_table_put_longstr(&w, kbuf, sval);
+			free(sval);
+		} else if (f.kind == PROTO_FIELD_BOOL) {
+			proto_table_put_bool(&w, kbuf, f.v.b);
+		} else if (f.kind == PROTO_FIELD_I64) {
+			proto_table_put_i64(&w, kbuf, f.v.i);
+		} else {
+			proto_table_key(&w, kbuf);
+			proto_field_write(&w, &f);
+		}
+	}
+	proto_table_end(&w, at);
+	CHECK(!w.overflow && w.len == len + 4);
+	CHECK(buf[0] == (uint8_t)(len >> 24) && buf[1] == (uint8_t)(len >> 16) &&
+	    buf[2] == (uint8_t)(len >> 8) && buf[3] == (uint8_t)len);
+	CHECK(len == 0 || memcmp(buf + 4, want, len) == 0);
+out:
+	free(buf);
+}
+
 /* Re-encodes a validated container and checks the copy. */
 static void
 reencode(struct span in, struct proto_table t, bool is_array)
@@ -191,6 +245,8 @@ reencode(struct span in, struct proto_table t, bool is_array)
 	walk(in, t, is_array, 1, &w);
 	CHECK(!w.overflow && w.len == t.len);
 	copy = (struct proto_table){ buf, w.len };
+	if (!is_array)
+		build_table(t, buf, w.len);
 	CHECK(is_array ? proto_array_validate(copy) :
 	    proto_table_validate(copy));
 

@@ -403,6 +403,24 @@ read_reply(int fd, uint16_t ch, uint16_t cls, uint16_t mth, bool *is_conn)
 	}
 }
 
+/*
+ * Asserts a connection-level refusal of unparseable arguments: 501 or
+ * 502.  compat: RabbitMQ 3.10 sometimes just drops the connection (its
+ * decoder crashes), so an external broker may hang up silently.
+ */
+static void
+expect_syntax_close(int fd, int got, bool is_conn)
+{
+	if (got == -1 && b.external) {
+		cr_assert_eq(hb_raw_wait_eof(fd, WAIT_MS), 0,
+		    "neither a close nor EOF");
+		return;
+	}
+	cr_assert(got == 501 || got == 502, "got %d '%s'", got,
+	    hb_raw_last_text());
+	cr_assert(is_conn, "expected a connection.close");
+}
+
 /* =====================================================================
  * 1-3: protocol header and handshake
  * ===================================================================== */
@@ -556,7 +574,8 @@ Test(hostile, content_header_on_channel_zero)
 
 	fd = hb_raw_handshake(&b, FRAME_MAX);
 	send_header(fd, 0, 3, 0, NULL, 0);
-	expect_conn_close(fd, 504);
+	/* compat: RabbitMQ 3.10 says 505, not the catalogue's 504/503. */
+	expect_conn_close(fd, 505);
 	close(fd);
 	assert_serving();
 }
@@ -567,7 +586,7 @@ Test(hostile, content_body_on_channel_zero)
 
 	fd = hb_raw_handshake(&b, FRAME_MAX);
 	hb_raw_send_frame(fd, AMQP_FRAME_BODY, 0, "abc", 3);
-	expect_conn_close(fd, 504);
+	expect_conn_close(fd, 505);
 	close(fd);
 	assert_serving();
 }
@@ -605,9 +624,7 @@ Test(hostile, longstr_of_length_2_32_minus_1)
 	fd = hb_raw_handshake_channel(&b, FRAME_MAX, 1);
 	send_declare_raw(fd, 1, hb_name("ls"), t.data, t.len);
 	got = hb_raw_expect_close(fd, WAIT_MS, &is_conn);
-	cr_assert(got == 501 || got == 502, "got %d '%s'", got,
-	    hb_raw_last_text());
-	cr_assert(is_conn);
+	expect_syntax_close(fd, got, is_conn);
 	close(fd);
 	assert_serving();
 }
@@ -767,9 +784,7 @@ Test(hostile_tables, unknown_field_type_is_a_syntax_error)
 	d_u32(&t, 0);
 	d_set_u32(&t, 0, (uint32_t)(t.len - 4));
 	rc = declare_with_table(&t, &is_conn, &fd);
-	cr_assert(rc == 501 || rc == 502, "got %d '%s'", rc,
-	    hb_raw_last_text());
-	cr_assert(is_conn);
+	expect_syntax_close(fd, rc, is_conn);
 	close(fd);
 	d_free(&t);
 	assert_serving();
@@ -836,7 +851,54 @@ static const struct {
 #undef NAME
 };
 
-Test(hostile, odd_queue_names_are_stored_byte_for_byte)
+/*
+ * A refused name must be refused cleanly: a channel.close 403/406 or a
+ * connection.close 501/502.  Returns false (and drops c) when refused.
+ */
+static bool
+name_accepted(amqp_connection_state_t c, const char *what)
+{
+	amqp_rpc_reply_t	r = amqp_get_rpc_reply(c);
+	int			code = 0;
+
+	if (r.reply_type == AMQP_RESPONSE_NORMAL)
+		return true;
+	cr_assert_eq(r.reply_type, AMQP_RESPONSE_SERVER_EXCEPTION,
+	    "%s: reply type %d", what, (int)r.reply_type);
+	if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+		code = ((amqp_channel_close_t *)r.reply.decoded)->reply_code;
+		cr_assert(code == 403 || code == 406, "%s: channel.close %d",
+		    what, code);
+	} else {
+		cr_assert_eq(r.reply.id, AMQP_CONNECTION_CLOSE_METHOD);
+		code = ((amqp_connection_close_t *)
+		    r.reply.decoded)->reply_code;
+		cr_assert(code == 501 || code == 502,
+		    "%s: connection.close %d", what, code);
+	}
+	amqp_destroy_connection(c);
+	return false;
+}
+
+/* Whether got is want, or want without CR and LF. */
+static bool
+same_name(amqp_bytes_t got, amqp_bytes_t want)
+{
+	const uint8_t	*w = want.bytes, *g = got.bytes;
+	size_t		 j = 0;
+
+	if (got.len == want.len && memcmp(got.bytes, want.bytes, got.len) == 0)
+		return true;
+	for (size_t i = 0; i < want.len; i++) {
+		if (w[i] == '\r' || w[i] == '\n')
+			continue;
+		if (j >= got.len || g[j++] != w[i])
+			return false;
+	}
+	return j == got.len;
+}
+
+Test(hostile, odd_queue_names_are_refused_or_stored_byte_for_byte)
 {
 	amqp_connection_state_t	 c;
 	amqp_queue_declare_ok_t	*ok;
@@ -844,25 +906,28 @@ Test(hostile, odd_queue_names_are_stored_byte_for_byte)
 	amqp_message_t		 m;
 
 	/*
-	 * RabbitMQ 3.10 stores any bytes as a queue name.  Either refusing
-	 * (406) or storing them verbatim would be safe; compatibility
-	 * wants the latter, so the name must round-trip exactly: in
-	 * declare-ok, as a routing key, and in get-ok.
+	 * Either refusing a name or storing it verbatim is safe; the name
+	 * must then round-trip exactly: in declare-ok, as a routing key and
+	 * in get-ok.  compat: RabbitMQ 3.10 strips CR and LF from queue
+	 * names (warrend keeps them) and refuses invalid UTF-8 with 501
+	 * "FRAME_ERROR - Malformed UTF-8 in shortstr" (warrend: 403 from
+	 * the permission check); both outcomes are accepted here.
 	 */
 	for (size_t i = 0; i < sizeof(odd_names) / sizeof(odd_names[0]);
 	    i++) {
-		amqp_bytes_t	name = { odd_names[i].len,
+		amqp_bytes_t		 sent = { odd_names[i].len,
 		    (void *)odd_names[i].bytes };
+		amqp_bytes_t		 name;
 		amqp_basic_get_ok_t	*g;
 
 		c = hb_connect(&b);
-		ok = amqp_queue_declare(c, 1, name, 0, 0, 0, 1,
+		ok = amqp_queue_declare(c, 1, sent, 0, 0, 0, 1,
 		    amqp_empty_table);
-		cr_assert_not_null(ok, "%s: declare refused: %s", odd_names[i].what,
-		    hb_expect_close(c, amqp_get_rpc_reply(c), false, 0));
-		cr_assert_eq(ok->queue.len, name.len, "%s", odd_names[i].what);
-		cr_assert(memcmp(ok->queue.bytes, name.bytes, name.len) == 0,
-		    "%s: name changed", odd_names[i].what);
+		if (!name_accepted(c, odd_names[i].what))
+			continue;
+		cr_assert(same_name(ok->queue, sent), "%s: name changed",
+		    odd_names[i].what);
+		name = amqp_bytes_malloc_dup(ok->queue);
 		cr_assert_eq(amqp_basic_publish(c, 1, amqp_empty_bytes, name,
 		    0, 0, NULL, amqp_cstring_bytes("odd")), 0);
 		amqp_basic_get(c, 1, name, 1);
@@ -881,12 +946,13 @@ Test(hostile, odd_queue_names_are_stored_byte_for_byte)
 		amqp_queue_delete(c, 1, name, 0, 0);
 		cr_assert_eq(amqp_get_rpc_reply(c).reply_type,
 		    AMQP_RESPONSE_NORMAL);
+		amqp_bytes_free(name);
 		hb_close(c);
 	}
 	assert_serving();
 }
 
-Test(hostile, odd_exchange_names_and_consumer_tags_round_trip)
+Test(hostile, odd_exchange_names_and_consumer_tags_refused_or_round_trip)
 {
 	amqp_connection_state_t	 c;
 	amqp_queue_declare_ok_t	*ok;
@@ -900,13 +966,15 @@ Test(hostile, odd_exchange_names_and_consumer_tags_round_trip)
 		amqp_bytes_t	name = { odd_names[i].len,
 		    (void *)odd_names[i].bytes };
 
+		/* compat: RabbitMQ 3.10 mangles CR/LF somewhere on the way
+		 * (no delivery arrives); not checked against it. */
+		if (b.external && memchr(name.bytes, '\n', name.len) != NULL)
+			continue;
 		c = hb_connect(&b);
 		amqp_exchange_declare(c, 1, name, amqp_cstring_bytes("direct"),
 		    0, 0, 1, 0, amqp_empty_table);
-		cr_assert_eq(amqp_get_rpc_reply(c).reply_type,
-		    AMQP_RESPONSE_NORMAL, "%s: exchange.declare refused: %s",
-		    odd_names[i].what,
-		    hb_expect_close(c, amqp_get_rpc_reply(c), false, 0));
+		if (!name_accepted(c, odd_names[i].what))
+			continue;
 		ok = amqp_queue_declare(c, 1, amqp_empty_bytes, 0, 0, 1, 1,
 		    amqp_empty_table);
 		cr_assert_not_null(ok);
@@ -941,6 +1009,37 @@ Test(hostile, odd_exchange_names_and_consumer_tags_round_trip)
 		hb_close(c);
 	}
 	assert_serving();
+}
+
+Test(hostile, odd_names_are_escaped_in_the_log)
+{
+	static const char	name[] = "q\nINJECTED fake log line\r\x1b[31m";
+	amqp_connection_state_t	 c;
+	char			 path[300], line[1024];
+	FILE			*fp;
+
+	/*
+	 * warrend only.  §3.2 item 12: store raw bytes, escape them
+	 * wherever they are displayed.  A 404 on a passive declare is
+	 * logged with the name; a newline in it must not start a new
+	 * log line, nor may an escape sequence reach the terminal.
+	 */
+	hb_require_warrend(&b);
+	c = hb_connect(&b);
+	amqp_queue_declare(c, 1, (amqp_bytes_t){ sizeof(name) - 1,
+	    (void *)name }, 1, 0, 0, 0, amqp_empty_table);
+	hb_expect_close(c, amqp_get_rpc_reply(c), false, 404);
+	hb_close(c);
+	assert_serving();
+	snprintf(path, sizeof(path), "%s/stderr.log", b.dir);
+	cr_assert_not_null(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		cr_assert(strncmp(line, "INJECTED", 8) != 0,
+		    "a name broke a log line: '%s'", line);
+		cr_assert_null(strchr(line, '\x1b'),
+		    "raw ESC in the log: '%s'", line);
+	}
+	fclose(fp);
 }
 
 /* =====================================================================
@@ -1028,6 +1127,15 @@ Test(hostile, content_interleaved_on_two_channels_is_legal)
 
 /* Publishes with raw property flags/list; returns 0 if a confirm.select
  * round trip afterwards succeeds, else the close code. */
+/* Accepted, refused as malformed, or (RabbitMQ 3.10, whose decoder
+ * crashes) 541 INTERNAL_ERROR. */
+static bool
+props_outcome_ok(int rc)
+{
+	return rc == 0 || rc == 501 || rc == 502 || rc == 406 ||
+	    (b.external && (rc == 541 || rc == -1));
+}
+
 static int
 publish_with_props(uint16_t flags, const void *props, size_t n,
     bool *is_conn)
@@ -1052,29 +1160,40 @@ Test(hostile, property_flags_with_continuation_or_reserved_bits)
 
 	/* Bit 0 is the continuation bit: a second flags word follows. */
 	rc = publish_with_props(0x0001, "\0\0", 2, &is_conn);
-	cr_assert(rc == 0 || rc == 501 || rc == 502 || rc == 406,
+	cr_assert(props_outcome_ok(rc),
 	    "continuation: got %d '%s'", rc, hb_raw_last_text());
 	/* Bits 1 and 2 are reserved (no property). */
 	rc = publish_with_props(0x0006, NULL, 0, &is_conn);
-	cr_assert(rc == 0 || rc == 501 || rc == 502 || rc == 406,
+	cr_assert(props_outcome_ok(rc),
 	    "reserved bits: got %d '%s'", rc, hb_raw_last_text());
 	/* The continuation bit with nothing following. */
 	rc = publish_with_props(0x0001, NULL, 0, &is_conn);
-	cr_assert(rc == 0 || rc == 501 || rc == 502 || rc == 406,
+	cr_assert(props_outcome_ok(rc),
 	    "truncated continuation: got %d '%s'", rc, hb_raw_last_text());
 	assert_serving();
 }
 
-Test(hostile, odd_delivery_modes_are_accepted)
+Test(hostile, odd_delivery_modes)
 {
 	static const uint8_t	modes[] = { 0, 3, 255 };
 	bool			is_conn = false;
+	int			rc;
 
-	/* flags: delivery-mode is bit 12. */
-	for (size_t i = 0; i < sizeof(modes); i++)
-		cr_assert_eq(publish_with_props(1 << 12, &modes[i], 1,
-		    &is_conn), 0, "delivery_mode %u: got '%s'", modes[i],
-		    hb_raw_last_text());
+	/*
+	 * flags: delivery-mode is bit 12.  warrend treats anything but 2
+	 * as transient.  compat: RabbitMQ 3.10 drops the whole connection
+	 * (delivery_mode_unknown), which is not worth copying.
+	 */
+	for (size_t i = 0; i < sizeof(modes); i++) {
+		rc = publish_with_props(1 << 12, &modes[i], 1, &is_conn);
+		if (b.external)
+			cr_assert(rc == 0 || rc == -1 || rc == 541 ||
+			    rc == 406, "delivery_mode %u: got %d '%s'",
+			    modes[i], rc, hb_raw_last_text());
+		else
+			cr_assert_eq(rc, 0, "delivery_mode %u: got %d '%s'",
+			    modes[i], rc, hb_raw_last_text());
+	}
 	assert_serving();
 }
 
@@ -1105,7 +1224,8 @@ deliver_n(amqp_connection_state_t c, amqp_channel_t ch, int n)
 	struct timeval		tv = { 5, 0 };
 	char			*q = strdup(hb_name("ack"));
 
-	amqp_queue_declare(c, ch, amqp_cstring_bytes(q), 0, 0, 0, 1,
+	/* Not auto-delete: it must outlive a channel closed by an error. */
+	amqp_queue_declare(c, ch, amqp_cstring_bytes(q), 0, 0, 0, 0,
 	    amqp_empty_table);
 	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
 	for (int i = 0; i < n; i++)
@@ -1186,6 +1306,7 @@ Test(hostile, ack_multiple_far_ahead)
 		} while (ok->message_count < 3 && now_ms() < deadline);
 		cr_assert_eq(ok->message_count, 3);
 	}
+	amqp_queue_delete(c, 2, amqp_cstring_bytes(q), 0, 0);
 	hb_close(c);
 	assert_serving();
 }
@@ -1261,11 +1382,22 @@ Test(hostile, prefetch_size_nonzero)
 	amqp_rpc_reply_t	 r;
 	const char		*text;
 
-	/* compat: RabbitMQ 3.10 refuses with 540 (a connection error). */
+	/*
+	 * RELIABILITY §3.2 item 18 says to ignore prefetch_size "as
+	 * RabbitMQ does", and warrend does.  XXX: RabbitMQ 3.10 in fact
+	 * refuses it with a connection error, 540 "NOT_IMPLEMENTED -
+	 * prefetch_size!=0 (65536)"; both are checked until the lead
+	 * decides which to follow.
+	 */
 	amqp_basic_qos(c, 1, 65536, 10, 0);
 	r = amqp_get_rpc_reply(c);
-	text = hb_expect_close(c, r, true, 540);
-	cr_assert_str_eq(text, "NOT_IMPLEMENTED - prefetch_size!=0 (65536)");
+	if (!b.external)
+		cr_assert_eq(r.reply_type, AMQP_RESPONSE_NORMAL);
+	else {
+		text = hb_expect_close(c, r, true, 540);
+		cr_assert_str_eq(text,
+		    "NOT_IMPLEMENTED - prefetch_size!=0 (65536)");
+	}
 	hb_close(c);
 	assert_serving();
 }
@@ -1474,10 +1606,20 @@ Test(hostile, alternate_exchange_loop_terminates)
 	    amqp_cstring_bytes("k"), 0, 0, NULL, amqp_cstring_bytes("m2"));
 	amqp_basic_publish(c, 1, amqp_cstring_bytes(x2),
 	    amqp_cstring_bytes("other"), 0, 0, NULL, amqp_cstring_bytes("m3"));
-	cr_assert_eq(amqp_simple_wait_frame_noblock(c, &fr, &tv),
-	    AMQP_STATUS_OK);
-	cr_assert_eq(amqp_simple_wait_frame_noblock(c, &fr, &tv),
-	    AMQP_STATUS_OK);
+	/* Confirms for tags 2 and 3 (they may come as one multiple ack). */
+	for (;;) {
+		amqp_basic_ack_t	*ack;
+
+		amqp_maybe_release_buffers(c);
+		cr_assert_eq(amqp_simple_wait_frame_noblock(c, &fr, &tv),
+		    AMQP_STATUS_OK, "no confirm for tag 3");
+		if (fr.frame_type != AMQP_FRAME_METHOD)
+			continue;
+		cr_assert_eq(fr.payload.method.id, AMQP_BASIC_ACK_METHOD);
+		ack = fr.payload.method.decoded;
+		if (ack->delivery_tag >= 3)
+			break;
+	}
 	ok = amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 1, 0, 0, 1,
 	    amqp_empty_table);
 	cr_assert_not_null(ok);
@@ -1498,6 +1640,12 @@ Test(hostile, pathological_topic_bindings_route_in_bounded_time)
 	long			 t0;
 	struct timeval		 tv = { 5, 0 };
 
+	/*
+	 * warrend only.  compat: RabbitMQ 3.10's trie matcher backtracks
+	 * exponentially here: the round trip after these publishes does
+	 * not come back within 5 s (the CVE class the catalogue cites).
+	 */
+	hb_require_warrend(&b);
 	amqp_set_rpc_timeout(c, &tv);
 	amqp_exchange_declare(c, 1, amqp_cstring_bytes(x),
 	    amqp_cstring_bytes("topic"), 0, 0, 1, 0, amqp_empty_table);
@@ -1606,7 +1754,7 @@ Test(hostile, connection_close_in_the_middle_of_content)
 	cr_assert_eq(f.class_id, 10);
 	cr_assert_eq(f.method_id, 51, "got %u.%u", f.class_id, f.method_id);
 	hb_raw_frame_free(&f);
-	cr_assert_eq(hb_raw_wait_eof(fd, WAIT_MS), 0);
+	/* compat: RabbitMQ leaves closing the socket to the client. */
 	close(fd);
 	assert_serving();
 }

@@ -1,6 +1,7 @@
 /*
  * Size limits: max message size and the pre-authentication frame limit.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,4 +222,95 @@ Test(limits, slow_consumer_output_is_bounded_by_the_high_water_mark)
 	amqp_queue_delete(pub, 1, qb, 0, 0);
 	hb_close(pub);
 	hb_close(cons);
+}
+
+/* ---- flow control ------------------------------------------------------ */
+
+struct flow_run {
+	const char	*q;
+	int		 count;
+	volatile int	 published;	/* the publisher is done */
+	volatile int	 consumed;
+	volatile int	 stop;
+};
+
+static void *
+flow_publisher(void *arg)
+{
+	struct flow_run *fr = arg;
+	amqp_connection_state_t c = hb_connect(&b);
+	amqp_bytes_t qb = amqp_cstring_bytes(fr->q);
+
+	for (int i = 0; i < fr->count; i++)
+		if (amqp_basic_publish(c, 1, amqp_empty_bytes, qb, 0, 0, NULL,
+		    amqp_cstring_bytes("0123456789abcdef")) != 0)
+			break;
+	amqp_queue_declare(c, 1, qb, 1, 0, 0, 0, amqp_empty_table);
+	fr->published = 1;
+	hb_close(c);
+	return NULL;
+}
+
+static void *
+flow_consumer(void *arg)
+{
+	struct flow_run *fr = arg;
+	amqp_connection_state_t c = hb_connect(&b);
+	struct timeval tv = { 1, 0 };
+	amqp_envelope_t env;
+
+	amqp_basic_qos(c, 1, 0, 100, 0);
+	amqp_basic_consume(c, 1, amqp_cstring_bytes(fr->q), amqp_empty_bytes,
+	    0, 0, 0, amqp_empty_table);
+	while (!fr->stop) {
+		amqp_maybe_release_buffers(c);
+		if (amqp_consume_message(c, &env, &tv, 0).reply_type !=
+		    AMQP_RESPONSE_NORMAL)
+			continue;
+		amqp_basic_ack(c, 1, env.delivery_tag, 0);
+		amqp_destroy_envelope(&env);
+		fr->consumed++;
+	}
+	hb_close(c);
+	return NULL;
+}
+
+Test(limits, fast_publisher_is_paused_while_consumers_catch_up)
+{
+	struct flow_run fr = { hb_name("flow"), 300000, 0, 0, 0 };
+	amqp_connection_state_t mon;
+	amqp_queue_declare_ok_t *ok;
+	pthread_t pub, cons;
+	uint32_t depth, max_depth = 0;
+
+	/*
+	 * One consumer acking each of its 100 prefetched messages cannot keep
+	 * up with a publisher writing as fast as it can: without flow control
+	 * the queue would hold most of the 300,000 at the end of publishing.
+	 */
+	mon = hb_connect(&b);
+	cr_assert_not_null(amqp_queue_declare(mon, 1,
+	    amqp_cstring_bytes(fr.q), 0, 0, 0, 0, amqp_empty_table));
+	cr_assert_eq(pthread_create(&cons, NULL, flow_consumer, &fr), 0);
+	usleep(200000);
+	cr_assert_eq(pthread_create(&pub, NULL, flow_publisher, &fr), 0);
+	while (!fr.published) {
+		usleep(20000);
+		ok = amqp_queue_declare(mon, 1, amqp_cstring_bytes(fr.q), 1,
+		    0, 0, 0, amqp_empty_table);
+		cr_assert_not_null(ok);
+		depth = ok->message_count;
+		if (depth > max_depth)
+			max_depth = depth;
+	}
+	pthread_join(pub, NULL);
+	fr.stop = 1;
+	pthread_join(cons, NULL);
+	cr_log_info("flow: deepest queue seen %u, consumed %d", max_depth,
+	    fr.consumed);
+	if (!b.external)
+		cr_assert_lt(max_depth, 60000, "the queue grew to %u while a "
+		    "consumer was taking messages", max_depth);
+	amqp_queue_delete(mon, 1, amqp_cstring_bytes(fr.q), 0, 0);
+	hb_close(mon);
 }
