@@ -198,12 +198,10 @@ blob(const struct store *st, struct span sp)
 	return b;
 }
 
-/* Forgets the batch without freeing its arrays (they are reused). */
+/* Empties the pending-put maps by moving to a new slot generation. */
 static void
-batch_reset(struct store *st)
+forget_puts(struct store *st)
 {
-	st->nops = 0;
-	st->arenalen = 0;
 	st->entries.n = 0;
 	st->msgs.n = 0;
 	if (++st->gen == 0) {
@@ -216,6 +214,15 @@ batch_reset(struct store *st)
 			    st->msgs.cap * sizeof(struct slot));
 		st->gen = 1;
 	}
+}
+
+/* Forgets the batch without freeing its arrays (they are reused). */
+static void
+batch_reset(struct store *st)
+{
+	st->nops = 0;
+	st->arenalen = 0;
+	forget_puts(st);
 }
 
 /*
@@ -239,17 +246,7 @@ batch_keep_for_retry(struct store *st)
 	}
 	st->nops = st->retained = n;
 	/* Definition blobs stay in the arena; the maps held only puts. */
-	st->entries.n = 0;
-	st->msgs.n = 0;
-	if (++st->gen == 0) {
-		if (st->entries.slots != NULL)
-			memset(st->entries.slots, 0,
-			    st->entries.cap * sizeof(struct slot));
-		if (st->msgs.slots != NULL)
-			memset(st->msgs.slots, 0,
-			    st->msgs.cap * sizeof(struct slot));
-		st->gen = 1;
-	}
+	forget_puts(st);
 }
 
 /* Hands every message of the batch back to its owner, exactly once. */
