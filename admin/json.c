@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/utf8.h"
 #include "server/buf.h"
 
 struct json_member {
@@ -103,45 +104,6 @@ fail_unexpected(struct parser *ps)
 		fail(ps, ps->pos, "unexpected '%c'", c);
 	else
 		fail(ps, ps->pos, "unexpected byte 0x%02x", c);
-}
-
-/*
- * Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0.
- * Rejects overlong forms, UTF-16 surrogates and code points past U+10FFFF
- * (RFC 3629, table 3-7 of the Unicode standard).
- */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned char	c = p[0], lo = 0x80, hi = 0xbf;
-	size_t		need, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1;
-	else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;	/* D800..DFFF are not characters */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < need + 1)
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i <= need; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return need + 1;
 }
 
 static size_t
@@ -270,7 +232,7 @@ parse_string(struct parser *ps, char **out, size_t *outlen)
 			goto bad;
 		}
 		if (p[i] >= 0x80) {
-			if ((k = utf8_len(p + i, end - i)) == 0) {
+			if ((k = proto_utf8_len(p + i, end - i)) == 0) {
 				fail(ps, i, "invalid UTF-8 in string");
 				goto bad;
 			}
@@ -932,7 +894,7 @@ put_string(struct json_writer *w, const char *s, size_t len)
 			continue;
 		}
 		if (p[i] >= 0x80) {
-			if ((k = utf8_len(p + i, len - i)) == 0) {
+			if ((k = proto_utf8_len(p + i, len - i)) == 0) {
 				put(w, "\\ufffd", 6);
 				i++;
 			} else {

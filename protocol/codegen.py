@@ -352,12 +352,15 @@ def gen_header(spec):
              ' ids,')
     o.append(' * PROTO_NOT_IMPLEMENTED for an unknown class or method id (out->id'
              ' is')
-    o.append(' * still set), or PROTO_SYNTAX_ERROR when the arguments are'
+    o.append(' * still set), PROTO_SYNTAX_ERROR when the arguments are'
              ' truncated or')
-    o.append(' * followed by extra bytes. Strings and tables in *out point'
-             ' into p;')
-    o.append(' * tables are not validated here.')
+    o.append(' * followed by extra bytes, or PROTO_DECODE_BAD_UTF8 when a'
+             ' shortstr of')
+    o.append(' * a method without content is not UTF-8. Strings and tables in'
+             ' *out')
+    o.append(' * point into p; tables are not validated here.')
     o.append(' */')
+    o.append('#define PROTO_DECODE_BAD_UTF8\t1')
     o += wrap('', 'int\tproto_method_decode(const uint8_t *, size_t, '
               'struct proto_method *);')
     o.append('/* Encodes ids and arguments; false on overflow or an unknown'
@@ -428,12 +431,21 @@ def gen_header(spec):
 
 # ---------------------------------------------------------------- spec.c
 
+def checks_utf8(m):
+    # compat: RabbitMQ's decoder refuses malformed UTF-8 in every shortstr
+    # of the methods that carry no content (names, tags, reply texts); the
+    # routing keys of basic.publish and the like are left as bytes.
+    return not m.content and any(f.type == 'shortstr' for f in m.fields)
+
+
 def gen_decoder(m):
     o = []
+    extra = ', bool *bad_utf8' if checks_utf8(m) else ''
     if m.has_struct:
-        sig = 'decode_%s(struct proto_reader *r, %s *m)' % (m.member, m.struct)
+        sig = 'decode_%s(struct proto_reader *r, %s *m%s)' % (
+            m.member, m.struct, extra)
     else:
-        sig = 'decode_%s(struct proto_reader *r)' % m.member
+        sig = 'decode_%s(struct proto_reader *r%s)' % (m.member, extra)
     o.append('static bool')
     o += wrap('', sig)
     o.append('{')
@@ -456,7 +468,11 @@ def gen_decoder(m):
                 arg = '&' + SKIP_VARS[f.type][1]
             else:
                 arg = '&m->' + f.member
-            o += wrap('\t', 'if (!%s(r, %s))' % (rd, arg))
+            if f.type == 'shortstr' and checks_utf8(m):
+                o += wrap('\t', 'if (!read_utf8_shortstr(r, %s, bad_utf8))'
+                          % arg)
+            else:
+                o += wrap('\t', 'if (!%s(r, %s))' % (rd, arg))
             o.append('\t\treturn false;')
         else:
             o.append('\tif (!proto_read_u8(r, &bits))')
@@ -511,7 +527,22 @@ def gen_source(spec):
     o.append('#include <string.h>')
     o.append('')
     o.append('#include "protocol/spec.h"')
+    o.append('#include "protocol/utf8.h"')
     o.append('#include "protocol/wire.h"')
+    o.append('')
+    o.append('/* Reads a shortstr that must be UTF-8; *bad says which failed. */')
+    o.append('static bool')
+    o.append('read_utf8_shortstr(struct proto_reader *r, struct proto_str *s,'
+             ' bool *bad)')
+    o.append('{')
+    o.append('\tif (!proto_read_shortstr(r, s))')
+    o.append('\t\treturn false;')
+    o.append('\tif (!proto_utf8_valid(s->p, s->len)) {')
+    o.append('\t\t*bad = true;')
+    o.append('\t\treturn false;')
+    o.append('\t}')
+    o.append('\treturn true;')
+    o.append('}')
     o.append('')
 
     o.append('bool')
@@ -585,7 +616,7 @@ def gen_source(spec):
     o.append('{')
     o.append('\tstruct proto_reader r = proto_reader(p, len);')
     o.append('\tuint16_t class_id, method_id;')
-    o.append('\tbool ok;')
+    o.append('\tbool ok, bad_utf8 = false;')
     o.append('')
     o.append('\tmemset(out, 0, sizeof(*out));')
     o.append('\tif (!proto_read_u16(&r, &class_id) ||')
@@ -599,10 +630,11 @@ def gen_source(spec):
             empty.append(m)
             continue
         o.append('\tcase %s:' % m.macro)
+        extra = ', &bad_utf8' if checks_utf8(m) else ''
         if m.has_struct:
-            call = 'decode_%s(&r, &out->u.%s)' % (m.member, m.member)
+            call = 'decode_%s(&r, &out->u.%s%s)' % (m.member, m.member, extra)
         else:
-            call = 'decode_%s(&r)' % m.member
+            call = 'decode_%s(&r%s)' % (m.member, extra)
         o += wrap('\t\t', 'ok = %s;' % call)
         o.append('\t\tbreak;')
     for m in empty:
@@ -612,6 +644,8 @@ def gen_source(spec):
     o.append('\tdefault:')
     o.append('\t\treturn PROTO_NOT_IMPLEMENTED;')
     o.append('\t}')
+    o.append('\tif (bad_utf8)')
+    o.append('\t\treturn PROTO_DECODE_BAD_UTF8;')
     o.append('\tif (!ok || r.len != 0)')
     o.append('\t\treturn PROTO_SYNTAX_ERROR;')
     o.append('\treturn 0;')

@@ -6,7 +6,21 @@
 #include <string.h>
 
 #include "protocol/spec.h"
+#include "protocol/utf8.h"
 #include "protocol/wire.h"
+
+/* Reads a shortstr that must be UTF-8; *bad says which failed. */
+static bool
+read_utf8_shortstr(struct proto_reader *r, struct proto_str *s, bool *bad)
+{
+	if (!proto_read_shortstr(r, s))
+		return false;
+	if (!proto_utf8_valid(s->p, s->len)) {
+		*bad = true;
+		return false;
+	}
+	return true;
+}
 
 bool
 proto_reply_is_hard(uint16_t code)
@@ -243,15 +257,15 @@ decode_connection_start(struct proto_reader *r,
 
 static bool
 decode_connection_start_ok(struct proto_reader *r,
-    struct proto_connection_start_ok *m)
+    struct proto_connection_start_ok *m, bool *bad_utf8)
 {
 	if (!proto_read_table(r, &m->client_properties))
 		return false;
-	if (!proto_read_shortstr(r, &m->mechanism))
+	if (!read_utf8_shortstr(r, &m->mechanism, bad_utf8))
 		return false;
 	if (!proto_read_longstr(r, &m->response))
 		return false;
-	if (!proto_read_shortstr(r, &m->locale))
+	if (!read_utf8_shortstr(r, &m->locale, bad_utf8))
 		return false;
 	return true;
 }
@@ -300,14 +314,15 @@ decode_connection_tune_ok(struct proto_reader *r,
 }
 
 static bool
-decode_connection_open(struct proto_reader *r, struct proto_connection_open *m)
+decode_connection_open(struct proto_reader *r, struct proto_connection_open *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 	struct proto_str skip_str;
 
-	if (!proto_read_shortstr(r, &m->virtual_host))
+	if (!read_utf8_shortstr(r, &m->virtual_host, bad_utf8))
 		return false;
-	if (!proto_read_shortstr(r, &skip_str))
+	if (!read_utf8_shortstr(r, &skip_str, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -315,22 +330,22 @@ decode_connection_open(struct proto_reader *r, struct proto_connection_open *m)
 }
 
 static bool
-decode_connection_open_ok(struct proto_reader *r)
+decode_connection_open_ok(struct proto_reader *r, bool *bad_utf8)
 {
 	struct proto_str skip_str;
 
-	if (!proto_read_shortstr(r, &skip_str))
+	if (!read_utf8_shortstr(r, &skip_str, bad_utf8))
 		return false;
 	return true;
 }
 
 static bool
-decode_connection_close(struct proto_reader *r,
-    struct proto_connection_close *m)
+decode_connection_close(struct proto_reader *r, struct proto_connection_close *m,
+    bool *bad_utf8)
 {
 	if (!proto_read_u16(r, &m->reply_code))
 		return false;
-	if (!proto_read_shortstr(r, &m->reply_text))
+	if (!read_utf8_shortstr(r, &m->reply_text, bad_utf8))
 		return false;
 	if (!proto_read_u16(r, &m->class_id))
 		return false;
@@ -341,30 +356,30 @@ decode_connection_close(struct proto_reader *r,
 
 static bool
 decode_connection_blocked(struct proto_reader *r,
-    struct proto_connection_blocked *m)
+    struct proto_connection_blocked *m, bool *bad_utf8)
 {
-	if (!proto_read_shortstr(r, &m->reason))
+	if (!read_utf8_shortstr(r, &m->reason, bad_utf8))
 		return false;
 	return true;
 }
 
 static bool
 decode_connection_update_secret(struct proto_reader *r,
-    struct proto_connection_update_secret *m)
+    struct proto_connection_update_secret *m, bool *bad_utf8)
 {
 	if (!proto_read_longstr(r, &m->new_secret))
 		return false;
-	if (!proto_read_shortstr(r, &m->reason))
+	if (!read_utf8_shortstr(r, &m->reason, bad_utf8))
 		return false;
 	return true;
 }
 
 static bool
-decode_channel_open(struct proto_reader *r)
+decode_channel_open(struct proto_reader *r, bool *bad_utf8)
 {
 	struct proto_str skip_str;
 
-	if (!proto_read_shortstr(r, &skip_str))
+	if (!read_utf8_shortstr(r, &skip_str, bad_utf8))
 		return false;
 	return true;
 }
@@ -402,11 +417,12 @@ decode_channel_flow_ok(struct proto_reader *r, struct proto_channel_flow_ok *m)
 }
 
 static bool
-decode_channel_close(struct proto_reader *r, struct proto_channel_close *m)
+decode_channel_close(struct proto_reader *r, struct proto_channel_close *m,
+    bool *bad_utf8)
 {
 	if (!proto_read_u16(r, &m->reply_code))
 		return false;
-	if (!proto_read_shortstr(r, &m->reply_text))
+	if (!read_utf8_shortstr(r, &m->reply_text, bad_utf8))
 		return false;
 	if (!proto_read_u16(r, &m->class_id))
 		return false;
@@ -416,17 +432,17 @@ decode_channel_close(struct proto_reader *r, struct proto_channel_close *m)
 }
 
 static bool
-decode_exchange_declare(struct proto_reader *r,
-    struct proto_exchange_declare *m)
+decode_exchange_declare(struct proto_reader *r, struct proto_exchange_declare *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 	uint16_t skip16;
 
 	if (!proto_read_u16(r, &skip16))
 		return false;
-	if (!proto_read_shortstr(r, &m->exchange))
+	if (!read_utf8_shortstr(r, &m->exchange, bad_utf8))
 		return false;
-	if (!proto_read_shortstr(r, &m->type))
+	if (!read_utf8_shortstr(r, &m->type, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -441,14 +457,15 @@ decode_exchange_declare(struct proto_reader *r,
 }
 
 static bool
-decode_exchange_delete(struct proto_reader *r, struct proto_exchange_delete *m)
+decode_exchange_delete(struct proto_reader *r, struct proto_exchange_delete *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 	uint16_t skip16;
 
 	if (!proto_read_u16(r, &skip16))
 		return false;
-	if (!proto_read_shortstr(r, &m->exchange))
+	if (!read_utf8_shortstr(r, &m->exchange, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -458,18 +475,19 @@ decode_exchange_delete(struct proto_reader *r, struct proto_exchange_delete *m)
 }
 
 static bool
-decode_exchange_bind(struct proto_reader *r, struct proto_exchange_bind *m)
+decode_exchange_bind(struct proto_reader *r, struct proto_exchange_bind *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 	uint16_t skip16;
 
 	if (!proto_read_u16(r, &skip16))
 		return false;
-	if (!proto_read_shortstr(r, &m->destination))
+	if (!read_utf8_shortstr(r, &m->destination, bad_utf8))
 		return false;
-	if (!proto_read_shortstr(r, &m->source))
+	if (!read_utf8_shortstr(r, &m->source, bad_utf8))
 		return false;
-	if (!proto_read_shortstr(r, &m->routing_key))
+	if (!read_utf8_shortstr(r, &m->routing_key, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -480,18 +498,19 @@ decode_exchange_bind(struct proto_reader *r, struct proto_exchange_bind *m)
 }
 
 static bool
-decode_exchange_unbind(struct proto_reader *r, struct proto_exchange_unbind *m)
+decode_exchange_unbind(struct proto_reader *r, struct proto_exchange_unbind *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 	uint16_t skip16;
 
 	if (!proto_read_u16(r, &skip16))
 		return false;
-	if (!proto_read_shortstr(r, &m->destination))
+	if (!read_utf8_shortstr(r, &m->destination, bad_utf8))
 		return false;
-	if (!proto_read_shortstr(r, &m->source))
+	if (!read_utf8_shortstr(r, &m->source, bad_utf8))
 		return false;
-	if (!proto_read_shortstr(r, &m->routing_key))
+	if (!read_utf8_shortstr(r, &m->routing_key, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -502,14 +521,15 @@ decode_exchange_unbind(struct proto_reader *r, struct proto_exchange_unbind *m)
 }
 
 static bool
-decode_queue_declare(struct proto_reader *r, struct proto_queue_declare *m)
+decode_queue_declare(struct proto_reader *r, struct proto_queue_declare *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 	uint16_t skip16;
 
 	if (!proto_read_u16(r, &skip16))
 		return false;
-	if (!proto_read_shortstr(r, &m->queue))
+	if (!read_utf8_shortstr(r, &m->queue, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -524,10 +544,10 @@ decode_queue_declare(struct proto_reader *r, struct proto_queue_declare *m)
 }
 
 static bool
-decode_queue_declare_ok(struct proto_reader *r,
-    struct proto_queue_declare_ok *m)
+decode_queue_declare_ok(struct proto_reader *r, struct proto_queue_declare_ok *m,
+    bool *bad_utf8)
 {
-	if (!proto_read_shortstr(r, &m->queue))
+	if (!read_utf8_shortstr(r, &m->queue, bad_utf8))
 		return false;
 	if (!proto_read_u32(r, &m->message_count))
 		return false;
@@ -537,18 +557,19 @@ decode_queue_declare_ok(struct proto_reader *r,
 }
 
 static bool
-decode_queue_bind(struct proto_reader *r, struct proto_queue_bind *m)
+decode_queue_bind(struct proto_reader *r, struct proto_queue_bind *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 	uint16_t skip16;
 
 	if (!proto_read_u16(r, &skip16))
 		return false;
-	if (!proto_read_shortstr(r, &m->queue))
+	if (!read_utf8_shortstr(r, &m->queue, bad_utf8))
 		return false;
-	if (!proto_read_shortstr(r, &m->exchange))
+	if (!read_utf8_shortstr(r, &m->exchange, bad_utf8))
 		return false;
-	if (!proto_read_shortstr(r, &m->routing_key))
+	if (!read_utf8_shortstr(r, &m->routing_key, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -559,14 +580,15 @@ decode_queue_bind(struct proto_reader *r, struct proto_queue_bind *m)
 }
 
 static bool
-decode_queue_purge(struct proto_reader *r, struct proto_queue_purge *m)
+decode_queue_purge(struct proto_reader *r, struct proto_queue_purge *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 	uint16_t skip16;
 
 	if (!proto_read_u16(r, &skip16))
 		return false;
-	if (!proto_read_shortstr(r, &m->queue))
+	if (!read_utf8_shortstr(r, &m->queue, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -583,14 +605,15 @@ decode_queue_purge_ok(struct proto_reader *r, struct proto_queue_purge_ok *m)
 }
 
 static bool
-decode_queue_delete(struct proto_reader *r, struct proto_queue_delete *m)
+decode_queue_delete(struct proto_reader *r, struct proto_queue_delete *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 	uint16_t skip16;
 
 	if (!proto_read_u16(r, &skip16))
 		return false;
-	if (!proto_read_shortstr(r, &m->queue))
+	if (!read_utf8_shortstr(r, &m->queue, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -609,17 +632,18 @@ decode_queue_delete_ok(struct proto_reader *r, struct proto_queue_delete_ok *m)
 }
 
 static bool
-decode_queue_unbind(struct proto_reader *r, struct proto_queue_unbind *m)
+decode_queue_unbind(struct proto_reader *r, struct proto_queue_unbind *m,
+    bool *bad_utf8)
 {
 	uint16_t skip16;
 
 	if (!proto_read_u16(r, &skip16))
 		return false;
-	if (!proto_read_shortstr(r, &m->queue))
+	if (!read_utf8_shortstr(r, &m->queue, bad_utf8))
 		return false;
-	if (!proto_read_shortstr(r, &m->exchange))
+	if (!read_utf8_shortstr(r, &m->exchange, bad_utf8))
 		return false;
-	if (!proto_read_shortstr(r, &m->routing_key))
+	if (!read_utf8_shortstr(r, &m->routing_key, bad_utf8))
 		return false;
 	if (!proto_read_table(r, &m->arguments))
 		return false;
@@ -642,16 +666,17 @@ decode_basic_qos(struct proto_reader *r, struct proto_basic_qos *m)
 }
 
 static bool
-decode_basic_consume(struct proto_reader *r, struct proto_basic_consume *m)
+decode_basic_consume(struct proto_reader *r, struct proto_basic_consume *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 	uint16_t skip16;
 
 	if (!proto_read_u16(r, &skip16))
 		return false;
-	if (!proto_read_shortstr(r, &m->queue))
+	if (!read_utf8_shortstr(r, &m->queue, bad_utf8))
 		return false;
-	if (!proto_read_shortstr(r, &m->consumer_tag))
+	if (!read_utf8_shortstr(r, &m->consumer_tag, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -665,20 +690,21 @@ decode_basic_consume(struct proto_reader *r, struct proto_basic_consume *m)
 }
 
 static bool
-decode_basic_consume_ok(struct proto_reader *r,
-    struct proto_basic_consume_ok *m)
+decode_basic_consume_ok(struct proto_reader *r, struct proto_basic_consume_ok *m,
+    bool *bad_utf8)
 {
-	if (!proto_read_shortstr(r, &m->consumer_tag))
+	if (!read_utf8_shortstr(r, &m->consumer_tag, bad_utf8))
 		return false;
 	return true;
 }
 
 static bool
-decode_basic_cancel(struct proto_reader *r, struct proto_basic_cancel *m)
+decode_basic_cancel(struct proto_reader *r, struct proto_basic_cancel *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 
-	if (!proto_read_shortstr(r, &m->consumer_tag))
+	if (!read_utf8_shortstr(r, &m->consumer_tag, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -687,9 +713,10 @@ decode_basic_cancel(struct proto_reader *r, struct proto_basic_cancel *m)
 }
 
 static bool
-decode_basic_cancel_ok(struct proto_reader *r, struct proto_basic_cancel_ok *m)
+decode_basic_cancel_ok(struct proto_reader *r, struct proto_basic_cancel_ok *m,
+    bool *bad_utf8)
 {
-	if (!proto_read_shortstr(r, &m->consumer_tag))
+	if (!read_utf8_shortstr(r, &m->consumer_tag, bad_utf8))
 		return false;
 	return true;
 }
@@ -747,14 +774,15 @@ decode_basic_deliver(struct proto_reader *r, struct proto_basic_deliver *m)
 }
 
 static bool
-decode_basic_get(struct proto_reader *r, struct proto_basic_get *m)
+decode_basic_get(struct proto_reader *r, struct proto_basic_get *m,
+    bool *bad_utf8)
 {
 	uint8_t bits;
 	uint16_t skip16;
 
 	if (!proto_read_u16(r, &skip16))
 		return false;
-	if (!proto_read_shortstr(r, &m->queue))
+	if (!read_utf8_shortstr(r, &m->queue, bad_utf8))
 		return false;
 	if (!proto_read_u8(r, &bits))
 		return false;
@@ -782,11 +810,11 @@ decode_basic_get_ok(struct proto_reader *r, struct proto_basic_get_ok *m)
 }
 
 static bool
-decode_basic_get_empty(struct proto_reader *r)
+decode_basic_get_empty(struct proto_reader *r, bool *bad_utf8)
 {
 	struct proto_str skip_str;
 
-	if (!proto_read_shortstr(r, &skip_str))
+	if (!read_utf8_shortstr(r, &skip_str, bad_utf8))
 		return false;
 	return true;
 }
@@ -1398,7 +1426,7 @@ proto_method_decode(const uint8_t *p, size_t len, struct proto_method *out)
 {
 	struct proto_reader r = proto_reader(p, len);
 	uint16_t class_id, method_id;
-	bool ok;
+	bool ok, bad_utf8 = false;
 
 	memset(out, 0, sizeof(*out));
 	if (!proto_read_u16(&r, &class_id) ||
@@ -1410,8 +1438,8 @@ proto_method_decode(const uint8_t *p, size_t len, struct proto_method *out)
 		ok = decode_connection_start(&r, &out->u.connection_start);
 		break;
 	case PROTO_CONNECTION_START_OK:
-		ok = decode_connection_start_ok(&r,
-		    &out->u.connection_start_ok);
+		ok = decode_connection_start_ok(&r, &out->u.connection_start_ok,
+		    &bad_utf8);
 		break;
 	case PROTO_CONNECTION_SECURE:
 		ok = decode_connection_secure(&r, &out->u.connection_secure);
@@ -1427,23 +1455,26 @@ proto_method_decode(const uint8_t *p, size_t len, struct proto_method *out)
 		ok = decode_connection_tune_ok(&r, &out->u.connection_tune_ok);
 		break;
 	case PROTO_CONNECTION_OPEN:
-		ok = decode_connection_open(&r, &out->u.connection_open);
+		ok = decode_connection_open(&r, &out->u.connection_open,
+		    &bad_utf8);
 		break;
 	case PROTO_CONNECTION_OPEN_OK:
-		ok = decode_connection_open_ok(&r);
+		ok = decode_connection_open_ok(&r, &bad_utf8);
 		break;
 	case PROTO_CONNECTION_CLOSE:
-		ok = decode_connection_close(&r, &out->u.connection_close);
+		ok = decode_connection_close(&r, &out->u.connection_close,
+		    &bad_utf8);
 		break;
 	case PROTO_CONNECTION_BLOCKED:
-		ok = decode_connection_blocked(&r, &out->u.connection_blocked);
+		ok = decode_connection_blocked(&r, &out->u.connection_blocked,
+		    &bad_utf8);
 		break;
 	case PROTO_CONNECTION_UPDATE_SECRET:
 		ok = decode_connection_update_secret(&r,
-		    &out->u.connection_update_secret);
+		    &out->u.connection_update_secret, &bad_utf8);
 		break;
 	case PROTO_CHANNEL_OPEN:
-		ok = decode_channel_open(&r);
+		ok = decode_channel_open(&r, &bad_utf8);
 		break;
 	case PROTO_CHANNEL_OPEN_OK:
 		ok = decode_channel_open_ok(&r);
@@ -1455,58 +1486,64 @@ proto_method_decode(const uint8_t *p, size_t len, struct proto_method *out)
 		ok = decode_channel_flow_ok(&r, &out->u.channel_flow_ok);
 		break;
 	case PROTO_CHANNEL_CLOSE:
-		ok = decode_channel_close(&r, &out->u.channel_close);
+		ok = decode_channel_close(&r, &out->u.channel_close, &bad_utf8);
 		break;
 	case PROTO_EXCHANGE_DECLARE:
-		ok = decode_exchange_declare(&r, &out->u.exchange_declare);
+		ok = decode_exchange_declare(&r, &out->u.exchange_declare,
+		    &bad_utf8);
 		break;
 	case PROTO_EXCHANGE_DELETE:
-		ok = decode_exchange_delete(&r, &out->u.exchange_delete);
+		ok = decode_exchange_delete(&r, &out->u.exchange_delete,
+		    &bad_utf8);
 		break;
 	case PROTO_EXCHANGE_BIND:
-		ok = decode_exchange_bind(&r, &out->u.exchange_bind);
+		ok = decode_exchange_bind(&r, &out->u.exchange_bind, &bad_utf8);
 		break;
 	case PROTO_EXCHANGE_UNBIND:
-		ok = decode_exchange_unbind(&r, &out->u.exchange_unbind);
+		ok = decode_exchange_unbind(&r, &out->u.exchange_unbind,
+		    &bad_utf8);
 		break;
 	case PROTO_QUEUE_DECLARE:
-		ok = decode_queue_declare(&r, &out->u.queue_declare);
+		ok = decode_queue_declare(&r, &out->u.queue_declare, &bad_utf8);
 		break;
 	case PROTO_QUEUE_DECLARE_OK:
-		ok = decode_queue_declare_ok(&r, &out->u.queue_declare_ok);
+		ok = decode_queue_declare_ok(&r, &out->u.queue_declare_ok,
+		    &bad_utf8);
 		break;
 	case PROTO_QUEUE_BIND:
-		ok = decode_queue_bind(&r, &out->u.queue_bind);
+		ok = decode_queue_bind(&r, &out->u.queue_bind, &bad_utf8);
 		break;
 	case PROTO_QUEUE_PURGE:
-		ok = decode_queue_purge(&r, &out->u.queue_purge);
+		ok = decode_queue_purge(&r, &out->u.queue_purge, &bad_utf8);
 		break;
 	case PROTO_QUEUE_PURGE_OK:
 		ok = decode_queue_purge_ok(&r, &out->u.queue_purge_ok);
 		break;
 	case PROTO_QUEUE_DELETE:
-		ok = decode_queue_delete(&r, &out->u.queue_delete);
+		ok = decode_queue_delete(&r, &out->u.queue_delete, &bad_utf8);
 		break;
 	case PROTO_QUEUE_DELETE_OK:
 		ok = decode_queue_delete_ok(&r, &out->u.queue_delete_ok);
 		break;
 	case PROTO_QUEUE_UNBIND:
-		ok = decode_queue_unbind(&r, &out->u.queue_unbind);
+		ok = decode_queue_unbind(&r, &out->u.queue_unbind, &bad_utf8);
 		break;
 	case PROTO_BASIC_QOS:
 		ok = decode_basic_qos(&r, &out->u.basic_qos);
 		break;
 	case PROTO_BASIC_CONSUME:
-		ok = decode_basic_consume(&r, &out->u.basic_consume);
+		ok = decode_basic_consume(&r, &out->u.basic_consume, &bad_utf8);
 		break;
 	case PROTO_BASIC_CONSUME_OK:
-		ok = decode_basic_consume_ok(&r, &out->u.basic_consume_ok);
+		ok = decode_basic_consume_ok(&r, &out->u.basic_consume_ok,
+		    &bad_utf8);
 		break;
 	case PROTO_BASIC_CANCEL:
-		ok = decode_basic_cancel(&r, &out->u.basic_cancel);
+		ok = decode_basic_cancel(&r, &out->u.basic_cancel, &bad_utf8);
 		break;
 	case PROTO_BASIC_CANCEL_OK:
-		ok = decode_basic_cancel_ok(&r, &out->u.basic_cancel_ok);
+		ok = decode_basic_cancel_ok(&r, &out->u.basic_cancel_ok,
+		    &bad_utf8);
 		break;
 	case PROTO_BASIC_PUBLISH:
 		ok = decode_basic_publish(&r, &out->u.basic_publish);
@@ -1518,13 +1555,13 @@ proto_method_decode(const uint8_t *p, size_t len, struct proto_method *out)
 		ok = decode_basic_deliver(&r, &out->u.basic_deliver);
 		break;
 	case PROTO_BASIC_GET:
-		ok = decode_basic_get(&r, &out->u.basic_get);
+		ok = decode_basic_get(&r, &out->u.basic_get, &bad_utf8);
 		break;
 	case PROTO_BASIC_GET_OK:
 		ok = decode_basic_get_ok(&r, &out->u.basic_get_ok);
 		break;
 	case PROTO_BASIC_GET_EMPTY:
-		ok = decode_basic_get_empty(&r);
+		ok = decode_basic_get_empty(&r, &bad_utf8);
 		break;
 	case PROTO_BASIC_ACK:
 		ok = decode_basic_ack(&r, &out->u.basic_ack);
@@ -1569,6 +1606,8 @@ proto_method_decode(const uint8_t *p, size_t len, struct proto_method *out)
 	default:
 		return PROTO_NOT_IMPLEMENTED;
 	}
+	if (bad_utf8)
+		return PROTO_DECODE_BAD_UTF8;
 	if (!ok || r.len != 0)
 		return PROTO_SYNTAX_ERROR;
 	return 0;

@@ -426,10 +426,12 @@ struct proto_method {
  * Decodes a method frame payload, starting at the class id. Returns 0,
  * PROTO_FRAME_ERROR when the payload is shorter than the two ids,
  * PROTO_NOT_IMPLEMENTED for an unknown class or method id (out->id is
- * still set), or PROTO_SYNTAX_ERROR when the arguments are truncated or
- * followed by extra bytes. Strings and tables in *out point into p;
- * tables are not validated here.
+ * still set), PROTO_SYNTAX_ERROR when the arguments are truncated or
+ * followed by extra bytes, or PROTO_DECODE_BAD_UTF8 when a shortstr of
+ * a method without content is not UTF-8. Strings and tables in *out
+ * point into p; tables are not validated here.
  */
+#define PROTO_DECODE_BAD_UTF8	1
 int	proto_method_decode(const uint8_t *, size_t, struct proto_method *);
 /* Encodes ids and arguments; false on overflow or an unknown id. */
 bool	proto_method_encode(const struct proto_method *, struct proto_writer *);

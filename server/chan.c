@@ -13,6 +13,7 @@
 #include "server/conn.h"
 #include "server/log.h"
 #include "server/msg.h"
+#include "server/names.h"
 #include "server/persist.h"
 #include "server/vhost.h"
 
@@ -235,9 +236,15 @@ chan_on_frame(struct chan *ch, const struct proto_frame *f,
 	case PROTO_CLASS_CHANNEL:
 		return on_channel_method(ch, m);
 	case PROTO_CLASS_EXCHANGE:
-		return chan_exchange_method(ch, m);
-	case PROTO_CLASS_QUEUE:
-		return chan_queue_method(ch, m);
+	case PROTO_CLASS_QUEUE: {
+		struct proto_method	named = *m;
+		uint8_t			bufs[2][256];
+
+		names_strip_crlf(&named, bufs);
+		return (m->id >> 16) == PROTO_CLASS_EXCHANGE ?
+		    chan_exchange_method(ch, &named) :
+		    chan_queue_method(ch, &named);
+	}
 	case PROTO_CLASS_BASIC:
 	case PROTO_CLASS_CONFIRM:
 		return chan_basic_method(ch, m);

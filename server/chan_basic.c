@@ -3,6 +3,7 @@
 
 #include "server/chan.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,10 +25,15 @@ basic_qos(struct chan *ch, const struct proto_basic_qos *m)
 	struct proto_method ok = { .id = PROTO_BASIC_QOS_OK };
 
 	/*
-	 * compat: prefetch_size is ignored, as RabbitMQ does. global=false
-	 * sets the limit for consumers created afterwards; global=true a
-	 * limit shared by the whole channel (RabbitMQ's reading since 3.3).
+	 * compat: RabbitMQ refuses a byte limit with a connection error
+	 * (540) rather than ignoring it as the catalogue suggests; clients
+	 * that work with it all send 0. global=false sets the limit for
+	 * consumers created afterwards; global=true a limit shared by the
+	 * whole channel (RabbitMQ's reading since 3.3).
 	 */
+	if (m->prefetch_size != 0)
+		return chan_fail(ch, PROTO_NOT_IMPLEMENTED, PROTO_BASIC_QOS,
+		    "prefetch_size!=0 (%" PRIu32 ")", m->prefetch_size);
 	if (m->global) {
 		ch->prefetch_channel = m->prefetch_count;
 		for (struct consumer *cs = ch->consumer_list; cs; cs = cs->cnext)

@@ -1065,6 +1065,9 @@ on_frame(struct conn *c, const struct proto_frame *f)
 			conn_fail(c, PROTO_NOT_IMPLEMENTED, m.id,
 			    "unknown method class %u method %u", m.id >> 16,
 			    m.id & 0xffff);
+		else if (rc == PROTO_DECODE_BAD_UTF8)
+			conn_fail(c, PROTO_FRAME_ERROR, m.id,
+			    "Malformed UTF-8 in shortstr");
 		else
 			conn_fail(c, PROTO_FRAME_ERROR, 0,
 			    "cannot decode method frame");

@@ -479,6 +479,42 @@ Test(spec, payload_shorter_than_four_bytes_is_a_frame_error)
 	cr_assert(proto_method_decode(p, 3, &m) == PROTO_FRAME_ERROR);
 }
 
+Test(spec, malformed_utf8_in_names_is_refused_but_not_in_routing_keys)
+{
+	/* queue.declare: ticket, queue "q\xff", bits, empty table. */
+	static const uint8_t declare[] = { U16(50), U16(10), U16(0),
+	    2, 'q', 0xff, 0, 0, 0, 0, 0 };
+	/* queue.declare of "\xed\xa0\x80" (a UTF-16 surrogate). */
+	static const uint8_t surrogate[] = { U16(50), U16(10), U16(0),
+	    3, 0xed, 0xa0, 0x80, 0, 0, 0, 0, 0 };
+	/* queue.declare of "\xc0\xaf" (overlong '/'). */
+	static const uint8_t overlong[] = { U16(50), U16(10), U16(0),
+	    2, 0xc0, 0xaf, 0, 0, 0, 0, 0 };
+	/* queue.declare of "\xe2\x82\xac" (the euro sign) is fine. */
+	static const uint8_t euro[] = { U16(50), U16(10), U16(0),
+	    3, 0xe2, 0x82, 0xac, 0, 0, 0, 0, 0 };
+	/* basic.publish: ticket, exchange "", routing key "\xff", bits. */
+	static const uint8_t publish[] = { U16(60), U16(40), U16(0),
+	    0, 1, 0xff, 0 };
+	/* A truncated declare stays a syntax error. */
+	static const uint8_t cut[] = { U16(50), U16(10), U16(0), 5, 'q' };
+	struct proto_method m;
+
+	cr_assert_eq(proto_method_decode(declare, sizeof(declare), &m),
+	    PROTO_DECODE_BAD_UTF8);
+	cr_assert_eq(m.id, PROTO_QUEUE_DECLARE);
+	cr_assert_eq(proto_method_decode(surrogate, sizeof(surrogate), &m),
+	    PROTO_DECODE_BAD_UTF8);
+	cr_assert_eq(proto_method_decode(overlong, sizeof(overlong), &m),
+	    PROTO_DECODE_BAD_UTF8);
+	cr_assert_eq(proto_method_decode(euro, sizeof(euro), &m), 0);
+	cr_assert_eq(m.u.queue_declare.queue.len, 3);
+	cr_assert_eq(proto_method_decode(publish, sizeof(publish), &m), 0);
+	cr_assert_eq(m.u.basic_publish.routing_key.len, 1);
+	cr_assert_eq(proto_method_decode(cut, sizeof(cut), &m),
+	    PROTO_SYNTAX_ERROR);
+}
+
 Test(spec, unknown_method_is_not_implemented)
 {
 	static const uint8_t unknown_method[] = { U16(10), U16(12) };
