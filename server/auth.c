@@ -75,6 +75,9 @@ user_free(struct user *u)
 	for (size_t i = 0; hmap_next(&u->perms, &i, &v);)
 		permission_free(v);
 	hmap_free(&u->perms);
+	for (size_t i = 0; hmap_next(&u->topic_perms, &i, &v);)
+		auth_topic_free(v);
+	hmap_free(&u->topic_perms);
 	free(u->name);
 	free(u->hash);
 	free(u->tags);
@@ -130,6 +133,7 @@ auth_user_put(struct broker *b, const char *name, const char *hash,
 		return -1;
 	}
 	hmap_init(&u->perms);
+	hmap_init(&u->topic_perms);
 	u->algo = (int)algo;
 	u->tag_bits = parse_tags(u->tags);
 	if ((old = hmap_get(&b->users, name, strlen(name))) != NULL) {
@@ -137,6 +141,9 @@ auth_user_put(struct broker *b, const char *name, const char *hash,
 		hmap_free(&u->perms);
 		u->perms = old->perms;
 		hmap_init(&old->perms);
+		hmap_free(&u->topic_perms);
+		u->topic_perms = old->topic_perms;
+		hmap_init(&old->topic_perms);
 		hmap_del(&b->users, old->name, strlen(old->name));
 		user_free(old);
 	}
@@ -222,6 +229,22 @@ auth_permission_set(struct broker *b, const char *user, const char *vhost,
 		store_put_permission(b->store, cblob(user), cblob(vhost),
 		    cblob(src[0]), cblob(src[1]), cblob(src[2]));
 	return 0;
+}
+
+void
+auth_forget_vhost(struct broker *b, const char *vhost)
+{
+	struct permission *pm;
+	void *v;
+
+	for (size_t i = 0; hmap_next(&b->users, &i, &v);) {
+		struct user *u = v;
+
+		if ((pm = hmap_del(&u->perms, vhost, strlen(vhost))) != NULL)
+			permission_free(pm);
+		auth_topic_forget_vhost(u, vhost);
+	}
+	b->auth_gen++;
 }
 
 bool

@@ -15,6 +15,7 @@
 
 struct broker;
 struct perm_re;
+struct topic_permission;
 
 enum perm_kind {
 	PERM_CONFIGURE,
@@ -42,6 +43,7 @@ struct user {
 	char		*tags;		/* comma-separated, as given */
 	unsigned	 tag_bits;	/* USER_TAG_* */
 	struct hmap	 perms;		/* vhost name -> struct permission */
+	struct hmap	 topic_perms;	/* "vhost\0exchange" -> topic perms */
 };
 
 enum auth_result {
@@ -85,6 +87,33 @@ enum auth_result auth_login(struct broker *b, struct proto_str mechanism,
 /* Logs name in without a password (SASL EXTERNAL): it must exist. */
 enum auth_result auth_login_external(struct broker *b, const char *name,
 	    struct user **user);
+
+/* Drops every user's permissions and topic permissions in a vhost. */
+void	auth_forget_vhost(struct broker *b, const char *vhost);
+
+/*
+ * Topic permissions (auth_topic.c): a user's write and read patterns for
+ * routing keys on one topic exchange of a vhost. "{username}" and
+ * "{vhost}" in a pattern stand for those names; "" allows only "".
+ */
+int	auth_topic_permission_set(struct broker *b, const char *user,
+	    const char *vhost, const char *exchange, const char *write,
+	    const char *read, char *err, size_t errlen);
+void	auth_topic_permission_del(struct broker *b, const char *user,
+	    const char *vhost, const char *exchange);
+/*
+ * Whether u may publish (PERM_WRITE) or bind (PERM_READ) with routing key
+ * key on the exchange: true when no topic permission names it.
+ */
+bool	auth_topic_can(const struct user *u, const char *vhost,
+	    struct proto_str exchange, enum perm_kind kind,
+	    struct proto_str key);
+/* Calls cb for each of u's topic permissions (in vhost, if not NULL). */
+size_t	auth_topic_list(const struct user *u, const char *vhost,
+	    void (*cb)(void *arg, const char *vhost, const char *exchange,
+	    const char *write, const char *read), void *arg);
+void	auth_topic_forget_vhost(struct user *u, const char *vhost);
+void	auth_topic_free(struct topic_permission *tp);
 
 /* Whether the user may open the vhost (has permissions there). */
 bool	auth_vhost_allowed(const struct user *u, const char *vhost);

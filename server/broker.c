@@ -299,6 +299,32 @@ release_msg(void *owner)
 	msg_unref(owner);
 }
 
+/*
+ * compat: like RabbitMQ, a fresh database gets the default vhost "/" and
+ * the default user, once: deleting them later sticks across restarts.
+ * With a definitions file to load, the file alone says who may log in.
+ */
+static void
+seed(struct broker *b)
+{
+	char err[512];
+
+	if (vhost_create(b, "/") == NULL)
+		fatalx("out of memory");
+	if (b->users.count == 0 &&
+	    strcmp(b->cfg.load_definitions, "none") == 0) {
+		if (auth_user_set_password(b, b->cfg.default_user,
+		    b->cfg.default_pass, "administrator", err,
+		    sizeof(err)) == -1 ||
+		    auth_permission_set(b, b->cfg.default_user, "/", ".*", ".*",
+		    ".*", err, sizeof(err)) == -1)
+			fatalx("default user: %s", err);
+		log_info("auth: created the default user '%s'",
+		    b->cfg.default_user);
+	}
+	store_put_seeded(b->store);
+}
+
 static void
 open_store(struct broker *b)
 {
@@ -313,25 +339,10 @@ open_store(struct broker *b)
 	if (d == STORE_OS)
 		log_info("store: durability os: a confirm survives a crash of "
 		    "warrend, not a power loss or a kernel crash");
-	store_put_vhost(b->store, (struct store_blob){ "/", 1 });
 	if (persist_recover(b) != 0)
 		fatalx("store: recovery failed: %s", store_errmsg(b->store));
-	/*
-	 * compat: like RabbitMQ, a fresh database gets the default user,
-	 * unless a definitions file is to be loaded: then the file alone
-	 * says who may log in.
-	 */
-	if (!store_has_users(b->store) && b->users.count == 0 &&
-	    strcmp(b->cfg.load_definitions, "none") == 0) {
-		if (auth_user_set_password(b, b->cfg.default_user,
-		    b->cfg.default_pass, "administrator", err,
-		    sizeof(err)) == -1 ||
-		    auth_permission_set(b, b->cfg.default_user, "/", ".*", ".*",
-		    ".*", err, sizeof(err)) == -1)
-			fatalx("default user: %s", err);
-		log_info("auth: created the default user '%s'",
-		    b->cfg.default_user);
-	}
+	if (!store_seeded(b->store))
+		seed(b);
 	if (strcmp(b->cfg.load_definitions, "none") != 0) {
 		if (import_definitions_file(b, b->cfg.load_definitions, err,
 		    sizeof(err)) == -1)
@@ -349,8 +360,6 @@ open_store(struct broker *b)
 void
 broker_init(struct broker *b, struct ev_loop *loop)
 {
-	struct vhost *vh;
-
 	b->loop = loop;
 	ev_set_userdata(loop, b);
 	hmap_init(&b->vhosts);
@@ -359,9 +368,6 @@ broker_init(struct broker *b, struct ev_loop *loop)
 		fatalx("unknown log level '%s'", b->cfg.log_level);
 	if (mkdir(b->cfg.data_dir, 0755) == -1 && errno != EEXIST)
 		fatal("data dir %s", b->cfg.data_dir);
-	if ((vh = vhost_new(b, "/")) == NULL ||
-	    hmap_put(&b->vhosts, vh->name, strlen(vh->name), vh) == -1)
-		fatalx("out of memory");
 	/* Everything stored is back before the listener accepts anyone. */
 	open_store(b);
 	ev_prepare_init(&b->prepare, on_prepare);

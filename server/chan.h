@@ -169,6 +169,12 @@ struct exchange;
 int	chan_check_binding_args(struct chan *ch, struct exchange *src,
 	    struct proto_table args, uint32_t method_id);
 /* Fills buf with "amq.ctag-..."/"amq.gen-..." names. */
+/*
+ * Topic permissions: on a topic exchange, whether the user may publish
+ * (PERM_WRITE) or bind (PERM_READ) with key; else a 403 and nonzero.
+ */
+int	chan_check_topic(struct chan *ch, const struct exchange *ex, int kind,
+	    struct proto_str key, uint32_t method_id);
 size_t	chan_gen_name(struct chan *ch, const char *prefix, char *buf,
 	    size_t len);
 

@@ -252,6 +252,13 @@ basic_publish(struct chan *ch, const struct proto_basic_publish *m)
 		ch->pub_perm_ok = true;
 		ch->pub_perm_gen = ch->c->b->auth_gen;
 	}
+	if (ex->kind == EXCHANGE_TOPIC) {
+		int rc = chan_check_topic(ch, ex, PERM_WRITE, m->routing_key,
+		    PROTO_BASIC_PUBLISH);
+
+		if (rc != 0)
+			return rc;
+	}
 	/*
 	 * compat: during a resource alarm a publishing connection is blocked
 	 * and no longer read; this publish completes when it is unblocked.

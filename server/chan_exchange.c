@@ -149,7 +149,8 @@ e2e(struct chan *ch, uint32_t id, struct proto_str dst_name,
 		return not_found(ch, dst_name, id);
 	if ((src = vhost_exchange(ch->c->vh, src_name)) == NULL)
 		return not_found(ch, src_name, id);
-	if ((rc = chan_check_binding_args(ch, src, args, id)) != 0)
+	if ((rc = chan_check_topic(ch, src, PERM_READ, key, id)) != 0 ||
+	    (rc = chan_check_binding_args(ch, src, args, id)) != 0)
 		return rc;
 	bd = exchange_find_binding(src, NULL, dst, key, args);
 	if (bind && vhost_bind(ch->c->vh, src, NULL, dst, key, args) == -1)

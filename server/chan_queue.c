@@ -322,6 +322,8 @@ queue_bind(struct chan *ch, const struct proto_queue_bind *m)
 	if ((rc = chan_find_queue(ch, m->queue, PROTO_QUEUE_BIND, &q)) != 0 ||
 	    (rc = bind_exchange(ch, m->exchange, PROTO_QUEUE_BIND, &ex)) != 0 ||
 	    (rc = access_bind(ch, q, m->exchange, PROTO_QUEUE_BIND)) != 0 ||
+	    (rc = chan_check_topic(ch, ex, PERM_READ, m->routing_key,
+	    PROTO_QUEUE_BIND)) != 0 ||
 	    (rc = chan_check_binding_args(ch, ex, m->arguments,
 	    PROTO_QUEUE_BIND)) != 0)
 		return rc;
@@ -345,7 +347,9 @@ queue_unbind(struct chan *ch, const struct proto_queue_unbind *m)
 
 	if ((rc = chan_find_queue(ch, m->queue, PROTO_QUEUE_UNBIND, &q)) != 0 ||
 	    (rc = bind_exchange(ch, m->exchange, PROTO_QUEUE_UNBIND, &ex)) != 0 ||
-	    (rc = access_bind(ch, q, m->exchange, PROTO_QUEUE_UNBIND)) != 0)
+	    (rc = access_bind(ch, q, m->exchange, PROTO_QUEUE_UNBIND)) != 0 ||
+	    (rc = chan_check_topic(ch, ex, PERM_READ, m->routing_key,
+	    PROTO_QUEUE_UNBIND)) != 0)
 		return rc;
 	/* compat: unbinding what is not bound succeeds, as in RabbitMQ. */
 	bd = exchange_find_binding(ex, q, NULL, m->routing_key, m->arguments);

@@ -186,7 +186,8 @@ bury(struct conn *c)
 	}
 	if (c->opened) {
 		b->nopen--;
-		c->vh->nconns--;
+		if (c->vh != NULL)
+			c->vh->nconns--;
 	}
 	if (ptrvec_push(&b->dead_conns, c) == -1)
 		log_warnx("conn %s: leaked on out of memory", c->name);
@@ -236,6 +237,23 @@ release(struct conn *c)
 	for (size_t i = 0; i < n; i++)
 		vhost_delete_queue(c->vh, owned[i]);
 	free(owned);
+}
+
+void
+conn_vhost_gone(struct conn *c)
+{
+	if (c->vh == NULL)
+		return;
+	/* compat: RabbitMQ's words when a vhost is deleted under clients. */
+	if (c->state != CONN_DEAD)
+		conn_fail(c, PROTO_CONNECTION_FORCED, 0, "vhost '%s' is deleted",
+		    c->vh->name);
+	/* Now, not at the next flush: the vhost is freed after this. */
+	c->release_pending = false;
+	release(c);
+	if (c->opened && c->state != CONN_DEAD)
+		c->vh->nconns--;
+	c->vh = NULL;
 }
 
 /* Appends raw bytes to the output and schedules a flush. */

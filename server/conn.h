@@ -82,6 +82,12 @@ void	conn_free(struct conn *c);
 /* Sends connection.close with code and text, releases every channel. */
 void	conn_fail(struct conn *c, uint16_t code, uint32_t method_id,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * The connection's vhost is being deleted: sends connection.close 320
+ * (unless already closing or dead), releases its channels and exclusive
+ * queues now and forgets the vhost.
+ */
+void	conn_vhost_gone(struct conn *c);
 /* Closes the socket now, releasing everything. */
 void	conn_abort(struct conn *c, const char *why);
 

@@ -36,18 +36,13 @@ static int
 on_vhost(void *arg, const char *name)
 {
 	struct import *im = arg;
-	struct vhost *vh;
 
 	if (broker_vhost(im->b, name, strlen(name)) != NULL)
 		return 0;
-	if ((vh = vhost_new(im->b, name)) == NULL ||
-	    hmap_put(&im->b->vhosts, vh->name, strlen(vh->name), vh) == -1) {
+	if (vhost_create(im->b, name) == NULL) {
 		snprintf(im->err, im->errlen, "out of memory");
 		return -1;
 	}
-	if (im->b->store != NULL)
-		store_put_vhost(im->b->store,
-		    (struct store_blob){ vh->name, strlen(vh->name) });
 	im->created++;
 	return 0;
 }
@@ -106,11 +101,12 @@ on_permission(void *arg, const struct defs_permission *p)
 static int
 on_topic_permission(void *arg, const struct defs_topic_permission *p)
 {
-	/* XXX: topic permissions are not enforced yet; say so, never silently. */
-	log_warnx("import: topic permission of '%s' on exchange '%s' in vhost "
-	    "'%s' is not enforced by this warrend", p->user, p->exchange,
-	    p->vhost);
-	return 0;
+	struct import *im = arg;
+
+	if (need_vhost(im, p->vhost) == NULL)
+		return -1;
+	return auth_topic_permission_set(im->b, p->user, p->vhost,
+	    p->exchange, p->write, p->read, im->err, im->errlen);
 }
 
 static int

@@ -204,15 +204,10 @@ static void
 on_vhost(void *arg, struct store_blob name)
 {
 	struct recovery *r = arg;
-	struct vhost *vh;
 	char *s;
 
-	if (vhost_of(r, name) != NULL)
-		return;
-	if ((s = strndup(name.p, name.len)) == NULL)
-		fatalx("out of memory");
-	if ((vh = vhost_new(r->b, s)) == NULL ||
-	    hmap_put(&r->b->vhosts, vh->name, strlen(vh->name), vh) == -1)
+	if ((s = strndup(name.p, name.len)) == NULL ||
+	    vhost_create(r->b, s) == NULL)
 		fatalx("out of memory");
 	free(s);
 }
@@ -269,6 +264,25 @@ on_permission(void *arg, struct store_blob user, struct store_blob vhost,
 	free(u);
 	free(v);
 	free(c);
+	free(w);
+	free(rd);
+}
+
+static void
+on_topic_permission(void *arg, struct store_blob user,
+    struct store_blob vhost, struct store_blob exchange,
+    struct store_blob write, struct store_blob read)
+{
+	struct recovery *r = arg;
+	char *u = cstr(user), *v = cstr(vhost), *x = cstr(exchange);
+	char *w = cstr(write), *rd = cstr(read), err[256];
+
+	if (auth_topic_permission_set(r->b, u, v, x, w, rd, err,
+	    sizeof(err)) == -1)
+		log_warnx("store: topic permission skipped: %s", err);
+	free(u);
+	free(v);
+	free(x);
 	free(w);
 	free(rd);
 }
@@ -367,6 +381,7 @@ persist_recover(struct broker *b)
 		.vhost_limits = on_vhost_limits,
 		.user = on_user,
 		.permission = on_permission,
+		.topic_permission = on_topic_permission,
 		.exchange = on_exchange,
 		.queue = on_queue,
 		.binding = on_binding,

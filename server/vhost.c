@@ -5,13 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/auth.h"
+#include "server/broker.h"
 #include "server/chan.h"
+#include "server/conn.h"
 #include "server/exchange.h"
 #include "server/log.h"
-#include "server/broker.h"
 #include "server/persist.h"
-#include "storage/store.h"
 #include "server/queue.h"
+#include "storage/store.h"
 
 /* spec: 3.1.3 every vhost has these; compat: amq.match as RabbitMQ. */
 static const struct {
@@ -75,6 +77,70 @@ vhost_free(struct vhost *vh)
 	hmap_free(&vh->queues);
 	free(vh->name);
 	free(vh);
+}
+
+struct vhost *
+vhost_create(struct broker *b, const char *name)
+{
+	struct vhost *vh;
+
+	if ((vh = broker_vhost(b, name, strlen(name))) != NULL)
+		return vh;
+	if ((vh = vhost_new(b, name)) == NULL)
+		return NULL;
+	if (hmap_put(&b->vhosts, vh->name, strlen(vh->name), vh) == -1) {
+		vhost_free(vh);
+		return NULL;
+	}
+	if (b->recovering)
+		return vh;
+	log_info("vhost '%s' created", vh->name);
+	if (b->store != NULL)
+		store_put_vhost(b->store, (struct store_blob){ vh->name,
+		    strlen(vh->name) });
+	return vh;
+}
+
+void
+vhost_delete(struct vhost *vh)
+{
+	struct broker *b = vh->b;
+	struct conn *c, *next;
+	void *v;
+
+	log_info("vhost '%s' deleted", vh->name);
+	/* Connections first: their channels and exclusive queues go now. */
+	for (c = b->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->vh == vh)
+			conn_vhost_gone(c);
+	}
+	for (size_t i = 0; i < b->dead_conns.n; i++) {
+		c = b->dead_conns.v[i];
+		if (c->vh == vh)
+			conn_vhost_gone(c);
+	}
+	while (vh->queues.count > 0) {
+		size_t i = 0;
+
+		if (!hmap_next(&vh->queues, &i, &v))
+			break;
+		vhost_delete_queue(vh, v);
+	}
+	/* One at a time: deleting one may auto-delete others. */
+	while (vh->exchanges.count > 0) {
+		size_t i = 0;
+
+		if (!hmap_next(&vh->exchanges, &i, &v))
+			break;
+		vhost_delete_exchange(vh, v);
+	}
+	auth_forget_vhost(b, vh->name);
+	if (b->store != NULL)
+		store_del_vhost(b->store, (struct store_blob){ vh->name,
+		    strlen(vh->name) });
+	hmap_del(&b->vhosts, vh->name, strlen(vh->name));
+	vhost_free(vh);
 }
 
 void

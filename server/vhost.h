@@ -28,6 +28,17 @@ struct vhost {
 
 struct vhost *vhost_new(struct broker *b, const char *name);
 void	vhost_free(struct vhost *vh);
+/*
+ * Creates and stores a vhost; returns it, or the existing one of that
+ * name, or NULL when memory ran out.
+ */
+struct vhost *vhost_create(struct broker *b, const char *name);
+/*
+ * Deletes a vhost and everything in it: its connections are closed with
+ * 320 CONNECTION_FORCED, its queues (with their messages), exchanges,
+ * bindings, permissions and limits go, in memory and in the store.
+ */
+void	vhost_delete(struct vhost *vh);
 /* Sets the vhost's limits (-1 = none) and stores them. */
 void	vhost_set_limits(struct vhost *vh, int64_t max_connections,
 	    int64_t max_queues);

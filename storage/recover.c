@@ -142,6 +142,17 @@ scan_definitions(struct store *st, const struct store_recovery *cb,
 	if (finish(st, s, rc) == -1)
 		return -1;
 
+	if (prepare(st, "SELECT user, vhost, exchange, write, read "
+	    "FROM topic_permissions", &s) == -1)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb->topic_permission != NULL)
+			cb->topic_permission(arg, sql_column_blob(s, 0),
+			    sql_column_blob(s, 1), sql_column_blob(s, 2),
+			    sql_column_blob(s, 3), sql_column_blob(s, 4));
+	if (finish(st, s, rc) == -1)
+		return -1;
+
 	if (prepare(st, "SELECT vhost, name, type, flags, args "
 	    "FROM exchanges", &s) == -1)
 		return -1;

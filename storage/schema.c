@@ -68,6 +68,18 @@ static const char *const migrations[] = {
 	/* 2 -> 3: per-vhost limits; NULL is no limit. */
 	"ALTER TABLE vhosts ADD COLUMN max_connections INTEGER;"
 	"ALTER TABLE vhosts ADD COLUMN max_queues INTEGER;",
+	/*
+	 * 3 -> 4: topic permissions; settings, where "seeded" records that
+	 * the default vhost and user were made (once, as RabbitMQ: deleting
+	 * them later must stick). Every older database was seeded.
+	 */
+	"CREATE TABLE topic_permissions ("
+	"  user BLOB, vhost BLOB, exchange BLOB, write BLOB, read BLOB,"
+	"  PRIMARY KEY (user, vhost, exchange)"
+	");"
+	"CREATE TABLE settings (key TEXT PRIMARY KEY, value BLOB);"
+	"INSERT INTO settings (key, value) SELECT 'seeded', 1"
+	"  WHERE EXISTS (SELECT 1 FROM vhosts);",
 };
 
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -24,6 +24,9 @@ enum op_kind {
 	OP_USER_DEL,
 	OP_PERMISSION_PUT,
 	OP_PERMISSION_DEL,
+	OP_TOPIC_PERMISSION_PUT,
+	OP_TOPIC_PERMISSION_DEL,
+	OP_SEEDED,
 	OP_EXCHANGE_PUT,
 	OP_EXCHANGE_DEL,
 	OP_QUEUE_PUT,
@@ -384,11 +387,44 @@ store_del_permission(struct store *st, struct store_blob user,
 	o->u.def[1] = copy(st, vhost);
 }
 
-bool
-store_has_users(struct store *st)
+void
+store_put_topic_permission(struct store *st, struct store_blob user,
+    struct store_blob vhost, struct store_blob exchange,
+    struct store_blob write, struct store_blob read)
 {
-	return sql_has_users(st) == 1;
+	struct op *o = op_new(st, OP_TOPIC_PERMISSION_PUT);
+
+	o->u.def[0] = copy(st, user);
+	o->u.def[1] = copy(st, vhost);
+	o->u.def[2] = copy(st, exchange);
+	o->u.def[3] = copy(st, write);
+	o->u.def[4] = copy(st, read);
 }
+
+void
+store_del_topic_permission(struct store *st, struct store_blob user,
+    struct store_blob vhost, struct store_blob exchange)
+{
+	struct op *o = op_new(st, OP_TOPIC_PERMISSION_DEL);
+
+	o->u.def[0] = copy(st, user);
+	o->u.def[1] = copy(st, vhost);
+	o->u.def[2] = copy(st, exchange);
+}
+
+bool
+store_seeded(struct store *st)
+{
+	/* An unreadable flag reads as seeded: never re-create guest. */
+	return sql_seeded(st) != 0;
+}
+
+void
+store_put_seeded(struct store *st)
+{
+	op_new(st, OP_SEEDED);
+}
+
 
 void
 store_put_exchange(struct store *st, struct store_blob vhost,
@@ -623,6 +659,15 @@ apply(struct store *st, const struct op *o)
 		    blob(st, d[2]), blob(st, d[3]), blob(st, d[4]));
 	case OP_PERMISSION_DEL:
 		return sql_del_permission(st, blob(st, d[0]), blob(st, d[1]));
+	case OP_TOPIC_PERMISSION_PUT:
+		return sql_put_topic_permission(st, blob(st, d[0]),
+		    blob(st, d[1]), blob(st, d[2]), blob(st, d[3]),
+		    blob(st, d[4]));
+	case OP_TOPIC_PERMISSION_DEL:
+		return sql_del_topic_permission(st, blob(st, d[0]),
+		    blob(st, d[1]), blob(st, d[2]));
+	case OP_SEEDED:
+		return sql_put_seeded(st);
 	case OP_EXCHANGE_PUT:
 		return sql_put_exchange(st, blob(st, d[0]), blob(st, d[1]),
 		    blob(st, d[2]), o->flags, blob(st, d[3]));

@@ -66,6 +66,10 @@ void	store_put_vhost(struct store *st, struct store_blob name);
 /* A vhost's max-connections and max-queues; -1 means no limit. */
 void	store_put_vhost_limits(struct store *st, struct store_blob name,
 	    int64_t max_connections, int64_t max_queues);
+/*
+ * Deletes a vhost with everything in it: queues (with their entries and
+ * the messages left without one), exchanges, bindings, permissions.
+ */
 void	store_del_vhost(struct store *st, struct store_blob name);
 void	store_put_exchange(struct store *st, struct store_blob vhost,
 	    struct store_blob name, struct store_blob type, unsigned flags,
@@ -92,7 +96,7 @@ void	store_del_binding(struct store *st, struct store_blob vhost,
 void	store_put_user(struct store *st, struct store_blob name,
 	    struct store_blob password_hash, struct store_blob algorithm,
 	    struct store_blob tags);
-/* Deletes the user with its permissions. */
+/* Deletes the user with its permissions and topic permissions. */
 void	store_del_user(struct store *st, struct store_blob name);
 /* A user's configure/write/read patterns in one vhost. */
 void	store_put_permission(struct store *st, struct store_blob user,
@@ -100,8 +104,21 @@ void	store_put_permission(struct store *st, struct store_blob user,
 	    struct store_blob write, struct store_blob read);
 void	store_del_permission(struct store *st, struct store_blob user,
 	    struct store_blob vhost);
-/* Whether any user is stored (a fresh database gets the default user). */
-bool	store_has_users(struct store *st);
+/*
+ * A user's topic permissions on one topic exchange of a vhost: write and
+ * read patterns matched against routing keys.
+ */
+void	store_put_topic_permission(struct store *st, struct store_blob user,
+	    struct store_blob vhost, struct store_blob exchange,
+	    struct store_blob write, struct store_blob read);
+void	store_del_topic_permission(struct store *st, struct store_blob user,
+	    struct store_blob vhost, struct store_blob exchange);
+/*
+ * Whether the default vhost and user were made on this database (once,
+ * at its first start), and marking that they were.
+ */
+bool	store_seeded(struct store *st);
+void	store_put_seeded(struct store *st);
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -166,7 +183,7 @@ const char *store_errmsg(const struct store *st);
 
 /*
  * Streams the stored state back, in this order: vhosts, users,
- * permissions, exchanges, queues, bindings, then entries ordered by queue
+ * permissions, topic permissions, exchanges, queues, bindings, then entries ordered by queue
  * and seq. Exclusive queues do not
  * survive a restart: recovery deletes them (with their entries) first.
  * Blobs are valid during the callback only.
@@ -180,6 +197,9 @@ struct store_recovery {
 		    struct store_blob tags);
 	void	(*permission)(void *arg, struct store_blob user,
 		    struct store_blob vhost, struct store_blob configure,
+		    struct store_blob write, struct store_blob read);
+	void	(*topic_permission)(void *arg, struct store_blob user,
+		    struct store_blob vhost, struct store_blob exchange,
 		    struct store_blob write, struct store_blob read);
 	void	(*exchange)(void *arg, struct store_blob vhost,
 		    struct store_blob name, struct store_blob type,

@@ -65,7 +65,18 @@ static const char *const sql_text[SQL_NSTMT] = {
 	    "(user, vhost, configure, write, read) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[SQL_PERMISSION_DEL] = "DELETE FROM permissions "
 	    "WHERE user = ?1 AND vhost = ?2",
-	[SQL_HAS_USERS] = "SELECT 1 FROM users LIMIT 1",
+	[SQL_TOPIC_PERMISSION_PUT] = "INSERT OR REPLACE INTO topic_permissions "
+	    "(user, vhost, exchange, write, read) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_TOPIC_PERMISSION_DEL] = "DELETE FROM topic_permissions "
+	    "WHERE user = ?1 AND vhost = ?2 AND exchange = ?3",
+	[SQL_USER_DEL_TOPIC_PERMISSIONS] = "DELETE FROM topic_permissions "
+	    "WHERE user = ?1",
+	[SQL_VHOST_DEL_PERMISSIONS] = "DELETE FROM permissions WHERE vhost = ?1",
+	[SQL_VHOST_DEL_TOPIC_PERMISSIONS] = "DELETE FROM topic_permissions "
+	    "WHERE vhost = ?1",
+	[SQL_SEEDED_GET] = "SELECT 1 FROM settings WHERE key = 'seeded'",
+	[SQL_SEEDED_PUT] = "INSERT OR REPLACE INTO settings (key, value) "
+	    "VALUES ('seeded', 1)",
 	[SQL_VHOST_DEL] = "DELETE FROM vhosts WHERE name = ?1",
 	[SQL_VHOST_DEL_EXCHANGES] = "DELETE FROM exchanges WHERE vhost = ?1",
 	[SQL_VHOST_DEL_BINDINGS] = "DELETE FROM bindings WHERE vhost = ?1",
@@ -551,6 +562,9 @@ sql_del_user(struct store *st, struct store_blob name)
 {
 	if (run(st, SQL_USER_DEL_PERMISSIONS,
 	    bind_blob(st->stmt[SQL_USER_DEL_PERMISSIONS], 1, name),
+	    "delete user") == -1 ||
+	    run(st, SQL_USER_DEL_TOPIC_PERMISSIONS,
+	    bind_blob(st->stmt[SQL_USER_DEL_TOPIC_PERMISSIONS], 1, name),
 	    "delete user") == -1)
 		return -1;
 	return run(st, SQL_USER_DEL, bind_blob(st->stmt[SQL_USER_DEL], 1,
@@ -581,15 +595,45 @@ sql_del_permission(struct store *st, struct store_blob user,
 }
 
 int
-sql_has_users(struct store *st)
+sql_put_topic_permission(struct store *st, struct store_blob user,
+    struct store_blob vhost, struct store_blob exchange,
+    struct store_blob write, struct store_blob read)
 {
-	sqlite3_stmt *s = st->stmt[SQL_HAS_USERS];
+	sqlite3_stmt *s = st->stmt[SQL_TOPIC_PERMISSION_PUT];
+
+	return run(st, SQL_TOPIC_PERMISSION_PUT, bind_blob(s, 1, user) |
+	    bind_blob(s, 2, vhost) | bind_blob(s, 3, exchange) |
+	    bind_blob(s, 4, write) | bind_blob(s, 5, read),
+	    "put topic permission");
+}
+
+int
+sql_del_topic_permission(struct store *st, struct store_blob user,
+    struct store_blob vhost, struct store_blob exchange)
+{
+	sqlite3_stmt *s = st->stmt[SQL_TOPIC_PERMISSION_DEL];
+
+	return run(st, SQL_TOPIC_PERMISSION_DEL, bind_blob(s, 1, user) |
+	    bind_blob(s, 2, vhost) | bind_blob(s, 3, exchange),
+	    "delete topic permission");
+}
+
+int
+sql_seeded(struct store *st)
+{
+	sqlite3_stmt *s = st->stmt[SQL_SEEDED_GET];
 	int rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : sql_fail(st, "count users");
+	return rc == SQLITE_DONE ? 0 : sql_fail(st, "read settings");
+}
+
+int
+sql_put_seeded(struct store *st)
+{
+	return run(st, SQL_SEEDED_PUT, SQLITE_OK, "write settings");
 }
 
 int
@@ -623,6 +667,12 @@ sql_del_vhost(struct store *st, struct store_blob name)
 	}
 	if (run(st, SQL_VHOST_DEL_BINDINGS, bind_blob(
 	    st->stmt[SQL_VHOST_DEL_BINDINGS], 1, name), "delete vhost") == -1 ||
+	    run(st, SQL_VHOST_DEL_PERMISSIONS, bind_blob(
+	    st->stmt[SQL_VHOST_DEL_PERMISSIONS], 1, name),
+	    "delete vhost") == -1 ||
+	    run(st, SQL_VHOST_DEL_TOPIC_PERMISSIONS, bind_blob(
+	    st->stmt[SQL_VHOST_DEL_TOPIC_PERMISSIONS], 1, name),
+	    "delete vhost") == -1 ||
 	    run(st, SQL_VHOST_DEL_EXCHANGES, bind_blob(
 	    st->stmt[SQL_VHOST_DEL_EXCHANGES], 1, name),
 	    "delete vhost") == -1)

@@ -51,7 +51,13 @@ enum sql_stmt {
 	SQL_USER_DEL_PERMISSIONS,
 	SQL_PERMISSION_PUT,
 	SQL_PERMISSION_DEL,
-	SQL_HAS_USERS,
+	SQL_TOPIC_PERMISSION_PUT,
+	SQL_TOPIC_PERMISSION_DEL,
+	SQL_USER_DEL_TOPIC_PERMISSIONS,
+	SQL_VHOST_DEL_PERMISSIONS,
+	SQL_VHOST_DEL_TOPIC_PERMISSIONS,
+	SQL_SEEDED_GET,
+	SQL_SEEDED_PUT,
 	SQL_NSTMT
 };
 
@@ -136,7 +142,14 @@ int	sql_put_permission(struct store *st, struct store_blob user,
 int	sql_del_permission(struct store *st, struct store_blob user,
 	    struct store_blob vhost);
 /* 1 if a user is stored, 0 if none, -1 on error. */
-int	sql_has_users(struct store *st);
+int	sql_put_topic_permission(struct store *st, struct store_blob user,
+	    struct store_blob vhost, struct store_blob exchange,
+	    struct store_blob write, struct store_blob read);
+int	sql_del_topic_permission(struct store *st, struct store_blob user,
+	    struct store_blob vhost, struct store_blob exchange);
+/* 1 if the database was seeded, 0 if not, -1 on error. */
+int	sql_seeded(struct store *st);
+int	sql_put_seeded(struct store *st);
 int	sql_del_vhost(struct store *st, struct store_blob name);
 int	sql_put_exchange(struct store *st, struct store_blob vhost,
 	    struct store_blob name, struct store_blob type, unsigned flags,

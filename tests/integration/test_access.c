@@ -1748,7 +1748,9 @@ expect_start_failure(const char *text, const char *const *want)
 	argv[6] = dir;
 	argv[7] = "--load-definitions";
 	argv[8] = defs_path;
-	argv[9] = NULL;
+	argv[9] = "--admin-port";
+	argv[10] = "0";
+	argv[11] = NULL;
 	rc = hb_run(argv, NULL, 0, errbuf, sizeof(errbuf));
 	cr_assert(rc != 0 && rc != -1, "warrend %s with a bad definitions "
 	    "file (status %d); stderr:\n%s", rc == -1 ? "kept running" :
@@ -1953,4 +1955,167 @@ Test(access, vhost_max_queues_refuses_one_more_and_survives_restart)
 	r = amqp_get_rpc_reply(c);
 	cr_assert_eq(hb_expect_close(c, r, false, 406)[0], 'P');
 	hb_close(c);
+}
+
+/* ---- topic permissions -------------------------------------------------- */
+
+/*
+ * The standard definitions (bob with full permissions in "/"), plus a
+ * topic exchange "tx" bound to q1 with "#", and topic_permissions_json
+ * spliced in as the "topic_permissions" section.
+ */
+static void
+start_with_topic_perms(const char *topic_permissions_json)
+{
+	static const struct perm p = { "/", ".*", ".*", ".*" };
+	const char *argv[] = { "--load-definitions", defs_path, NULL };
+	char *text = defs_text(&p, 1, NULL), *end, *full;
+	size_t len, cap;
+
+	end = strrchr(text, '}');
+	cr_assert_not_null(end);
+	len = (size_t)(end - text);
+	cap = len + strlen(topic_permissions_json) + 512;
+	cr_assert_not_null(full = malloc(cap));
+	snprintf(full, cap, "%.*s,\n\"topic_permissions\": %s,\n"
+	    "\"parameters\": [],\n\"policies\": [],\n"
+	    "\"global_parameters\": []\n}\n", (int)len, text,
+	    topic_permissions_json);
+	write_defs(full);
+	free(full);
+	free(text);
+	hb_start(&broker, argv);
+	hb_require_warrend(&broker);
+}
+
+/* Declares topic exchange tx bound to q1 with "#", as alice. */
+static void
+make_tx(void)
+{
+	amqp_connection_state_t a = alice();
+
+	amqp_exchange_declare(a, 1, amqp_cstring_bytes("tx"),
+	    amqp_cstring_bytes("topic"), 0, 1, 0, 0, amqp_empty_table);
+	ok(a, "declare tx");
+	expect_ok(do_queue_bind(a, "q1", "tx", "#"), "bind q1 to tx");
+	hb_close(a);
+}
+
+Test(access, topic_write_permission_checks_the_routing_key)
+{
+	amqp_connection_state_t a, c;
+	amqp_rpc_reply_t r;
+
+	start_with_topic_perms("[{\"user\": \"bob\", \"vhost\": \"/\", "
+	    "\"exchange\": \"tx\", \"write\": \"^bob\\\\.\", \"read\": \".*\"}]");
+	make_tx();
+	c = bob();
+	expect_ok(do_publish(c, "tx", "bob.orders", "mine"), "bob.orders");
+	r = do_publish(c, "tx", "alice.orders", "theirs");
+	cr_assert_str_eq(hb_expect_close(c, r, false, 403),
+	    "ACCESS_REFUSED - access to topic 'alice.orders' in exchange "
+	    "'tx' in vhost '/' refused for user 'bob'");
+	hb_close(c);
+	/* Other exchanges, even topic ones, have no topic permission. */
+	c = bob();
+	expect_ok(do_publish(c, "amq.topic", "alice.orders", "x"),
+	    "amq.topic has no topic permission");
+	hb_close(c);
+	a = alice();
+	expect_body(a, "q1", "mine");
+	cr_assert_eq(count(a, "q1"), 0, "a refused publish was routed");
+	/* alice has none on tx: allowed. */
+	expect_ok(do_publish(a, "tx", "alice.orders", "hers"), "alice");
+	expect_body(a, "q1", "hers");
+	hb_close(a);
+	hb_stop(&broker);
+}
+
+Test(access, topic_read_permission_checks_binding_keys)
+{
+	amqp_connection_state_t c;
+	amqp_rpc_reply_t r;
+
+	start_with_topic_perms("[{\"user\": \"bob\", \"vhost\": \"/\", "
+	    "\"exchange\": \"tx\", \"write\": \".*\", "
+	    "\"read\": \"^{username}\\\\.\"}]");
+	make_tx();
+	c = bob();
+	expect_ok(do_queue_bind(c, "q1", "tx", "bob.#"), "bind bob.#");
+	expect_ok(do_exchange_bind(c, "x2", "tx", "bob.x"), "e2e bob.x");
+	r = do_queue_bind(c, "q1", "tx", "#");
+	cr_assert_str_eq(hb_expect_close(c, r, false, 403),
+	    "ACCESS_REFUSED - access to topic '#' in exchange 'tx' in "
+	    "vhost '/' refused for user 'bob'");
+	cr_assert_not_null(amqp_channel_open(c, 1));
+	r = do_exchange_bind(c, "x2", "tx", "alice.x");
+	cr_assert_eq(hb_expect_close(c, r, false, 403)[0], 'A');
+	cr_assert_not_null(amqp_channel_open(c, 1));
+	amqp_queue_unbind(c, 1, amqp_cstring_bytes("q1"),
+	    amqp_cstring_bytes("tx"), amqp_cstring_bytes("#"),
+	    amqp_empty_table);
+	r = amqp_get_rpc_reply(c);
+	cr_assert_eq(hb_expect_close(c, r, false, 403)[0], 'A',
+	    "unbind is checked too");
+	hb_close(c);
+	hb_stop(&broker);
+}
+
+Test(access, topic_permission_variables_are_escaped_and_empty_means_empty)
+{
+	amqp_connection_state_t c;
+	amqp_rpc_reply_t r;
+
+	/*
+	 * "{vhost}" is "/" escaped; "" allows only the empty routing key
+	 * (compat: RabbitMQ reads it as "^$").
+	 */
+	start_with_topic_perms("[{\"user\": \"bob\", \"vhost\": \"/\", "
+	    "\"exchange\": \"tx\", \"write\": \"^{vhost}{username}$\", "
+	    "\"read\": \"\"}]");
+	make_tx();
+	c = bob();
+	expect_ok(do_publish(c, "tx", "/bob", "m"), "/bob");
+	expect_ok(do_queue_bind(c, "q1", "tx", ""), "bind with \"\"");
+	r = do_publish(c, "tx", "xbob", "m");
+	cr_assert_eq(hb_expect_close(c, r, false, 403)[0], 'A');
+	hb_close(c);
+	hb_stop(&broker);
+}
+
+Test(access, topic_permissions_survive_restart_without_the_file)
+{
+	amqp_connection_state_t c;
+	amqp_rpc_reply_t r;
+
+	start_with_topic_perms("[{\"user\": \"bob\", \"vhost\": \"/\", "
+	    "\"exchange\": \"tx\", \"write\": \"^ok$\", \"read\": \".*\"}]");
+	make_tx();
+	cr_assert_eq(hb_halt(&broker, SIGTERM), 0);
+	hb_restart(&broker, NULL);
+	c = bob();
+	expect_ok(do_publish(c, "tx", "ok", "m"), "ok");
+	r = do_publish(c, "tx", "no", "m");
+	cr_assert_eq(hb_expect_close(c, r, false, 403)[0], 'A');
+	hb_close(c);
+	hb_stop(&broker);
+}
+
+Test(access, bad_topic_permission_pattern_fails_start)
+{
+	static const struct perm p = { "/", ".*", ".*", ".*" };
+	const char *const	 want[] = { "topic permission", "bob",
+				    "parenthesis", NULL };
+	char			*text = defs_text(&p, 1, NULL), *end;
+	static char		 full[16384];
+
+	if (getenv("WARREN_TEST_URL") != NULL &&
+	    getenv("WARREN_TEST_URL")[0] != '\0')
+		cr_skip_test("tests warrend itself; external broker in use");
+	end = strrchr(text, '}');
+	snprintf(full, sizeof(full), "%.*s,\n\"topic_permissions\": [{\"user\": "
+	    "\"bob\", \"vhost\": \"/\", \"exchange\": \"tx\", \"write\": "
+	    "\"(\", \"read\": \".*\"}]\n}\n", (int)(end - text), text);
+	expect_start_failure(full, want);
+	free(text);
 }

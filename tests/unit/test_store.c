@@ -186,6 +186,18 @@ rec_permission(void *arg, struct store_blob user, struct store_blob vhost,
 }
 
 static void
+rec_topic_permission(void *arg, struct store_blob user,
+    struct store_blob vhost, struct store_blob exchange,
+    struct store_blob write, struct store_blob read)
+{
+	(void)arg;
+	emit("topic %.*s %.*s %.*s %.*s %.*s\n", (int)user.len,
+	    (const char *)user.p, (int)vhost.len, (const char *)vhost.p,
+	    (int)exchange.len, (const char *)exchange.p, (int)write.len,
+	    (const char *)write.p, (int)read.len, (const char *)read.p);
+}
+
+static void
 rec_vhost_limits(void *arg, struct store_blob name, int64_t maxc,
     int64_t maxq)
 {
@@ -199,6 +211,7 @@ static const struct store_recovery recorder = {
 	.vhost_limits = rec_vhost_limits,
 	.user = rec_user,
 	.permission = rec_permission,
+	.topic_permission = rec_topic_permission,
 	.exchange = rec_exchange,
 	.queue = rec_queue,
 	.binding = rec_binding,
@@ -619,25 +632,35 @@ Test(store, newer_schema_is_refused)
 	sql_exec("PRAGMA user_version = 99");
 	cr_assert_null(store_open(dir, STORE_FSYNC, err, sizeof(err)));
 	cr_assert_not_null(strstr(err, "database schema version 99 is newer "
-	    "than this warrend supports (3)"), "%s", err);
+	    "than this warrend supports (4)"), "%s", err);
 }
 
 Test(store, version_1_database_is_migrated_to_the_current_version)
 {
 	struct store *st = open_store();
 
+	store_put_vhost(st, B("/"));
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	store_close(st);
-	/* Back to what version 1 had: no users, no vhost limits. */
+	/*
+	 * Back to what version 1 had: no users, no vhost limits, no topic
+	 * permissions or settings.
+	 */
 	sql_exec("DROP TABLE users; DROP TABLE permissions; "
+	    "DROP TABLE topic_permissions; DROP TABLE settings; "
 	    "ALTER TABLE vhosts DROP COLUMN max_connections; "
 	    "ALTER TABLE vhosts DROP COLUMN max_queues; "
 	    "PRAGMA user_version = 1");
 	st = open_store();
+	cr_assert(store_seeded(st), "an older database was seeded");
+	store_put_topic_permission(st, B("alice"), B("/"), B("t"), B(""),
+	    B(""));
 	store_put_user(st, B("alice"), B("x"), B("y"), B(""));
 	store_put_vhost(st, B("v"));
 	store_put_vhost_limits(st, B("v"), 3, 4);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_eq(rows("users"), 1);
+	cr_assert_eq(rows("topic_permissions"), 1);
 	store_close(st);
 }
 
@@ -990,8 +1013,11 @@ Test(store, users_and_permissions_survive_reopen_and_go_with_their_user)
 	    B("rabbit_password_hashing_sha512"), B(""));
 	store_put_permission(st, B("alice"), B("/"), B(".*"), B("^a"), B(""));
 	store_put_permission(st, B("bob"), B("/"), B(".*"), B(".*"), B(".*"));
+	store_put_topic_permission(st, B("alice"), B("/"), B("amq.topic"),
+	    B("^a\\."), B(""));
+	store_put_topic_permission(st, B("bob"), B("/"), B("amq.topic"),
+	    B(".*"), B(".*"));
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
-	cr_assert(store_has_users(st));
 	store_close(st);
 
 	st = open_store();
@@ -999,18 +1025,66 @@ Test(store, users_and_permissions_survive_reopen_and_go_with_their_user)
 	cr_assert_not_null(strstr(r, "user alice aGFzaA== "
 	    "rabbit_password_hashing_sha256 monitoring\n"), "%s", r);
 	cr_assert_not_null(strstr(r, "permission alice / .* ^a \n"), "%s", r);
+	cr_assert_not_null(strstr(r, "topic alice / amq.topic ^a\\. \n"),
+	    "%s", r);
 	store_del_user(st, B("bob"));
+	store_del_topic_permission(st, B("alice"), B("/"), B("amq.topic"));
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_eq(rows("permissions"), 1);
+	cr_assert_eq(rows("topic_permissions"), 0);
 	cr_assert_eq(rows("users"), 1);
 	store_close(st);
 }
 
-Test(store, fresh_database_has_no_users)
+Test(store, a_fresh_database_is_seeded_once)
 {
 	struct store *st = open_store();
 
-	cr_assert_not(store_has_users(st));
+	cr_assert_not(store_seeded(st));
+	store_put_seeded(st);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	store_close(st);
+	st = open_store();
+	cr_assert(store_seeded(st));
+	store_close(st);
+}
+
+Test(store, deleting_a_vhost_takes_everything_in_it)
+{
+	struct store *st = open_store();
+	uint64_t q, other;
+	const char *r;
+
+	store_set_release(st, NULL);
+	store_put_vhost(st, B("gone"));
+	store_put_vhost(st, B("kept"));
+	store_put_user(st, B("u"), B("aGFzaA=="), NOBLOB, NOBLOB);
+	store_put_permission(st, B("u"), B("gone"), B(".*"), B(".*"), B(".*"));
+	store_put_permission(st, B("u"), B("kept"), B(".*"), B(".*"), B(".*"));
+	store_put_topic_permission(st, B("u"), B("gone"), B("t"), B("a"),
+	    B("b"));
+	store_put_exchange(st, B("gone"), B("x"), B("topic"),
+	    STORE_EXCHANGE_DURABLE, NOBLOB);
+	q = store_put_queue(st, B("gone"), B("q"), STORE_QUEUE_DURABLE,
+	    NOBLOB);
+	other = store_put_queue(st, B("kept"), B("q"), STORE_QUEUE_DURABLE,
+	    NOBLOB);
+	store_put_binding(st, B("gone"), B("x"), true, B("q"), B("k"),
+	    NOBLOB);
+	put_batch(st, q, 1, 10);
+	put_batch(st, other, 1, 3);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	store_del_vhost(st, B("gone"));
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	store_close(st);
+
+	st = open_store();
+	r = recover(st);
+	cr_assert_null(strstr(r, "gone"), "%s", r);
+	cr_assert_not_null(strstr(r, "permission u kept"), "%s", r);
+	cr_assert_eq(rows("queue_entries"), 3);
+	cr_assert_eq(rows("messages"), 3, "the deleted queue's bodies go");
+	cr_assert_eq(rows("topic_permissions"), 0);
 	store_close(st);
 }
 
