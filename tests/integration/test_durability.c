@@ -1776,6 +1776,37 @@ Test(durability, injected_failures_keep_definitions)
 	hb_stop(&b);
 }
 
+/*
+ * With no traffic at all after a failed commit, the retry timer alone
+ * writes what the failure kept: a durable queue declared during the
+ * failure is there after a kill -9 two seconds later, although nothing
+ * else committed in between.
+ */
+Test(durability, retry_timer_commits_kept_definitions_without_traffic)
+{
+	static const char *const	inj[] = { "--inject-store-failures",
+	    "1", NULL };
+	static struct hbroker		b;
+	amqp_connection_state_t		c;
+	char				*q = strdup(hb_name("rq"));
+
+	hb_start(&b, inj);
+	hb_require_warrend(&b);
+	c = dconnect(&b);
+	declare_queue(c, 1, q, true, false, false);
+	/* The declare's commit failed; only the 1 s timer can retry it. */
+	usleep(2500 * 1000);
+	cr_assert_not_null(strstr(broker_log(&b), "commits succeed again"),
+	    "no successful retry logged:\n%s", broker_log(&b));
+	crash_restart(&b, NULL);
+	amqp_destroy_connection(c);
+	c = dconnect(&b);
+	cr_assert_eq(queue_count(c, q), 0, "queue declared during a failed "
+	    "commit lost without traffic after it");
+	hb_close(c);
+	hb_stop(&b);
+}
+
 static char	tmpfs_dir[256];
 
 static void
