@@ -224,6 +224,20 @@ cstr(struct store_blob b)
 }
 
 static void
+on_vhost_meta(void *arg, struct store_blob name, struct store_blob description,
+    struct store_blob tags)
+{
+	struct recovery *r = arg;
+	struct vhost *vh = vhost_of(r, name);
+	char *d = cstr(description), *t = cstr(tags);
+
+	if (vh != NULL && vhost_set_meta(vh, d, t) == -1)
+		fatalx("out of memory");
+	free(d);
+	free(t);
+}
+
+static void
 on_vhost_limits(void *arg, struct store_blob name, int64_t max_connections,
     int64_t max_queues)
 {
@@ -378,6 +392,7 @@ persist_recover(struct broker *b)
 {
 	static const struct store_recovery cb = {
 		.vhost = on_vhost,
+		.vhost_meta = on_vhost_meta,
 		.vhost_limits = on_vhost_limits,
 		.user = on_user,
 		.permission = on_permission,

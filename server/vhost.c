@@ -36,7 +36,11 @@ vhost_new(struct broker *b, const char *name)
 
 	if ((vh = calloc(1, sizeof(*vh))) == NULL)
 		return NULL;
-	if ((vh->name = strdup(name)) == NULL) {
+	if ((vh->name = strdup(name)) == NULL ||
+	    (vh->description = strdup("")) == NULL ||
+	    (vh->tags = strdup("")) == NULL) {
+		free(vh->name);
+		free(vh->description);
 		free(vh);
 		return NULL;
 	}
@@ -76,6 +80,8 @@ vhost_free(struct vhost *vh)
 	hmap_free(&vh->exchanges);
 	hmap_free(&vh->queues);
 	free(vh->name);
+	free(vh->description);
+	free(vh->tags);
 	free(vh);
 }
 
@@ -141,6 +147,26 @@ vhost_delete(struct vhost *vh)
 		    strlen(vh->name) });
 	hmap_del(&b->vhosts, vh->name, strlen(vh->name));
 	vhost_free(vh);
+}
+
+int
+vhost_set_meta(struct vhost *vh, const char *description, const char *tags)
+{
+	char *d, *t;
+
+	if ((d = strdup(description)) == NULL || (t = strdup(tags)) == NULL) {
+		free(d);
+		return -1;
+	}
+	free(vh->description);
+	free(vh->tags);
+	vh->description = d;
+	vh->tags = t;
+	if (vh->b != NULL && vh->b->store != NULL && !vh->b->recovering)
+		store_put_vhost_meta(vh->b->store, (struct store_blob){
+		    vh->name, strlen(vh->name) }, (struct store_blob){ d,
+		    strlen(d) }, (struct store_blob){ t, strlen(t) });
+	return 0;
 }
 
 void

@@ -24,6 +24,8 @@ struct vhost {
 	int64_t		 max_connections;	/* -1: no limit */
 	int64_t		 max_queues;		/* -1: no limit */
 	uint32_t	 nconns;	/* connections open to it */
+	char		*description;	/* never NULL */
+	char		*tags;		/* comma-separated; never NULL */
 };
 
 struct vhost *vhost_new(struct broker *b, const char *name);
@@ -39,6 +41,9 @@ struct vhost *vhost_create(struct broker *b, const char *name);
  * bindings, permissions and limits go, in memory and in the store.
  */
 void	vhost_delete(struct vhost *vh);
+/* Sets the vhost's description and tags and stores them; -1 on ENOMEM. */
+int	vhost_set_meta(struct vhost *vh, const char *description,
+	    const char *tags);
 /* Sets the vhost's limits (-1 = none) and stores them. */
 void	vhost_set_limits(struct vhost *vh, int64_t max_connections,
 	    int64_t max_queues);

@@ -102,12 +102,17 @@ scan_definitions(struct store *st, const struct store_recovery *cb,
 	sqlite3_stmt *s;
 	int rc;
 
-	if (prepare(st, "SELECT name, max_connections, max_queues "
-	    "FROM vhosts", &s) == -1)
+	if (prepare(st, "SELECT name, max_connections, max_queues, "
+	    "description, tags FROM vhosts", &s) == -1)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (cb->vhost != NULL)
 			cb->vhost(arg, sql_column_blob(s, 0));
+		if (cb->vhost_meta != NULL &&
+		    (sqlite3_column_type(s, 3) != SQLITE_NULL ||
+		    sqlite3_column_type(s, 4) != SQLITE_NULL))
+			cb->vhost_meta(arg, sql_column_blob(s, 0),
+			    sql_column_blob(s, 3), sql_column_blob(s, 4));
 		if (cb->vhost_limits != NULL &&
 		    (sqlite3_column_type(s, 1) != SQLITE_NULL ||
 		    sqlite3_column_type(s, 2) != SQLITE_NULL))

@@ -69,10 +69,13 @@ static const char *const migrations[] = {
 	"ALTER TABLE vhosts ADD COLUMN max_connections INTEGER;"
 	"ALTER TABLE vhosts ADD COLUMN max_queues INTEGER;",
 	/*
-	 * 3 -> 4: topic permissions; settings, where "seeded" records that
+	 * 3 -> 4: vhost descriptions and tags (comma-separated); topic
+	 * permissions; settings, where "seeded" records that
 	 * the default vhost and user were made (once, as RabbitMQ: deleting
 	 * them later must stick). Every older database was seeded.
 	 */
+	"ALTER TABLE vhosts ADD COLUMN description BLOB;"
+	"ALTER TABLE vhosts ADD COLUMN tags BLOB;"
 	"CREATE TABLE topic_permissions ("
 	"  user BLOB, vhost BLOB, exchange BLOB, write BLOB, read BLOB,"
 	"  PRIMARY KEY (user, vhost, exchange)"

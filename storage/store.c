@@ -20,6 +20,7 @@ enum op_kind {
 	OP_VHOST_PUT,
 	OP_VHOST_DEL,
 	OP_VHOST_LIMITS,
+	OP_VHOST_META,
 	OP_USER_PUT,
 	OP_USER_DEL,
 	OP_PERMISSION_PUT,
@@ -343,6 +344,17 @@ store_put_vhost_limits(struct store *st, struct store_blob name,
 }
 
 void
+store_put_vhost_meta(struct store *st, struct store_blob name,
+    struct store_blob description, struct store_blob tags)
+{
+	struct op *o = op_new(st, OP_VHOST_META);
+
+	o->u.def[0] = copy(st, name);
+	o->u.def[1] = copy(st, description);
+	o->u.def[2] = copy(st, tags);
+}
+
+void
 store_put_user(struct store *st, struct store_blob name,
     struct store_blob password_hash, struct store_blob algorithm,
     struct store_blob tags)
@@ -646,6 +658,9 @@ apply(struct store *st, const struct op *o)
 		return sql_put_vhost(st, blob(st, d[0]));
 	case OP_VHOST_DEL:
 		return sql_del_vhost(st, blob(st, d[0]));
+	case OP_VHOST_META:
+		return sql_put_vhost_meta(st, blob(st, d[0]), blob(st, d[1]),
+		    blob(st, d[2]));
 	case OP_VHOST_LIMITS:
 		return sql_put_vhost_limits(st, blob(st, d[0]),
 		    (int64_t)o->seq, (int64_t)o->msg_id);

@@ -71,6 +71,9 @@ void	store_put_vhost_limits(struct store *st, struct store_blob name,
  * the messages left without one), exchanges, bindings, permissions.
  */
 void	store_del_vhost(struct store *st, struct store_blob name);
+/* A vhost's description and tags (comma-separated). */
+void	store_put_vhost_meta(struct store *st, struct store_blob name,
+	    struct store_blob description, struct store_blob tags);
 void	store_put_exchange(struct store *st, struct store_blob vhost,
 	    struct store_blob name, struct store_blob type, unsigned flags,
 	    struct store_blob args);
@@ -190,6 +193,8 @@ const char *store_errmsg(const struct store *st);
  */
 struct store_recovery {
 	void	(*vhost)(void *arg, struct store_blob name);
+	void	(*vhost_meta)(void *arg, struct store_blob name,
+		    struct store_blob description, struct store_blob tags);
 	void	(*vhost_limits)(void *arg, struct store_blob name,
 		    int64_t max_connections, int64_t max_queues);
 	void	(*user)(void *arg, struct store_blob name,

@@ -55,6 +55,8 @@ static const char *const sql_text[SQL_NSTMT] = {
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
 	[SQL_VHOST_PUT] = "INSERT OR IGNORE INTO vhosts (name) VALUES (?1)",
+	[SQL_VHOST_META] = "UPDATE vhosts SET description = ?2, tags = ?3 "
+	    "WHERE name = ?1",
 	[SQL_VHOST_LIMITS] = "UPDATE vhosts SET max_connections = ?2, "
 	    "max_queues = ?3 WHERE name = ?1",
 	[SQL_USER_PUT] = "INSERT OR REPLACE INTO users "
@@ -533,6 +535,17 @@ static int
 bind_limit(sqlite3_stmt *s, int i, int64_t v)
 {
 	return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
+}
+
+int
+sql_put_vhost_meta(struct store *st, struct store_blob name,
+    struct store_blob description, struct store_blob tags)
+{
+	sqlite3_stmt *s = st->stmt[SQL_VHOST_META];
+
+	return run(st, SQL_VHOST_META, bind_blob(s, 1, name) |
+	    bind_blob(s, 2, description) | bind_blob(s, 3, tags),
+	    "put vhost metadata");
 }
 
 int

@@ -46,6 +46,7 @@ enum sql_stmt {
 	SQL_ENTRY_DEL_RANGE,
 	SQL_MESSAGE_DEL_RANGE,
 	SQL_VHOST_LIMITS,
+	SQL_VHOST_META,
 	SQL_USER_PUT,
 	SQL_USER_DEL,
 	SQL_USER_DEL_PERMISSIONS,
@@ -130,6 +131,8 @@ int	sql_commit(struct store *st);
 void	sql_rollback(struct store *st);
 
 int	sql_put_vhost(struct store *st, struct store_blob name);
+int	sql_put_vhost_meta(struct store *st, struct store_blob name,
+	    struct store_blob description, struct store_blob tags);
 int	sql_put_vhost_limits(struct store *st, struct store_blob name,
 	    int64_t max_connections, int64_t max_queues);
 int	sql_put_user(struct store *st, struct store_blob name,

@@ -198,6 +198,16 @@ rec_topic_permission(void *arg, struct store_blob user,
 }
 
 static void
+rec_vhost_meta(void *arg, struct store_blob name, struct store_blob desc,
+    struct store_blob tags)
+{
+	(void)arg;
+	emit("meta %.*s '%.*s' '%.*s'\n", (int)name.len, (const char *)name.p,
+	    (int)desc.len, (const char *)desc.p, (int)tags.len,
+	    (const char *)tags.p);
+}
+
+static void
 rec_vhost_limits(void *arg, struct store_blob name, int64_t maxc,
     int64_t maxq)
 {
@@ -208,6 +218,7 @@ rec_vhost_limits(void *arg, struct store_blob name, int64_t maxc,
 
 static const struct store_recovery recorder = {
 	.vhost = rec_vhost,
+	.vhost_meta = rec_vhost_meta,
 	.vhost_limits = rec_vhost_limits,
 	.user = rec_user,
 	.permission = rec_permission,
@@ -643,13 +654,15 @@ Test(store, version_1_database_is_migrated_to_the_current_version)
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	store_close(st);
 	/*
-	 * Back to what version 1 had: no users, no vhost limits, no topic
-	 * permissions or settings.
+	 * Back to what version 1 had: no users, no vhost limits or
+	 * metadata, no topic permissions or settings.
 	 */
 	sql_exec("DROP TABLE users; DROP TABLE permissions; "
 	    "DROP TABLE topic_permissions; DROP TABLE settings; "
 	    "ALTER TABLE vhosts DROP COLUMN max_connections; "
 	    "ALTER TABLE vhosts DROP COLUMN max_queues; "
+	    "ALTER TABLE vhosts DROP COLUMN description; "
+	    "ALTER TABLE vhosts DROP COLUMN tags; "
 	    "PRAGMA user_version = 1");
 	st = open_store();
 	cr_assert(store_seeded(st), "an older database was seeded");
@@ -1096,10 +1109,13 @@ Test(store, vhost_limits_survive_reopen)
 	store_put_vhost(st, B("v1"));
 	store_put_vhost(st, B("v2"));
 	store_put_vhost_limits(st, B("v1"), 10, -1);
+	store_put_vhost_meta(st, B("v1"), B("the first"), B("a,b"));
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	store_close(st);
 	st = open_store();
 	r = recover(st);
+	cr_assert_not_null(strstr(r, "meta v1 'the first' 'a,b'\n"), "%s", r);
+	cr_assert_null(strstr(r, "meta v2"), "%s", r);
 	cr_assert_not_null(strstr(r, "limits v1 10 -1\n"), "%s", r);
 	cr_assert_null(strstr(r, "limits v2"), "%s", r);
 	store_close(st);
