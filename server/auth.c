@@ -232,6 +232,21 @@ auth_permission_set(struct broker *b, const char *user, const char *vhost,
 }
 
 void
+auth_permission_del(struct broker *b, const char *user, const char *vhost)
+{
+	struct permission *pm;
+	struct user *u;
+
+	if ((u = hmap_get(&b->users, user, strlen(user))) == NULL ||
+	    (pm = hmap_del(&u->perms, vhost, strlen(vhost))) == NULL)
+		return;
+	permission_free(pm);
+	b->auth_gen++;
+	if (b->store != NULL)
+		store_del_permission(b->store, cblob(user), cblob(vhost));
+}
+
+void
 auth_forget_vhost(struct broker *b, const char *vhost)
 {
 	struct permission *pm;

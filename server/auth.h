@@ -88,6 +88,9 @@ enum auth_result auth_login(struct broker *b, struct proto_str mechanism,
 enum auth_result auth_login_external(struct broker *b, const char *name,
 	    struct user **user);
 
+/* Removes a user's permissions in a vhost (open connections keep going). */
+void	auth_permission_del(struct broker *b, const char *user,
+	    const char *vhost);
 /* Drops every user's permissions and topic permissions in a vhost. */
 void	auth_forget_vhost(struct broker *b, const char *vhost);
 
@@ -113,6 +116,11 @@ size_t	auth_topic_list(const struct user *u, const char *vhost,
 	    void (*cb)(void *arg, const char *vhost, const char *exchange,
 	    const char *write, const char *read), void *arg);
 void	auth_topic_forget_vhost(struct user *u, const char *vhost);
+/* Removes (and unstores) all of a user's topic permissions in a vhost. */
+void	auth_topic_permission_clear(struct broker *b, const char *user,
+	    const char *vhost);
+bool	auth_topic_exists(const struct user *u, const char *vhost,
+	    const char *exchange);
 void	auth_topic_free(struct topic_permission *tp);
 
 /* Whether the user may open the vhost (has permissions there). */

@@ -195,6 +195,49 @@ auth_topic_forget_vhost(struct user *u, const char *vhost)
 	}
 }
 
+void
+auth_topic_permission_clear(struct broker *b, const char *user,
+    const char *vhost)
+{
+	struct user *u = hmap_get(&b->users, user, strlen(user));
+	size_t vl = strlen(vhost);
+	void *v;
+
+	if (u == NULL)
+		return;
+	for (size_t i = 0; hmap_next(&u->topic_perms, &i, &v);) {
+		struct topic_permission *tp = v;
+
+		if (tp->vhost_len != vl || memcmp(tp->key, vhost, vl) != 0)
+			continue;
+		hmap_del(&u->topic_perms, tp->key, tp->key_len);
+		if (b->store != NULL)
+			store_del_topic_permission(b->store, sblob(user,
+			    strlen(user)), sblob(vhost, vl), sblob(tp->key +
+			    vl + 1, tp->key_len - vl - 1));
+		auth_topic_free(tp);
+		i = 0;	/* the map changed: start over */
+	}
+	b->auth_gen++;
+}
+
+bool
+auth_topic_exists(const struct user *u, const char *vhost,
+    const char *exchange)
+{
+	size_t i = 0;
+	void *v;
+
+	while (hmap_next(&u->topic_perms, &i, &v)) {
+		const struct topic_permission *tp = v;
+
+		if (strcmp(tp->key, vhost) == 0 &&
+		    strcmp(tp->key + tp->vhost_len + 1, exchange) == 0)
+			return true;
+	}
+	return false;
+}
+
 size_t
 auth_topic_list(const struct user *u, const char *vhost,
     void (*cb)(void *arg, const char *vhost, const char *exchange,

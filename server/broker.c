@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admin/http_conn.h"
 #include "server/alarm.h"
 #include "server/auth.h"
 #include "server/chan.h"
@@ -307,9 +308,11 @@ release_msg(void *owner)
 static void
 seed(struct broker *b)
 {
+	struct vhost *vh;
 	char err[512];
 
-	if (vhost_create(b, "/") == NULL)
+	if ((vh = vhost_create(b, "/")) == NULL ||
+	    vhost_set_meta(vh, "Default virtual host", "") == -1)
 		fatalx("out of memory");
 	if (b->users.count == 0 &&
 	    strcmp(b->cfg.load_definitions, "none") == 0) {
@@ -384,6 +387,26 @@ broker_init(struct broker *b, struct ev_loop *loop)
 	ev_signal_start(loop, &b->sighup);
 }
 
+/* The HTTP admin API's listener (admin/http_conn.c). */
+static void
+start_admin(struct broker *b)
+{
+	char line[32];
+
+	if ((b->admin = listener_new(b, b->cfg.bind,
+	    (int)b->cfg.admin_port)) == NULL)
+		fatalx("cannot listen on %s:%llu", b->cfg.bind,
+		    (unsigned long long)b->cfg.admin_port);
+	b->admin->accept = http_conn_accept;
+	/* Before warrend.port, which tells tests the broker is up. */
+	snprintf(line, sizeof(line), "%d\n", b->admin->port);
+	if (write_file_atomic(b->cfg.data_dir, "warrend.admin-port", line) ==
+	    -1)
+		fatal("%s/warrend.admin-port", b->cfg.data_dir);
+	log_info("broker: serving the HTTP admin API on %s:%d", b->cfg.bind,
+	    b->admin->port);
+}
+
 void
 broker_start(struct broker *b)
 {
@@ -411,6 +434,7 @@ broker_start(struct broker *b)
 		log_info("broker: accepting AMQP 0-9-1 over TLS on %s:%d",
 		    b->cfg.bind, b->amqps->port);
 	}
+	start_admin(b);
 	snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 	if (write_file_atomic(b->cfg.data_dir, "warrend.pid", line) == -1)
 		fatal("%s/warrend.pid", b->cfg.data_dir);
@@ -432,6 +456,10 @@ broker_shutdown(struct broker *b, const char *reason)
 		listener_stop(b->amqp);
 	if (b->amqps)
 		listener_stop(b->amqps);
+	if (b->admin) {
+		listener_stop(b->admin);
+		http_conn_shutdown(b);
+	}
 	for (struct conn *c = b->conns; c != NULL; c = c->next)
 		if (c->state != CONN_DEAD && c->state != CONN_CLOSING)
 			conn_fail(c, PROTO_CONNECTION_FORCED, 0,
@@ -446,6 +474,7 @@ broker_free(struct broker *b)
 	char path[4096];
 	void *v;
 
+	http_conn_close_all(b);
 	while (b->conns != NULL)
 		conn_abort(b->conns, "broker stopping");
 	for (size_t i = 0; i < b->dead_conns.n; i++)
@@ -475,6 +504,12 @@ broker_free(struct broker *b)
 	if (b->amqps) {
 		listener_free(b->amqps);
 		snprintf(path, sizeof(path), "%s/warrend.tls-port",
+		    b->cfg.data_dir);
+		unlink(path);
+	}
+	if (b->admin) {
+		listener_free(b->admin);
+		snprintf(path, sizeof(path), "%s/warrend.admin-port",
 		    b->cfg.data_dir);
 		unlink(path);
 	}

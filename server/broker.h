@@ -16,6 +16,7 @@
 
 struct chan;
 struct conn;
+struct http_conn;
 struct listener;
 struct queue;
 struct store;
@@ -69,6 +70,12 @@ struct broker {
 	struct ptrvec	 pending_input;	/* connections with frames left over */
 	struct ptrvec	 flow_paused;	/* publishers waiting for a queue */
 	struct route_result route;	/* scratch for one routing pass */
+
+	/* The HTTP admin API (admin/http_conn.c). */
+	struct listener	*admin;
+	struct http_conn *http_conns;	/* every admin connection, doubly linked */
+	uint32_t	 nhttp_conns;
+	ev_tstamp	 http_full_logged;	/* last "too many connections" line */
 };
 
 /* Sets up state, default vhost and listener. Exits on startup failure. */

@@ -8,7 +8,10 @@ CONFIG_X("port", CONFIG_INT, "5672", port, 0, 65535,
 CONFIG_X("bind", CONFIG_STR, "127.0.0.1", bind, 0, 0,
     "address the listeners bind to")
 CONFIG_X("admin-port", CONFIG_INT, "15672", admin_port, 0, 65535,
-    "HTTP admin API port (served from a later release)")
+    "HTTP admin API (RabbitMQ management API) port "
+    "(0 = ephemeral, written to DIR/warrend.admin-port)")
+CONFIG_X("admin-max-connections", CONFIG_INT, "512", admin_max_connections,
+    1, 1000000, "most HTTP admin API connections at once")
 CONFIG_X("data-dir", CONFIG_STR, "./data", data_dir, 0, 0,
     "directory for the pid file and the database")
 CONFIG_X("default-user", CONFIG_STR, "guest", default_user, 0, 0,
@@ -34,7 +37,8 @@ CONFIG_X("heartbeat", CONFIG_INT, "60", heartbeat, 0, 65535,
 CONFIG_X("output-high-water", CONFIG_INT, "1048576", output_high_water, 65536,
     1073741824, "bytes queued for a client before its deliveries pause")
 CONFIG_X("handshake-timeout", CONFIG_INT, "10", handshake_timeout, 1, 3600,
-    "seconds a client has to finish connection.open")
+    "seconds a client has to finish connection.open, and an HTTP admin "
+    "client to send a request's headers")
 CONFIG_X("tls-port", CONFIG_INT, "5671", tls_port, 0, 65535,
     "amqps listener port, used when tls-cert and tls-key are set "
     "(0 = ephemeral, written to DIR/warrend.tls-port)")

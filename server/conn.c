@@ -240,11 +240,26 @@ release(struct conn *c)
 }
 
 void
+conn_close_user(struct broker *b, const char *user)
+{
+	/* compat: RabbitMQ's words when a user is deleted. */
+	for (struct conn *c = b->conns; c != NULL; c = c->next)
+		if (c->state >= CONN_TUNE_OK && c->state < CONN_CLOSING &&
+		    strcmp(c->user, user) == 0)
+			conn_fail(c, PROTO_CONNECTION_FORCED, 0,
+			    "user '%s' is deleted", user);
+}
+
+void
 conn_vhost_gone(struct conn *c)
 {
 	if (c->vh == NULL)
 		return;
-	/* compat: RabbitMQ's words when a vhost is deleted under clients. */
+	/*
+	 * compat: RabbitMQ's words when a vhost is deleted under clients
+	 * (RabbitMQ says "is down" instead when its vhost process happens to
+	 * stop first).
+	 */
 	if (c->state != CONN_DEAD)
 		conn_fail(c, PROTO_CONNECTION_FORCED, 0, "vhost '%s' is deleted",
 		    c->vh->name);

@@ -82,6 +82,8 @@ void	conn_free(struct conn *c);
 /* Sends connection.close with code and text, releases every channel. */
 void	conn_fail(struct conn *c, uint16_t code, uint32_t method_id,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Closes the connections of a deleted user with 320 CONNECTION_FORCED. */
+void	conn_close_user(struct broker *b, const char *user);
 /*
  * The connection's vhost is being deleted: sends connection.close 320
  * (unless already closing or dead), releases its channels and exclusive

@@ -67,7 +67,12 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		set_keepalive(fd);
-		if (l->b->stopping || (l->tls ? conn_new_tls(l->b, fd) :
+		if (l->b->stopping)
+			close(fd);
+		else if (l->accept != NULL) {
+			if (!l->accept(l->b, fd))
+				close(fd);
+		} else if ((l->tls ? conn_new_tls(l->b, fd) :
 		    conn_new(l->b, fd)) == NULL)
 			close(fd);
 	}

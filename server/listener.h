@@ -7,12 +7,16 @@
 
 struct broker;
 
+/* Takes an accepted socket; false if it was not taken (it is closed). */
+typedef bool listener_accept_fn(struct broker *b, int fd);
+
 struct listener {
 	struct broker	*b;
 	int		 fd;
 	int		 spare_fd;	/* closed to accept-and-drop on EMFILE */
 	int		 port;		/* the bound port (ephemeral resolved) */
 	bool		 tls;		/* amqps: connections start with TLS */
+	listener_accept_fn *accept;	/* NULL: AMQP connections (conn_new) */
 	ev_io		 io;
 	char		 name[80];
 };

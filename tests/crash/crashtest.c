@@ -262,8 +262,9 @@ broker_start(const struct opts *o, struct broker *b)
 			close(fd);
 		}
 		signal(SIGPIPE, SIG_DFL);
-		execl(o->warrend, o->warrend, "--port", "0", "--bind",
-		    "127.0.0.1", "--data-dir", o->dir, (char *)NULL);
+		execl(o->warrend, o->warrend, "--port", "0", "--admin-port",
+		    "0", "--bind", "127.0.0.1", "--data-dir", o->dir,
+		    (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", o->warrend, strerror(errno));
 		_exit(127);
 	}

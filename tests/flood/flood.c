@@ -291,9 +291,10 @@ start_broker(struct flood *f)
 			dup2(fd, 1);
 			close(fd);
 		}
-		execl(f->warrend, f->warrend, "--port", "0", "--data-dir",
-		    f->dir, "--handshake-timeout", tstr, "--durability", "os",
-		    "--log-level", "warn", (char *)NULL);
+		execl(f->warrend, f->warrend, "--port", "0", "--admin-port",
+		    "0", "--data-dir", f->dir, "--handshake-timeout", tstr,
+		    "--durability", "os", "--log-level", "warn",
+		    (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", f->warrend, strerror(errno));
 		_exit(127);
 	}

@@ -16,6 +16,8 @@ Input formats, per target:
   fuzz_method  a method frame payload: class id, method id, arguments
   fuzz_table   the bytes of a field table, after its u32 length
   fuzz_props   a content header's property flags and property list
+  fuzz_http    one selector byte (bits 0-2: bytes per read), then the bytes
+               an HTTP client sends to the admin API on one connection
 """
 
 import argparse
@@ -534,6 +536,59 @@ def seeds_props():
     return s
 
 
+# ---- the admin API's HTTP requests ----------------------------------------
+
+GUEST = b"Authorization: Basic Z3Vlc3Q6Z3Vlc3Q=\r\n"
+
+
+def http(method, path, headers=b"", body=None, version=b"HTTP/1.1"):
+    h = method + b" " + path + b" " + version + b"\r\nHost: localhost\r\n"
+    h += headers
+    if body is not None:
+        h += b"Content-Type: application/json\r\n"
+        h += b"Content-Length: %d\r\n" % len(body)
+    return h + b"\r\n" + (body or b"")
+
+
+def seeds_http():
+    # Selector 0: all at once; 1: a byte per read; 5: 64 bytes per read.
+    return {
+        "whoami": u8(0) + http(b"GET", b"/api/whoami", GUEST),
+        "whoami-bytewise": u8(1) + http(b"GET", b"/api/whoami", GUEST),
+        "overview-query": u8(0) + http(
+            b"GET", b"/api/overview?columns=object_totals&x=a+b%26c", GUEST),
+        "head": u8(0) + http(b"HEAD", b"/api/whoami", GUEST),
+        "put-vhost": u8(5) + http(
+            b"PUT", b"/api/vhosts/%2F", GUEST,
+            b'{"description":"d","tags":"a,b","tracing":false}'),
+        "put-user": u8(0) + http(
+            b"PUT", b"/api/users/bob", GUEST,
+            b'{"password":"secret","tags":"management"}'),
+        "put-permissions": u8(0) + http(
+            b"PUT", b"/api/permissions/app%201/bob", GUEST,
+            b'{"configure":".*","write":"^bob\\.","read":".*"}'),
+        "delete-expect": u8(0) + http(
+            b"DELETE", b"/api/vhosts/v", GUEST + b"Expect: 100-continue\r\n"),
+        "pipelined": u8(2) + http(b"GET", b"/api/whoami", GUEST) +
+        http(b"POST", b"/api/x", GUEST, b"{}") +
+        http(b"GET", b"/api/overview", b"Connection: close\r\n"),
+        "http10-keepalive": u8(0) + http(
+            b"GET", b"/api/whoami", GUEST + b"Connection: keep-alive\r\n",
+            version=b"HTTP/1.0"),
+        "origin-cors": u8(0) + http(
+            b"GET", b"/api/whoami",
+            GUEST + b"Origin: http://evil.example\r\n"),
+        "chunked": u8(0) + http(
+            b"POST", b"/api/definitions",
+            GUEST + b"Transfer-Encoding: chunked\r\n") + b"2\r\n{}\r\n0\r\n\r\n",
+        "huge-length": u8(0) + b"PUT /api/definitions HTTP/1.1\r\nHost: x\r\n"
+        + GUEST + b"Content-Length: 100000000\r\n\r\n",
+        "bad-escape": u8(0) + http(b"GET", b"/api/vhosts/%zz%00", GUEST),
+        "bad-basic": u8(0) + http(
+            b"GET", b"/api/whoami", b"Authorization: Basic !!!=\r\n"),
+    }
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -544,7 +599,8 @@ def main():
     for target, gen in (("fuzz_frame", seeds_frame),
                         ("fuzz_method", seeds_method),
                         ("fuzz_table", seeds_table),
-                        ("fuzz_props", seeds_props)):
+                        ("fuzz_props", seeds_props),
+                        ("fuzz_http", seeds_http)):
         d = os.path.join(args.out, target)
         os.makedirs(d, exist_ok=True)
         for name, data in sorted(gen().items()):

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,6 +119,7 @@ use_external(struct hbroker *b, const char *url)
 {
 	struct amqp_connection_info	 ci;
 	char				*copy;
+	const char			*port;
 
 	if ((copy = strdup(url)) == NULL)
 		cr_assert_fail("strdup");
@@ -127,6 +129,9 @@ use_external(struct hbroker *b, const char *url)
 	snprintf(b->host, sizeof(b->host), "%s", ci.host);
 	b->port = ci.port;
 	b->external = true;
+	/* The management API of the other broker, e.g. RabbitMQ's 15672. */
+	if ((port = getenv("WARREN_TEST_ADMIN_PORT")) != NULL)
+		b->admin_port = (int)strtol(port, NULL, 10);
 	free(copy);
 }
 
@@ -163,7 +168,7 @@ static void
 spawn(struct hbroker *b, const char *const *extra, bool append_log)
 {
 	const char	*warrend;
-	char		 portfile[300], logfile[300];
+	char		 portfile[300], logfile[300], adminfile[300];
 	const char	*argv[64];
 	int		 argc = 0, st, port;
 	long		 deadline;
@@ -172,6 +177,8 @@ spawn(struct hbroker *b, const char *const *extra, bool append_log)
 	warrend = hb_warrend_path();
 	snprintf(portfile, sizeof(portfile), "%s/warrend.port", b->dir);
 	snprintf(logfile, sizeof(logfile), "%s/stderr.log", b->dir);
+	snprintf(adminfile, sizeof(adminfile), "%s/warrend.admin-port",
+	    b->dir);
 
 	argv[argc++] = warrend;
 	argv[argc++] = "--port";
@@ -180,6 +187,9 @@ spawn(struct hbroker *b, const char *const *extra, bool append_log)
 	argv[argc++] = b->dir;
 	argv[argc++] = "--bind";
 	argv[argc++] = "127.0.0.1";
+	/* Parallel tests never meet on 15672; extra may set another. */
+	argv[argc++] = "--admin-port";
+	argv[argc++] = "0";
 	for (; extra != NULL && *extra != NULL && argc < 62; extra++)
 		argv[argc++] = *extra;
 	argv[argc] = NULL;
@@ -219,6 +229,8 @@ spawn(struct hbroker *b, const char *const *extra, bool append_log)
 	for (;;) {
 		if ((port = read_port_file(portfile)) > 0) {
 			b->port = port;
+			/* Written before warrend.port. */
+			b->admin_port = read_port_file(adminfile);
 			return;
 		}
 		if (waitpid(pid, &st, WNOHANG) == pid) {
@@ -581,8 +593,9 @@ hb_name(const char *prefix)
 
 /* ---- raw sockets ------------------------------------------------------ */
 
-int
-hb_raw_connect(const struct hbroker *b)
+/* A connected TCP socket to host:port; asserts success. */
+static int
+tcp_connect(const char *host, int port)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		 portstr[16];
@@ -591,9 +604,9 @@ hb_raw_connect(const struct hbroker *b)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	snprintf(portstr, sizeof(portstr), "%d", b->port);
-	if ((rc = getaddrinfo(b->host, portstr, &hints, &res)) != 0)
-		cr_assert_fail("getaddrinfo %s: %s", b->host, gai_strerror(rc));
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0)
+		cr_assert_fail("getaddrinfo %s: %s", host, gai_strerror(rc));
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if ((fd = socket(ai->ai_family, ai->ai_socktype,
 		    ai->ai_protocol)) == -1)
@@ -605,11 +618,17 @@ hb_raw_connect(const struct hbroker *b)
 	}
 	freeaddrinfo(res);
 	if (fd == -1)
-		cr_assert_fail("connect %s:%d: %s", b->host, b->port,
+		cr_assert_fail("connect %s:%d: %s", host, port,
 		    strerror(errno));
 	/* Hand-made frames go out one write at a time; don't batch them. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
+}
+
+int
+hb_raw_connect(const struct hbroker *b)
+{
+	return tcp_connect(b->host, b->port);
 }
 
 int
@@ -1200,4 +1219,183 @@ hb_run(const char *const *argv, char *out, size_t outlen, char *err,
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	return -1;
+}
+
+/* ---- HTTP (the admin API) ------------------------------------------------ */
+
+int
+hb_http_connect(const struct hbroker *b)
+{
+	if (b->admin_port <= 0)
+		cr_skip_test("no admin API port (set WARREN_TEST_ADMIN_PORT "
+		    "with WARREN_TEST_URL)");
+	return tcp_connect(b->host, b->admin_port);
+}
+
+/* Reads one byte, waiting until deadline: 1, 0 on EOF, -1 on timeout. */
+static int
+read_byte(int fd, char *c, long deadline)
+{
+	ssize_t	n;
+
+	for (;;) {
+		if (!wait_readable(fd, deadline))
+			return -1;
+		n = read(fd, c, 1);
+		if (n == 1)
+			return 1;
+		if (n == 0 || (n == -1 && errno == ECONNRESET))
+			return 0;
+		if (n == -1 && errno != EINTR && errno != EAGAIN)
+			return 0;
+	}
+}
+
+int
+hb_http_read(int fd, struct hhttp *r, bool head_request, int timeout_ms)
+{
+	long	 deadline = now_ms() + timeout_ms;
+	size_t	 n = 0, want = 0, got = 0;
+	const char *cl;
+	char	 c;
+	int	 rc;
+
+	memset(r, 0, sizeof(*r));
+	/* Byte by byte: a pipelined next answer stays in the socket. */
+	while (n < 4 || memcmp(r->head + n - 4, "\r\n\r\n", 4) != 0) {
+		if ((rc = read_byte(fd, &c, deadline)) != 1)
+			return n == 0 && rc == 0 ? 0 : -1;
+		if (n + 1 >= sizeof(r->head))
+			return -1;
+		r->head[n++] = c;
+	}
+	r->head[n] = '\0';
+	if (sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
+		return -1;
+	if ((cl = hb_http_header(r, "content-length")) != NULL)
+		want = (size_t)strtoul(cl, NULL, 10);
+	if (head_request || r->status == 204 || r->status / 100 == 1)
+		want = 0;
+	if ((r->body = malloc(want + 1)) == NULL)
+		cr_assert_fail("malloc");
+	while (got < want) {
+		ssize_t k;
+
+		if (!wait_readable(fd, deadline))
+			return -1;
+		k = read(fd, r->body + got, want - got);
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+	}
+	r->body[got] = '\0';
+	r->body_len = got;
+	return 1;
+}
+
+const char *
+hb_http_header(const struct hhttp *r, const char *name)
+{
+	static char	 value[1024];
+	size_t		 nl = strlen(name);
+	const char	*p = strstr(r->head, "\r\n");
+
+	while (p != NULL && p[2] != '\r') {
+		const char	*line = p + 2, *end = strstr(line, "\r\n");
+
+		if (end == NULL)
+			break;
+		if ((size_t)(end - line) > nl && line[nl] == ':' &&
+		    strncasecmp(line, name, nl) == 0) {
+			const char	*v = line + nl + 1;
+			size_t		 vl;
+
+			while (*v == ' ' || *v == '\t')
+				v++;
+			vl = (size_t)(end - v);
+			if (vl >= sizeof(value))
+				vl = sizeof(value) - 1;
+			memcpy(value, v, vl);
+			value[vl] = '\0';
+			return value;
+		}
+		p = end;
+	}
+	return NULL;
+}
+
+void
+hb_http_free(struct hhttp *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+/* RFC 4648 base64, for Basic credentials. */
+static void
+base64(const char *in, char *out, size_t outlen)
+{
+	static const char	 a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t			 n = strlen(in), o = 0;
+
+	if ((n + 2) / 3 * 4 + 1 > outlen)
+		cr_assert_fail("credentials too long");
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t	v = (uint32_t)(uint8_t)in[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)(uint8_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (uint8_t)in[i + 2];
+		out[o++] = a[v >> 18 & 63];
+		out[o++] = a[v >> 12 & 63];
+		out[o++] = i + 1 < n ? a[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? a[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+size_t
+hb_http_format(char *buf, size_t len, const char *method, const char *path,
+    const char *userpass, const char *body)
+{
+	char	auth[512] = "";
+	int	n;
+
+	if (userpass != NULL) {
+		char	b64[400];
+
+		base64(userpass, b64, sizeof(b64));
+		snprintf(auth, sizeof(auth), "Authorization: Basic %s\r\n",
+		    b64);
+	}
+	n = snprintf(buf, len, "%s %s HTTP/1.1\r\nHost: localhost\r\n%s"
+	    "Content-Length: %zu\r\n%s\r\n%s", method, path, auth,
+	    body != NULL ? strlen(body) : 0,
+	    body != NULL ? "Content-Type: application/json\r\n" : "",
+	    body != NULL ? body : "");
+	if (n < 0 || (size_t)n >= len)
+		cr_assert_fail("HTTP request too long for its buffer");
+	return (size_t)n;
+}
+
+int
+hb_http(const struct hbroker *b, const char *method, const char *path,
+    const char *userpass, const char *body, struct hhttp *r)
+{
+	size_t	cap = 8192 + (body != NULL ? strlen(body) : 0), n;
+	char	*req = malloc(cap);
+	int	fd;
+
+	if (req == NULL)
+		cr_assert_fail("out of memory");
+	n = hb_http_format(req, cap, method, path, userpass, body);
+	fd = hb_http_connect(b);
+	hb_raw_send(fd, req, n);
+	free(req);
+	if (hb_http_read(fd, r, strcmp(method, "HEAD") == 0, 10000) != 1)
+		cr_assert_fail("%s %s: no HTTP answer", method, path);
+	close(fd);
+	return r->status;
 }

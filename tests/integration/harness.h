@@ -17,15 +17,17 @@ struct hbroker {
 	pid_t	pid;		/* 0 when external */
 	char	host[64];
 	int	port;
+	int	admin_port;	/* HTTP admin API; 0: unknown (external) */
 	char	dir[256];	/* temp data dir ("" when external) */
 	bool	external;	/* WARREN_TEST_URL set */
 	int	exit_status;	/* of the last warrend reaped (hb_halt, hb_alive) */
 };
 
 /*
- * Starts $WARREND (else "./warrend") with --port 0 --data-dir <mkdtemp
- * under $TMPDIR or /tmp> [extra...] and waits (<= 10 s) for
- * DIR/warrend.port; or, when WARREN_TEST_URL=amqp://guest:guest@HOST:PORT/
+ * Starts $WARREND (else "./warrend") with --port 0 --admin-port 0
+ * --data-dir <mkdtemp under $TMPDIR or /tmp> [extra...] and waits
+ * (<= 10 s) for DIR/warrend.port (admin_port from DIR/warrend.admin-port);
+ * or, when WARREN_TEST_URL=amqp://guest:guest@HOST:PORT/
  * is set, uses that broker.  Fails the test on error.  extra is a
  * NULL-terminated list or NULL.  warrend's stderr goes to DIR/stderr.log.
  */
@@ -241,6 +243,43 @@ void	hb_put_u64(struct hbuf *, uint64_t);
 void	hb_put_shortstr(struct hbuf *, const char *);
 void	hb_put_longstr(struct hbuf *, const void *, uint32_t);
 void	hb_put_bytes(struct hbuf *, const void *, size_t);
+
+/*
+ * A raw HTTP/1.1 client for the admin API. warrend is started with
+ * --admin-port 0 and admin_port read from DIR/warrend.admin-port; with
+ * WARREN_TEST_URL, WARREN_TEST_ADMIN_PORT names the other broker's
+ * management port (tests needing it are skipped without it).
+ */
+struct hhttp {
+	int	 status;
+	char	 head[16384];	/* status line and headers, NUL-terminated */
+	char	*body;		/* malloc'd, NUL-terminated */
+	size_t	 body_len;
+};
+
+/* A plain socket to the admin API port; asserts success. */
+int	hb_http_connect(const struct hbroker *b);
+/*
+ * Reads one response (<= timeout_ms), its body by Content-Length (none
+ * for a HEAD request); never reads past it, so pipelined answers stay in
+ * the socket. Returns 1, 0 on EOF before any byte, -1 on a timeout or a
+ * malformed answer. Free with hb_http_free.
+ */
+int	hb_http_read(int fd, struct hhttp *r, bool head_request,
+	    int timeout_ms);
+/* A header's value (case-insensitive) in a static buffer, or NULL. */
+const char	*hb_http_header(const struct hhttp *r, const char *name);
+void	hb_http_free(struct hhttp *r);
+/*
+ * Formats a request with Host, Content-Length and, when userpass
+ * ("user:pass") is not NULL, Basic credentials; body may be NULL.
+ * Returns its length.
+ */
+size_t	hb_http_format(char *buf, size_t len, const char *method,
+	    const char *path, const char *userpass, const char *body);
+/* One request on a fresh connection; returns the status, fills *r. */
+int	hb_http(const struct hbroker *b, const char *method, const char *path,
+	    const char *userpass, const char *body, struct hhttp *r);
 
 /* Resident set size of a process in KiB from /proc/PID/status, or -1. */
 long	hb_rss_kib(pid_t pid);

@@ -568,6 +568,8 @@ run_warrend(const char *dir, const char *const *extra, char *err,
 	argv[n++] = "127.0.0.1";
 	argv[n++] = "--data-dir";
 	argv[n++] = dir;
+	argv[n++] = "--admin-port";
+	argv[n++] = "0";
 	for (; extra != NULL && *extra != NULL && n < 15; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;

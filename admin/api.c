@@ -1,0 +1,385 @@
+#include "autoconf.h"
+
+#include "admin/api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/http.h"
+#include "admin/json.h"
+#include "server/auth.h"
+#include "server/broker.h"
+#include "server/log.h"
+
+struct api_route {
+	enum http_method	 method;	/* HTTP_GET also serves HEAD */
+	const char		*pattern;	/* "/api/vhosts/{}": "{}" is an arg */
+	api_handler_fn		*handler;
+	unsigned		 tags;		/* USER_TAG_*: one needed; 0: none */
+};
+
+/* compat: RabbitMQ management paths and the tags they need. */
+static const struct api_route routes[] = {
+	{ HTTP_GET,	"/api/overview",	api_overview,	0 },
+	{ HTTP_GET,	"/api/whoami",		api_whoami,	0 },
+	{ HTTP_GET,	"/api/vhosts",		api_vhosts_list, 0 },
+	{ HTTP_GET,	"/api/vhosts/{}",	api_vhost_get,	0 },
+	{ HTTP_PUT,	"/api/vhosts/{}",	api_vhost_put,
+	    USER_TAG_ADMINISTRATOR },
+	{ HTTP_DELETE,	"/api/vhosts/{}",	api_vhost_delete,
+	    USER_TAG_ADMINISTRATOR },
+	{ HTTP_GET,	"/api/users",		api_users_list,
+	    USER_TAG_ADMINISTRATOR },
+	{ HTTP_GET,	"/api/users/{}",	api_user_get,
+	    USER_TAG_ADMINISTRATOR },
+	{ HTTP_PUT,	"/api/users/{}",	api_user_put,
+	    USER_TAG_ADMINISTRATOR },
+	{ HTTP_DELETE,	"/api/users/{}",	api_user_delete,
+	    USER_TAG_ADMINISTRATOR },
+	{ HTTP_GET,	"/api/permissions",	api_permissions_list,
+	    USER_TAG_ADMINISTRATOR },
+	{ HTTP_GET,	"/api/permissions/{}/{}", api_permission_get,
+	    USER_TAG_ADMINISTRATOR },
+	{ HTTP_PUT,	"/api/permissions/{}/{}", api_permission_put,
+	    USER_TAG_ADMINISTRATOR },
+	{ HTTP_DELETE,	"/api/permissions/{}/{}", api_permission_delete,
+	    USER_TAG_ADMINISTRATOR },
+	{ HTTP_GET,	"/api/topic-permissions", api_topic_permissions_list,
+	    USER_TAG_ADMINISTRATOR },
+	{ HTTP_GET,	"/api/topic-permissions/{}/{}",
+	    api_topic_permission_get, USER_TAG_ADMINISTRATOR },
+	{ HTTP_PUT,	"/api/topic-permissions/{}/{}",
+	    api_topic_permission_put, USER_TAG_ADMINISTRATOR },
+	{ HTTP_DELETE,	"/api/topic-permissions/{}/{}",
+	    api_topic_permission_delete, USER_TAG_ADMINISTRATOR },
+};
+
+/* compat: any of these tags lets a user into the management API. */
+#define MANAGEMENT_TAGS	(USER_TAG_MANAGEMENT | USER_TAG_POLICYMAKER | \
+	USER_TAG_MONITORING | USER_TAG_ADMINISTRATOR)
+
+#define ARGS_MAX	(sizeof(((struct api_ctx *)0)->arg) / \
+	sizeof(((struct api_ctx *)0)->arg[0]))
+
+/* Matches the request's decoded segments against a pattern. */
+static bool
+match(const char *pattern, const struct http_request *req,
+    struct proto_str *arg, size_t *nargs)
+{
+	const char *p = pattern, *e;
+	size_t i = 0, n = 0;
+
+	if (req->too_many_segments)
+		return false;
+	while (*p == '/') {
+		p++;
+		if ((e = strchr(p, '/')) == NULL)
+			e = p + strlen(p);
+		if (i == req->nseg)
+			return false;
+		if (e - p == 2 && p[0] == '{' && p[1] == '}') {
+			if (n == ARGS_MAX)
+				return false;
+			arg[n++] = req->seg[i];
+		} else if (!proto_str_eq(req->seg[i], (struct proto_str){
+		    (const uint8_t *)p, (size_t)(e - p) }))
+			return false;
+		i++;
+		p = e;
+	}
+	if (i != req->nseg)
+		return false;
+	*nargs = n;
+	return true;
+}
+
+static void
+set_error(struct http_response *resp, int status, const char *error,
+    const char *reason)
+{
+	struct json_writer w;
+
+	http_response_reset(resp);
+	resp->status = status;
+	json_writer_init(&w, &resp->body);
+	json_w_begin_object(&w);
+	json_w_keyc(&w, "error");
+	json_w_stringc(&w, error);
+	json_w_keyc(&w, "reason");
+	json_w_stringc(&w, reason);
+	json_w_end_object(&w);
+}
+
+void
+api_error(struct api_ctx *ctx, int status, const char *error,
+    const char *fmt, ...)
+{
+	char reason[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	set_error(ctx->resp, status, error, reason);
+}
+
+void
+api_status(struct api_ctx *ctx, int status)
+{
+	http_response_reset(ctx->resp);
+	ctx->resp->status = status;
+}
+
+struct json_writer *
+api_json_begin(struct api_ctx *ctx)
+{
+	http_response_reset(ctx->resp);
+	ctx->resp->status = 200;
+	json_writer_init(&ctx->json, &ctx->resp->body);
+	return &ctx->json;
+}
+
+void
+api_json_end(struct api_ctx *ctx)
+{
+	if (json_writer_done(&ctx->json) == 0)
+		return;
+	log_warnx("admin: %.*s: answer too large or malformed",
+	    PSTR(ctx->req->path));
+	api_error(ctx, 500, "internal_error", "response too large");
+}
+
+struct json *
+api_body_json(struct api_ctx *ctx)
+{
+	/* Sized for the body cap: one big string may fill it. */
+	static const struct json_limits lim = {
+		.max_input = HTTP_BODY_MAX,
+		.max_depth = 64,
+		.max_string = HTTP_BODY_MAX,
+		.max_nodes = 2000000,
+	};
+	const struct http_request *req = ctx->req;
+	struct json *j;
+	char err[256];
+
+	if (req->content_length == 0)
+		j = json_parse("{}", 2, err, sizeof(err));
+	else
+		j = json_parse_limits((const char *)req->body,
+		    req->content_length, &lim, err, sizeof(err));
+	if (j == NULL) {
+		/* compat: RabbitMQ's reason is just "not_json". */
+		log_debug("admin: %.*s: body: %s", PSTR(req->path), err);
+		api_error(ctx, 400, "bad_request", "not_json");
+	}
+	return j;
+}
+
+/* Finds the route; answers 404 or 405 when there is none. */
+static const struct api_route *
+route(struct api_ctx *ctx)
+{
+	/* In Allow's order; a GET route serves HEAD too. */
+	static const char *const names[] = {
+		[HTTP_GET] = "HEAD, GET", [HTTP_PUT] = "PUT",
+		[HTTP_POST] = "POST", [HTTP_DELETE] = "DELETE",
+	};
+	const struct http_request *req = ctx->req;
+	enum http_method m = req->method == HTTP_HEAD ? HTTP_GET : req->method;
+	const struct api_route *found = NULL;
+	struct proto_str arg[ARGS_MAX];
+	unsigned methods = 0;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct api_route *r = &routes[i];
+
+		if (!match(r->pattern, req, arg, &n))
+			continue;
+		methods |= 1u << r->method;
+		if (r->method == m && found == NULL) {
+			found = r;
+			memcpy(ctx->arg, arg, n * sizeof(arg[0]));
+			ctx->nargs = n;
+		}
+	}
+	if (found != NULL)
+		return found;
+	if (methods == 0) {
+		/* compat: RabbitMQ's body for a path it has no route for. */
+		api_error(ctx, 404, "Object Not Found", "Not Found");
+		return NULL;
+	}
+	/* compat: an empty 405 with Allow, as RabbitMQ answers. */
+	api_status(ctx, 405);
+	for (size_t k = 0, len = 0; k < sizeof(names) / sizeof(names[0]);
+	    k++) {
+		char *a = ctx->resp->allow;
+
+		if (names[k] == NULL || !(methods & (1u << k)))
+			continue;
+		/* Allow is 64 bytes: "HEAD, GET, PUT, POST, DELETE" fits. */
+		len += (size_t)snprintf(a + len, sizeof(ctx->resp->allow) - len,
+		    "%s%s", len > 0 ? ", " : "", names[k]);
+	}
+	return NULL;
+}
+
+static void
+login_failed(struct api_ctx *ctx)
+{
+	/* compat: RabbitMQ's answer to wrong or unknown credentials. */
+	api_error(ctx, 401, "not_authorized", "Login failed");
+	ctx->resp->authenticate = true;
+}
+
+/* HTTP Basic against the broker's users, as a SASL PLAIN login. */
+static bool
+authenticate(struct api_ctx *ctx)
+{
+	const struct http_request *req = ctx->req;
+	struct proto_str resp;
+	enum auth_result rc;
+	uint8_t *plain;
+	size_t n;
+
+	switch (req->auth) {
+	case HTTP_AUTH_NONE:
+		/* compat: no credentials: an empty 401 asking for them. */
+		api_status(ctx, 401);
+		ctx->resp->authenticate = true;
+		return false;
+	case HTTP_AUTH_MALFORMED:
+		/* compat: RabbitMQ (Cowboy) cannot read it: an empty 400. */
+		api_status(ctx, 400);
+		return false;
+	case HTTP_AUTH_OTHER:
+		login_failed(ctx);
+		return false;
+	case HTTP_AUTH_BASIC:
+		break;
+	}
+	/* authzid (empty) NUL authcid NUL passwd */
+	n = 2 + req->user.len + req->pass.len;
+	if ((plain = malloc(n)) == NULL) {
+		api_error(ctx, 503, "internal_error", "out of memory");
+		return false;
+	}
+	plain[0] = '\0';
+	memcpy(plain + 1, req->user.p, req->user.len);
+	plain[1 + req->user.len] = '\0';
+	memcpy(plain + 2 + req->user.len, req->pass.p, req->pass.len);
+	resp = (struct proto_str){ plain, n };
+	rc = auth_login(ctx->b, PROTO_STR_LIT("PLAIN"), resp,
+	    (const struct sockaddr *)&req->peer, &ctx->user);
+	/* The password leaves no copy behind. */
+	explicit_bzero(plain, n);
+	free(plain);
+	if (rc != AUTH_OK) {
+		ctx->user = NULL;
+		login_failed(ctx);
+		return false;
+	}
+	return true;
+}
+
+/* The user's tags against the API's and the route's needs. */
+static bool
+authorize(struct api_ctx *ctx, const struct api_route *r)
+{
+	unsigned have = ctx->user->tag_bits;
+	const char *reason;
+
+	/* compat: RabbitMQ's wording (and spelling) for each refusal. */
+	if ((have & MANAGEMENT_TAGS) == 0) {
+		api_error(ctx, 401, "not_authorised", "Not management user");
+		return false;
+	}
+	if (r->tags == 0 || (have & (r->tags | USER_TAG_ADMINISTRATOR)))
+		return true;
+	if (r->tags & USER_TAG_MONITORING)
+		reason = "Not monitor user";
+	else if (r->tags & USER_TAG_POLICYMAKER)
+		reason = "User not authorised to access object";
+	else
+		reason = "Not administrator user";
+	api_error(ctx, 401, "not_authorised", "%s", reason);
+	return false;
+}
+
+/*
+ * Everything before the handler: method, route, credentials, tags, in
+ * RabbitMQ's order (an unknown path or method is answered before the
+ * credentials are looked at). NULL when the answer is already in resp.
+ */
+static const struct api_route *
+dispatch(struct api_ctx *ctx, struct broker *b,
+    const struct http_request *req, struct http_response *resp)
+{
+	const struct api_route *r;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->b = b;
+	ctx->req = req;
+	ctx->resp = resp;
+	/* compat: Cowboy answers a method it does not know with 501. */
+	if (req->method == HTTP_OTHER) {
+		api_status(ctx, 501);
+		return NULL;
+	}
+	if ((r = route(ctx)) == NULL || !authenticate(ctx) ||
+	    !authorize(ctx, r))
+		return NULL;
+	return r;
+}
+
+void
+api_handle(struct broker *b, const struct http_request *req,
+    struct http_response *resp)
+{
+	const struct api_route *r;
+	struct api_ctx ctx;
+
+	if ((r = dispatch(&ctx, b, req, resp)) == NULL)
+		return;
+	r->handler(&ctx);
+	if (resp->status == 0)
+		api_error(&ctx, 500, "internal_error", "no answer");
+}
+
+bool
+api_check_head(struct broker *b, const struct http_request *req,
+    struct http_response *resp)
+{
+	struct api_ctx ctx;
+
+	if (dispatch(&ctx, b, req, resp) == NULL)
+		return false;
+	http_response_reset(resp);
+	return true;
+}
+
+void
+api_write_tags(struct json_writer *w, const char *tags)
+{
+	const char *p = tags;
+
+	json_w_begin_array(w);
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, ","), s = 0, e = n;
+
+		while (s < e && p[s] == ' ')
+			s++;
+		while (e > s && p[e - 1] == ' ')
+			e--;
+		if (e > s)
+			json_w_string(w, p + s, e - s);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	json_w_end_array(w);
+}

@@ -1,0 +1,106 @@
+/*
+ * The admin API's dispatcher: a static route table of RabbitMQ management
+ * paths, HTTP Basic authentication against the broker's users, the user
+ * tags each route needs, and RabbitMQ-style {"error","reason"} answers.
+ * Handlers live one file per resource (api_overview.c, ...).
+ */
+#ifndef WARREN_ADMIN_API_H
+#define WARREN_ADMIN_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "admin/json.h"
+#include "protocol/wire.h"
+
+struct broker;
+struct http_request;	/* admin/http.h */
+struct http_response;
+struct json;
+struct user;		/* server/auth.h */
+
+/* The most bytes of one response body (a listing of many queues). */
+#define API_RESPONSE_MAX	(256u << 20)
+
+struct api_ctx {
+	struct broker		*b;
+	const struct http_request *req;
+	struct http_response	*resp;
+	struct user		*user;		/* the authenticated user */
+	struct proto_str	 arg[4];	/* decoded path segments matched by "{}" */
+	size_t			 nargs;
+	struct json_writer	 json;		/* api_json_begin's writer */
+};
+
+typedef void api_handler_fn(struct api_ctx *ctx);
+
+/* Answers one complete request into resp (empty, from http_response_init). */
+void	api_handle(struct broker *b, const struct http_request *req,
+	    struct http_response *resp);
+/*
+ * Called when a request's head is complete and its body still to come:
+ * false, with the answer in resp, when the request would be refused
+ * anyway (unknown path, wrong method, bad credentials, missing tags), so
+ * that nobody who cannot log in makes the broker buffer a body.
+ */
+bool	api_check_head(struct broker *b, const struct http_request *req,
+	    struct http_response *resp);
+
+/* RabbitMQ-style error body {"error":"...","reason":"..."} with status. */
+void	api_error(struct api_ctx *ctx, int status, const char *error,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* 204 No Content / 201 Created with empty body. */
+void	api_status(struct api_ctx *ctx, int status);
+/* Starts a 200 JSON body: returns a writer over the response body buffer;
+ * finish with api_json_end. */
+struct json_writer *api_json_begin(struct api_ctx *ctx);
+void	api_json_end(struct api_ctx *ctx);
+/*
+ * Parses the request body as JSON (limits sized for the 20 MB body cap,
+ * depth 64); on failure answers 400 {"error":"bad_request","reason":...}
+ * and returns NULL. An empty body gives an empty object (as RabbitMQ
+ * treats it). Caller json_free()s.
+ */
+struct json *api_body_json(struct api_ctx *ctx);
+
+/* compat: tags ("a,b") as a JSON list, as RabbitMQ 3.10 gives them. */
+void	api_write_tags(struct json_writer *w, const char *tags);
+/*
+ * Path argument i as a name: 1 to max bytes of UTF-8 without NUL, copied
+ * NUL-terminated to out. False after answering 400.
+ */
+bool	api_name_arg(struct api_ctx *ctx, size_t i, const char *what,
+	    size_t max, char *out, size_t outlen);
+/*
+ * Tags as RabbitMQ takes them (a comma-separated string or a list of
+ * strings; absent or null: none), comma-separated into out. False after
+ * answering 400.
+ */
+bool	api_tags_arg(struct api_ctx *ctx, const struct json *j, char *out,
+	    size_t outlen);
+
+/* Handlers, by resource file. */
+/* api_overview.c */
+api_handler_fn	api_overview;
+api_handler_fn	api_whoami;
+/* api_vhosts.c */
+api_handler_fn	api_vhosts_list;
+api_handler_fn	api_vhost_get;
+api_handler_fn	api_vhost_put;
+api_handler_fn	api_vhost_delete;
+/* api_users.c */
+api_handler_fn	api_users_list;
+api_handler_fn	api_user_get;
+api_handler_fn	api_user_put;
+api_handler_fn	api_user_delete;
+/* api_permissions.c */
+api_handler_fn	api_permissions_list;
+api_handler_fn	api_permission_get;
+api_handler_fn	api_permission_put;
+api_handler_fn	api_permission_delete;
+api_handler_fn	api_topic_permissions_list;
+api_handler_fn	api_topic_permission_get;
+api_handler_fn	api_topic_permission_put;
+api_handler_fn	api_topic_permission_delete;
+
+#endif /* WARREN_ADMIN_API_H */

@@ -1,0 +1,179 @@
+/*
+ * /api/users: list, show, create or update (a password or a RabbitMQ
+ * password hash, and tags), delete (which closes the user's connections).
+ */
+#include "autoconf.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin/api.h"
+#include "admin/http.h"
+#include "admin/json.h"
+#include "server/auth.h"
+#include "server/broker.h"
+#include "server/conn.h"
+#include "server/password.h"
+
+#define USER_NAME_MAX	255	/* spec: a SASL name fits a shortstr */
+
+static void
+write_user(struct json_writer *w, const struct user *u)
+{
+	json_w_begin_object(w);
+	json_w_keyc(w, "name");
+	json_w_stringc(w, u->name);
+	json_w_keyc(w, "password_hash");
+	json_w_stringc(w, u->hash);
+	json_w_keyc(w, "hashing_algorithm");
+	json_w_stringc(w, password_algo_name((enum password_algo)u->algo));
+	json_w_keyc(w, "tags");
+	api_write_tags(w, u->tags);
+	/* warren has no per-user limits. */
+	json_w_keyc(w, "limits");
+	json_w_begin_object(w);
+	json_w_end_object(w);
+	json_w_end_object(w);
+}
+
+void
+api_users_list(struct api_ctx *ctx)
+{
+	struct json_writer *w = api_json_begin(ctx);
+	size_t i = 0;
+	void *v;
+
+	json_w_begin_array(w);
+	while (hmap_next(&ctx->b->users, &i, &v))
+		write_user(w, v);
+	json_w_end_array(w);
+	api_json_end(ctx);
+}
+
+static struct user *
+user_arg(struct api_ctx *ctx, size_t i)
+{
+	struct user *u = auth_user(ctx->b, (const char *)ctx->arg[i].p,
+	    ctx->arg[i].len);
+
+	if (u == NULL)
+		api_error(ctx, 404, "Object Not Found", "Not Found");
+	return u;
+}
+
+void
+api_user_get(struct api_ctx *ctx)
+{
+	struct user *u = user_arg(ctx, 0);
+
+	if (u == NULL)
+		return;
+	write_user(api_json_begin(ctx), u);
+	api_json_end(ctx);
+}
+
+/* A string member, or NULL when absent or null; false after a 400. */
+static bool
+string_member(struct api_ctx *ctx, const struct json *obj, const char *key,
+    const char **out)
+{
+	const struct json *j = json_get(obj, key);
+	size_t n;
+
+	*out = NULL;
+	if (j == NULL || json_type(j) == JSON_NULL)
+		return true;
+	if (json_type(j) != JSON_STRING || (*out = json_str(j, &n),
+	    memchr(*out, '\0', n) != NULL)) {
+		api_error(ctx, 400, "bad_request", "%s must be a string "
+		    "without NUL", key);
+		return false;
+	}
+	return true;
+}
+
+void
+api_user_put(struct api_ctx *ctx)
+{
+	char name[USER_NAME_MAX + 1], tags[4096], err[256];
+	const char *password, *hash, *algo;
+	struct json *body;
+	struct user *old;
+	bool created;
+	int rc;
+
+	if (!api_name_arg(ctx, 0, "user", USER_NAME_MAX, name,
+	    sizeof(name)) || (body = api_body_json(ctx)) == NULL)
+		return;
+	if (json_type(body) != JSON_OBJECT) {
+		api_error(ctx, 400, "bad_request", "the body must be a JSON "
+		    "object");
+		goto out;
+	}
+	if (!string_member(ctx, body, "password", &password) ||
+	    !string_member(ctx, body, "password_hash", &hash) ||
+	    !string_member(ctx, body, "hashing_algorithm", &algo) ||
+	    !api_tags_arg(ctx, json_get(body, "tags"), tags, sizeof(tags)))
+		goto out;
+	if (password != NULL && hash != NULL) {
+		api_error(ctx, 400, "bad_request", "give password or "
+		    "password_hash, not both");
+		goto out;
+	}
+	old = auth_user(ctx->b, name, strlen(name));
+	created = old == NULL;
+	/* compat: tags not given keep a user's tags (RabbitMQ 3.11 on). */
+	if (json_get(body, "tags") == NULL && old != NULL)
+		snprintf(tags, sizeof(tags), "%s", old->tags);
+	if (password != NULL)
+		rc = auth_user_set_password(ctx->b, name, password, tags, err,
+		    sizeof(err));
+	else if (hash != NULL) {
+		enum password_algo a;
+		uint8_t raw[PASSWORD_HASH_MAX];
+		size_t rawlen;
+
+		/* A hash that can never match is refused, not stored. */
+		if (*hash != '\0' && ((algo != NULL && *algo != '\0' &&
+		    password_algo_parse(algo, &a) == -1) ||
+		    http_base64_decode((const uint8_t *)hash, strlen(hash),
+		    raw, sizeof(raw), &rawlen) == -1)) {
+			api_error(ctx, 400, "bad_request", "password_hash or "
+			    "hashing_algorithm is not one warren knows");
+			goto out;
+		}
+		rc = auth_user_put(ctx->b, name, hash, algo, tags, err,
+		    sizeof(err));
+	} else {
+		/*
+		 * compat: a user made without a password cannot log in with
+		 * one (the locked "" hash); an update keeps the password.
+		 */
+		rc = auth_user_put(ctx->b, name, old != NULL ? old->hash : "",
+		    old != NULL ? password_algo_name(
+		    (enum password_algo)old->algo) : NULL, tags, err,
+		    sizeof(err));
+	}
+	if (rc == -1) {
+		api_error(ctx, 400, "bad_request", "%s", err);
+		goto out;
+	}
+	api_status(ctx, created ? 201 : 204);
+out:
+	json_free(body);
+}
+
+void
+api_user_delete(struct api_ctx *ctx)
+{
+	struct user *u = user_arg(ctx, 0);
+	char name[USER_NAME_MAX + 1];
+
+	if (u == NULL)
+		return;
+	snprintf(name, sizeof(name), "%s", u->name);
+	auth_user_del(ctx->b, name);
+	conn_close_user(ctx->b, name);
+	api_status(ctx, 204);
+}
