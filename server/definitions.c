@@ -49,11 +49,17 @@ struct binding_ent {
 	uint8_t			*args;		/* owned */
 };
 
+/* A vhost and its joined tags. */
+struct vhost_ent {
+	struct defs_vhost	 v;
+	char			*tags;		/* owned */
+};
+
 /* Everything validated, ready to apply; strings borrow from the DOM. */
 struct loader {
 	char			*err;
 	size_t			 errlen;
-	const char		**vhosts;
+	struct vhost_ent	 *vhosts;
 	size_t			  nvhosts;
 	struct defs_vhost_limits *limits;
 	size_t			  nlimits;
@@ -396,6 +402,71 @@ split_tags(struct loader *ld, struct user_ent *e, const char *s, size_t i)
 	return 0;
 }
 
+/*
+ * A vhost: its name, and "description" and "tags" at the top or, as newer
+ * RabbitMQ releases export them, in "metadata". Tags are a list or a
+ * comma-separated string; they are joined with commas.
+ */
+static int
+load_vhost(struct loader *ld, const struct json *o, size_t i,
+    struct vhost_ent *e)
+{
+	const struct json	*meta = json_get(o, "metadata"), *tags, *t;
+	const struct json	*src = o;
+	const char		*s;
+	size_t			 len, at = 0, cap = 1;
+
+	if (get_str(ld, o, "vhosts", i, "name", true, SHORTSTR_MAX,
+	    &e->v.name))
+		return -1;
+	if (meta != NULL && json_type(meta) != JSON_OBJECT)
+		return fail(ld, "vhosts[%zu].metadata: expected an object, "
+		    "not %s", i, json_type_name(json_type(meta)));
+	if (json_get(o, "description") == NULL && meta != NULL)
+		src = meta;
+	if (get_str(ld, src, "vhosts", i, "description", false, 4096,
+	    &e->v.description))
+		return -1;
+	if ((tags = json_get(o, "tags")) == NULL && meta != NULL)
+		tags = json_get(meta, "tags");
+	if (tags == NULL || json_type(tags) == JSON_NULL)
+		return 0;
+	if (json_type(tags) == JSON_STRING) {
+		s = json_str(tags, &len);
+		if (memchr(s, '\0', len) != NULL)
+			return fail(ld, "vhosts[%zu].tags: contains a NUL "
+			    "byte", i);
+		e->v.tags = s;
+		return 0;
+	}
+	if (json_type(tags) != JSON_ARRAY)
+		return fail(ld, "vhosts[%zu].tags: expected a string or an "
+		    "array, not %s", i, json_type_name(json_type(tags)));
+	for (size_t j = 0; j < json_len(tags); j++) {
+		if ((s = json_str(json_at(tags, j), &len)) == NULL)
+			return fail(ld, "vhosts[%zu].tags[%zu]: expected a "
+			    "string", i, j);
+		cap += len + 1;
+	}
+	if ((e->tags = malloc(cap)) == NULL)
+		return fail(ld, "vhosts[%zu].tags: out of memory", i);
+	e->tags[0] = '\0';
+	for (size_t j = 0; j < json_len(tags); j++) {
+		t = json_at(tags, j);
+		s = json_str(t, &len);
+		if (memchr(s, '\0', len) != NULL || memchr(s, ',', len) != NULL)
+			return fail(ld, "vhosts[%zu].tags[%zu]: contains a NUL "
+			    "byte or a comma", i, j);
+		if (at > 0)
+			e->tags[at++] = ',';
+		memcpy(e->tags + at, s, len);
+		at += len;
+		e->tags[at] = '\0';
+	}
+	e->v.tags = e->tags;
+	return 0;
+}
+
 static int
 load_user(struct loader *ld, const struct json *o, size_t i,
     struct user_ent *e)
@@ -564,8 +635,7 @@ validate(struct loader *ld, const struct json *root)
 	    NULL)
 		return -1;
 	for (i = 0; i < n; i++, ld->nvhosts++)
-		if (get_str(ld, json_at(a, i), "vhosts", i, "name", true,
-		    SHORTSTR_MAX, &ld->vhosts[i]))
+		if (load_vhost(ld, json_at(a, i), i, &ld->vhosts[i]) == -1)
 			return -1;
 
 	/*
@@ -733,7 +803,7 @@ apply(struct loader *ld, const struct defs_callbacks *cb, void *arg)
 		if ((rc = cb->fn(arg, (expr))) != 0)			\
 			return rejected(ld, rc, (sect), i);		\
 	}
-	APPLY(vhost, ld->nvhosts, "vhosts", ld->vhosts[i]);
+	APPLY(vhost, ld->nvhosts, "vhosts", &ld->vhosts[i].v);
 	APPLY(vhost_limits, ld->nlimits, "parameters", &ld->limits[i]);
 	APPLY(user, ld->nusers, "users", &ld->users[i].u);
 	APPLY(permission, ld->nperms, "permissions", &ld->perms[i]);
@@ -752,6 +822,8 @@ loader_free(struct loader *ld)
 {
 	size_t	i;
 
+	for (i = 0; i < ld->nvhosts; i++)
+		free(ld->vhosts[i].tags);
 	free(ld->vhosts);
 	free(ld->limits);
 	for (i = 0; i < ld->nusers; i++) {

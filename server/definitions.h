@@ -10,8 +10,7 @@
  * compat: top-level keys other than the seven below are ignored, among
  * them rabbit_version, rabbitmq_version, product_name, product_version,
  * parameters, global_parameters and policies; so are unknown keys inside
- * objects (users' "limits", vhosts' "description", "tags", "metadata",
- * "default_queue_type" and "limits").
+ * objects (users' "limits", vhosts' "default_queue_type" and "limits").
  */
 #ifndef WARREN_SERVER_DEFINITIONS_H
 #define WARREN_SERVER_DEFINITIONS_H
@@ -29,6 +28,16 @@
  * The structs below borrow everything: pointers are valid only during the
  * callback. Strings are NUL-terminated and never contain a NUL.
  */
+/*
+ * A vhost, with its "description" and "tags" (or those of its "metadata",
+ * as newer RabbitMQ releases export them); NULL when absent.
+ */
+struct defs_vhost {
+	const char	*name;
+	const char	*description;
+	const char	*tags;		/* comma-separated */
+};
+
 /*
  * A vhost's limits, from a "parameters" entry of component
  * "vhost-limits"; -1 means no limit (compat: RabbitMQ's negative values).
@@ -88,7 +97,7 @@ struct defs_binding {
  * order. A NULL callback skips that kind. Returning non-zero stops the load.
  */
 struct defs_callbacks {
-	int	(*vhost)(void *arg, const char *name);
+	int	(*vhost)(void *arg, const struct defs_vhost *v);
 	int	(*vhost_limits)(void *arg, const struct defs_vhost_limits *l);
 	int	(*user)(void *arg, const struct defs_user *u);
 	int	(*permission)(void *arg, const struct defs_permission *p);

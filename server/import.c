@@ -33,18 +33,30 @@ need_vhost(struct import *im, const char *name)
 }
 
 static int
-on_vhost(void *arg, const char *name)
+on_vhost(void *arg, const struct defs_vhost *v)
 {
 	struct import *im = arg;
+	struct vhost *vh;
+	const char *d, *t;
 
-	if (broker_vhost(im->b, name, strlen(name)) != NULL)
-		return 0;
-	if (vhost_create(im->b, name) == NULL) {
-		snprintf(im->err, im->errlen, "out of memory");
-		return -1;
+	if ((vh = broker_vhost(im->b, v->name, strlen(v->name))) == NULL) {
+		if ((vh = vhost_create(im->b, v->name)) == NULL)
+			goto nomem;
+		im->created++;
 	}
-	im->created++;
+	/*
+	 * compat: an import updates the metadata it names; unchanged, it
+	 * writes nothing (the file is loaded at every start).
+	 */
+	d = v->description != NULL ? v->description : vh->description;
+	t = v->tags != NULL ? v->tags : vh->tags;
+	if ((strcmp(d, vh->description) != 0 || strcmp(t, vh->tags) != 0) &&
+	    vhost_set_meta(vh, d, t) == -1)
+		goto nomem;
 	return 0;
+nomem:
+	snprintf(im->err, im->errlen, "out of memory");
+	return -1;
 }
 
 static int

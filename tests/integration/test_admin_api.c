@@ -430,3 +430,40 @@ Test(admin_api, hostile_bodies_and_names_are_refused_or_kept_as_names)
 	call("DELETE", "/api/users/%3Cscript%3E", NULL, 204);
 	hb_stop(&b);
 }
+
+Test(admin_api, vhost_metadata_from_a_definitions_file_is_kept)
+{
+	static char	 path[] = "/tmp/warren-vdefs-XXXXXX";
+	const char	*argv[] = { "--load-definitions", path, NULL };
+	const char	*body;
+	FILE		*f;
+	int		 fd;
+
+	if (getenv("WARREN_TEST_URL") != NULL &&
+	    getenv("WARREN_TEST_URL")[0] != '\0')
+		cr_skip_test("tests warrend itself; external broker in use");
+	cr_assert_neq(fd = mkstemp(path), -1);
+	cr_assert_not_null(f = fdopen(fd, "w"));
+	fputs("{\"vhosts\": [{\"name\": \"/\"}, {\"name\": \"meta\", "
+	    "\"metadata\": {\"description\": \"from a file\", "
+	    "\"tags\": [\"t1\", \"t2\"]}}],\n"
+	    "\"users\": [{\"name\": \"guest\", \"password\": \"guest\", "
+	    "\"tags\": [\"administrator\"]}],\n"
+	    "\"permissions\": [{\"user\": \"guest\", \"vhost\": \"/\", "
+	    "\"configure\": \".*\", \"write\": \".*\", \"read\": \".*\"}]}\n",
+	    f);
+	cr_assert_eq(fclose(f), 0);
+	hb_start(&b, argv);
+	unlink(path);
+	body = call("GET", "/api/vhosts/meta", NULL, 200);
+	cr_assert_not_null(strstr(body, "\"description\":\"from a file\""),
+	    "%s", body);
+	cr_assert_not_null(strstr(body, "\"tags\":[\"t1\",\"t2\"]"), "%s",
+	    body);
+	cr_assert_eq(hb_halt(&b, SIGTERM), 0);
+	hb_restart(&b, NULL);
+	body = call("GET", "/api/vhosts/meta", NULL, 200);
+	cr_assert_not_null(strstr(body, "\"description\":\"from a file\""),
+	    "%s", body);
+	hb_stop(&b);
+}

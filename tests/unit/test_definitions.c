@@ -73,9 +73,12 @@ record(struct rec *rc, const uint8_t *args, size_t args_len,
 }
 
 static int
-on_vhost(void *arg, const char *name)
+on_vhost(void *arg, const struct defs_vhost *v)
 {
-	return record(arg, NULL, 0, "vhost %s", name);
+	return record(arg, NULL, 0, "vhost %s%s%s%s%s", v->name,
+	    v->description != NULL ? " desc=" : "",
+	    v->description != NULL ? v->description : "",
+	    v->tags != NULL ? " tags=" : "", v->tags != NULL ? v->tags : "");
 }
 
 static int
@@ -357,7 +360,27 @@ Test(definitions, ignores_unknown_top_level_and_member_keys)
 	    "\"metadata\":{}}],\"users\":[{\"name\":\"u\",\"limits\":{},"
 	    "\"tags\":[]}]}"), 0, "%s", err);
 	cr_assert_eq(r.n, 2);
-	cr_assert_str_eq(r.line[0], "vhost v");
+	cr_assert_str_eq(r.line[0], "vhost v desc=d tags=t");
+}
+
+Test(definitions, vhost_description_and_tags_from_the_top_or_metadata)
+{
+	cr_assert_eq(load("{\"vhosts\":[{\"name\":\"a\"},"
+	    "{\"name\":\"b\",\"description\":\"top\",\"tags\":\"x,y\"},"
+	    "{\"name\":\"c\",\"metadata\":{\"description\":\"meta\","
+	    "\"tags\":[\"p\",\"q\"]}}]}"), 0, "%s", err);
+	cr_assert_eq(r.n, 3);
+	cr_assert_str_eq(r.line[0], "vhost a");
+	cr_assert_str_eq(r.line[1], "vhost b desc=top tags=x,y");
+	cr_assert_str_eq(r.line[2], "vhost c desc=meta tags=p,q");
+	cr_assert_eq(load("{\"vhosts\":[{\"name\":\"a\",\"tags\":[1]}]}"),
+	    -1);
+	cr_assert_eq(load("{\"vhosts\":[{\"name\":\"a\",\"tags\":"
+	    "[\"a,b\"]}]}"), -1);
+	cr_assert_eq(load("{\"vhosts\":[{\"name\":\"a\",\"metadata\":5}]}"),
+	    -1);
+	cr_assert_eq(load("{\"vhosts\":[{\"name\":\"a\",\"description\":"
+	    "7}]}"), -1);
 }
 
 Test(definitions, empty_document_is_fine)
