@@ -102,8 +102,6 @@ void	auth_forget_vhost(struct broker *b, const char *vhost);
 int	auth_topic_permission_set(struct broker *b, const char *user,
 	    const char *vhost, const char *exchange, const char *write,
 	    const char *read, char *err, size_t errlen);
-void	auth_topic_permission_del(struct broker *b, const char *user,
-	    const char *vhost, const char *exchange);
 /*
  * Whether u may publish (PERM_WRITE) or bind (PERM_READ) with routing key
  * key on the exchange: true when no topic permission names it.

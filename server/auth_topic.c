@@ -154,31 +154,6 @@ nomem:
 }
 
 void
-auth_topic_permission_del(struct broker *b, const char *user,
-    const char *vhost, const char *exchange)
-{
-	struct topic_permission *tp;
-	struct user *u;
-	char *key;
-	size_t vl = strlen(vhost), el = strlen(exchange);
-
-	if ((u = hmap_get(&b->users, user, strlen(user))) == NULL ||
-	    (key = malloc(vl + 1 + el + 1)) == NULL)
-		return;
-	memcpy(key, vhost, vl + 1);
-	memcpy(key + vl + 1, exchange, el + 1);
-	tp = hmap_del(&u->topic_perms, key, vl + 1 + el);
-	free(key);
-	if (tp == NULL)
-		return;
-	auth_topic_free(tp);
-	b->auth_gen++;
-	if (b->store != NULL)
-		store_del_topic_permission(b->store, sblob(user, strlen(user)),
-		    sblob(vhost, vl), sblob(exchange, el));
-}
-
-void
 auth_topic_forget_vhost(struct user *u, const char *vhost)
 {
 	size_t vl = strlen(vhost);

@@ -312,6 +312,12 @@ vhost_delete_queue(struct vhost *vh, struct queue *q)
 	}
 	n = queue_purge(q);
 	log_debug("vhost %s: queue '%s' deleted", vh->name, q->name);
+	/*
+	 * Unacked entries and paused publishers may hold the queue past
+	 * its vhost's life (vhost_delete): from here on it has no vhost,
+	 * and persists and dispatches nothing.
+	 */
+	q->vh = NULL;
 	queue_unref(q);
 	return n;
 }
