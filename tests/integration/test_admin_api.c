@@ -136,6 +136,22 @@ Test(admin_api, deleting_a_vhost_closes_its_connections_with_320)
 	    amqp_cstring_bytes("dq"), 0, 0, &p, amqp_cstring_bytes("m")), 0);
 	amqp_basic_qos(in, 1, 0, 1, 0);
 	cr_assert_eq(amqp_get_rpc_reply(in).reply_type, AMQP_RESPONSE_NORMAL);
+	/* An unacked delivery, a consumer and an exclusive queue go too. */
+	cr_assert_eq(amqp_basic_publish(in, 1, amqp_empty_bytes,
+	    amqp_cstring_bytes("dq"), 0, 0, &p, amqp_cstring_bytes("m2")), 0);
+	cr_assert_not_null(amqp_basic_consume(in, 1, amqp_cstring_bytes("dq"),
+	    amqp_empty_bytes, 0, 0, 0, amqp_empty_table));
+	{
+		amqp_envelope_t		env;
+		struct timeval		tv = { 5, 0 };
+
+		cr_assert_eq(amqp_consume_message(in, &env, &tv, 0).reply_type,
+		    AMQP_RESPONSE_NORMAL);
+		amqp_destroy_envelope(&env);
+	}
+	cr_assert_not_null(amqp_channel_open(in, 2));
+	cr_assert_not_null(amqp_queue_declare(in, 2, amqp_empty_bytes, 0, 0,
+	    1, 0, amqp_empty_table));
 
 	call("DELETE", path, NULL, 204);
 	snprintf(want, sizeof(want), "CONNECTION_FORCED - vhost '%s' is "
