@@ -102,5 +102,9 @@ api_handler_fn	api_topic_permissions_list;
 api_handler_fn	api_topic_permission_get;
 api_handler_fn	api_topic_permission_put;
 api_handler_fn	api_topic_permission_delete;
+api_handler_fn	api_user_permissions;
+api_handler_fn	api_vhost_permissions;
+api_handler_fn	api_user_topic_permissions;
+api_handler_fn	api_vhost_topic_permissions;
 
 #endif /* WARREN_ADMIN_API_H */

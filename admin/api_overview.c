@@ -11,6 +11,7 @@
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/conn.h"
+#include "server/exchange.h"
 #include "server/listener.h"
 #include "server/queue.h"
 #include "server/vhost.h"
@@ -44,6 +45,7 @@ node_name(char *buf, size_t len)
 
 struct totals {
 	uint64_t	connections, channels, consumers, exchanges, queues;
+	uint64_t	ready, unacked;		/* messages in those queues */
 };
 
 /*
@@ -67,8 +69,13 @@ count(struct api_ctx *ctx, struct totals *t)
 			continue;
 		t->exchanges += vh->exchanges.count;
 		t->queues += vh->queues.count;
-		for (size_t k = 0; hmap_next(&vh->queues, &k, &v);)
-			t->consumers += ((struct queue *)v)->nconsumers;
+		for (size_t k = 0; hmap_next(&vh->queues, &k, &v);) {
+			const struct queue *q = v;
+
+			t->consumers += q->nconsumers;
+			t->ready += queue_ready(q);
+			t->unacked += q->unacked;
+		}
 	}
 	for (struct conn *c = ctx->b->conns; c != NULL; c = c->next) {
 		/* Past connection.open, as RabbitMQ lists them. */
@@ -140,6 +147,30 @@ api_overview(struct api_ctx *ctx)
 	json_w_keyc(w, "queues");
 	json_w_uint(w, t.queues);
 	json_w_end_object(w);
+	json_w_keyc(w, "queue_totals");
+	json_w_begin_object(w);
+	json_w_keyc(w, "messages");
+	json_w_uint(w, t.ready + t.unacked);
+	json_w_keyc(w, "messages_ready");
+	json_w_uint(w, t.ready);
+	json_w_keyc(w, "messages_unacknowledged");
+	json_w_uint(w, t.unacked);
+	json_w_end_object(w);
+	/* No rates or counters are kept yet: none are made up. */
+	json_w_keyc(w, "message_stats");
+	json_w_begin_object(w);
+	json_w_end_object(w);
+	json_w_keyc(w, "exchange_types");
+	json_w_begin_array(w);
+	for (int k = EXCHANGE_DIRECT; k <= EXCHANGE_HEADERS; k++) {
+		json_w_begin_object(w);
+		json_w_keyc(w, "name");
+		json_w_stringc(w, exchange_kind_name((enum exchange_kind)k));
+		json_w_keyc(w, "enabled");
+		json_w_bool(w, true);
+		json_w_end_object(w);
+	}
+	json_w_end_array(w);
 	json_w_keyc(w, "listeners");
 	json_w_begin_array(w);
 	listener(w, node, "amqp", b->cfg.bind, b->amqp);

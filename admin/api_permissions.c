@@ -49,6 +49,50 @@ api_permissions_list(struct api_ctx *ctx)
 	api_json_end(ctx);
 }
 
+/* GET /api/users/{user}/permissions */
+void
+api_user_permissions(struct api_ctx *ctx)
+{
+	struct user *u = auth_user(ctx->b, (const char *)ctx->arg[0].p,
+	    ctx->arg[0].len);
+	struct json_writer *w;
+	void *pm;
+
+	if (u == NULL) {
+		api_error(ctx, 404, "Object Not Found", "Not Found");
+		return;
+	}
+	w = api_json_begin(ctx);
+	json_w_begin_array(w);
+	for (size_t j = 0; hmap_next(&u->perms, &j, &pm);)
+		write_permission(w, u, pm);
+	json_w_end_array(w);
+	api_json_end(ctx);
+}
+
+/* GET /api/vhosts/{vhost}/permissions */
+void
+api_vhost_permissions(struct api_ctx *ctx)
+{
+	struct vhost *vh = broker_vhost(ctx->b, (const char *)ctx->arg[0].p,
+	    ctx->arg[0].len);
+	struct json_writer *w;
+	void *u, *pm;
+
+	if (vh == NULL) {
+		api_error(ctx, 404, "Object Not Found", "Not Found");
+		return;
+	}
+	w = api_json_begin(ctx);
+	json_w_begin_array(w);
+	for (size_t i = 0; hmap_next(&ctx->b->users, &i, &u);)
+		if ((pm = hmap_get(&((struct user *)u)->perms, vh->name,
+		    strlen(vh->name))) != NULL)
+			write_permission(w, u, pm);
+	json_w_end_array(w);
+	api_json_end(ctx);
+}
+
 /*
  * The vhost (argument 0) and user (argument 1) of a permission path, or
  * false after answering: 404 for GET and DELETE, 400 for PUT (compat:
@@ -208,6 +252,49 @@ api_topic_permissions_list(struct api_ctx *ctx)
 	while (hmap_next(&ctx->b->users, &i, &v)) {
 		tl.user = ((struct user *)v)->name;
 		auth_topic_list(v, NULL, write_topic, &tl);
+	}
+	json_w_end_array(tl.w);
+	api_json_end(ctx);
+}
+
+/* GET /api/users/{user}/topic-permissions */
+void
+api_user_topic_permissions(struct api_ctx *ctx)
+{
+	struct user *u = auth_user(ctx->b, (const char *)ctx->arg[0].p,
+	    ctx->arg[0].len);
+	struct topic_list tl;
+
+	if (u == NULL) {
+		api_error(ctx, 404, "Object Not Found", "Not Found");
+		return;
+	}
+	tl.w = api_json_begin(ctx);
+	tl.user = u->name;
+	json_w_begin_array(tl.w);
+	auth_topic_list(u, NULL, write_topic, &tl);
+	json_w_end_array(tl.w);
+	api_json_end(ctx);
+}
+
+/* GET /api/vhosts/{vhost}/topic-permissions */
+void
+api_vhost_topic_permissions(struct api_ctx *ctx)
+{
+	struct vhost *vh = broker_vhost(ctx->b, (const char *)ctx->arg[0].p,
+	    ctx->arg[0].len);
+	struct topic_list tl;
+	void *u;
+
+	if (vh == NULL) {
+		api_error(ctx, 404, "Object Not Found", "Not Found");
+		return;
+	}
+	tl.w = api_json_begin(ctx);
+	json_w_begin_array(tl.w);
+	for (size_t i = 0; hmap_next(&ctx->b->users, &i, &u);) {
+		tl.user = ((struct user *)u)->name;
+		auth_topic_list(u, vh->name, write_topic, &tl);
 	}
 	json_w_end_array(tl.w);
 	api_json_end(ctx);

@@ -292,6 +292,20 @@ Test(admin_api, permissions_take_effect_and_can_be_removed)
 	hb_close(c);
 	body = call("GET", "/api/permissions", NULL, 200);
 	cr_assert_not_null(strstr(body, u), "%s", body);
+	{
+		char	lpath[300];
+
+		snprintf(lpath, sizeof(lpath), "/api/users/%s/permissions", u);
+		body = call("GET", lpath, NULL, 200);
+		cr_assert_not_null(strstr(body, "\"configure\":\"^own-\""),
+		    "%s", body);
+		cr_assert_null(strstr(body, "\"user\":\"guest\""), "%s",
+		    body);
+		body = call("GET", "/api/vhosts/%2F/permissions", NULL, 200);
+		cr_assert_not_null(strstr(body, u), "%s", body);
+		cr_assert_not_null(strstr(body, "\"user\":\"guest\""), "%s",
+		    body);
+	}
 	call("DELETE", ppath, NULL, 204);
 	call("DELETE", ppath, NULL, 404);
 	cr_assert_null(hb_connect_opts(&b, "/", u, "pw", 131072, 0, &r));
@@ -324,6 +338,17 @@ Test(admin_api, topic_permissions_through_the_api)
 	    body);
 	body = call("GET", "/api/topic-permissions", NULL, 200);
 	cr_assert_not_null(strstr(body, u), "%s", body);
+	body = call("GET", "/api/vhosts/%2F/topic-permissions", NULL, 200);
+	cr_assert_not_null(strstr(body, u), "%s", body);
+	{
+		char	lpath[300];
+
+		snprintf(lpath, sizeof(lpath), "/api/users/%s/topic-permissions",
+		    u);
+		body = call("GET", lpath, NULL, 200);
+		cr_assert_not_null(strstr(body, "\"exchange\":\"amq.topic\""),
+		    "%s", body);
+	}
 	c = connect_to("/", u, "pw");
 	{
 		char key[300];
