@@ -634,8 +634,10 @@ validate(struct loader *ld, const struct json *root)
 	    (ld->vhosts = entries(ld, "vhosts", n, sizeof(*ld->vhosts))) ==
 	    NULL)
 		return -1;
-	for (i = 0; i < n; i++, ld->nvhosts++)
-		if (load_vhost(ld, json_at(a, i), i, &ld->vhosts[i]) == -1)
+	/* Counted first: loader_free frees a half-loaded entry's tags. */
+	for (i = 0; i < n; i++)
+		if (ld->nvhosts++, load_vhost(ld, json_at(a, i), i,
+		    &ld->vhosts[i]) == -1)
 			return -1;
 
 	/*
