@@ -21,6 +21,7 @@
 #include "server/msg.h"
 #include "server/persist.h"
 #include "server/queue.h"
+#include "server/reply_to.h"
 #include "server/tls.h"
 #include "server/vhost.h"
 #include "storage/store.h"
@@ -366,6 +367,7 @@ broker_init(struct broker *b, struct ev_loop *loop)
 	b->loop = loop;
 	ev_set_userdata(loop, b);
 	hmap_init(&b->vhosts);
+	hmap_init(&b->reply_tos);
 	auth_init(b);
 	if (log_set_level_name(b->cfg.log_level) == -1)
 		fatalx("unknown log level '%s'", b->cfg.log_level);
@@ -498,6 +500,7 @@ broker_free(struct broker *b)
 	for (size_t i = 0; hmap_next(&b->vhosts, &i, &v);)
 		vhost_free(v);
 	hmap_free(&b->vhosts);
+	reply_to_free_all(b);
 	auth_free(b);
 	if (b->amqp)
 		listener_free(b->amqp);

@@ -39,6 +39,7 @@ struct broker {
 	struct hmap	 vhosts;	/* name -> struct vhost */
 	struct store	*store;		/* durable state; NULL in unit tests */
 	struct hmap	 users;		/* name -> struct user (server/auth.h) */
+	struct hmap	 reply_tos;	/* direct reply-to token -> struct chan */
 	uint64_t	 auth_gen;	/* bumped by every user/permission change */
 	bool		 recovering;	/* loading from the store: write nothing */
 	unsigned	 alarms;	/* ALARM_* in effect (server/alarm.h) */

@@ -16,6 +16,7 @@
 #include "server/msg.h"
 #include "server/names.h"
 #include "server/persist.h"
+#include "server/reply_to.h"
 #include "server/vhost.h"
 
 struct chan *
@@ -91,6 +92,7 @@ chan_release(struct chan *ch)
 {
 	while (ch->consumer_list != NULL)
 		chan_remove_consumer(ch, ch->consumer_list);
+	reply_to_release(ch);
 	chan_requeue_all(ch);
 	msg_unref(ch->pub_msg);
 	ch->pub_msg = NULL;

@@ -92,6 +92,12 @@ struct chan {
 	char		 last_queue[256];	/* spec: "" means this queue */
 	uint8_t		 last_queue_len;
 
+	/* Direct reply-to (server/reply_to.c): the pseudo-consumer. */
+	char		 reply_tag[256];
+	uint8_t		 reply_tag_len;
+	char		 reply_token[64];	/* "amq.rabbitmq.reply-to.X" */
+	uint8_t		 reply_token_len;	/* 0: not consuming replies */
+
 	bool		 tx;		/* tx.select done */
 	struct tx_publish *tx_pubs;
 	size_t		 tx_npubs, tx_pubs_cap;

@@ -16,6 +16,7 @@
 #include "server/log.h"
 #include "server/msg.h"
 #include "server/persist.h"
+#include "server/reply_to.h"
 #include "server/vhost.h"
 #include "storage/store.h"
 
@@ -55,6 +56,8 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 	size_t tag_len;
 	int rc;
 
+	if (reply_to_named(m->queue))
+		return reply_to_consume(ch, m);
 	if ((rc = chan_find_queue(ch, m->queue, PROTO_BASIC_CONSUME, &q)) != 0 ||
 	    (rc = chan_check_access(ch, PERM_READ, "queue", (struct proto_str){
 	    (const uint8_t *)q->name, q->name_len }, PROTO_BASIC_CONSUME)) != 0)
@@ -65,7 +68,9 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 		memcpy(tag, m->consumer_tag.p, m->consumer_tag.len);
 		tag_len = m->consumer_tag.len;
 	}
-	if (hmap_get(&ch->consumers, tag, tag_len) != NULL)
+	if (hmap_get(&ch->consumers, tag, tag_len) != NULL ||
+	    (ch->reply_token_len != 0 && tag_len == ch->reply_tag_len &&
+	    memcmp(tag, ch->reply_tag, tag_len) == 0))
 		return chan_fail(ch, PROTO_NOT_ALLOWED, PROTO_BASIC_CONSUME,
 		    "attempt to reuse consumer tag '%.*s'", (int)tag_len, tag);
 	if (ch->c->b->cfg.consumer_max_per_channel != 0 &&
@@ -114,6 +119,8 @@ basic_cancel(struct chan *ch, const struct proto_basic_cancel *m)
 
 	/* compat: cancelling an unknown tag is not an error in RabbitMQ. */
 	cs = hmap_get(&ch->consumers, m->consumer_tag.p, m->consumer_tag.len);
+	if (cs == NULL)
+		reply_to_cancel(ch, m->consumer_tag);
 	if (!m->no_wait) {
 		ok.u.basic_cancel_ok.consumer_tag = m->consumer_tag;
 		conn_send_method(ch->c, ch->id, &ok);
@@ -323,13 +330,18 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 	uint64_t seq = ch->confirm ? ++ch->pub_seq : 0;
 	uint64_t msg_id = 0;
 	uint32_t stored = 0;
-	bool failed = false;
+	bool failed = false, delivered = false;
 
 	if ((ex = vhost_exchange(vh, msg_exchange(m))) == NULL)
 		return chan_fail(ch, PROTO_NOT_FOUND, PROTO_BASIC_PUBLISH,
 		    "no exchange '%.*s' in vhost '%s'", PSTR(msg_exchange(m)),
 		    vh->name);
-	if (exchange_route(ex, msg_rk(m), msg_headers(m), rr) == -1)
+	if (ex->name_len == 0 && msg_rk(m).len > strlen(REPLY_TO_PREFIX) &&
+	    memcmp(m->rk, REPLY_TO_PREFIX, strlen(REPLY_TO_PREFIX)) == 0) {
+		/* A direct reply: to its channel, or nowhere; never queued. */
+		rr->n = 0;
+		delivered = reply_to_deliver(ch, m);
+	} else if (exchange_route(ex, msg_rk(m), msg_headers(m), rr) == -1)
 		failed = true;
 	/* The body is stored once, however many stored queues it reaches. */
 	for (size_t i = 0; i < rr->n; i++)
@@ -348,7 +360,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		    queue_consumers_active(q))
 			conn_flow_pause(ch->c, q);
 	}
-	if (rr->n == 0 && mandatory) {
+	if (rr->n == 0 && !delivered && mandatory) {
 		struct proto_method r = { .id = PROTO_BASIC_RETURN };
 
 		/* spec: unroutable mandatory messages come back, 312 NO_ROUTE. */
@@ -438,6 +450,15 @@ content_header(struct chan *ch, const struct proto_content_event *ev)
 
 		msg_unref(m);
 		return rc;
+	}
+	if ((props.flags & PROTO_BASIC_REPLY_TO_FLAG) &&
+	    proto_str_eqc(props.reply_to, REPLY_TO_QUEUE)) {
+		int rc = reply_to_rewrite(ch, &m);
+
+		if (rc != 0) {
+			msg_unref(m);
+			return rc;
+		}
 	}
 	ch->pub_msg = m;
 	return 0;

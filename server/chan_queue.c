@@ -13,6 +13,7 @@
 #include "server/conn.h"
 #include "server/exchange.h"
 #include "server/persist.h"
+#include "server/reply_to.h"
 #include "server/route_headers.h"
 #include "server/vhost.h"
 
@@ -202,6 +203,8 @@ queue_declare(struct chan *ch, const struct proto_queue_declare *m)
 	if (m->arguments.len && !proto_table_validate(m->arguments))
 		return chan_fail(ch, PROTO_SYNTAX_ERROR, PROTO_QUEUE_DECLARE,
 		    "malformed arguments table");
+	if (reply_to_named(name))
+		return reply_to_declare(ch, m);
 	/* Passive declares too: they reveal what exists (CVE-2026-57221). */
 	if (name.len > 0 && (rc = chan_check_access(ch, PERM_CONFIGURE,
 	    "queue", name, PROTO_QUEUE_DECLARE)) != 0)

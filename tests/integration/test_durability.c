@@ -872,7 +872,7 @@ rich_props(int i, amqp_table_entry_t *e, amqp_field_value_t *arr,
 		p.content_encoding = amqp_cstring_bytes("identity");
 		p.priority = (uint8_t)i;
 		p.correlation_id = amqp_cstring_bytes("corr-\x01-\x7f");
-		p.reply_to = amqp_cstring_bytes("amq.rabbitmq.reply-to");
+		p.reply_to = amqp_cstring_bytes("replies-here");
 		p.type = amqp_cstring_bytes("test.type");
 		p.user_id = amqp_cstring_bytes("guest");
 		p.app_id = amqp_cstring_bytes("warren-tests");
