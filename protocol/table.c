@@ -489,3 +489,30 @@ proto_field_write(struct proto_writer *w, const struct proto_field *f)
 		break;
 	}
 }
+
+const char *
+proto_field_kind_name(uint8_t kind)
+{
+	/* compat: RabbitMQ's names for field types in error messages. */
+	switch (kind) {
+	case PROTO_FIELD_BOOL: return "bool";
+	case PROTO_FIELD_I8: return "byte";
+	case PROTO_FIELD_U8: return "unsignedbyte";
+	case PROTO_FIELD_I16: return "short";
+	case PROTO_FIELD_U16: return "unsignedshort";
+	case PROTO_FIELD_I32: return "signedint";
+	case PROTO_FIELD_U32: return "unsignedint";
+	case PROTO_FIELD_I64: return "long";
+	case PROTO_FIELD_U64: return "unsignedlong";
+	case PROTO_FIELD_F32: return "float";
+	case PROTO_FIELD_F64: return "double";
+	case PROTO_FIELD_DECIMAL: return "decimal";
+	case PROTO_FIELD_LONGSTR: return "longstr";
+	case PROTO_FIELD_BYTES: return "binary";
+	case PROTO_FIELD_ARRAY: return "array";
+	case PROTO_FIELD_TIMESTAMP: return "timestamp";
+	case PROTO_FIELD_TABLE: return "table";
+	case PROTO_FIELD_VOID: return "void";
+	default: return "unknown";
+	}
+}

@@ -81,6 +81,8 @@ bool	proto_array_next(struct proto_table_iter *it, struct proto_field *val);
 bool	proto_table_get(struct proto_table t, const char *key,
 	    struct proto_field *val);
 
+/* compat: RabbitMQ's name of a field kind ("signedint", "longstr"). */
+const char *proto_field_kind_name(uint8_t kind);
 /* Integer value of any integer kind; false for other kinds. */
 bool	proto_field_int(const struct proto_field *f, int64_t *out);
 /* Whether two field values are equal by kind and value (tables: bytewise). */

@@ -143,6 +143,7 @@ basic_get(struct chan *ch, const struct proto_basic_get *m)
 	    (rc = chan_check_access(ch, PERM_READ, "queue", (struct proto_str){
 	    (const uint8_t *)q->name, q->name_len }, PROTO_BASIC_GET)) != 0)
 		return rc;
+	queue_lease_touch(q);	/* compat: basic.get renews x-expires */
 	if (!queue_take(q, &e)) {
 		r.id = PROTO_BASIC_GET_EMPTY;
 		conn_send_method(ch->c, ch->id, &r);

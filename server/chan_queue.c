@@ -13,6 +13,7 @@
 #include "server/conn.h"
 #include "server/exchange.h"
 #include "server/persist.h"
+#include "server/queue_args.h"
 #include "server/reply_to.h"
 #include "server/route_headers.h"
 #include "server/vhost.h"
@@ -25,33 +26,6 @@ static const char *const queue_equiv_keys[] = {
 	"x-overflow", "x-queue-mode", "x-queue-type", "x-single-active-consumer",
 	"x-queue-master-locator", "x-delivery-limit", NULL,
 };
-
-static const char *
-kind_name(uint8_t kind)
-{
-	/* compat: RabbitMQ's names for field types in error messages. */
-	switch (kind) {
-	case PROTO_FIELD_BOOL: return "bool";
-	case PROTO_FIELD_I8: return "byte";
-	case PROTO_FIELD_U8: return "unsignedbyte";
-	case PROTO_FIELD_I16: return "short";
-	case PROTO_FIELD_U16: return "unsignedshort";
-	case PROTO_FIELD_I32: return "signedint";
-	case PROTO_FIELD_U32: return "unsignedint";
-	case PROTO_FIELD_I64: return "long";
-	case PROTO_FIELD_U64: return "unsignedlong";
-	case PROTO_FIELD_F32: return "float";
-	case PROTO_FIELD_F64: return "double";
-	case PROTO_FIELD_DECIMAL: return "decimal";
-	case PROTO_FIELD_LONGSTR: return "longstr";
-	case PROTO_FIELD_BYTES: return "binary";
-	case PROTO_FIELD_ARRAY: return "array";
-	case PROTO_FIELD_TIMESTAMP: return "timestamp";
-	case PROTO_FIELD_TABLE: return "table";
-	case PROTO_FIELD_VOID: return "void";
-	default: return "unknown";
-	}
-}
 
 /*
  * compat: RabbitMQ writes "'2000'" when both sides have a value, and
@@ -80,7 +54,7 @@ describe(char *buf, size_t len, const struct proto_field *f, bool present,
 		snprintf(v, sizeof(v), "?");
 	if (typed)
 		snprintf(buf, len, "the value '%s' of type '%s'", v,
-		    kind_name(f->kind));
+		    proto_field_kind_name(f->kind));
 	else
 		snprintf(buf, len, "'%s'", v);
 }
@@ -175,12 +149,48 @@ remember(struct chan *ch, const struct queue *q)
 	ch->last_queue_len = (uint8_t)q->name_len;
 }
 
+/*
+ * The arguments of a new queue (compat: RabbitMQ checks those of an
+ * existing one only for equivalence): a dead-letter exchange needs read
+ * on the queue and write on the exchange, then every x-* argument is
+ * checked as RabbitMQ does.
+ */
+static int
+check_new_queue_args(struct chan *ch, struct proto_str name,
+    struct proto_table args)
+{
+	struct proto_field f;
+	const char *key;
+	char why[128];
+	int rc;
+
+	if (proto_table_get(args, "x-dead-letter-exchange", &f)) {
+		if (f.kind != PROTO_FIELD_LONGSTR)
+			return chan_fail(ch, PROTO_PRECONDITION_FAILED,
+			    PROTO_QUEUE_DECLARE, "invalid type '%s' for arg "
+			    "'x-dead-letter-exchange' in queue '%.*s' in vhost "
+			    "'%s'", proto_field_kind_name(f.kind), PSTR(name),
+			    ch->c->vh->name);
+		if ((rc = chan_check_access(ch, PERM_READ, "queue", name,
+		    PROTO_QUEUE_DECLARE)) != 0 ||
+		    (rc = chan_check_access(ch, PERM_WRITE, "exchange",
+		    f.v.str, PROTO_QUEUE_DECLARE)) != 0)
+			return rc;
+	}
+	if (queue_args_check(args, &key, why, sizeof(why)) == -1)
+		return chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		    PROTO_QUEUE_DECLARE, "invalid arg '%s' for queue '%.*s' in "
+		    "vhost '%s': %s", key, PSTR(name), ch->c->vh->name, why);
+	return 0;
+}
+
 static int
 declare_ok(struct chan *ch, struct queue *q, bool no_wait)
 {
 	struct proto_method ok = { .id = PROTO_QUEUE_DECLARE_OK };
 
 	remember(ch, q);
+	queue_lease_touch(q);	/* compat: a declare renews x-expires */
 	if (no_wait)
 		return 0;
 	ok.u.queue_declare_ok.queue = (struct proto_str){
@@ -247,6 +257,8 @@ queue_declare(struct chan *ch, const struct proto_queue_declare *m)
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_QUEUE_DECLARE,
 		    "queue name '%.*s' contains reserved prefix 'amq.*'",
 		    PSTR(name));
+	if ((rc = check_new_queue_args(ch, name, m->arguments)) != 0)
+		return rc;
 	/* compat: RabbitMQ's per-vhost max-queues limit and wording. */
 	if (vh->max_queues >= 0 && vh->queues.count >= (size_t)vh->max_queues)
 		return chan_fail(ch, PROTO_PRECONDITION_FAILED,
@@ -293,7 +305,7 @@ chan_check_binding_args(struct chan *ch, struct exchange *src,
 	    f.kind != PROTO_FIELD_LONGSTR)
 		return chan_fail(ch, PROTO_PRECONDITION_FAILED, method_id,
 		    "Invalid x-match field type %s; expected longstr",
-		    kind_name(f.kind));
+		    proto_field_kind_name(f.kind));
 	return chan_fail(ch, PROTO_PRECONDITION_FAILED, method_id,
 	    "Invalid x-match field value <<\"%.*s\">>; expected all, any, "
 	    "all-with-x, or any-with-x", PSTR(f.v.str));

@@ -12,6 +12,7 @@
 #include "server/exchange.h"
 #include "server/log.h"
 #include "server/queue.h"
+#include "server/queue_args.h"
 #include "server/vhost.h"
 #include "storage/store.h"
 
@@ -161,14 +162,23 @@ on_queue(void *arg, const struct defs_queue *qd)
 	struct import *im = arg;
 	struct vhost *vh = need_vhost(im, qd->vhost);
 	struct proto_str name = proto_str_c(qd->name);
+	struct proto_table args = { qd->args, qd->args_len };
+	const char *key;
+	char why[128];
 	struct queue *q;
 
 	if (vh == NULL)
 		return -1;
 	if (vhost_queue(vh, name) != NULL)
 		return 0;
+	/* compat: RabbitMQ's import declares, so checks, the arguments. */
+	if (queue_args_check(args, &key, why, sizeof(why)) == -1) {
+		snprintf(im->err, im->errlen, "queue '%s' in vhost '%s': "
+		    "invalid arg '%s': %s", qd->name, qd->vhost, key, why);
+		return -1;
+	}
 	if (vhost_create_queue(vh, name, qd->durable, false, qd->auto_delete,
-	    (struct proto_table){ qd->args, qd->args_len }, &q) == -1) {
+	    args, &q) == -1) {
 		snprintf(im->err, im->errlen, "out of memory");
 		return -1;
 	}

@@ -10,6 +10,7 @@
 #include "server/conn.h"
 #include "server/msg.h"
 #include "server/persist.h"
+#include "server/queue_args.h"
 #include "server/vhost.h"
 
 struct queue *
@@ -38,6 +39,7 @@ queue_new(struct vhost *vh, struct proto_str name, bool durable,
 	q->exclusive = exclusive;
 	q->auto_delete = auto_delete;
 	q->next_seq = 1;
+	q->expires_ms = queue_args_expires(args);
 	return q;
 }
 
@@ -52,6 +54,7 @@ queue_unref(struct queue *q)
 {
 	if (--q->refs > 0)
 		return;
+	queue_lease_stop(q);
 	queue_purge(q);
 	free(q->ring);
 	free(q->heap);
@@ -271,6 +274,7 @@ queue_add_consumer(struct queue *q, struct consumer *c)
 	}
 	q->nconsumers++;
 	q->had_consumer = true;
+	queue_lease_touch(q);	/* in use: no countdown */
 	queue_wake(q);
 }
 
@@ -287,6 +291,7 @@ queue_remove_consumer(struct queue *q, struct consumer *c)
 	}
 	c->qnext = c->qprev = NULL;
 	q->nconsumers--;
+	queue_lease_touch(q);	/* unused from now on, maybe */
 }
 
 int

@@ -9,6 +9,7 @@
 #ifndef WARREN_SERVER_QUEUE_H
 #define WARREN_SERVER_QUEUE_H
 
+#include <ev.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +74,9 @@ struct queue {
 	uint32_t	 unacked;	/* delivered, not yet settled */
 	double		 last_dispatch;	/* ev_now() of the last delivery */
 
+	uint64_t	 expires_ms;	/* x-expires lease; 0: none */
+	ev_timer	 lease;		/* runs while unused (queue_lease.c) */
+
 	struct binding	**bindings;	/* bindings whose destination this is */
 	size_t		 nbindings, bindings_cap;
 	uint64_t	 route_mark;	/* dedupe while routing one message */
@@ -116,6 +120,15 @@ void	queue_dispatch(struct queue *q);
 bool	queue_consumers_active(const struct queue *q);
 void	queue_add_consumer(struct queue *q, struct consumer *c);
 void	queue_remove_consumer(struct queue *q, struct consumer *c);
+
+/*
+ * x-expires (queue_lease.c; compat: RabbitMQ): a queue with no consumers
+ * that is not declared again and not read by basic.get for its lease is
+ * deleted. touch restarts the countdown (or stops it while consumers are
+ * attached); stop ends it for good.
+ */
+void	queue_lease_touch(struct queue *q);
+void	queue_lease_stop(struct queue *q);
 
 /* Records a binding to this queue; -1 on ENOMEM. */
 int	queue_add_binding(struct queue *q, struct binding *bd);

@@ -201,7 +201,10 @@ vhost_add_exchange(struct vhost *vh, struct exchange *ex)
 int
 vhost_add_queue(struct vhost *vh, struct queue *q)
 {
-	return hmap_put(&vh->queues, q->name, q->name_len, q);
+	if (hmap_put(&vh->queues, q->name, q->name_len, q) == -1)
+		return -1;
+	queue_lease_touch(q);	/* x-expires counts from here */
+	return 0;
 }
 
 int
@@ -302,6 +305,7 @@ vhost_delete_queue(struct vhost *vh, struct queue *q)
 	if (q->deleted)
 		return 0;
 	q->deleted = true;	/* from here on, its entries write nothing */
+	queue_lease_stop(q);
 	hmap_del(&vh->queues, q->name, q->name_len);
 	unbind_all(vh, q->bindings, &q->nbindings);
 	persist_queue_deleted(q);

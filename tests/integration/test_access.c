@@ -2119,3 +2119,24 @@ Test(access, bad_topic_permission_pattern_fails_start)
 	expect_start_failure(full, want);
 	free(text);
 }
+
+Test(access, bad_queue_argument_in_definitions_fails_start)
+{
+	static const struct perm p = { "/", ".*", ".*", ".*" };
+	const char *const	 want[] = { "q1", "x-max-length",
+				    "{value_negative,-1}", NULL };
+	char			*text = defs_text(&p, 1, NULL), *at;
+	static char		 full[16384];
+	const char		*old = "\"auto_delete\": false, \"arguments\": "
+				    "{}}\n],\n\"bindings\"";
+
+	if (getenv("WARREN_TEST_URL") != NULL &&
+	    getenv("WARREN_TEST_URL")[0] != '\0')
+		cr_skip_test("tests warrend itself; external broker in use");
+	cr_assert_not_null(at = strstr(text, old), "%s", text);
+	snprintf(full, sizeof(full), "%.*s\"auto_delete\": false, "
+	    "\"arguments\": {\"x-max-length\": -1}}\n],\n\"bindings\"%s",
+	    (int)(at - text), text, at + strlen(old));
+	expect_start_failure(full, want);
+	free(text);
+}

@@ -1,0 +1,196 @@
+/* queue.declare arguments, checked as RabbitMQ checks them. */
+#include "autoconf.h"
+
+#include "server/queue_args.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "protocol/table.h"
+
+/* What a check found; why is filled for errors. */
+typedef int check_fn(const struct proto_field *f, struct proto_table args,
+    char *why, size_t whylen);
+
+/* compat: RabbitMQ prints its reasons as Erlang terms. */
+static int
+reason_int(char *why, size_t whylen, const char *what, int64_t v)
+{
+	snprintf(why, whylen, "{%s,%" PRId64 "}", what, v);
+	return -1;
+}
+
+static int
+reason_type(char *why, size_t whylen, const struct proto_field *f)
+{
+	snprintf(why, whylen, "{unacceptable_type,%s}",
+	    proto_field_kind_name(f->kind));
+	return -1;
+}
+
+static int
+need_int(const struct proto_field *f, int64_t *v, char *why, size_t whylen)
+{
+	if (proto_field_int(f, v))
+		return 0;
+	snprintf(why, whylen, "\"expected integer, got %s\"",
+	    proto_field_kind_name(f->kind));
+	return -1;
+}
+
+static int
+check_non_neg(const struct proto_field *f, struct proto_table args,
+    char *why, size_t whylen)
+{
+	int64_t v;
+
+	(void)args;
+	if (need_int(f, &v, why, whylen) == -1)
+		return -1;
+	return v < 0 ? reason_int(why, whylen, "value_negative", v) : 0;
+}
+
+static int
+check_expiry(int64_t v, char *why, size_t whylen)
+{
+	if (v > QUEUE_ARGS_MAX_EXPIRY)
+		return reason_int(why, whylen, "value_too_large", v);
+	if (v < 0)
+		return reason_int(why, whylen, "value_negative", v);
+	return 0;
+}
+
+static int
+check_expires(const struct proto_field *f, struct proto_table args,
+    char *why, size_t whylen)
+{
+	int64_t v;
+
+	(void)args;
+	if (need_int(f, &v, why, whylen) == -1)
+		return -1;
+	if (v == 0)
+		return reason_int(why, whylen, "value_zero", v);
+	return check_expiry(v, why, whylen);
+}
+
+static int
+check_ttl(const struct proto_field *f, struct proto_table args, char *why,
+    size_t whylen)
+{
+	int64_t v;
+
+	(void)args;
+	if (need_int(f, &v, why, whylen) == -1)
+		return -1;
+	return check_expiry(v, why, whylen);
+}
+
+static int
+check_max_priority(const struct proto_field *f, struct proto_table args,
+    char *why, size_t whylen)
+{
+	int64_t v;
+
+	if (check_non_neg(f, args, why, whylen) == -1)
+		return -1;
+	(void)proto_field_int(f, &v);
+	return v > 255 ? reason_int(why, whylen, "max_value_exceeded", v) : 0;
+}
+
+static int
+check_dlx(const struct proto_field *f, struct proto_table args, char *why,
+    size_t whylen)
+{
+	(void)args;
+	return f->kind == PROTO_FIELD_LONGSTR ? 0 :
+	    reason_type(why, whylen, f);
+}
+
+static int
+check_dlx_key(const struct proto_field *f, struct proto_table args,
+    char *why, size_t whylen)
+{
+	struct proto_field dlx;
+
+	if (f->kind != PROTO_FIELD_LONGSTR)
+		return reason_type(why, whylen, f);
+	if (!proto_table_get(args, "x-dead-letter-exchange", &dlx)) {
+		snprintf(why, whylen, "routing_key_but_no_dlx_defined");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_overflow(const struct proto_field *f, struct proto_table args,
+    char *why, size_t whylen)
+{
+	(void)args;
+	if (f->kind != PROTO_FIELD_LONGSTR)
+		return reason_type(why, whylen, f);
+	if (proto_str_eqc(f->v.str, "drop-head") ||
+	    proto_str_eqc(f->v.str, "reject-publish") ||
+	    proto_str_eqc(f->v.str, "reject-publish-dlx"))
+		return 0;
+	snprintf(why, whylen, "invalid_overflow");
+	return -1;
+}
+
+static int
+check_bool(const struct proto_field *f, struct proto_table args, char *why,
+    size_t whylen)
+{
+	(void)args;
+	return f->kind == PROTO_FIELD_BOOL ? 0 : reason_type(why, whylen, f);
+}
+
+/* compat: RabbitMQ 3.10's declare_args(), those it checks. */
+static const struct {
+	const char	*key;
+	check_fn	*check;
+} checks[] = {
+	{ "x-expires", check_expires },
+	{ "x-message-ttl", check_ttl },
+	{ "x-dead-letter-exchange", check_dlx },
+	{ "x-dead-letter-routing-key", check_dlx_key },
+	{ "x-max-length", check_non_neg },
+	{ "x-max-length-bytes", check_non_neg },
+	{ "x-max-in-memory-length", check_non_neg },
+	{ "x-max-in-memory-bytes", check_non_neg },
+	{ "x-max-priority", check_max_priority },
+	{ "x-overflow", check_overflow },
+	{ "x-single-active-consumer", check_bool },
+	{ "x-consumer-timeout", check_non_neg },
+};
+
+int
+queue_args_check(struct proto_table args, const char **key, char *why,
+    size_t whylen)
+{
+	struct proto_field f;
+
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		if (!proto_table_get(args, checks[i].key, &f))
+			continue;
+		if (checks[i].check(&f, args, why, whylen) == -1) {
+			*key = checks[i].key;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+uint64_t
+queue_args_expires(struct proto_table args)
+{
+	struct proto_field f;
+	int64_t v;
+
+	if (!proto_table_get(args, "x-expires", &f) ||
+	    !proto_field_int(&f, &v) || v <= 0)
+		return 0;
+	return (uint64_t)v;
+}

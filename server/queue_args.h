@@ -1,0 +1,26 @@
+/*
+ * queue.declare arguments: RabbitMQ's validation of the x-* arguments it
+ * knows (types, signs, ranges, and its reasons word for word), and the
+ * values of those warren acts on.
+ */
+#ifndef WARREN_SERVER_QUEUE_ARGS_H
+#define WARREN_SERVER_QUEUE_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol/wire.h"
+
+/* compat: RabbitMQ's ceiling for x-expires and x-message-ttl: 10 years. */
+#define QUEUE_ARGS_MAX_EXPIRY	315360000000LL
+
+/*
+ * Checks a validated arguments table. Returns 0, or -1 with *key the
+ * offending argument and why RabbitMQ's reason ("{value_zero,0}").
+ */
+int	queue_args_check(struct proto_table args, const char **key, char *why,
+	    size_t whylen);
+/* x-expires in milliseconds, or 0 when absent (args already checked). */
+uint64_t queue_args_expires(struct proto_table args);
+
+#endif /* WARREN_SERVER_QUEUE_ARGS_H */
