@@ -26,6 +26,7 @@ struct consumer {
 	uint8_t		 tag_len;
 	bool		 no_ack;
 	bool		 exclusive;
+	int64_t		 priority;	/* x-priority; higher served first */
 	uint16_t	 prefetch;	/* 0 = unlimited */
 	uint32_t	 unacked;
 };

@@ -50,12 +50,17 @@ static int
 basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 {
 	struct proto_method ok = { .id = PROTO_BASIC_CONSUME_OK };
+	struct proto_field prio;
+	int64_t priority = 0;
 	struct consumer *cs;
 	struct queue *q;
 	char tag[256];
 	size_t tag_len;
 	int rc;
 
+	if (m->arguments.len && !proto_table_validate(m->arguments))
+		return chan_fail(ch, PROTO_SYNTAX_ERROR, PROTO_BASIC_CONSUME,
+		    "malformed arguments table");
 	if (reply_to_named(m->queue))
 		return reply_to_consume(ch, m);
 	if ((rc = chan_find_queue(ch, m->queue, PROTO_BASIC_CONSUME, &q)) != 0 ||
@@ -78,6 +83,13 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 		return chan_fail(ch, PROTO_NOT_ALLOWED, PROTO_BASIC_CONSUME,
 		    "reached maximum (%llu) of consumers per channel",
 		    (unsigned long long)ch->c->b->cfg.consumer_max_per_channel);
+	/* compat: RabbitMQ's check of x-priority, and its words. */
+	if (proto_table_get(m->arguments, "x-priority", &prio) &&
+	    !proto_field_int(&prio, &priority))
+		return chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		    PROTO_BASIC_CONSUME, "invalid arg 'x-priority' for queue "
+		    "'%s' in vhost '%s': \"expected integer, got %s\"",
+		    q->name, q->vh->name, proto_field_kind_name(prio.kind));
 	if ((m->exclusive && q->nconsumers > 0) ||
 	    (q->consumers != NULL && q->consumers->exclusive))
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_BASIC_CONSUME,
@@ -92,6 +104,7 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 	cs->q = q;
 	cs->no_ack = m->no_ack;
 	cs->exclusive = m->exclusive;
+	cs->priority = priority;
 	cs->prefetch = ch->prefetch_consumer;
 	if (hmap_put(&ch->consumers, cs->tag, cs->tag_len, cs) == -1) {
 		free(cs);

@@ -223,6 +223,25 @@ queue_wake(struct queue *q)
 	}
 }
 
+/*
+ * compat: RabbitMQ's consumer priorities: of the consumers that can take a
+ * message, one of the highest x-priority, the first after the last one
+ * served. NULL when nobody can.
+ */
+static struct consumer *
+pick_prioritised(struct consumer *start)
+{
+	struct consumer *cs = start, *best = NULL;
+
+	do {
+		if ((best == NULL || cs->priority > best->priority) &&
+		    chan_consumer_can_take(cs->ch, cs))
+			best = cs;
+		cs = cs->qnext;
+	} while (cs != start);
+	return best;
+}
+
 void
 queue_dispatch(struct queue *q)
 {
@@ -235,7 +254,10 @@ queue_dispatch(struct queue *q)
 	 */
 	while (queue_ready(q) > 0 && (start = q->consumers) != NULL) {
 		cs = start;
-		while (!chan_consumer_can_take(cs->ch, cs)) {
+		if (q->nprioritised > 0) {
+			if ((cs = pick_prioritised(start)) == NULL)
+				return;
+		} else while (!chan_consumer_can_take(cs->ch, cs)) {
 			cs = cs->qnext;
 			if (cs == start)
 				return;
@@ -273,6 +295,8 @@ queue_add_consumer(struct queue *q, struct consumer *c)
 		q->consumers->qprev = c;
 	}
 	q->nconsumers++;
+	if (c->priority != 0)
+		q->nprioritised++;
 	q->had_consumer = true;
 	queue_lease_touch(q);	/* in use: no countdown */
 	queue_wake(q);
@@ -291,6 +315,8 @@ queue_remove_consumer(struct queue *q, struct consumer *c)
 	}
 	c->qnext = c->qprev = NULL;
 	q->nconsumers--;
+	if (c->priority != 0)
+		q->nprioritised--;
 	queue_lease_touch(q);	/* unused from now on, maybe */
 }
 

@@ -71,6 +71,7 @@ struct queue {
 
 	struct consumer	*consumers;	/* circular list; next to serve */
 	uint32_t	 nconsumers;
+	uint32_t	 nprioritised;	/* consumers with x-priority != 0 */
 	uint32_t	 unacked;	/* delivered, not yet settled */
 	double		 last_dispatch;	/* ev_now() of the last delivery */
 

@@ -219,3 +219,94 @@ Test(queue_args, x_expires_of_a_durable_queue_runs_again_after_restart)
 	hb_close(c);
 	hb_stop(&b);
 }
+
+/* basic.consume with x-priority p, prefetch 2 on its own channel. */
+static void
+consume_prio(amqp_connection_state_t c, amqp_channel_t ch, const char *q,
+    const char *tag, int64_t p)
+{
+	amqp_table_entry_t	e;
+	amqp_table_t		t = { 1, &e };
+
+	e.key = amqp_cstring_bytes("x-priority");
+	e.value.kind = AMQP_FIELD_KIND_I64;
+	e.value.value.i64 = p;
+	cr_assert_not_null(amqp_channel_open(c, ch));
+	amqp_basic_qos(c, ch, 0, 2, 0);
+	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+	cr_assert_not_null(amqp_basic_consume(c, ch, amqp_cstring_bytes(q),
+	    amqp_cstring_bytes(tag), 0, 0, 0, t));
+}
+
+Test(queue_args, consumer_priorities_serve_the_highest_with_credit_first)
+{
+	amqp_connection_state_t	 c, p;
+	amqp_envelope_t		 env;
+	struct timeval		 tv = { 2, 0 };
+	const char		*q = strdup(hb_name("prio"));
+	int			 high = 0, low = 0;
+	char			 body[8];
+
+	hb_start(&b, NULL);
+	c = hb_connect(&b);
+	p = hb_connect(&b);
+	cr_assert_not_null(amqp_queue_declare(p, 1, amqp_cstring_bytes(q), 0,
+	    0, 0, 1, amqp_empty_table));
+	consume_prio(c, 2, q, "low", 1);
+	consume_prio(c, 3, q, "high", 10);
+	for (int i = 0; i < 6; i++) {
+		snprintf(body, sizeof(body), "%d", i);
+		cr_assert_eq(amqp_basic_publish(p, 1, amqp_empty_bytes,
+		    amqp_cstring_bytes(q), 0, 0, NULL,
+		    amqp_cstring_bytes(body)), 0);
+	}
+	/* high takes 0 and 1 (its prefetch), low then 2 and 3. */
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(amqp_consume_message(c, &env, &tv, 0).reply_type,
+		    AMQP_RESPONSE_NORMAL, "delivery %d", i);
+		if (env.consumer_tag.len == 4) {
+			cr_assert(*(char *)env.message.body.bytes == '0' + high,
+			    "high got '%.*s'", (int)env.message.body.len,
+			    (char *)env.message.body.bytes);
+			high++;
+		} else {
+			cr_assert(*(char *)env.message.body.bytes ==
+			    '2' + low, "low got '%.*s'",
+			    (int)env.message.body.len,
+			    (char *)env.message.body.bytes);
+			low++;
+		}
+		amqp_destroy_envelope(&env);
+	}
+	cr_assert_eq(high, 2);
+	cr_assert_eq(low, 2);
+	hb_close(c);
+	hb_close(p);
+	hb_stop(&b);
+}
+
+Test(queue_args, x_priority_must_be_an_integer)
+{
+	amqp_connection_state_t	 c;
+	amqp_table_entry_t	 e;
+	amqp_table_t		 t = { 1, &e };
+	const char		*q = strdup(hb_name("xp"));
+	char			 want[300];
+
+	hb_start(&b, NULL);
+	c = hb_connect(&b);
+	cr_assert_not_null(amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 0,
+	    0, 0, 1, amqp_empty_table));
+	e.key = amqp_cstring_bytes("x-priority");
+	e.value.kind = AMQP_FIELD_KIND_UTF8;
+	e.value.value.bytes = amqp_cstring_bytes("high");
+	amqp_basic_consume(c, 1, amqp_cstring_bytes(q), amqp_empty_bytes, 0,
+	    0, 0, t);
+	snprintf(want, sizeof(want), "PRECONDITION_FAILED - invalid arg "
+	    "'x-priority' for queue '%s' in vhost '/': \"expected integer, "
+	    "got longstr\"", q);
+	cr_assert_str_eq(hb_expect_close(c, amqp_get_rpc_reply(c), false,
+	    406), want);
+	hb_close(c);
+	hb_stop(&b);
+}
