@@ -465,6 +465,19 @@ content_header(struct chan *ch, const struct proto_content_event *ev)
 		msg_unref(m);
 		return rc;
 	}
+	if (props.flags & PROTO_BASIC_EXPIRATION_FLAG) {
+		char why[96];
+
+		if (msg_parse_expiration(props.expiration, &m->ttl_ms, why,
+		    sizeof(why)) == -1) {
+			int rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
+			    PROTO_BASIC_PUBLISH, "invalid expiration '%.*s': %s",
+			    PSTR(props.expiration), why);
+
+			msg_unref(m);
+			return rc;
+		}
+	}
 	if ((props.flags & PROTO_BASIC_REPLY_TO_FLAG) &&
 	    proto_str_eqc(props.reply_to, REPLY_TO_QUEUE)) {
 		int rc = reply_to_rewrite(ch, &m);

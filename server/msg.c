@@ -2,11 +2,14 @@
 
 #include "server/msg.h"
 
-#include "protocol/spec.h"
-#include "protocol/table.h"
-
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "protocol/spec.h"
+#include "protocol/table.h"
+#include "server/queue_args.h"
 
 struct msg *
 msg_new(struct proto_str exchange, struct proto_str rk, struct proto_str props,
@@ -22,6 +25,7 @@ msg_new(struct proto_str exchange, struct proto_str rk, struct proto_str props,
 	if ((m = malloc(sizeof(*m) + fixed + (size_t)body_len)) == NULL)
 		return NULL;
 	m->refs = 1;
+	m->ttl_ms = -1;
 	m->exchange_len = (uint8_t)exchange.len;
 	m->rk_len = (uint8_t)rk.len;
 	m->delivery_mode = 0;
@@ -69,6 +73,42 @@ msg_decode_props(struct msg *m, struct proto_basic_properties *out)
 		m->headers_off = (uint32_t)(props.headers.p - m->props);
 		m->headers_len = (uint32_t)props.headers.len;
 	}
+	return 0;
+}
+
+int
+msg_parse_expiration(struct proto_str s, int64_t *ms, char *why,
+    size_t whylen)
+{
+	size_t i = 0, digits;
+	bool neg = false;
+	int64_t v = 0;
+
+	/* compat: Erlang's string:to_integer/1, then rabbit_misc's range. */
+	if (i < s.len && (s.p[i] == '+' || s.p[i] == '-'))
+		neg = s.p[i++] == '-';
+	for (digits = 0; i < s.len && s.p[i] >= '0' && s.p[i] <= '9';
+	    i++, digits++)
+		if (v <= (INT64_MAX - 9) / 10)
+			v = v * 10 + (s.p[i] - '0');
+	if (digits == 0) {
+		snprintf(why, whylen, "no_integer");
+		return -1;
+	}
+	if (i < s.len) {
+		snprintf(why, whylen, "{leftover_string,\"%.*s\"}",
+		    (int)(s.len - i), (const char *)s.p + i);
+		return -1;
+	}
+	if (neg && v != 0) {
+		snprintf(why, whylen, "{value_negative,-%" PRId64 "}", v);
+		return -1;
+	}
+	if (v > QUEUE_ARGS_MAX_EXPIRY) {
+		snprintf(why, whylen, "{value_too_large,%" PRId64 "}", v);
+		return -1;
+	}
+	*ms = v;
 	return 0;
 }
 

@@ -24,6 +24,7 @@ struct msg {
 	uint64_t	 body_len;
 	uint64_t	 body_have;	/* bytes received so far (assembly) */
 	uint64_t	 store_id;	/* 0 until the store assigns one */
+	int64_t		 ttl_ms;	/* expiration property; -1: none */
 	const char	*exchange;	/* points into data[] */
 	const char	*rk;
 	const uint8_t	*props;
@@ -46,6 +47,13 @@ struct proto_basic_properties;
  * for malformed properties.
  */
 int	msg_decode_props(struct msg *m, struct proto_basic_properties *out);
+/*
+ * Parses an expiration property as RabbitMQ does (an integer number of
+ * milliseconds, 0 to 10 years). Returns 0 with *ms set, or -1 with
+ * RabbitMQ's reason in why ("no_integer", "{value_negative,-1}", ...).
+ */
+int	msg_parse_expiration(struct proto_str s, int64_t *ms, char *why,
+	    size_t whylen);
 /* Appends body bytes; false if they would overrun body_len. */
 bool	msg_append(struct msg *m, const uint8_t *p, size_t n);
 static inline bool

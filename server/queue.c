@@ -40,6 +40,7 @@ queue_new(struct vhost *vh, struct proto_str name, bool durable,
 	q->auto_delete = auto_delete;
 	q->next_seq = 1;
 	q->expires_ms = queue_args_expires(args);
+	q->ttl_ms = queue_args_ttl(args);
 	return q;
 }
 
@@ -55,6 +56,7 @@ queue_unref(struct queue *q)
 	if (--q->refs > 0)
 		return;
 	queue_lease_stop(q);
+	queue_ttl_stop(q);
 	queue_purge(q);
 	free(q->ring);
 	free(q->heap);
@@ -96,9 +98,15 @@ queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id, uint32_t flags)
 	e->msg_id = msg_id;
 	e->deliveries = 0;
 	e->flags = flags;
+	e->expires_at = queue_ttl_deadline(q, m);
 	q->ring_count++;
 	if (msg_id != 0)
 		persist_entry(q, e);
+	if (e->expires_at != 0) {
+		q->nexpiring++;
+		if (queue_ready(q) == 1)
+			queue_ttl_arm(q);	/* a new head */
+	}
 	if (q->nconsumers > 0)
 		queue_wake(q);
 	return 0;
@@ -113,6 +121,11 @@ queue_restore(struct queue *q, const struct qentry *e)
 	q->ring_count++;
 	if (e->seq >= q->next_seq)
 		q->next_seq = e->seq + 1;
+	if (e->expires_at != 0) {
+		q->nexpiring++;
+		if (queue_ready(q) == 1)
+			queue_ttl_arm(q);
+	}
 	return 0;
 }
 
@@ -137,6 +150,10 @@ queue_requeue(struct queue *q, struct qentry *e)
 		i = (i - 1) / 2;
 	}
 	q->heap[i] = *e;
+	if (e->expires_at != 0)
+		q->nexpiring++;
+	if (q->nexpiring > 0)
+		queue_ttl_arm(q);	/* it may be the new head */
 	if (q->nconsumers > 0)
 		queue_wake(q);
 	return 0;
@@ -172,25 +189,47 @@ queue_pop(struct queue *q, struct qentry *e)
 {
 	if (q->heap_count > 0) {
 		heap_pop(q, e);
-		return true;
+	} else {
+		if (q->ring_count == 0)
+			return false;
+		*e = q->ring[q->ring_head];
+		q->ring_head = (q->ring_head + 1) & (q->ring_cap - 1);
+		q->ring_count--;
 	}
-	if (q->ring_count == 0)
-		return false;
-	*e = q->ring[q->ring_head];
-	q->ring_head = (q->ring_head + 1) & (q->ring_cap - 1);
-	q->ring_count--;
+	if (e->expires_at != 0)
+		q->nexpiring--;
 	return true;
+}
+
+const struct qentry *
+queue_head(const struct queue *q)
+{
+	if (q->heap_count > 0)
+		return &q->heap[0];
+	return q->ring_count > 0 ? &q->ring[q->ring_head] : NULL;
 }
 
 bool
 queue_take(struct queue *q, struct qentry *e)
 {
+	bool found = false;
+
 	while (queue_pop(q, e)) {
-		if (e->m != NULL || persist_load(q, e))
-			return true;
+		if (e->expires_at != 0 && queue_ttl_expired(q, e)) {
+			/* compat: an expired message is never delivered. */
+			persist_entry_gone(q, e);
+			msg_unref(e->m);
+			continue;
+		}
+		if (e->m != NULL || persist_load(q, e)) {
+			found = true;
+			break;
+		}
 		persist_entry_gone(q, e);	/* lost body: logged, dropped */
 	}
-	return false;
+	if (q->nexpiring > 0)
+		queue_ttl_arm(q);
+	return found;
 }
 
 uint32_t

@@ -45,6 +45,7 @@ struct qentry {
 	uint64_t	 msg_id;	/* store id, 0 when not stored */
 	uint32_t	 deliveries;	/* > 0 means redelivered */
 	uint32_t	 flags;		/* STORE_ENTRY_* */
+	uint64_t	 expires_at;	/* ms since the epoch; 0: never */
 };
 
 struct queue {
@@ -77,6 +78,9 @@ struct queue {
 
 	uint64_t	 expires_ms;	/* x-expires lease; 0: none */
 	ev_timer	 lease;		/* runs while unused (queue_lease.c) */
+	int64_t		 ttl_ms;	/* x-message-ttl; -1: none */
+	uint32_t	 nexpiring;	/* ready entries with a deadline */
+	ev_timer	 expiry;	/* at the head's deadline (queue_ttl.c) */
 
 	struct binding	**bindings;	/* bindings whose destination this is */
 	size_t		 nbindings, bindings_cap;
@@ -107,7 +111,10 @@ int	queue_restore(struct queue *q, const struct qentry *e);
 int	queue_requeue(struct queue *q, struct qentry *e);
 /* Takes the next ready entry; false when empty. The caller owns e->m's ref. */
 bool	queue_pop(struct queue *q, struct qentry *e);
-/* queue_pop, with the body loaded from the store when needed. */
+/* The next entry queue_pop would return, or NULL. */
+const struct qentry *queue_head(const struct queue *q);
+/* queue_pop, with the body loaded from the store when needed; expired
+ * entries on the way are dropped. */
 bool	queue_take(struct queue *q, struct qentry *e);
 /* Drops every ready message; returns how many. */
 uint32_t queue_purge(struct queue *q);
@@ -130,6 +137,21 @@ void	queue_remove_consumer(struct queue *q, struct consumer *c);
  */
 void	queue_lease_touch(struct queue *q);
 void	queue_lease_stop(struct queue *q);
+
+/*
+ * Message TTL (queue_ttl.c; compat: RabbitMQ): an entry's deadline is the
+ * earlier of the queue's x-message-ttl and the message's expiration from
+ * when it was enqueued. An expired entry is never delivered: it is dropped
+ * when it reaches the head, at once if the queue is idle (a timer on the
+ * head's deadline). A TTL of 0 lets a message through only if a consumer
+ * takes it in the same loop turn.
+ */
+uint64_t queue_ttl_deadline(const struct queue *q, const struct msg *m);
+/* Whether e is past its deadline now. */
+bool	queue_ttl_expired(const struct queue *q, const struct qentry *e);
+/* Re-aims the timer at the head's deadline (after the head changed). */
+void	queue_ttl_arm(struct queue *q);
+void	queue_ttl_stop(struct queue *q);
 
 /* Records a binding to this queue; -1 on ENOMEM. */
 int	queue_add_binding(struct queue *q, struct binding *bd);

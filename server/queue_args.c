@@ -183,6 +183,18 @@ queue_args_check(struct proto_table args, const char **key, char *why,
 	return 0;
 }
 
+int64_t
+queue_args_ttl(struct proto_table args)
+{
+	struct proto_field f;
+	int64_t v;
+
+	if (!proto_table_get(args, "x-message-ttl", &f) ||
+	    !proto_field_int(&f, &v) || v < 0)
+		return -1;
+	return v;
+}
+
 uint64_t
 queue_args_expires(struct proto_table args)
 {

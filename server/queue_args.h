@@ -22,5 +22,7 @@ int	queue_args_check(struct proto_table args, const char **key, char *why,
 	    size_t whylen);
 /* x-expires in milliseconds, or 0 when absent (args already checked). */
 uint64_t queue_args_expires(struct proto_table args);
+/* x-message-ttl in milliseconds, or -1 when absent. */
+int64_t	queue_args_ttl(struct proto_table args);
 
 #endif /* WARREN_SERVER_QUEUE_ARGS_H */

@@ -306,6 +306,7 @@ vhost_delete_queue(struct vhost *vh, struct queue *q)
 		return 0;
 	q->deleted = true;	/* from here on, its entries write nothing */
 	queue_lease_stop(q);
+	queue_ttl_stop(q);
 	hmap_del(&vh->queues, q->name, q->name_len);
 	unbind_all(vh, q->bindings, &q->nbindings);
 	persist_queue_deleted(q);

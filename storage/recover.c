@@ -217,7 +217,8 @@ scan_entries(struct store *st, const struct store_recovery *cb, void *arg,
 	int rc;
 
 	if (prepare(st, "SELECT queue_id, seq, message_id, delivery_count, "
-	    "flags FROM queue_entries ORDER BY queue_id, seq", &s) == -1)
+	    "flags, expires_at FROM queue_entries ORDER BY queue_id, seq",
+	    &s) == -1)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		qid = (uint64_t)sqlite3_column_int64(s, 0);
@@ -235,7 +236,8 @@ scan_entries(struct store *st, const struct store_recovery *cb, void *arg,
 			cb->entry(arg, qid, (uint64_t)sqlite3_column_int64(s, 1),
 			    (uint64_t)sqlite3_column_int64(s, 2),
 			    (uint32_t)sqlite3_column_int64(s, 3),
-			    (unsigned)sqlite3_column_int64(s, 4));
+			    (unsigned)sqlite3_column_int64(s, 4),
+			    (uint64_t)sqlite3_column_int64(s, 5));
 	}
 	if (skipped > 0)
 		fprintf(stderr, "store: recovery skipped %zu entries of "

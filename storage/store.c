@@ -56,6 +56,7 @@ struct op {
 	uint64_t	 queue_id;
 	uint64_t	 seq;
 	uint64_t	 msg_id;
+	uint64_t	 expires_at;	/* entry puts: ms since the epoch; 0 */
 	union {
 		struct {
 			struct store_blob b[4];	/* borrowed until release */
@@ -537,7 +538,8 @@ store_put_message(struct store *st, struct store_blob exchange,
 
 void
 store_put_entry(struct store *st, uint64_t queue_id, uint64_t seq,
-    uint64_t msg_id, uint32_t delivery_count, unsigned flags)
+    uint64_t msg_id, uint32_t delivery_count, unsigned flags,
+    uint64_t expires_at)
 {
 	struct op *o = op_new(st, OP_ENTRY_PUT);
 
@@ -546,6 +548,7 @@ store_put_entry(struct store *st, uint64_t queue_id, uint64_t seq,
 	o->msg_id = msg_id;
 	o->count = delivery_count;
 	o->flags = flags;
+	o->expires_at = expires_at;
 	map_set(st, &st->entries, queue_id, seq, (uint32_t)(st->nops - 1));
 }
 
@@ -706,7 +709,7 @@ apply(struct store *st, const struct op *o)
 		    (o->flags & STORE_ENTRY_SHARED) != 0);
 	case OP_ENTRY_PUT:
 		return sql_put_entry(st, o->queue_id, o->seq, o->msg_id,
-		    o->count, o->flags);
+		    o->count, o->flags, o->expires_at);
 	case OP_ENTRY_DELIVERED:
 		return sql_entry_delivered(st, o->queue_id, o->seq);
 	case OP_ENTRY_DEL:

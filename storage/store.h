@@ -133,9 +133,13 @@ void	store_put_seeded(struct store *st);
 uint64_t store_put_message(struct store *st, struct store_blob exchange,
 	    struct store_blob routing_key, struct store_blob props,
 	    struct store_blob body, uint32_t refs, void *owner);
-/* A queue entry: the message at position seq of queue_id. */
+/*
+ * A queue entry: the message at position seq of queue_id, expiring at
+ * expires_at (milliseconds since the epoch; 0: never).
+ */
 void	store_put_entry(struct store *st, uint64_t queue_id, uint64_t seq,
-	    uint64_t msg_id, uint32_t delivery_count, unsigned flags);
+	    uint64_t msg_id, uint32_t delivery_count, unsigned flags,
+	    uint64_t expires_at);
 /* The entry was delivered once more (redelivered after a crash). */
 void	store_entry_delivered(struct store *st, uint64_t queue_id,
 	    uint64_t seq);
@@ -217,7 +221,8 @@ struct store_recovery {
 		    struct store_blob dest, struct store_blob key,
 		    struct store_blob args);
 	void	(*entry)(void *arg, uint64_t queue_id, uint64_t seq,
-		    uint64_t msg_id, uint32_t delivery_count, unsigned flags);
+		    uint64_t msg_id, uint32_t delivery_count, unsigned flags,
+		    uint64_t expires_at);
 };
 int	store_recover(struct store *st, const struct store_recovery *cb,
 	    void *arg);

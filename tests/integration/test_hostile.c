@@ -43,8 +43,9 @@
  *     mid-content.  Here: body_size 2^63 and 2^64-1, legal interleaving
  *     on two channels.
  * 14  Here: property flags with a continuation or reserved bit,
- *     delivery_mode 0/3/255.  later: queue semantics issue (expiration
- *     strings, x-message-ttl, priority clamping on x-max-priority).
+ *     delivery_mode 0/3/255.  test_queue_args: expiration strings and
+ *     x-message-ttl values.  later: queue semantics issue (priority
+ *     clamping on x-max-priority).
  * 15  test_basic: user_id different from the login.  later: queue
  *     semantics issue (x-death, CC/BCC).
  * 16  test_basic: unknown tag, double ack, ack of a no-ack delivery,

@@ -310,3 +310,175 @@ Test(queue_args, x_priority_must_be_an_integer)
 	hb_close(c);
 	hb_stop(&b);
 }
+
+static void
+publish_ttl(amqp_connection_state_t c, const char *q, const char *body,
+    const char *expiration, bool persistent)
+{
+	amqp_basic_properties_t	p;
+
+	memset(&p, 0, sizeof(p));
+	if (expiration != NULL) {
+		p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+		p.expiration = amqp_cstring_bytes(expiration);
+	}
+	if (persistent) {
+		p._flags |= AMQP_BASIC_DELIVERY_MODE_FLAG;
+		p.delivery_mode = 2;
+	}
+	cr_assert_eq(amqp_basic_publish(c, 1, amqp_empty_bytes,
+	    amqp_cstring_bytes(q), 0, 0, &p, amqp_cstring_bytes(body)), 0);
+}
+
+static uint32_t
+ready_count(amqp_connection_state_t c, const char *q)
+{
+	amqp_queue_declare_ok_t	*ok = amqp_queue_declare(c, 1,
+	    amqp_cstring_bytes(q), 1, 0, 0, 0, amqp_empty_table);
+
+	cr_assert_not_null(ok, "passive declare of %s", q);
+	return ok->message_count;
+}
+
+static void
+expect_get(amqp_connection_state_t c, const char *q, const char *want)
+{
+	amqp_rpc_reply_t	r;
+	amqp_message_t		m;
+
+	amqp_basic_get(c, 1, amqp_cstring_bytes(q), 1);
+	r = amqp_get_rpc_reply(c);
+	cr_assert_eq(r.reply_type, AMQP_RESPONSE_NORMAL);
+	if (want == NULL) {
+		cr_assert_eq(r.reply.id, AMQP_BASIC_GET_EMPTY_METHOD);
+		return;
+	}
+	cr_assert_eq(r.reply.id, AMQP_BASIC_GET_OK_METHOD, "%s empty", q);
+	cr_assert_eq(amqp_read_message(c, 1, &m, 0).reply_type,
+	    AMQP_RESPONSE_NORMAL);
+	cr_assert(m.body.len == strlen(want) &&
+	    memcmp(m.body.bytes, want, m.body.len) == 0, "got '%.*s'",
+	    (int)m.body.len, (char *)m.body.bytes);
+	amqp_destroy_message(&m);
+}
+
+Test(queue_args, expiration_property_is_checked_as_rabbitmq_does)
+{
+	static const struct {
+		const char	*v, *reason;
+	} bad[] = {
+		{ "abc", "no_integer" },
+		{ "-1", "{value_negative,-1}" },
+		{ "1.5", "{leftover_string,\".5\"}" },
+		{ "", "no_integer" },
+		{ "315360000001", "{value_too_large,315360000001}" },
+	};
+	amqp_connection_state_t	 c;
+	const char		*q = strdup(hb_name("expq"));
+	char			 want[200];
+
+	hb_start(&b, NULL);
+	c = hb_connect(&b);
+	cr_assert_not_null(amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 0,
+	    0, 0, 1, amqp_empty_table));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		publish_ttl(c, q, "x", bad[i].v, false);
+		amqp_basic_qos(c, 1, 0, 1, 0);
+		snprintf(want, sizeof(want), "PRECONDITION_FAILED - invalid "
+		    "expiration '%s': %s", bad[i].v, bad[i].reason);
+		cr_assert_str_eq(hb_expect_close(c, amqp_get_rpc_reply(c),
+		    false, 406), want);
+		cr_assert_not_null(amqp_channel_open(c, 1));
+	}
+	cr_assert_eq(ready_count(c, q), 0, "a refused message was queued");
+	hb_close(c);
+	hb_stop(&b);
+}
+
+Test(queue_args, expired_messages_are_dropped_from_an_idle_queue)
+{
+	amqp_connection_state_t	 c;
+	amqp_table_entry_t	 e;
+	amqp_table_t		 t = { 1, &e };
+	const char		*q = strdup(hb_name("ttlq"));
+	const char		*qq = strdup(hb_name("qttl"));
+
+	hb_start(&b, NULL);
+	c = hb_connect(&b);
+	/* Per message: the short-lived head goes, the rest stays. */
+	cr_assert_not_null(amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 0,
+	    0, 0, 1, amqp_empty_table));
+	publish_ttl(c, q, "short", "150", false);
+	publish_ttl(c, q, "keep", NULL, false);
+	usleep(500 * 1000);
+	cr_assert_eq(ready_count(c, q), 1, "expired head not dropped");
+	expect_get(c, q, "keep");
+	/* Per queue (x-message-ttl), and the shorter of the two wins. */
+	e.key = amqp_cstring_bytes("x-message-ttl");
+	e.value.kind = AMQP_FIELD_KIND_I32;
+	e.value.value.i32 = 300;
+	cr_assert_not_null(amqp_queue_declare(c, 1, amqp_cstring_bytes(qq),
+	    0, 0, 0, 1, t));
+	publish_ttl(c, qq, "a", NULL, false);
+	publish_ttl(c, qq, "b", "100000", false);
+	usleep(100 * 1000);
+	expect_get(c, qq, "a");
+	usleep(500 * 1000);
+	cr_assert_eq(ready_count(c, qq), 0, "queue TTL not applied");
+	expect_get(c, qq, NULL);
+	hb_close(c);
+	hb_stop(&b);
+}
+
+Test(queue_args, ttl_zero_reaches_only_a_waiting_consumer)
+{
+	amqp_connection_state_t	 c, p;
+	amqp_envelope_t		 env;
+	struct timeval		 tv = { 2, 0 };
+	const char		*q = strdup(hb_name("ttl0"));
+
+	hb_start(&b, NULL);
+	c = hb_connect(&b);
+	p = hb_connect(&b);
+	cr_assert_not_null(amqp_queue_declare(p, 1, amqp_cstring_bytes(q), 0,
+	    0, 0, 1, amqp_empty_table));
+	publish_ttl(p, q, "nobody", "0", false);
+	usleep(200 * 1000);
+	cr_assert_eq(ready_count(p, q), 0, "TTL 0 kept with no consumer");
+	cr_assert_not_null(amqp_basic_consume(c, 1, amqp_cstring_bytes(q),
+	    amqp_empty_bytes, 0, 1, 0, amqp_empty_table));
+	publish_ttl(p, q, "taken", "0", false);
+	cr_assert_eq(amqp_consume_message(c, &env, &tv, 0).reply_type,
+	    AMQP_RESPONSE_NORMAL, "TTL 0 not delivered to a waiting consumer");
+	cr_assert_eq(env.message.body.len, 5);
+	amqp_destroy_envelope(&env);
+	hb_close(c);
+	hb_close(p);
+	hb_stop(&b);
+}
+
+Test(queue_args, message_deadlines_survive_a_restart)
+{
+	amqp_connection_state_t	 c;
+	const char		*q = strdup(hb_name("dttl"));
+
+	hb_start(&b, NULL);
+	hb_require_warrend(&b);
+	c = hb_connect(&b);
+	cr_assert_not_null(amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 0,
+	    1, 0, 0, amqp_empty_table));
+	publish_ttl(c, q, "soon", "1500", true);
+	publish_ttl(c, q, "later", "600000", true);
+	cr_assert_eq(ready_count(c, q), 2);
+	hb_close(c);
+	/* kill -9: the deadlines are on disk with the entries. */
+	cr_assert_eq(hb_halt(&b, SIGKILL), 128 + SIGKILL);
+	hb_restart(&b, NULL);
+	c = hb_connect(&b);
+	cr_assert_eq(ready_count(c, q), 2, "lost across the restart");
+	usleep(2000 * 1000);
+	cr_assert_eq(ready_count(c, q), 1, "deadline forgotten by a restart");
+	expect_get(c, q, "later");
+	hb_close(c);
+	hb_stop(&b);
+}
