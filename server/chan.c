@@ -11,6 +11,7 @@
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/conn.h"
+#include "server/dead_letter.h"
 #include "server/exchange.h"
 #include "server/log.h"
 #include "server/msg.h"
@@ -395,11 +396,14 @@ settle_one(struct chan *ch, struct unacked *u, bool ack, bool requeue)
 	if (ch->prefetch_channel != 0)
 		for (struct consumer *cs = ch->consumer_list; cs; cs = cs->cnext)
 			queue_wake(cs->q);
-	/* XXX: dead-lettering of rejected messages comes with queue semantics. */
-	if (!ack && requeue && !q->deleted && queue_requeue(q, &u->e) == 0)
+	if (!ack && requeue && !q->deleted && queue_requeue(q, &u->e) == 0) {
 		u->e.m = NULL;
-	else
+	} else {
+		/* compat: rejected without requeue goes to the DLX. */
+		if (!ack && !requeue && !q->deleted)
+			dead_letter(q, &u->e, DEAD_REJECTED);
 		persist_entry_gone(q, &u->e);
+	}
 	msg_unref(u->e.m);
 	u->e.m = NULL;
 	queue_unref(q);

@@ -342,8 +342,6 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 	struct route_result *rr = &ch->c->b->route;
 	struct exchange *ex;
 	uint64_t seq = ch->confirm ? ++ch->pub_seq : 0;
-	uint64_t msg_id = 0;
-	uint32_t stored = 0;
 	bool failed = false, delivered = false;
 
 	if ((ex = vhost_exchange(vh, msg_exchange(m))) == NULL)
@@ -357,19 +355,11 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		delivered = reply_to_deliver(ch, m);
 	} else if (exchange_route(ex, msg_rk(m), msg_headers(m), rr) == -1)
 		failed = true;
-	/* The body is stored once, however many stored queues it reaches. */
-	for (size_t i = 0; i < rr->n; i++)
-		if (persist_wants(rr->q[i], m))
-			stored++;
-	if (stored > 0)
-		msg_id = persist_message(ch->c->b, m, stored);
+	if (rr->n > 0 && vhost_enqueue(vh, rr->q, rr->n, m) == -1)
+		failed = true;
 	for (size_t i = 0; i < rr->n; i++) {
 		struct queue *q = rr->q[i];
-		bool keep = persist_wants(q, m);
 
-		if (queue_enqueue(q, m, keep ? msg_id : 0,
-		    keep && stored > 1 ? STORE_ENTRY_SHARED : 0) == -1)
-			failed = true;
 		if (q->ring_count > QUEUE_FLOW_HIGH &&
 		    queue_consumers_active(q))
 			conn_flow_pause(ch->c, q);

@@ -8,6 +8,7 @@
 #include "server/broker.h"
 #include "server/chan.h"
 #include "server/conn.h"
+#include "server/dead_letter.h"
 #include "server/msg.h"
 #include "server/persist.h"
 #include "server/queue_args.h"
@@ -217,6 +218,7 @@ queue_take(struct queue *q, struct qentry *e)
 	while (queue_pop(q, e)) {
 		if (e->expires_at != 0 && queue_ttl_expired(q, e)) {
 			/* compat: an expired message is never delivered. */
+			dead_letter(q, e, DEAD_EXPIRED);
 			persist_entry_gone(q, e);
 			msg_unref(e->m);
 			continue;

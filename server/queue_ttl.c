@@ -7,6 +7,7 @@
 #include "server/queue.h"
 
 #include "server/broker.h"
+#include "server/dead_letter.h"
 #include "server/msg.h"
 #include "server/persist.h"
 #include "server/vhost.h"
@@ -62,6 +63,7 @@ on_expiry(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	while ((h = queue_head(q)) != NULL && queue_ttl_expired(q, h)) {
 		(void)queue_pop(q, &e);
+		dead_letter(q, &e, DEAD_EXPIRED);
 		persist_entry_gone(q, &e);
 		msg_unref(e.m);
 	}

@@ -257,6 +257,29 @@ vhost_bind(struct vhost *vh, struct exchange *src, struct queue *q,
 	return 0;
 }
 
+int
+vhost_enqueue(struct vhost *vh, struct queue **qs, size_t n, struct msg *m)
+{
+	uint64_t msg_id = 0;
+	uint32_t stored = 0;
+	int rc = 0;
+
+	/* The body is stored once, however many stored queues it reaches. */
+	for (size_t i = 0; i < n; i++)
+		if (persist_wants(qs[i], m))
+			stored++;
+	if (stored > 0)
+		msg_id = persist_message(vh->b, m, stored);
+	for (size_t i = 0; i < n; i++) {
+		bool keep = persist_wants(qs[i], m);
+
+		if (queue_enqueue(qs[i], m, keep ? msg_id : 0,
+		    keep && stored > 1 ? STORE_ENTRY_SHARED : 0) == -1)
+			rc = -1;
+	}
+	return rc;
+}
+
 void
 vhost_exchange_maybe_autodelete(struct vhost *vh, struct exchange *ex)
 {

@@ -13,6 +13,7 @@
 
 struct broker;
 struct exchange;
+struct msg;
 struct queue;
 
 struct vhost {
@@ -69,6 +70,13 @@ int	vhost_create_queue(struct vhost *vh, struct proto_str name,
 /* Binds unless the same binding exists; q or dst is the destination. */
 int	vhost_bind(struct vhost *vh, struct exchange *src, struct queue *q,
 	    struct exchange *dst, struct proto_str key, struct proto_table args);
+
+/*
+ * Enqueues m in the n queues a routing pass found, its body stored once
+ * for all the stored ones. -1 when memory ran out for one of them.
+ */
+int	vhost_enqueue(struct vhost *vh, struct queue **qs, size_t n,
+	    struct msg *m);
 
 /* Deletes an exchange: unbinds it everywhere, then frees it. */
 void	vhost_delete_exchange(struct vhost *vh, struct exchange *ex);

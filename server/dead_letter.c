@@ -1,0 +1,281 @@
+/* Dead-lettering: see dead_letter.h. */
+#include "autoconf.h"
+
+#include "server/dead_letter.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/spec.h"
+#include "protocol/table.h"
+#include "server/broker.h"
+#include "server/exchange.h"
+#include "server/log.h"
+#include "server/msg.h"
+#include "server/persist.h"
+#include "server/queue.h"
+#include "server/vhost.h"
+
+static const char *const reason_names[] = {
+	[DEAD_REJECTED] = "rejected",
+	[DEAD_EXPIRED] = "expired",
+};
+
+/* The (queue, reason) of x-death entries, most recent first. */
+#define DEATHS_MAX	64
+struct deaths {
+	struct proto_str	queue[DEATHS_MAX], reason[DEATHS_MAX];
+	size_t			n;
+};
+
+static bool
+str_field(struct proto_table t, const char *key, struct proto_str *out)
+{
+	struct proto_field f;
+
+	if (!proto_table_get(t, key, &f) || f.kind != PROTO_FIELD_LONGSTR)
+		return false;
+	*out = f.v.str;
+	return true;
+}
+
+static void
+remember(struct deaths *d, struct proto_str queue, struct proto_str reason)
+{
+	if (d->n < DEATHS_MAX) {
+		d->queue[d->n] = queue;
+		d->reason[d->n] = reason;
+		d->n++;
+	}
+}
+
+/*
+ * compat: rabbit_dead_letter's cycle rule: back in a queue the message
+ * died in, with no rejection since, it would go round for ever.
+ */
+static bool
+is_cycle(const struct deaths *d, const struct queue *target)
+{
+	struct proto_str name = { (const uint8_t *)target->name,
+	    target->name_len };
+
+	for (size_t i = 0; i < d->n; i++) {
+		if (proto_str_eqc(d->reason[i], "rejected"))
+			return false;
+		if (proto_str_eq(d->queue[i], name))
+			return true;
+	}
+	return false;
+}
+
+/* Writes the entry for this death: count, reason, queue, time, ... */
+static void
+write_new_death(struct proto_writer *w, const struct queue *q,
+    const struct msg *m, const struct proto_basic_properties *props,
+    const char *reason, uint64_t now)
+{
+	size_t t, a;
+
+	proto_write_u8(w, PROTO_FIELD_TABLE);
+	t = proto_table_begin(w);
+	proto_table_put_i64(w, "count", 1);
+	proto_table_put_longstr(w, "reason", reason);
+	proto_table_key(w, "queue");
+	proto_write_u8(w, PROTO_FIELD_LONGSTR);
+	proto_write_longstr(w, (struct proto_str){ (const uint8_t *)q->name,
+	    q->name_len });
+	proto_table_key(w, "time");
+	proto_write_u8(w, PROTO_FIELD_TIMESTAMP);
+	proto_write_u64(w, now);
+	proto_table_key(w, "exchange");
+	proto_write_u8(w, PROTO_FIELD_LONGSTR);
+	proto_write_longstr(w, msg_exchange(m));
+	proto_table_key(w, "routing-keys");
+	proto_write_u8(w, PROTO_FIELD_ARRAY);
+	a = proto_table_begin(w);
+	proto_write_u8(w, PROTO_FIELD_LONGSTR);
+	proto_write_longstr(w, msg_rk(m));
+	proto_table_end(w, a);
+	if (props->flags & PROTO_BASIC_EXPIRATION_FLAG) {
+		proto_table_key(w, "original-expiration");
+		proto_write_u8(w, PROTO_FIELD_LONGSTR);
+		proto_write_longstr(w, props->expiration);
+	}
+	proto_table_end(w, t);
+}
+
+/* An earlier entry for the same queue and reason, one count more. */
+static void
+write_counted_death(struct proto_writer *w, struct proto_table old)
+{
+	struct proto_table_iter it;
+	struct proto_str key;
+	struct proto_field f, c;
+	int64_t n = 0;
+	size_t t;
+
+	if (proto_table_get(old, "count", &c))
+		(void)proto_field_int(&c, &n);
+	proto_write_u8(w, PROTO_FIELD_TABLE);
+	t = proto_table_begin(w);
+	proto_table_put_i64(w, "count", n + 1);
+	proto_table_iter_init(&it, old);
+	while (proto_table_next(&it, &key, &f)) {
+		if (proto_str_eqc(key, "count"))
+			continue;
+		proto_write_shortstr(w, key);
+		proto_field_write(w, &f);
+	}
+	proto_table_end(w, t);
+}
+
+/*
+ * The new headers: the old ones but x-death, then x-death with this death
+ * first, then x-first-death-* when absent. Fills d for the cycle check.
+ */
+static void
+write_headers(struct proto_writer *w, const struct queue *q,
+    const struct msg *m, const struct proto_basic_properties *props,
+    const char *reason, uint64_t now, struct deaths *d)
+{
+	struct proto_table headers = { NULL, 0 }, old = { NULL, 0 };
+	struct proto_table_iter it, ai;
+	struct proto_str key, qn = { (const uint8_t *)q->name, q->name_len };
+	struct proto_field f;
+	bool first = false, counted = false;
+	size_t t, a;
+
+	if (props->flags & PROTO_BASIC_HEADERS_FLAG)
+		headers = props->headers;
+	t = proto_table_begin(w);
+	proto_table_iter_init(&it, headers);
+	while (proto_table_next(&it, &key, &f)) {
+		if (proto_str_eqc(key, "x-death")) {
+			if (f.kind == PROTO_FIELD_ARRAY)
+				old = f.v.table;
+			continue;
+		}
+		if (proto_str_eqc(key, "x-first-death-reason"))
+			first = true;
+		proto_write_shortstr(w, key);
+		proto_field_write(w, &f);
+	}
+	proto_table_key(w, "x-death");
+	proto_write_u8(w, PROTO_FIELD_ARRAY);
+	a = proto_table_begin(w);
+	/* This death first: an earlier one of the queue and reason, counted. */
+	proto_table_iter_init(&ai, old);
+	while (!counted && proto_array_next(&ai, &f)) {
+		struct proto_str eq, er;
+
+		if (f.kind == PROTO_FIELD_TABLE &&
+		    str_field(f.v.table, "queue", &eq) &&
+		    str_field(f.v.table, "reason", &er) &&
+		    proto_str_eq(eq, qn) && proto_str_eqc(er, reason)) {
+			write_counted_death(w, f.v.table);
+			counted = true;
+		}
+	}
+	if (!counted)
+		write_new_death(w, q, m, props, reason, now);
+	remember(d, qn, proto_str_c(reason));
+	proto_table_iter_init(&ai, old);
+	counted = false;
+	while (proto_array_next(&ai, &f)) {
+		struct proto_str eq = { NULL, 0 }, er = { NULL, 0 };
+
+		if (f.kind == PROTO_FIELD_TABLE) {
+			(void)str_field(f.v.table, "queue", &eq);
+			(void)str_field(f.v.table, "reason", &er);
+			if (!counted && proto_str_eq(eq, qn) &&
+			    proto_str_eqc(er, reason)) {
+				counted = true;	/* written first above */
+				continue;
+			}
+			remember(d, eq, er);
+		}
+		proto_field_write(w, &f);
+	}
+	proto_table_end(w, a);
+	if (!first) {
+		proto_table_put_longstr(w, "x-first-death-reason", reason);
+		proto_table_key(w, "x-first-death-queue");
+		proto_write_u8(w, PROTO_FIELD_LONGSTR);
+		proto_write_longstr(w, qn);
+		proto_table_key(w, "x-first-death-exchange");
+		proto_write_u8(w, PROTO_FIELD_LONGSTR);
+		proto_write_longstr(w, msg_exchange(m));
+	}
+	proto_table_end(w, t);
+}
+
+void
+dead_letter(struct queue *q, struct qentry *e, enum dead_reason why)
+{
+	struct proto_table args = { q->args, q->args_len };
+	struct proto_basic_properties props;
+	struct proto_writer hw, pw;
+	struct proto_field f;
+	struct route_result rr = { NULL, 0, 0 };
+	struct deaths d = { .n = 0 };
+	struct proto_str key;
+	struct exchange *dlx;
+	struct msg *m, *dm;
+	uint8_t *hbuf = NULL, *pbuf = NULL;
+	size_t cap, n = 0;
+
+	if (q->vh == NULL || q->vh->b == NULL || q->args_len == 0 ||
+	    !proto_table_get(args, "x-dead-letter-exchange", &f) ||
+	    f.kind != PROTO_FIELD_LONGSTR)
+		return;
+	/* compat: a dead-letter exchange that does not exist drops it. */
+	if ((dlx = vhost_exchange(q->vh, f.v.str)) == NULL)
+		return;
+	if (e->m == NULL && !persist_load(q, e))
+		return;
+	m = e->m;
+	if (msg_decode_props(m, &props) != 0)
+		return;
+	key = str_field(args, "x-dead-letter-routing-key", &key) ? key :
+	    msg_rk(m);
+	cap = m->props_len * 2 + q->name_len * 2 + 1024;
+	if ((hbuf = malloc(cap)) == NULL || (pbuf = malloc(cap)) == NULL)
+		goto nomem;
+	hw = proto_writer(hbuf, cap);
+	write_headers(&hw, q, m, &props, reason_names[why],
+	    (uint64_t)ev_now(q->vh->b->loop), &d);
+	props.flags |= PROTO_BASIC_HEADERS_FLAG;
+	props.flags &= ~PROTO_BASIC_EXPIRATION_FLAG;
+	props.headers = (struct proto_table){ hbuf + 4, hw.len - 4 };
+	pw = proto_writer(pbuf, cap);
+	if (hw.overflow || !proto_basic_properties_encode(&props, &pw))
+		goto nomem;
+	if ((dm = msg_new((struct proto_str){ (const uint8_t *)dlx->name,
+	    dlx->name_len }, key, (struct proto_str){ pbuf, pw.len },
+	    m->body_len)) == NULL)
+		goto nomem;
+	if (!msg_append(dm, m->body, m->body_len) ||
+	    msg_decode_props(dm, NULL) != 0) {
+		msg_unref(dm);
+		goto nomem;
+	}
+	if (exchange_route(dlx, key, msg_headers(dm), &rr) == -1)
+		log_warnx("dead-letter: out of memory routing from '%s'",
+		    q->name);
+	for (size_t i = 0; i < rr.n; i++)
+		if (!is_cycle(&d, rr.q[i]))
+			rr.q[n++] = rr.q[i];
+	if (n > 0 && vhost_enqueue(q->vh, rr.q, n, dm) == -1)
+		log_warnx("dead-letter: out of memory enqueueing from '%s'",
+		    q->name);
+	msg_unref(dm);
+	free(rr.q);
+	free(hbuf);
+	free(pbuf);
+	return;
+nomem:
+	log_warnx("dead-letter: cannot dead-letter a message of queue '%s'",
+	    q->name);
+	free(hbuf);
+	free(pbuf);
+}
