@@ -12,10 +12,12 @@
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/conn.h"
+#include "server/dead_letter.h"
 #include "server/exchange.h"
 #include "server/log.h"
 #include "server/msg.h"
 #include "server/persist.h"
+#include "server/queue_args.h"
 #include "server/reply_to.h"
 #include "server/vhost.h"
 #include "storage/store.h"
@@ -342,7 +344,8 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 	struct route_result *rr = &ch->c->b->route;
 	struct exchange *ex;
 	uint64_t seq = ch->confirm ? ++ch->pub_seq : 0;
-	bool failed = false, delivered = false;
+	bool failed = false, delivered = false, refused = false;
+	size_t kept = 0;
 
 	if ((ex = vhost_exchange(vh, msg_exchange(m))) == NULL)
 		return chan_fail(ch, PROTO_NOT_FOUND, PROTO_BASIC_PUBLISH,
@@ -355,6 +358,20 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		delivered = reply_to_deliver(ch, m);
 	} else if (exchange_route(ex, msg_rk(m), msg_headers(m), rr) == -1)
 		failed = true;
+	/* compat: a full reject-publish queue takes nothing; a nack says so. */
+	for (size_t i = 0; i < rr->n; i++) {
+		struct queue *q = rr->q[i];
+
+		if (!queue_refuses_more(q)) {
+			rr->q[kept++] = q;
+			continue;
+		}
+		refused = true;
+		if (q->overflow == QUEUE_REJECT_PUBLISH_DLX)
+			dead_letter_msg(q, m, DEAD_MAXLEN);
+	}
+	if (refused)
+		rr->n = kept;
 	if (rr->n > 0 && vhost_enqueue(vh, rr->q, rr->n, m) == -1)
 		failed = true;
 	for (size_t i = 0; i < rr->n; i++) {
@@ -364,7 +381,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		    queue_consumers_active(q))
 			conn_flow_pause(ch->c, q);
 	}
-	if (rr->n == 0 && !delivered && mandatory) {
+	if (rr->n == 0 && !delivered && !refused && mandatory) {
 		struct proto_method r = { .id = PROTO_BASIC_RETURN };
 
 		/* spec: unroutable mandatory messages come back, 312 NO_ROUTE. */
@@ -376,7 +393,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		    m->body, m->body_len);
 	}
 	if (seq != 0) {
-		if (failed)
+		if (failed || refused)
 			chan_confirm_nack(ch, seq);
 		else
 			broker_wake_chan(ch->c->b, ch);

@@ -19,6 +19,7 @@
 static const char *const reason_names[] = {
 	[DEAD_REJECTED] = "rejected",
 	[DEAD_EXPIRED] = "expired",
+	[DEAD_MAXLEN] = "maxlen",
 };
 
 /* The (queue, reason) of x-death entries, most recent first. */
@@ -212,6 +213,21 @@ write_headers(struct proto_writer *w, const struct queue *q,
 void
 dead_letter(struct queue *q, struct qentry *e, enum dead_reason why)
 {
+	struct proto_field f;
+
+	/* Only a queue with a dead-letter exchange needs the body. */
+	if (q->vh == NULL || q->args_len == 0 ||
+	    !proto_table_get((struct proto_table){ q->args, q->args_len },
+	    "x-dead-letter-exchange", &f))
+		return;
+	if (e->m == NULL && !persist_load(q, e))
+		return;
+	dead_letter_msg(q, e->m, why);
+}
+
+void
+dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why)
+{
 	struct proto_table args = { q->args, q->args_len };
 	struct proto_basic_properties props;
 	struct proto_writer hw, pw;
@@ -220,7 +236,7 @@ dead_letter(struct queue *q, struct qentry *e, enum dead_reason why)
 	struct deaths d = { .n = 0 };
 	struct proto_str key;
 	struct exchange *dlx;
-	struct msg *m, *dm;
+	struct msg *dm;
 	uint8_t *hbuf = NULL, *pbuf = NULL;
 	size_t cap, n = 0;
 
@@ -231,9 +247,6 @@ dead_letter(struct queue *q, struct qentry *e, enum dead_reason why)
 	/* compat: a dead-letter exchange that does not exist drops it. */
 	if ((dlx = vhost_exchange(q->vh, f.v.str)) == NULL)
 		return;
-	if (e->m == NULL && !persist_load(q, e))
-		return;
-	m = e->m;
 	if (msg_decode_props(m, &props) != 0)
 		return;
 	key = str_field(args, "x-dead-letter-routing-key", &key) ? key :

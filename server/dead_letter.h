@@ -10,12 +10,14 @@
 #ifndef WARREN_SERVER_DEAD_LETTER_H
 #define WARREN_SERVER_DEAD_LETTER_H
 
+struct msg;
 struct queue;
 struct qentry;
 
 enum dead_reason {
 	DEAD_REJECTED,
 	DEAD_EXPIRED,
+	DEAD_MAXLEN,
 };
 
 /*
@@ -24,5 +26,7 @@ enum dead_reason {
  * e as it would otherwise.
  */
 void	dead_letter(struct queue *q, struct qentry *e, enum dead_reason why);
+/* The same for a message q never took (reject-publish-dlx). */
+void	dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why);
 
 #endif /* WARREN_SERVER_DEAD_LETTER_H */

@@ -42,6 +42,8 @@ queue_new(struct vhost *vh, struct proto_str name, bool durable,
 	q->next_seq = 1;
 	q->expires_ms = queue_args_expires(args);
 	q->ttl_ms = queue_args_ttl(args);
+	q->max_length = queue_args_max_length(args);
+	q->overflow = (uint8_t)queue_args_overflow(args);
 	return q;
 }
 
@@ -108,9 +110,28 @@ queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id, uint32_t flags)
 		if (queue_ready(q) == 1)
 			queue_ttl_arm(q);	/* a new head */
 	}
+	/* compat: drop-head overflow dead-letters the oldest ready ones. */
+	while (q->max_length >= 0 && queue_ready(q) > (size_t)q->max_length) {
+		struct qentry old;
+
+		if (!queue_pop(q, &old))
+			break;
+		dead_letter(q, &old, DEAD_MAXLEN);
+		persist_entry_gone(q, &old);
+		msg_unref(old.m);
+		if (q->nexpiring > 0)
+			queue_ttl_arm(q);
+	}
 	if (q->nconsumers > 0)
 		queue_wake(q);
 	return 0;
+}
+
+bool
+queue_refuses_more(const struct queue *q)
+{
+	return q->max_length >= 0 && q->overflow != QUEUE_DROP_HEAD &&
+	    queue_ready(q) >= (size_t)q->max_length;
 }
 
 int

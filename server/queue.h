@@ -79,6 +79,8 @@ struct queue {
 	uint64_t	 expires_ms;	/* x-expires lease; 0: none */
 	ev_timer	 lease;		/* runs while unused (queue_lease.c) */
 	int64_t		 ttl_ms;	/* x-message-ttl; -1: none */
+	int64_t		 max_length;	/* x-max-length of ready ones; -1 */
+	uint8_t		 overflow;	/* enum queue_overflow */
 	uint32_t	 nexpiring;	/* ready entries with a deadline */
 	ev_timer	 expiry;	/* at the head's deadline (queue_ttl.c) */
 
@@ -105,6 +107,11 @@ queue_ready(const struct queue *q)
  */
 int	queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id,
 	    uint32_t flags);
+/*
+ * Whether a publish must skip q (x-max-length reached with a reject-publish
+ * overflow); the publisher then gets a nack.
+ */
+bool	queue_refuses_more(const struct queue *q);
 /* Appends an entry recovered from the store (no body in memory yet). */
 int	queue_restore(struct queue *q, const struct qentry *e);
 /* Puts a delivered entry back (deliveries already counted). Takes e's ref. */

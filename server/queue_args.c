@@ -195,6 +195,33 @@ queue_args_ttl(struct proto_table args)
 	return v;
 }
 
+int64_t
+queue_args_max_length(struct proto_table args)
+{
+	struct proto_field f;
+	int64_t v;
+
+	if (!proto_table_get(args, "x-max-length", &f) ||
+	    !proto_field_int(&f, &v) || v < 0)
+		return -1;
+	return v;
+}
+
+enum queue_overflow
+queue_args_overflow(struct proto_table args)
+{
+	struct proto_field f;
+
+	if (!proto_table_get(args, "x-overflow", &f) ||
+	    f.kind != PROTO_FIELD_LONGSTR)
+		return QUEUE_DROP_HEAD;
+	if (proto_str_eqc(f.v.str, "reject-publish"))
+		return QUEUE_REJECT_PUBLISH;
+	if (proto_str_eqc(f.v.str, "reject-publish-dlx"))
+		return QUEUE_REJECT_PUBLISH_DLX;
+	return QUEUE_DROP_HEAD;
+}
+
 uint64_t
 queue_args_expires(struct proto_table args)
 {

@@ -24,5 +24,14 @@ int	queue_args_check(struct proto_table args, const char **key, char *why,
 uint64_t queue_args_expires(struct proto_table args);
 /* x-message-ttl in milliseconds, or -1 when absent. */
 int64_t	queue_args_ttl(struct proto_table args);
+/* x-max-length, or -1 when absent. */
+int64_t	queue_args_max_length(struct proto_table args);
+
+enum queue_overflow {
+	QUEUE_DROP_HEAD,		/* the default */
+	QUEUE_REJECT_PUBLISH,
+	QUEUE_REJECT_PUBLISH_DLX,
+};
+enum queue_overflow queue_args_overflow(struct proto_table args);
 
 #endif /* WARREN_SERVER_QUEUE_ARGS_H */

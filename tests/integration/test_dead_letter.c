@@ -323,3 +323,141 @@ Test(dead_letter, dead_lettered_persistent_message_survives_kill_9)
 	hb_close(c);
 	hb_stop(&b);
 }
+
+static void
+declare_maxlen(amqp_connection_state_t c, const char *q, int max,
+    const char *overflow, const char *dlrk)
+{
+	amqp_table_entry_t	e[4];
+	amqp_table_t		t = { 0, e };
+
+	e[t.num_entries].key = amqp_cstring_bytes("x-max-length");
+	e[t.num_entries].value.kind = AMQP_FIELD_KIND_I32;
+	e[t.num_entries++].value.value.i32 = max;
+	if (overflow != NULL) {
+		e[t.num_entries].key = amqp_cstring_bytes("x-overflow");
+		e[t.num_entries].value.kind = AMQP_FIELD_KIND_UTF8;
+		e[t.num_entries++].value.value.bytes =
+		    amqp_cstring_bytes(overflow);
+	}
+	if (dlrk != NULL) {
+		e[t.num_entries].key =
+		    amqp_cstring_bytes("x-dead-letter-exchange");
+		e[t.num_entries].value.kind = AMQP_FIELD_KIND_UTF8;
+		e[t.num_entries++].value.value.bytes = amqp_cstring_bytes("");
+		e[t.num_entries].key =
+		    amqp_cstring_bytes("x-dead-letter-routing-key");
+		e[t.num_entries].value.kind = AMQP_FIELD_KIND_UTF8;
+		e[t.num_entries++].value.value.bytes = amqp_cstring_bytes(dlrk);
+	}
+	amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 0, 0, 0, 0, t);
+	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+}
+
+static uint32_t
+ready(amqp_connection_state_t c, const char *q)
+{
+	amqp_queue_declare_ok_t	*ok = amqp_queue_declare(c, 1,
+	    amqp_cstring_bytes(q), 1, 0, 0, 0, amqp_empty_table);
+
+	cr_assert_not_null(ok);
+	return ok->message_count;
+}
+
+/* The confirm of the last publish on channel 1: 1 ack, 0 nack. */
+static int
+confirm_of(amqp_connection_state_t c)
+{
+	struct timeval	tv = { 5, 0 };
+	amqp_frame_t	f;
+
+	for (;;) {
+		cr_assert_eq(amqp_simple_wait_frame_noblock(c, &f, &tv),
+		    AMQP_STATUS_OK, "no confirm");
+		if (f.frame_type != AMQP_FRAME_METHOD)
+			continue;
+		if (f.payload.method.id == AMQP_BASIC_ACK_METHOD)
+			return 1;
+		if (f.payload.method.id == AMQP_BASIC_NACK_METHOD)
+			return 0;
+	}
+}
+
+Test(dead_letter, max_length_drops_the_oldest_ready_to_the_dlx)
+{
+	amqp_connection_state_t	 c;
+	const char		*q = strdup(hb_name("ml"));
+	const char		*dq = strdup(hb_name("mldead"));
+	const char		*q2 = strdup(hb_name("mlun"));
+	const amqp_table_t	*d;
+	amqp_message_t		 m;
+	uint64_t		 tag;
+	char			 body[8];
+	int			 n;
+
+	hb_start(&b, NULL);
+	c = hb_connect(&b);
+	plain_queue(c, dq, false);
+	declare_maxlen(c, q, 2, NULL, dq);
+	for (int i = 0; i < 4; i++) {
+		snprintf(body, sizeof(body), "m%d", i);
+		publish(c, "", q, body, NULL, false);
+	}
+	cr_assert_eq(ready(c, q), 2);
+	cr_assert_eq(ready(c, dq), 2);
+	cr_assert(get(c, dq, &m, &tag, NULL));
+	cr_assert(bytes_is(m.body, "m0"), "not the oldest first");
+	d = first_death(&m, &n);
+	assert_str(d, "reason", "maxlen");
+	amqp_destroy_message(&m);
+	cr_assert(get(c, q, &m, &tag, NULL));
+	cr_assert(bytes_is(m.body, "m2"));
+	amqp_destroy_message(&m);
+	/* Unacked messages do not count against the limit. */
+	declare_maxlen(c, q2, 1, NULL, NULL);
+	publish(c, "", q2, "a", NULL, false);
+	cr_assert(get(c, q2, &m, &tag, NULL));
+	amqp_destroy_message(&m);
+	publish(c, "", q2, "b", NULL, false);
+	cr_assert_eq(ready(c, q2), 1);
+	hb_close(c);
+	hb_stop(&b);
+}
+
+Test(dead_letter, reject_publish_nacks_and_reject_publish_dlx_dead_letters)
+{
+	amqp_connection_state_t	 c;
+	const char		*q = strdup(hb_name("rp"));
+	const char		*qd = strdup(hb_name("rpd"));
+	const char		*dq = strdup(hb_name("rpdead"));
+	amqp_message_t		 m;
+	uint64_t		 tag;
+
+	hb_start(&b, NULL);
+	c = hb_connect(&b);
+	plain_queue(c, dq, false);
+	declare_maxlen(c, q, 1, "reject-publish", NULL);
+	declare_maxlen(c, qd, 1, "reject-publish-dlx", dq);
+	amqp_confirm_select(c, 1);
+	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+	publish(c, "", q, "first", NULL, false);
+	cr_assert_eq(confirm_of(c), 1);
+	publish(c, "", q, "second", NULL, false);
+	cr_assert_eq(confirm_of(c), 0, "a full reject-publish queue acked");
+	cr_assert_eq(ready(c, q), 1);
+	cr_assert(get(c, q, &m, &tag, NULL));
+	cr_assert(bytes_is(m.body, "first"), "the newcomer replaced it");
+	amqp_destroy_message(&m);
+	cr_assert_eq(amqp_basic_ack(c, 1, tag, 0), 0);
+	publish(c, "", qd, "kept", NULL, false);
+	cr_assert_eq(confirm_of(c), 1);
+	publish(c, "", qd, "refused", NULL, false);
+	cr_assert_eq(confirm_of(c), 0);
+	cr_assert(get(c, dq, &m, &tag, NULL), "refused message not "
+	    "dead-lettered");
+	cr_assert(bytes_is(m.body, "refused"));
+	amqp_destroy_message(&m);
+	cr_assert_eq(amqp_basic_ack(c, 1, tag, 0), 0);
+	hb_close(c);
+	hb_stop(&b);
+}
