@@ -377,7 +377,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 	for (size_t i = 0; i < rr->n; i++) {
 		struct queue *q = rr->q[i];
 
-		if (q->ring_count > QUEUE_FLOW_HIGH &&
+		if (queue_ready(q) > QUEUE_FLOW_HIGH &&
 		    queue_consumers_active(q))
 			conn_flow_pause(ch->c, q);
 	}

@@ -126,7 +126,7 @@ persist_entry(struct queue *q, const struct qentry *e)
 		return;
 	if (q->store_id != 0)
 		store_put_entry(st, q->store_id, e->seq, e->msg_id,
-		    e->deliveries, e->flags, e->expires_at);
+		    e->deliveries, e->flags, e->expires_at, e->priority);
 }
 
 void
@@ -374,13 +374,14 @@ on_binding(void *arg, struct store_blob vhost, struct store_blob source,
 
 static void
 on_entry(void *arg, uint64_t queue_id, uint64_t seq, uint64_t msg_id,
-    uint32_t delivery_count, unsigned flags, uint64_t expires_at)
+    uint32_t delivery_count, unsigned flags, uint64_t expires_at,
+    uint8_t priority)
 {
 	struct recovery *r = arg;
 	struct queue *q = hmap_get(&r->queues, &queue_id, sizeof(queue_id));
 	struct qentry e = { .seq = seq, .msg_id = msg_id,
-	    .deliveries = delivery_count, .flags = flags,
-	    .expires_at = expires_at };
+	    .deliveries = delivery_count, .flags = (uint16_t)flags,
+	    .priority = priority, .expires_at = expires_at };
 
 	if (q == NULL)
 		return;

@@ -22,8 +22,13 @@ queue_new(struct vhost *vh, struct proto_str name, bool durable,
 
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return NULL;
-	if ((q->name = malloc(name.len + 1)) == NULL ||
+	q->max_priority = queue_args_max_priority(args);
+	q->lanes = q->max_priority == 0 ? &q->lane0 :
+	    calloc((size_t)q->max_priority + 1, sizeof(*q->lanes));
+	if (q->lanes == NULL || (q->name = malloc(name.len + 1)) == NULL ||
 	    (args.len && (q->args = malloc(args.len)) == NULL)) {
+		if (q->lanes != &q->lane0)
+			free(q->lanes);
 		free(q->name);
 		free(q);
 		return NULL;
@@ -61,55 +66,57 @@ queue_unref(struct queue *q)
 	queue_lease_stop(q);
 	queue_ttl_stop(q);
 	queue_purge(q);
-	free(q->ring);
-	free(q->heap);
+	if (q->lanes != &q->lane0)
+		free(q->lanes);
 	free(q->bindings);
 	free(q->args);
 	free(q->name);
 	free(q);
 }
 
-static int
-ring_grow(struct queue *q)
+/* compat: RabbitMQ treats a priority above x-max-priority as the maximum. */
+static uint8_t
+lane_of(const struct queue *q, const struct msg *m)
 {
-	size_t ncap = q->ring_cap ? q->ring_cap * 2 : 16;
-	struct qentry *n;
+	return m->priority < q->max_priority ? m->priority : q->max_priority;
+}
 
-	if ((n = malloc(ncap * sizeof(*n))) == NULL)
-		return -1;
-	for (size_t i = 0; i < q->ring_count; i++)
-		n[i] = q->ring[(q->ring_head + i) & (q->ring_cap - 1)];
-	free(q->ring);
-	q->ring = n;
-	q->ring_cap = ncap;
-	q->ring_head = 0;
-	return 0;
+/* The highest non-empty lane, or NULL. */
+static struct qlane *
+top_lane(const struct queue *q)
+{
+	if (q->nready == 0)
+		return NULL;
+	for (size_t i = q->max_priority + 1; i-- > 0;)
+		if (qlane_count(&q->lanes[i]) > 0)
+			return &q->lanes[i];
+	return NULL;
 }
 
 int
 queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id, uint32_t flags)
 {
-	struct qentry *e;
+	struct qentry e = { .msg_id = msg_id, .flags = (uint16_t)flags };
+	struct qlane *l;
 
-	if (q->ring_count == q->ring_cap && ring_grow(q) == -1)
-		return -1;
-	e = &q->ring[(q->ring_head + q->ring_count) & (q->ring_cap - 1)];
+	e.priority = lane_of(q, m);
+	l = &q->lanes[e.priority];
 	/* Deep in a stored queue, only the store keeps the body. */
-	e->m = msg_id != 0 && q->ring_count >= QUEUE_READ_AHEAD ? NULL :
-	    msg_ref(m);
-	e->seq = q->next_seq++;
-	e->msg_id = msg_id;
-	e->deliveries = 0;
-	e->flags = flags;
-	e->expires_at = queue_ttl_deadline(q, m);
-	q->ring_count++;
+	e.m = msg_id != 0 && l->ring_count >= QUEUE_READ_AHEAD ? NULL : m;
+	e.seq = q->next_seq;
+	e.expires_at = queue_ttl_deadline(q, m);
+	if (qlane_push(l, &e) == -1)
+		return -1;
+	if (e.m != NULL)
+		msg_ref(m);
+	q->next_seq++;
+	q->nready++;
 	if (msg_id != 0)
-		persist_entry(q, e);
-	if (e->expires_at != 0) {
+		persist_entry(q, &e);
+	if (e.expires_at != 0)
 		q->nexpiring++;
-		if (queue_ready(q) == 1)
-			queue_ttl_arm(q);	/* a new head */
-	}
+	if (q->nexpiring > 0 && qlane_count(l) == 1 && top_lane(q) == l)
+		queue_ttl_arm(q);	/* a new head */
 	/* compat: drop-head overflow dead-letters the oldest ready ones. */
 	while (q->max_length >= 0 && queue_ready(q) > (size_t)q->max_length) {
 		struct qentry old;
@@ -137,41 +144,31 @@ queue_refuses_more(const struct queue *q)
 int
 queue_restore(struct queue *q, const struct qentry *e)
 {
-	if (q->ring_count == q->ring_cap && ring_grow(q) == -1)
+	struct qentry r = *e;
+	struct qlane *l;
+
+	if (r.priority > q->max_priority)
+		r.priority = q->max_priority;
+	l = &q->lanes[r.priority];
+
+	if (qlane_push(l, &r) == -1)
 		return -1;
-	q->ring[(q->ring_head + q->ring_count) & (q->ring_cap - 1)] = *e;
-	q->ring_count++;
-	if (e->seq >= q->next_seq)
-		q->next_seq = e->seq + 1;
-	if (e->expires_at != 0) {
+	q->nready++;
+	if (r.seq >= q->next_seq)
+		q->next_seq = r.seq + 1;
+	if (r.expires_at != 0)
 		q->nexpiring++;
-		if (queue_ready(q) == 1)
-			queue_ttl_arm(q);
-	}
+	if (q->nexpiring > 0 && qlane_count(l) == 1 && top_lane(q) == l)
+		queue_ttl_arm(q);	/* a new head */
 	return 0;
 }
 
 int
 queue_requeue(struct queue *q, struct qentry *e)
 {
-	size_t i;
-
-	if (q->heap_count == q->heap_cap) {
-		size_t ncap = q->heap_cap ? q->heap_cap * 2 : 16;
-		struct qentry *n = realloc(q->heap, ncap * sizeof(*n));
-
-		if (n == NULL)
-			return -1;
-		q->heap = n;
-		q->heap_cap = ncap;
-	}
-	/* Sift up. */
-	i = q->heap_count++;
-	while (i > 0 && q->heap[(i - 1) / 2].seq > e->seq) {
-		q->heap[i] = q->heap[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	q->heap[i] = *e;
+	if (qlane_requeue(&q->lanes[e->priority], e) == -1)
+		return -1;
+	q->nready++;
 	if (e->expires_at != 0)
 		q->nexpiring++;
 	if (q->nexpiring > 0)
@@ -181,43 +178,14 @@ queue_requeue(struct queue *q, struct qentry *e)
 	return 0;
 }
 
-static void
-heap_pop(struct queue *q, struct qentry *out)
-{
-	struct qentry last;
-	size_t i = 0, n;
-
-	*out = q->heap[0];
-	last = q->heap[--q->heap_count];
-	n = q->heap_count;
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-
-		if (l < n && q->heap[l].seq < last.seq)
-			m = l;
-		if (r < n && q->heap[r].seq < (m == i ? last.seq : q->heap[m].seq))
-			m = r;
-		if (m == i)
-			break;
-		q->heap[i] = q->heap[m];
-		i = m;
-	}
-	if (n > 0)
-		q->heap[i] = last;
-}
-
 bool
 queue_pop(struct queue *q, struct qentry *e)
 {
-	if (q->heap_count > 0) {
-		heap_pop(q, e);
-	} else {
-		if (q->ring_count == 0)
-			return false;
-		*e = q->ring[q->ring_head];
-		q->ring_head = (q->ring_head + 1) & (q->ring_cap - 1);
-		q->ring_count--;
-	}
+	struct qlane *l = top_lane(q);
+
+	if (l == NULL || !qlane_pop(l, e))
+		return false;
+	q->nready--;
 	if (e->expires_at != 0)
 		q->nexpiring--;
 	return true;
@@ -226,9 +194,9 @@ queue_pop(struct queue *q, struct qentry *e)
 const struct qentry *
 queue_head(const struct queue *q)
 {
-	if (q->heap_count > 0)
-		return &q->heap[0];
-	return q->ring_count > 0 ? &q->ring[q->ring_head] : NULL;
+	struct qlane *l = top_lane(q);
+
+	return l != NULL ? qlane_head(l) : NULL;
 }
 
 bool
@@ -267,12 +235,8 @@ queue_purge(struct queue *q)
 		n++;
 	}
 	/* Give back the memory of a drained deep queue. */
-	free(q->ring);
-	q->ring = NULL;
-	q->ring_cap = q->ring_head = 0;
-	free(q->heap);
-	q->heap = NULL;
-	q->heap_cap = 0;
+	for (size_t i = 0; i <= q->max_priority; i++)
+		qlane_free(&q->lanes[i]);
 	return n;
 }
 

@@ -1,10 +1,9 @@
 /*
  * A queue: ready messages in publish order, the consumers attached to it,
- * and round-robin dispatch. Ready entries live in a ring (new messages,
- * appended at the tail) plus a min-heap of requeued entries: every requeued
- * entry was delivered before any entry still in the ring, so taking from the
- * heap first puts requeued messages back at their original position, as
- * RabbitMQ does.
+ * and round-robin dispatch. Ready entries live in lanes (queue_lane.h),
+ * one per priority level: a queue declared with x-max-priority N has N + 1
+ * and serves the highest non-empty one first, FIFO within it; any other
+ * queue has one.
  */
 #ifndef WARREN_SERVER_QUEUE_H
 #define WARREN_SERVER_QUEUE_H
@@ -15,6 +14,7 @@
 #include <stdint.h>
 
 #include "protocol/wire.h"
+#include "server/queue_lane.h"
 
 struct binding;		/* server/exchange.h */
 struct conn;		/* server/conn.h */
@@ -38,16 +38,6 @@ struct vhost;		/* server/vhost.h */
 #define QUEUE_FLOW_HIGH		16384
 #define QUEUE_FLOW_LOW		8192
 
-/* One message's place in one queue; per-message metadata lives here. */
-struct qentry {
-	struct msg	*m;		/* NULL while the body is only on disk */
-	uint64_t	 seq;		/* position in the queue */
-	uint64_t	 msg_id;	/* store id, 0 when not stored */
-	uint32_t	 deliveries;	/* > 0 means redelivered */
-	uint32_t	 flags;		/* STORE_ENTRY_* */
-	uint64_t	 expires_at;	/* ms since the epoch; 0: never */
-};
-
 struct queue {
 	char		*name;
 	size_t		 name_len;
@@ -64,10 +54,10 @@ struct queue {
 	uint8_t		*args;		/* declare arguments, raw table bytes */
 	size_t		 args_len;
 
-	struct qentry	*ring;		/* ready, in seq order */
-	size_t		 ring_cap, ring_head, ring_count;
-	struct qentry	*heap;		/* requeued, min-heap on seq */
-	size_t		 heap_cap, heap_count;
+	struct qlane	*lanes;		/* [max_priority + 1], lowest first */
+	struct qlane	 lane0;		/* the one lane of most queues */
+	uint8_t		 max_priority;	/* x-max-priority; 0: none */
+	size_t		 nready;	/* entries in all lanes */
 	uint64_t	 next_seq;
 
 	struct consumer	*consumers;	/* circular list; next to serve */
@@ -98,7 +88,7 @@ void	queue_unref(struct queue *q);
 static inline size_t
 queue_ready(const struct queue *q)
 {
-	return q->ring_count + q->heap_count;
+	return q->nready;
 }
 
 /*

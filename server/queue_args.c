@@ -222,6 +222,18 @@ queue_args_overflow(struct proto_table args)
 	return QUEUE_DROP_HEAD;
 }
 
+uint8_t
+queue_args_max_priority(struct proto_table args)
+{
+	struct proto_field f;
+	int64_t v;
+
+	if (!proto_table_get(args, "x-max-priority", &f) ||
+	    !proto_field_int(&f, &v) || v < 0)
+		return 0;
+	return v > 255 ? 255 : (uint8_t)v;
+}
+
 uint64_t
 queue_args_expires(struct proto_table args)
 {

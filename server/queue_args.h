@@ -24,6 +24,8 @@ int	queue_args_check(struct proto_table args, const char **key, char *why,
 uint64_t queue_args_expires(struct proto_table args);
 /* x-message-ttl in milliseconds, or -1 when absent. */
 int64_t	queue_args_ttl(struct proto_table args);
+/* x-max-priority (0 to 255), or 0 when absent: not a priority queue. */
+uint8_t	queue_args_max_priority(struct proto_table args);
 /* x-max-length, or -1 when absent. */
 int64_t	queue_args_max_length(struct proto_table args);
 

@@ -48,6 +48,13 @@ finish(struct store *st, sqlite3_stmt *s, int rc)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A stored priority level (NULL reads as 0), kept within a byte. */
+static uint8_t
+clamp_priority(int64_t v)
+{
+	return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
+}
+
 /*
  * compat: exclusive queues die with their connection, so none survives a
  * restart (RabbitMQ drops them too). Deleted in one transaction, with
@@ -217,7 +224,8 @@ scan_entries(struct store *st, const struct store_recovery *cb, void *arg,
 	int rc;
 
 	if (prepare(st, "SELECT queue_id, seq, message_id, delivery_count, "
-	    "flags, expires_at FROM queue_entries ORDER BY queue_id, seq",
+	    "flags, expires_at, priority FROM queue_entries "
+	    "ORDER BY queue_id, seq",
 	    &s) == -1)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -237,7 +245,8 @@ scan_entries(struct store *st, const struct store_recovery *cb, void *arg,
 			    (uint64_t)sqlite3_column_int64(s, 2),
 			    (uint32_t)sqlite3_column_int64(s, 3),
 			    (unsigned)sqlite3_column_int64(s, 4),
-			    (uint64_t)sqlite3_column_int64(s, 5));
+			    (uint64_t)sqlite3_column_int64(s, 5),
+			    clamp_priority(sqlite3_column_int64(s, 6)));
 	}
 	if (skipped > 0)
 		fprintf(stderr, "store: recovery skipped %zu entries of "

@@ -50,6 +50,7 @@ struct op {
 	uint8_t		 kind;		/* enum op_kind */
 	bool		 dead;		/* cancelled: not written */
 	bool		 dest_is_queue;	/* bindings */
+	uint8_t		 priority;	/* entry puts */
 	unsigned	 flags;
 	uint32_t	 count;		/* refs, deliveries or a delete's run */
 	uint32_t	 cancelled;	/* message: its entries cancelled here */
@@ -539,7 +540,7 @@ store_put_message(struct store *st, struct store_blob exchange,
 void
 store_put_entry(struct store *st, uint64_t queue_id, uint64_t seq,
     uint64_t msg_id, uint32_t delivery_count, unsigned flags,
-    uint64_t expires_at)
+    uint64_t expires_at, uint8_t priority)
 {
 	struct op *o = op_new(st, OP_ENTRY_PUT);
 
@@ -549,6 +550,7 @@ store_put_entry(struct store *st, uint64_t queue_id, uint64_t seq,
 	o->count = delivery_count;
 	o->flags = flags;
 	o->expires_at = expires_at;
+	o->priority = priority;
 	map_set(st, &st->entries, queue_id, seq, (uint32_t)(st->nops - 1));
 }
 
@@ -709,7 +711,7 @@ apply(struct store *st, const struct op *o)
 		    (o->flags & STORE_ENTRY_SHARED) != 0);
 	case OP_ENTRY_PUT:
 		return sql_put_entry(st, o->queue_id, o->seq, o->msg_id,
-		    o->count, o->flags, o->expires_at);
+		    o->count, o->flags, o->expires_at, o->priority);
 	case OP_ENTRY_DELIVERED:
 		return sql_entry_delivered(st, o->queue_id, o->seq);
 	case OP_ENTRY_DEL:

@@ -135,11 +135,12 @@ uint64_t store_put_message(struct store *st, struct store_blob exchange,
 	    struct store_blob body, uint32_t refs, void *owner);
 /*
  * A queue entry: the message at position seq of queue_id, expiring at
- * expires_at (milliseconds since the epoch; 0: never).
+ * expires_at (milliseconds since the epoch; 0: never), in the priority
+ * level priority of its queue (0 in a queue without levels).
  */
 void	store_put_entry(struct store *st, uint64_t queue_id, uint64_t seq,
 	    uint64_t msg_id, uint32_t delivery_count, unsigned flags,
-	    uint64_t expires_at);
+	    uint64_t expires_at, uint8_t priority);
 /* The entry was delivered once more (redelivered after a crash). */
 void	store_entry_delivered(struct store *st, uint64_t queue_id,
 	    uint64_t seq);
@@ -222,7 +223,7 @@ struct store_recovery {
 		    struct store_blob args);
 	void	(*entry)(void *arg, uint64_t queue_id, uint64_t seq,
 		    uint64_t msg_id, uint32_t delivery_count, unsigned flags,
-		    uint64_t expires_at);
+		    uint64_t expires_at, uint8_t priority);
 };
 int	store_recover(struct store *st, const struct store_recovery *cb,
 	    void *arg);

@@ -126,8 +126,8 @@ static const char *const sql_text[SQL_NSTMT] = {
 	[SQL_MESSAGE_LOAD] = "SELECT exchange, routing_key, props, body "
 	    "FROM messages WHERE id = ?1",
 	[SQL_ENTRY_PUT] = "INSERT INTO queue_entries "
-	    "(queue_id, seq, message_id, delivery_count, flags, expires_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    "(queue_id, seq, message_id, delivery_count, flags, expires_at, "
+	    "priority) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[SQL_ENTRY_DELIVERED] = "UPDATE queue_entries "
 	    "SET delivery_count = delivery_count + 1 "
 	    "WHERE queue_id = ?1 AND seq = ?2",
@@ -797,16 +797,17 @@ sql_unref_message(struct store *st, uint64_t id, bool shared)
 int
 sql_put_entry(struct store *st, uint64_t queue_id, uint64_t seq,
     uint64_t msg_id, uint32_t delivery_count, unsigned flags,
-    uint64_t expires_at)
+    uint64_t expires_at, uint8_t priority)
 {
 	sqlite3_stmt *s = st->stmt[SQL_ENTRY_PUT];
 	int rc;
 
-	/* NULL, not 0, keeps the partial index on expires_at small. */
+	/* NULL, not 0, keeps the partial indexes on these columns small. */
 	rc = bind_int(s, 1, queue_id) | bind_int(s, 2, seq) |
 	    bind_int(s, 3, msg_id) | bind_int(s, 4, delivery_count) |
 	    bind_int(s, 5, flags) | (expires_at != 0 ? bind_int(s, 6,
-	    expires_at) : sqlite3_bind_null(s, 6));
+	    expires_at) : sqlite3_bind_null(s, 6)) | (priority != 0 ?
+	    bind_int(s, 7, priority) : sqlite3_bind_null(s, 7));
 	return run(st, SQL_ENTRY_PUT, rc, "put entry");
 }
 

@@ -172,7 +172,7 @@ int	sql_put_message(struct store *st, uint64_t id, uint32_t refs,
 int	sql_unref_message(struct store *st, uint64_t id, bool shared);
 int	sql_put_entry(struct store *st, uint64_t queue_id, uint64_t seq,
 	    uint64_t msg_id, uint32_t delivery_count, unsigned flags,
-	    uint64_t expires_at);
+	    uint64_t expires_at, uint8_t priority);
 int	sql_entry_delivered(struct store *st, uint64_t queue_id,
 	    uint64_t seq);
 int	sql_del_entry(struct store *st, uint64_t queue_id, uint64_t seq);

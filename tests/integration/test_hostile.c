@@ -44,8 +44,8 @@
  *     on two channels.
  * 14  Here: property flags with a continuation or reserved bit,
  *     delivery_mode 0/3/255.  test_queue_args: expiration strings and
- *     x-message-ttl values.  later: queue semantics issue (priority
- *     clamping on x-max-priority).
+ *     x-message-ttl values.  test_priority: priority 255 on an
+ *     x-max-priority 10 queue is clamped (ordered as 10, kept as sent).
  * 15  test_basic: user_id different from the login.  later: queue
  *     semantics issue (x-death, CC/BCC).
  * 16  test_basic: unknown tag, double ack, ack of a no-ack delivery,

@@ -201,10 +201,10 @@ Test(queue, ring_grown_while_wrapped_keeps_order)
 	for (; out < 10; out++)
 		pop_is(out);
 	cr_assert_eq(queue_ready(q), 0);
-	cr_assert_gt(q->ring_head, 0);
-	while (q->ring_count < q->ring_cap)
+	cr_assert_gt(q->lane0.ring_head, 0);
+	while (q->lane0.ring_count < q->lane0.ring_cap)
 		enqueue(in++);
-	cr_assert_gt(q->ring_head + q->ring_count, q->ring_cap,
+	cr_assert_gt(q->lane0.ring_head + q->lane0.ring_count, q->lane0.ring_cap,
 	    "the ring should wrap");
 	/* One more forces a grow from the wrapped state. */
 	enqueue(in++);
@@ -227,4 +227,92 @@ Test(queue, ring_interleaved_with_pops_keeps_order)
 	}
 	while (out < in)
 		pop_is(out++);
+}
+
+/* x-max-priority 10, as the raw table bytes of a declare's arguments. */
+static const uint8_t pri_args[] = {
+	14, 'x', '-', 'm', 'a', 'x', '-', 'p', 'r', 'i', 'o', 'r', 'i', 't',
+	'y', 'I', 0, 0, 0, 10,
+};
+
+static struct queue *
+priority_queue(void)
+{
+	struct queue *pq = queue_new(NULL, proto_str_c("pq"), false, false,
+	    false, (struct proto_table){ pri_args, sizeof(pri_args) });
+
+	cr_assert_not_null(pq);
+	cr_assert_eq(pq->max_priority, 10);
+	return pq;
+}
+
+/* Pops from pq, checks it is message i, and drops its reference. */
+static struct qentry
+pq_pop_is(struct queue *pq, size_t i)
+{
+	struct qentry e;
+
+	cr_assert(queue_pop(pq, &e), "queue empty, expected message %zu", i);
+	cr_assert_eq(e.m, m[i], "expected message %zu, got another", i);
+	msg_unref(e.m);
+	return e;
+}
+
+Test(queue, priority_queue_serves_highest_first_fifo_within_a_level)
+{
+	/* compat: RabbitMQ 3.10 gave 255, 10, 11, 9, 5, 3, none, 0. */
+	static const int pri[] = { -1, 0, 5, 255, 10, 3, 9, 11 };
+	static const size_t order[] = { 3, 4, 7, 6, 2, 5, 0, 1 };
+	struct queue *pq = priority_queue();
+	struct qentry e;
+
+	for (size_t i = 0; i < 8; i++) {
+		m[i]->priority = pri[i] < 0 ? 0 : (uint8_t)pri[i];
+		cr_assert_eq(queue_enqueue(pq, m[i], 0, 0), 0);
+	}
+	cr_assert_eq(queue_ready(pq), 8);
+	cr_assert_eq(queue_head(pq)->m, m[3]);
+	for (size_t i = 0; i < 8; i++) {
+		e = pq_pop_is(pq, order[i]);
+		cr_assert_leq(e.priority, 10, "priority not clamped");
+	}
+	cr_assert_eq(queue_ready(pq), 0);
+	cr_assert_not(queue_pop(pq, &e));
+	queue_unref(pq);
+}
+
+Test(queue, priority_queue_requeues_within_the_level)
+{
+	struct queue *pq = priority_queue();
+	struct qentry a, b;
+
+	/* Priorities 1, 2, 3; take 3 and 2, publish another 2, requeue. */
+	for (size_t i = 0; i < 3; i++) {
+		m[i]->priority = (uint8_t)(i + 1);
+		cr_assert_eq(queue_enqueue(pq, m[i], 0, 0), 0);
+	}
+	cr_assert(queue_pop(pq, &a));
+	cr_assert(queue_pop(pq, &b));
+	cr_assert_eq(a.m, m[2]);
+	cr_assert_eq(b.m, m[1]);
+	m[3]->priority = 2;
+	cr_assert_eq(queue_enqueue(pq, m[3], 0, 0), 0);
+	cr_assert_eq(queue_requeue(pq, &a), 0);
+	cr_assert_eq(queue_requeue(pq, &b), 0);
+	/* compat: RabbitMQ 3.10 gave 3, 2 (redelivered), the new 2, 1. */
+	pq_pop_is(pq, 2);
+	pq_pop_is(pq, 1);
+	pq_pop_is(pq, 3);
+	pq_pop_is(pq, 0);
+	queue_unref(pq);
+}
+
+Test(queue, priority_is_ignored_without_x_max_priority)
+{
+	m[0]->priority = 9;
+	m[1]->priority = 0;
+	enqueue(0);
+	enqueue(1);
+	pop_is(0);
+	pop_is(1);
 }

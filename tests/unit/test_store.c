@@ -155,10 +155,16 @@ rec_binding(void *arg, struct store_blob vhost, struct store_blob source,
 
 static void
 rec_entry(void *arg, uint64_t queue_id, uint64_t seq, uint64_t msg_id,
-    uint32_t delivery_count, unsigned flags, uint64_t expires_at)
+    uint32_t delivery_count, unsigned flags, uint64_t expires_at,
+    uint8_t priority)
 {
 	(void)arg;
-	if (expires_at != 0)
+	if (priority != 0)
+		emit("entry %llu %llu %llu %u %u pri=%u\n",
+		    (unsigned long long)queue_id, (unsigned long long)seq,
+		    (unsigned long long)msg_id, delivery_count, flags,
+		    (unsigned)priority);
+	else if (expires_at != 0)
 		emit("entry %llu %llu %llu %u %u exp=%llu\n",
 		    (unsigned long long)queue_id, (unsigned long long)seq,
 		    (unsigned long long)msg_id, delivery_count, flags,
@@ -336,9 +342,9 @@ Test(store, definitions_and_entries_survive_reopen)
 	store_put_binding(st, B("/"), B("logs"), true, B("work"), B("a.#"),
 	    NOBLOB);
 	m1 = put_msg(st, "one", 1, 0);
-	store_put_entry(st, q, 1, m1, 0, 0, 0);
+	store_put_entry(st, q, 1, m1, 0, 0, 0, 0);
 	m2 = put_msg(st, "two", 1, 1);
-	store_put_entry(st, q, 2, m2, 0, 0, 0);
+	store_put_entry(st, q, 2, m2, 0, 0, 0, 0);
 	cr_assert(store_dirty(st));
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_not(store_dirty(st));
@@ -367,7 +373,7 @@ Test(store, ids_continue_after_reopen)
 
 	q = store_put_queue(st, B("/"), B("a"), STORE_QUEUE_DURABLE, NOBLOB);
 	m = put_msg(st, "x", 1, 0);
-	store_put_entry(st, q, 1, m, 0, 0, 0);
+	store_put_entry(st, q, 1, m, 0, 0, 0, 0);
 	cr_assert_eq(store_commit(st), 0);
 	store_close(st);
 
@@ -387,7 +393,7 @@ Test(store, entry_put_and_deleted_in_one_batch_is_never_written)
 	cr_assert_eq(store_commit(st), 0);
 
 	m = put_msg(st, "fleeting", 1, 0);
-	store_put_entry(st, q, 1, m, 0, 0, 0);
+	store_put_entry(st, q, 1, m, 0, 0, 0, 0);
 	store_del_entry(st, q, 1, m, 0);
 	cr_assert_eq(released[0], 0, "released at commit, not before");
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
@@ -408,8 +414,8 @@ Test(store, cancelling_some_entries_lowers_the_refs_written)
 	q1 = store_put_queue(st, B("/"), B("q1"), STORE_QUEUE_DURABLE, NOBLOB);
 	q2 = store_put_queue(st, B("/"), B("q2"), STORE_QUEUE_DURABLE, NOBLOB);
 	m = put_msg(st, "fan", 2, 0);
-	store_put_entry(st, q1, 1, m, 0, STORE_ENTRY_SHARED, 0);
-	store_put_entry(st, q2, 1, m, 0, STORE_ENTRY_SHARED, 0);
+	store_put_entry(st, q1, 1, m, 0, STORE_ENTRY_SHARED, 0, 0);
+	store_put_entry(st, q2, 1, m, 0, STORE_ENTRY_SHARED, 0, 0);
 	store_del_entry(st, q1, 1, m, STORE_ENTRY_SHARED);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_eq(sql_int("SELECT refs FROM messages"), 1);
@@ -430,10 +436,10 @@ Test(store, delivered_bump_is_persisted)
 
 	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
 	m1 = put_msg(st, "a", 1, 0);
-	store_put_entry(st, q, 1, m1, 0, 0, 0);
+	store_put_entry(st, q, 1, m1, 0, 0, 0, 0);
 	store_entry_delivered(st, q, 1);	/* on the pending put */
 	m2 = put_msg(st, "b", 1, 1);
-	store_put_entry(st, q, 2, m2, 3, 0, 1700000000123ull);
+	store_put_entry(st, q, 2, m2, 3, 0, 1700000000123ull, 0);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 
 	store_entry_delivered(st, q, 1);	/* on disk */
@@ -446,6 +452,27 @@ Test(store, delivered_bump_is_persisted)
 	    "queue 1 \"/\" \"q\" 1 \"\"\n"
 	    "entry 1 1 1 2 0\n"
 	    "entry 1 2 2 4 0 exp=1700000000123\n");
+	store_close(st);
+}
+
+Test(store, entry_priority_is_persisted)
+{
+	struct store *st = open_store();
+	uint64_t q, m1, m2;
+
+	q = store_put_queue(st, B("/"), B("pq"), STORE_QUEUE_DURABLE, NOBLOB);
+	m1 = put_msg(st, "a", 1, 0);
+	store_put_entry(st, q, 1, m1, 0, 0, 0, 0);
+	m2 = put_msg(st, "b", 1, 1);
+	store_put_entry(st, q, 2, m2, 0, 0, 0, 255);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	store_close(st);
+
+	st = open_store();
+	cr_assert_str_eq(recover(st),
+	    "queue 1 \"/\" \"pq\" 1 \"\"\n"
+	    "entry 1 1 1 0 0\n"
+	    "entry 1 2 2 0 0 pri=255\n");
 	store_close(st);
 }
 
@@ -464,7 +491,7 @@ Test(store, shared_message_is_stored_once_until_its_last_entry_goes)
 	}
 	m = put_msg(st, "fanout body", 3, 0);
 	for (int i = 0; i < 3; i++)
-		store_put_entry(st, q[i], 7, m, 0, STORE_ENTRY_SHARED, 0);
+		store_put_entry(st, q[i], 7, m, 0, STORE_ENTRY_SHARED, 0, 0);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_eq(rows("messages"), 1);
 	cr_assert_eq(rows("queue_entries"), 3);
@@ -495,10 +522,10 @@ Test(store, del_queue_removes_its_entries_bindings_and_orphaned_messages)
 	store_put_binding(st, B("/"), B("amq.direct"), true, B("q2"), B("k"),
 	    NOBLOB);
 	only = put_msg(st, "only in q1", 1, 0);
-	store_put_entry(st, q1, 1, only, 0, 0, 0);
+	store_put_entry(st, q1, 1, only, 0, 0, 0, 0);
 	shared = put_msg(st, "in both", 2, 1);
-	store_put_entry(st, q1, 2, shared, 0, STORE_ENTRY_SHARED, 0);
-	store_put_entry(st, q2, 1, shared, 0, STORE_ENTRY_SHARED, 0);
+	store_put_entry(st, q1, 2, shared, 0, STORE_ENTRY_SHARED, 0, 0);
+	store_put_entry(st, q2, 1, shared, 0, STORE_ENTRY_SHARED, 0, 0);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 
 	store_del_queue(st, q1);
@@ -521,14 +548,14 @@ Test(store, runs_of_acks_delete_exactly_their_entries)
 	q2 = store_put_queue(st, B("/"), B("q2"), STORE_QUEUE_DURABLE, NOBLOB);
 	for (int i = 0; i < 6; i++) {
 		m[i] = put_msg(st, "run", 1, i);
-		store_put_entry(st, q1, i + 1, m[i], 0, 0, 0);
+		store_put_entry(st, q1, i + 1, m[i], 0, 0, 0, 0);
 	}
 	a = put_msg(st, "a", 1, 6);
-	store_put_entry(st, q2, 1, a, 0, 0, 0);
+	store_put_entry(st, q2, 1, a, 0, 0, 0, 0);
 	b = put_msg(st, "b", 1, 7);
-	store_put_entry(st, q1, 7, b, 0, 0, 0);
+	store_put_entry(st, q1, 7, b, 0, 0, 0, 0);
 	c = put_msg(st, "c", 1, 8);
-	store_put_entry(st, q2, 2, c, 0, 0, 0);
+	store_put_entry(st, q2, 2, c, 0, 0, 0, 0);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 
 	for (int i = 0; i < 3; i++)	/* one run: seqs 1-3 */
@@ -556,7 +583,7 @@ Test(store, queue_declared_filled_and_deleted_in_one_batch_leaves_nothing)
 
 	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
 	m = put_msg(st, "x", 1, 0);
-	store_put_entry(st, q, 1, m, 0, 0, 0);
+	store_put_entry(st, q, 1, m, 0, 0, 0, 0);
 	store_del_queue(st, q);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_eq(rows("queues"), 0);
@@ -576,10 +603,10 @@ Test(store, exclusive_queues_are_gone_after_recover)
 	qd = store_put_queue(st, B("/"), B("kept"), STORE_QUEUE_DURABLE,
 	    NOBLOB);
 	m1 = put_msg(st, "private", 1, 0);
-	store_put_entry(st, qx, 1, m1, 0, 0, 0);
+	store_put_entry(st, qx, 1, m1, 0, 0, 0, 0);
 	m2 = put_msg(st, "both", 2, 1);
-	store_put_entry(st, qx, 2, m2, 0, STORE_ENTRY_SHARED, 0);
-	store_put_entry(st, qd, 1, m2, 0, STORE_ENTRY_SHARED, 0);
+	store_put_entry(st, qx, 2, m2, 0, STORE_ENTRY_SHARED, 0, 0);
+	store_put_entry(st, qd, 1, m2, 0, STORE_ENTRY_SHARED, 0, 0);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	store_close(st);
 
@@ -606,7 +633,7 @@ Test(store, del_vhost_takes_its_definitions_along)
 	    NOBLOB);
 	store_put_binding(st, B("other"), B("x"), true, B("q"), B("k"), NOBLOB);
 	m = put_msg(st, "x", 1, 0);
-	store_put_entry(st, q, 1, m, 0, 0, 0);
+	store_put_entry(st, q, 1, m, 0, 0, 0, 0);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 
 	store_del_vhost(st, B("other"));
@@ -744,7 +771,7 @@ Test(store, injected_failure_releases_owners_once_and_writes_nothing)
 	store_inject_failures(st, 1);
 	for (int i = 0; i < 3; i++) {
 		m[i] = put_msg(st, "doomed", 1, i);
-		store_put_entry(st, q, i + 1, m[i], 0, 0, 0);
+		store_put_entry(st, q, i + 1, m[i], 0, 0, 0, 0);
 	}
 	cr_assert_eq(store_commit(st), -1);
 	cr_assert_not_null(strstr(store_errmsg(st),
@@ -758,7 +785,7 @@ Test(store, injected_failure_releases_owners_once_and_writes_nothing)
 	cr_assert_eq(rows("queue_entries"), 0);
 
 	m[0] = put_msg(st, "fine", 1, 3);
-	store_put_entry(st, q, 10, m[0], 0, 0, 0);
+	store_put_entry(st, q, 10, m[0], 0, 0, 0, 0);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_eq(released[3], 1);
 	cr_assert_eq(rows("messages"), 1);
@@ -774,7 +801,7 @@ Test(store, failed_commit_keeps_acks_and_definitions_for_the_retry)
 
 	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
 	m = put_msg(st, "acked", 1, 0);
-	store_put_entry(st, q, 1, m, 0, 0, 0);
+	store_put_entry(st, q, 1, m, 0, 0, 0, 0);
 	cr_assert_eq(store_commit(st), 0);
 
 	/* An ack and a declare in a batch whose commit fails... */
@@ -804,7 +831,7 @@ Test(store, pending_owner_until_commit_then_load_from_disk)
 	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
 	m = store_put_message(st, B("ex"), B("key"), B("\x01props"),
 	    B("the body"), 1, &owners[5]);
-	store_put_entry(st, q, 1, m, 0, 0, 0);
+	store_put_entry(st, q, 1, m, 0, 0, 0, 0);
 	cr_assert_eq(store_pending_owner(st, m), &owners[5]);
 	cr_assert_null(store_pending_owner(st, m + 1));
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
@@ -833,7 +860,7 @@ Test(store, os_durability_opens_and_commits)
 	cr_assert_not_null(st, "%s", err);
 	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
 	m = store_put_message(st, NOBLOB, NOBLOB, NOBLOB, B("b"), 1, NULL);
-	store_put_entry(st, q, 1, m, 0, 0, 0);
+	store_put_entry(st, q, 1, m, 0, 0, 0, 0);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_str_eq(sql_str("PRAGMA journal_mode"), "wal");
 	store_close(st);
@@ -853,7 +880,7 @@ Test(store, empty_blobs_round_trip_as_empty)
 	store_put_binding(st, B(""), B(""), true, NOBLOB, NOBLOB, NOBLOB);
 	m = store_put_message(st, NOBLOB, B(""), NOBLOB, NOBLOB, 1,
 	    &owners[0]);
-	store_put_entry(st, q, 1, m, 0, 0, 0);
+	store_put_entry(st, q, 1, m, 0, 0, 0, 0);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_eq(sql_int("SELECT count(*) FROM messages WHERE "
 	    "typeof(exchange) = 'blob' AND typeof(body) = 'blob' AND "
@@ -905,7 +932,7 @@ put_batch(struct store *st, uint64_t q, uint64_t seq, int n)
 		    (struct store_blob){ kib, sizeof(kib) }, 1, NULL);
 		if (i == 0)
 			first = m;
-		store_put_entry(st, q, seq + i, m, 0, 0, 0);
+		store_put_entry(st, q, seq + i, m, 0, 0, 0, 0);
 	}
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	return first;
@@ -923,7 +950,8 @@ file_size(const char *name)
 
 static void
 count_entry(void *arg, uint64_t queue_id, uint64_t seq, uint64_t msg_id,
-    uint32_t delivery_count, unsigned flags, uint64_t expires_at)
+    uint32_t delivery_count, unsigned flags, uint64_t expires_at,
+    uint8_t priority)
 {
 	(*(long long *)arg)++;
 }
