@@ -17,6 +17,7 @@
 #include "server/msg.h"
 #include "server/names.h"
 #include "server/persist.h"
+#include "server/quorum.h"
 #include "server/reply_to.h"
 #include "server/vhost.h"
 
@@ -396,7 +397,11 @@ settle_one(struct chan *ch, struct unacked *u, bool ack, bool requeue)
 	if (ch->prefetch_channel != 0)
 		for (struct consumer *cs = ch->consumer_list; cs; cs = cs->cnext)
 			queue_wake(cs->q);
-	if (!ack && requeue && !q->deleted && queue_requeue(q, &u->e) == 0) {
+	if (!ack && requeue && !q->deleted && quorum_over_limit(q, &u->e)) {
+		dead_letter(q, &u->e, DEAD_DELIVERY_LIMIT);
+		persist_entry_gone(q, &u->e);
+	} else if (!ack && requeue && !q->deleted &&
+	    queue_requeue(q, &u->e) == 0) {
 		u->e.m = NULL;
 	} else {
 		/* compat: rejected without requeue goes to the DLX. */
@@ -476,6 +481,10 @@ chan_deliver(struct chan *ch, struct consumer *cs, struct queue *q,
 	struct msg *msg = e->m;
 	struct unacked *u = NULL;
 	uint64_t tag = ch->next_tag;
+	const uint8_t *props;
+	uint8_t *pbuf;
+	size_t plen;
+	bool sent;
 
 	if (!cs->no_ack && (u = ua_push(ch)) == NULL) {
 		queue_requeue(q, e);
@@ -487,8 +496,11 @@ chan_deliver(struct chan *ch, struct consumer *cs, struct queue *q,
 	m.u.basic_deliver.redelivered = e->deliveries > 0;
 	m.u.basic_deliver.exchange = msg_exchange(msg);
 	m.u.basic_deliver.routing_key = msg_rk(msg);
-	if (!conn_send_content(ch->c, ch->id, &m, msg->props, msg->props_len,
-	    msg->body, msg->body_len)) {
+	sent = quorum_delivery_props(q, e, false, &props, &plen, &pbuf) &&
+	    conn_send_content(ch->c, ch->id, &m, props, plen, msg->body,
+	    msg->body_len);
+	free(pbuf);
+	if (!sent) {
 		if (u != NULL)
 			ch->ua_len--;
 		queue_requeue(q, e);

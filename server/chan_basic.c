@@ -17,6 +17,7 @@
 #include "server/log.h"
 #include "server/msg.h"
 #include "server/persist.h"
+#include "server/quorum.h"
 #include "server/queue_args.h"
 #include "server/reply_to.h"
 #include "server/vhost.h"
@@ -92,6 +93,11 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 		    PROTO_BASIC_CONSUME, "invalid arg 'x-priority' for queue "
 		    "'%s' in vhost '%s': \"expected integer, got %s\"",
 		    q->name, q->vh->name, proto_field_kind_name(prio.kind));
+	/* compat: RabbitMQ 3.10's quorum queues have no global QoS. */
+	if (q->type == QUEUE_QUORUM && ch->prefetch_channel != 0)
+		return chan_fail(ch, PROTO_NOT_IMPLEMENTED, PROTO_BASIC_CONSUME,
+		    "queue '%s' in vhost '%s' does not support global qos",
+		    q->name, q->vh->name);
 	if ((m->exclusive && q->nconsumers > 0) ||
 	    (q->consumers != NULL && q->consumers->exclusive))
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_BASIC_CONSUME,
@@ -151,7 +157,11 @@ basic_get(struct chan *ch, const struct proto_basic_get *m)
 	struct proto_method r = { .id = PROTO_BASIC_GET_OK };
 	struct queue *q;
 	struct qentry e;
+	const uint8_t *props;
+	uint8_t *pbuf;
+	size_t plen;
 	uint64_t tag;
+	bool sent;
 	int rc;
 
 	if ((rc = chan_find_queue(ch, m->queue, PROTO_BASIC_GET, &q)) != 0 ||
@@ -170,9 +180,12 @@ basic_get(struct chan *ch, const struct proto_basic_get *m)
 	r.u.basic_get_ok.exchange = msg_exchange(e.m);
 	r.u.basic_get_ok.routing_key = msg_rk(e.m);
 	r.u.basic_get_ok.message_count = (uint32_t)queue_ready(q);
+	sent = quorum_delivery_props(q, &e, true, &props, &plen, &pbuf) &&
+	    conn_send_content(ch->c, ch->id, &r, props, plen, e.m->body,
+	    e.m->body_len);
+	free(pbuf);
 	e.deliveries++;
-	if (!conn_send_content(ch->c, ch->id, &r, e.m->props, e.m->props_len,
-	    e.m->body, e.m->body_len)) {
+	if (!sent) {
 		queue_requeue(q, &e);
 		return 0;
 	}

@@ -153,12 +153,14 @@ remember(struct chan *ch, const struct queue *q)
  * The arguments of a new queue (compat: RabbitMQ checks those of an
  * existing one only for equivalence): a dead-letter exchange needs read
  * on the queue and write on the exchange, then every x-* argument is
- * checked as RabbitMQ does.
+ * checked as RabbitMQ does, then what the queue's type allows.
  */
 static int
 check_new_queue_args(struct chan *ch, struct proto_str name,
-    struct proto_table args)
+    const struct proto_queue_declare *m)
 {
+	struct proto_table args = m->arguments;
+	struct queue_args_refusal r;
 	struct proto_field f;
 	const char *key;
 	char why[128];
@@ -181,6 +183,19 @@ check_new_queue_args(struct chan *ch, struct proto_str name,
 		return chan_fail(ch, PROTO_PRECONDITION_FAILED,
 		    PROTO_QUEUE_DECLARE, "invalid arg '%s' for queue '%.*s' in "
 		    "vhost '%s': %s", key, PSTR(name), ch->c->vh->name, why);
+	if (queue_args_check_type(args, m->durable, m->exclusive,
+	    m->auto_delete, &r) == -1) {
+		if (r.arg != NULL)
+			return chan_fail(ch, PROTO_PRECONDITION_FAILED,
+			    PROTO_QUEUE_DECLARE, "invalid arg '%s' for queue "
+			    "'%.*s' in vhost '%s' of queue type %s", r.arg,
+			    PSTR(name), ch->c->vh->name,
+			    queue_type_name(queue_args_type(args)));
+		return chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		    PROTO_QUEUE_DECLARE, "invalid property '%s' for queue "
+		    "'%.*s' in vhost '%s'", r.property, PSTR(name),
+		    ch->c->vh->name);
+	}
 	return 0;
 }
 
@@ -257,7 +272,7 @@ queue_declare(struct chan *ch, const struct proto_queue_declare *m)
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_QUEUE_DECLARE,
 		    "queue name '%.*s' contains reserved prefix 'amq.*'",
 		    PSTR(name));
-	if ((rc = check_new_queue_args(ch, name, m->arguments)) != 0)
+	if ((rc = check_new_queue_args(ch, name, m)) != 0)
 		return rc;
 	/* compat: RabbitMQ's per-vhost max-queues limit and wording. */
 	if (vh->max_queues >= 0 && vh->queues.count >= (size_t)vh->max_queues)

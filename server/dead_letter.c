@@ -20,6 +20,7 @@ static const char *const reason_names[] = {
 	[DEAD_REJECTED] = "rejected",
 	[DEAD_EXPIRED] = "expired",
 	[DEAD_MAXLEN] = "maxlen",
+	[DEAD_DELIVERY_LIMIT] = "delivery_limit",
 };
 
 /* The (queue, reason) of x-death entries, most recent first. */

@@ -18,6 +18,7 @@ enum dead_reason {
 	DEAD_REJECTED,
 	DEAD_EXPIRED,
 	DEAD_MAXLEN,
+	DEAD_DELIVERY_LIMIT,
 };
 
 /*

@@ -163,6 +163,7 @@ on_queue(void *arg, const struct defs_queue *qd)
 	struct vhost *vh = need_vhost(im, qd->vhost);
 	struct proto_str name = proto_str_c(qd->name);
 	struct proto_table args = { qd->args, qd->args_len };
+	struct queue_args_refusal r;
 	const char *key;
 	char why[128];
 	struct queue *q;
@@ -175,6 +176,19 @@ on_queue(void *arg, const struct defs_queue *qd)
 	if (queue_args_check(args, &key, why, sizeof(why)) == -1) {
 		snprintf(im->err, im->errlen, "queue '%s' in vhost '%s': "
 		    "invalid arg '%s': %s", qd->name, qd->vhost, key, why);
+		return -1;
+	}
+	if (queue_args_check_type(args, qd->durable, false, qd->auto_delete,
+	    &r) == -1) {
+		if (r.arg != NULL)
+			snprintf(im->err, im->errlen, "queue '%s' in vhost "
+			    "'%s': invalid arg '%s' of queue type %s", qd->name,
+			    qd->vhost, r.arg,
+			    queue_type_name(queue_args_type(args)));
+		else
+			snprintf(im->err, im->errlen, "queue '%s' in vhost "
+			    "'%s': invalid property '%s'", qd->name, qd->vhost,
+			    r.property);
 		return -1;
 	}
 	if (vhost_create_queue(vh, name, qd->durable, false, qd->auto_delete,

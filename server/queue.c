@@ -49,6 +49,8 @@ queue_new(struct vhost *vh, struct proto_str name, bool durable,
 	q->ttl_ms = queue_args_ttl(args);
 	q->max_length = queue_args_max_length(args);
 	q->overflow = (uint8_t)queue_args_overflow(args);
+	q->type = (uint8_t)queue_args_type(args);
+	q->delivery_limit = queue_args_delivery_limit(args);
 	return q;
 }
 

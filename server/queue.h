@@ -70,6 +70,8 @@ struct queue {
 	ev_timer	 lease;		/* runs while unused (queue_lease.c) */
 	int64_t		 ttl_ms;	/* x-message-ttl; -1: none */
 	int64_t		 max_length;	/* x-max-length of ready ones; -1 */
+	int64_t		 delivery_limit; /* quorum x-delivery-limit; INT64_MAX */
+	uint8_t		 type;		/* enum queue_type */
 	uint8_t		 overflow;	/* enum queue_overflow */
 	uint32_t	 nexpiring;	/* ready entries with a deadline */
 	ev_timer	 expiry;	/* at the head's deadline (queue_ttl.c) */

@@ -147,6 +147,26 @@ check_bool(const struct proto_field *f, struct proto_table args, char *why,
 	return f->kind == PROTO_FIELD_BOOL ? 0 : reason_type(why, whylen, f);
 }
 
+static int
+check_queue_type(const struct proto_field *f, struct proto_table args,
+    char *why, size_t whylen)
+{
+	(void)args;
+	if (f->kind != PROTO_FIELD_LONGSTR)
+		return reason_type(why, whylen, f);
+	/*
+	 * compat: RabbitMQ's names, case-sensitive. Streams are refused as
+	 * an unknown type would be: a client declaring one expects offsets.
+	 */
+	if (proto_str_eqc(f->v.str, "classic") ||
+	    proto_str_eqc(f->v.str, "quorum"))
+		return 0;
+	snprintf(why, whylen, "\"unsupported queue type '%.*s'\"",
+	    (int)(f->v.str.len > 64 ? 64 : f->v.str.len),
+	    (const char *)f->v.str.p);
+	return -1;
+}
+
 /* compat: RabbitMQ 3.10's declare_args(), those it checks. */
 static const struct {
 	const char	*key;
@@ -163,8 +183,104 @@ static const struct {
 	{ "x-max-priority", check_max_priority },
 	{ "x-overflow", check_overflow },
 	{ "x-single-active-consumer", check_bool },
+	{ "x-queue-type", check_queue_type },
 	{ "x-consumer-timeout", check_non_neg },
 };
+
+/*
+ * compat: the arguments RabbitMQ 3.10's queue types take; an argument
+ * one of them knows but the declared type does not is refused.
+ */
+#define FOR_CLASSIC	0x1u
+#define FOR_QUORUM	0x2u
+#define FOR_STREAM	0x4u
+static const struct {
+	const char	*key;
+	unsigned	 types;
+} typed_args[] = {
+	{ "x-expires", FOR_CLASSIC | FOR_QUORUM },
+	{ "x-message-ttl", FOR_CLASSIC | FOR_QUORUM },
+	{ "x-dead-letter-exchange", FOR_CLASSIC | FOR_QUORUM },
+	{ "x-dead-letter-routing-key", FOR_CLASSIC | FOR_QUORUM },
+	{ "x-max-length", FOR_CLASSIC | FOR_QUORUM | FOR_STREAM },
+	{ "x-max-length-bytes", FOR_CLASSIC | FOR_QUORUM | FOR_STREAM },
+	{ "x-max-in-memory-length", FOR_QUORUM },
+	{ "x-max-in-memory-bytes", FOR_QUORUM },
+	{ "x-max-priority", FOR_CLASSIC },
+	{ "x-overflow", FOR_CLASSIC | FOR_QUORUM },
+	{ "x-queue-mode", FOR_CLASSIC },
+	{ "x-single-active-consumer", FOR_CLASSIC | FOR_QUORUM },
+	{ "x-queue-master-locator", FOR_CLASSIC },
+	{ "x-delivery-limit", FOR_QUORUM },
+	{ "x-quorum-initial-group-size", FOR_QUORUM },
+	{ "x-dead-letter-strategy", FOR_QUORUM },
+	{ "x-queue-leader-locator", FOR_QUORUM | FOR_STREAM },
+	{ "x-max-age", FOR_STREAM },
+	{ "x-stream-max-segment-size-bytes", FOR_STREAM },
+	{ "x-initial-cluster-size", FOR_STREAM },
+};
+
+enum queue_type
+queue_args_type(struct proto_table args)
+{
+	struct proto_field f;
+
+	if (proto_table_get(args, "x-queue-type", &f) &&
+	    f.kind == PROTO_FIELD_LONGSTR && proto_str_eqc(f.v.str, "quorum"))
+		return QUEUE_QUORUM;
+	return QUEUE_CLASSIC;
+}
+
+const char *
+queue_type_name(enum queue_type t)
+{
+	return t == QUEUE_QUORUM ? "rabbit_quorum_queue" :
+	    "rabbit_classic_queue";
+}
+
+int
+queue_args_check_type(struct proto_table args, bool durable, bool exclusive,
+    bool auto_delete, struct queue_args_refusal *r)
+{
+	enum queue_type t = queue_args_type(args);
+	unsigned mine = t == QUEUE_QUORUM ? FOR_QUORUM : FOR_CLASSIC;
+	struct proto_field f;
+
+	r->arg = r->property = NULL;
+	for (size_t i = 0; i < sizeof(typed_args) / sizeof(typed_args[0]); i++)
+		if ((typed_args[i].types & mine) == 0 &&
+		    proto_table_get(args, typed_args[i].key, &f)) {
+			r->arg = typed_args[i].key;
+			return -1;
+		}
+	if (t != QUEUE_QUORUM)
+		return 0;
+	/* compat: RabbitMQ's order: auto-delete, exclusive, durable. */
+	if (auto_delete)
+		r->property = "auto-delete";
+	else if (exclusive)
+		r->property = "exclusive-owner";
+	else if (!durable)
+		r->property = "non-durable";
+	return r->property != NULL ? -1 : 0;
+}
+
+int64_t
+queue_args_delivery_limit(struct proto_table args)
+{
+	struct proto_field f;
+	int64_t v;
+
+	/*
+	 * compat: RabbitMQ 3.10 takes any value; a non-integer never
+	 * limits, a negative one dead-letters at the first return.
+	 */
+	if (queue_args_type(args) != QUEUE_QUORUM ||
+	    !proto_table_get(args, "x-delivery-limit", &f) ||
+	    !proto_field_int(&f, &v))
+		return INT64_MAX;
+	return v < 0 ? 0 : v;
+}
 
 int
 queue_args_check(struct proto_table args, const char **key, char *why,

@@ -6,6 +6,7 @@
 #ifndef WARREN_SERVER_QUEUE_ARGS_H
 #define WARREN_SERVER_QUEUE_ARGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,30 @@
  */
 int	queue_args_check(struct proto_table args, const char **key, char *why,
 	    size_t whylen);
+enum queue_type {
+	QUEUE_CLASSIC,
+	QUEUE_QUORUM,		/* x-queue-type=quorum (server/quorum.h) */
+};
+/* The type x-queue-type names (args already checked). */
+enum queue_type queue_args_type(struct proto_table args);
+/* RabbitMQ's module name for it, as its error messages show. */
+const char *queue_type_name(enum queue_type t);
+
+/* What queue_args_check_type refused: one of the two is set. */
+struct queue_args_refusal {
+	const char	*arg;		/* an argument the type does not take */
+	const char	*property;	/* "non-durable", "exclusive-owner", ... */
+};
+/*
+ * The checks RabbitMQ makes once the values are valid: arguments of
+ * another queue type, then the properties a quorum queue cannot have.
+ * Returns 0, or -1 with *r filled.
+ */
+int	queue_args_check_type(struct proto_table args, bool durable,
+	    bool exclusive, bool auto_delete, struct queue_args_refusal *r);
+/* A quorum queue's x-delivery-limit (>= 0), else INT64_MAX. */
+int64_t	queue_args_delivery_limit(struct proto_table args);
+
 /* x-expires in milliseconds, or 0 when absent (args already checked). */
 uint64_t queue_args_expires(struct proto_table args);
 /* x-message-ttl in milliseconds, or -1 when absent. */

@@ -52,7 +52,8 @@
  *     reject of an unknown tag, multiple with tag 0.  Here: tag 0 with
  *     multiple=false, a tag from another channel, multiple=true far
  *     ahead, nack of an unknown tag.
- * 17  later: queue semantics issue (requeue storm, x-delivery-limit).
+ * 17  test_quorum: a requeue storm on two queues while another queue's
+ *     traffic flows; x-delivery-limit dead-letters the poison messages.
  * 18  test_limits: a no-ack consumer that never reads; test_basic:
  *     global prefetch.  Here: prefetch 0 with an acking consumer that
  *     never reads (20 MB), prefetch_size != 0, QoS changed mid-flight.
