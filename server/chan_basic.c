@@ -49,6 +49,15 @@ basic_qos(struct chan *ch, const struct proto_basic_qos *m)
 	return 0;
 }
 
+/* compat: the impersonator tag lets a user publish any user_id. */
+static bool
+user_impersonates(struct conn *c)
+{
+	struct user *u = auth_user(c->b, c->user, strlen(c->user));
+
+	return u != NULL && (u->tag_bits & USER_TAG_IMPERSONATOR) != 0;
+}
+
 static int
 basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 {
@@ -475,8 +484,19 @@ content_header(struct chan *ch, const struct proto_content_event *ev)
 		return chan_fail(ch, PROTO_SYNTAX_ERROR, PROTO_BASIC_PUBLISH,
 		    "malformed content properties");
 	}
+	/* compat: RabbitMQ 3.10 takes only 1 and 2, as a channel error. */
+	if ((props.flags & PROTO_BASIC_DELIVERY_MODE_FLAG) &&
+	    props.delivery_mode != 1 && props.delivery_mode != 2) {
+		int rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		    PROTO_BASIC_PUBLISH, "invalid message: "
+		    "{delivery_mode_unknown,%u}", (unsigned)props.delivery_mode);
+
+		msg_unref(m);
+		return rc;
+	}
 	if ((props.flags & PROTO_BASIC_USER_ID_FLAG) &&
-	    !proto_str_eqc(props.user_id, ch->c->user)) {
+	    !proto_str_eqc(props.user_id, ch->c->user) &&
+	    !user_impersonates(ch->c)) {
 		int rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
 		    PROTO_BASIC_PUBLISH, "user_id property set to '%.*s' but "
 		    "authenticated user was '%s'", PSTR(props.user_id),

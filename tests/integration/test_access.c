@@ -8,7 +8,8 @@
  *
  * Every test writes its own definitions file and starts its own warrend.
  * The file always holds vhosts "/" and "other", users alice (full
- * permissions in both vhosts) and bob (the permissions the test asks
+ * permissions in both vhosts, tags administrator and impersonator) and
+ * bob (the permissions the test asks
  * for), durable exchanges x1 (direct) and x2 (fanout), a durable queue
  * q1 and the bindings x1 -> q1 and x1 -> x2, both with key "k".
  */
@@ -210,7 +211,7 @@ defs_text(const struct perm *p, size_t n, const char *algo)
 	    "\"users\": [\n"
 	    "  {\"name\": \"alice\", \"password_hash\": \"%s\", "
 	    "\"hashing_algorithm\": \"rabbit_password_hashing_sha256\", "
-	    "\"tags\": [\"administrator\"]},\n"
+	    "\"tags\": [\"administrator\", \"impersonator\"]},\n"
 	    "  {\"name\": \"bob\", \"password_hash\": \"%s\", "
 	    "\"hashing_algorithm\": \"%s\", \"tags\": []}\n],\n"
 	    "\"permissions\": [", hash_of(ALICE_PW), hash_of(BOB_PW),
@@ -2139,4 +2140,50 @@ Test(access, bad_queue_argument_in_definitions_fails_start)
 	    (int)(at - text), text, at + strlen(old));
 	expect_start_failure(full, want);
 	free(text);
+}
+
+/* A message with a user_id property, by alice or bob, through x1 to q1. */
+static amqp_rpc_reply_t
+publish_as(amqp_connection_state_t c, const char *user_id)
+{
+	amqp_basic_properties_t	props;
+
+	memset(&props, 0, sizeof(props));
+	props._flags = AMQP_BASIC_USER_ID_FLAG;
+	props.user_id = amqp_cstring_bytes(user_id);
+	cr_assert_eq(amqp_basic_publish(c, 1, amqp_cstring_bytes("x1"),
+	    amqp_cstring_bytes("k"), 0, 0, &props, amqp_cstring_bytes("forged")),
+	    AMQP_STATUS_OK);
+	return sync_reply(c);
+}
+
+Test(access, only_an_impersonator_may_set_another_user_id)
+{
+	amqp_connection_state_t	c;
+	amqp_rpc_reply_t	r;
+	amqp_message_t		m;
+
+	start_bob(".*", ".*", ".*");
+	c = bob();
+	r = publish_as(c, "alice");
+	cr_assert_eq(r.reply_type, AMQP_RESPONSE_SERVER_EXCEPTION);
+	cr_assert_str_eq(reply_text(r), "406 PRECONDITION_FAILED - user_id "
+	    "property set to 'alice' but authenticated user was 'bob'");
+	hb_close(c);
+	cr_assert_eq(count(alice(), "q1"), 0);
+
+	/* compat: RabbitMQ's impersonator tag lifts the check. */
+	c = alice();
+	expect_ok(publish_as(c, "bob"), "publish with user_id bob by alice");
+	r = amqp_basic_get(c, 1, amqp_cstring_bytes("q1"), 1);
+	cr_assert_eq(r.reply_type, AMQP_RESPONSE_NORMAL);
+	cr_assert_eq(r.reply.id, AMQP_BASIC_GET_OK_METHOD, "not delivered");
+	cr_assert_eq(amqp_read_message(c, 1, &m, 0).reply_type,
+	    AMQP_RESPONSE_NORMAL);
+	cr_assert(m.properties._flags & AMQP_BASIC_USER_ID_FLAG);
+	cr_assert(m.properties.user_id.len == 3 &&
+	    memcmp(m.properties.user_id.bytes, "bob", 3) == 0);
+	amqp_destroy_message(&m);
+	hb_close(c);
+	hb_stop(&broker);
 }
