@@ -73,8 +73,10 @@ is_cycle(const struct deaths *d, const struct queue *target)
 static void
 write_new_death(struct proto_writer *w, const struct queue *q,
     const struct msg *m, const struct proto_basic_properties *props,
-    const char *reason, uint64_t now)
+    const struct route_keys *rks, const char *reason, uint64_t now)
 {
+	struct route_keys_iter it;
+	struct proto_str key;
 	size_t t, a;
 
 	proto_write_u8(w, PROTO_FIELD_TABLE);
@@ -91,11 +93,15 @@ write_new_death(struct proto_writer *w, const struct queue *q,
 	proto_table_key(w, "exchange");
 	proto_write_u8(w, PROTO_FIELD_LONGSTR);
 	proto_write_longstr(w, msg_exchange(m));
+	/* compat: the routing key and the CC keys; never the BCC ones. */
 	proto_table_key(w, "routing-keys");
 	proto_write_u8(w, PROTO_FIELD_ARRAY);
 	a = proto_table_begin(w);
-	proto_write_u8(w, PROTO_FIELD_LONGSTR);
-	proto_write_longstr(w, msg_rk(m));
+	exchange_keys_init(&it, rks);
+	while (exchange_keys_next(&it, &key)) {
+		proto_write_u8(w, PROTO_FIELD_LONGSTR);
+		proto_write_longstr(w, key);
+	}
 	proto_table_end(w, a);
 	if (props->flags & PROTO_BASIC_EXPIRATION_FLAG) {
 		proto_table_key(w, "original-expiration");
@@ -131,13 +137,15 @@ write_counted_death(struct proto_writer *w, struct proto_table old)
 }
 
 /*
- * The new headers: the old ones but x-death, then x-death with this death
- * first, then x-first-death-* when absent. Fills d for the cycle check.
+ * The new headers: the old ones but x-death (and CC when drop_cc), then
+ * x-death with this death first, then x-first-death-* when absent. Fills
+ * d for the cycle check.
  */
 static void
 write_headers(struct proto_writer *w, const struct queue *q,
     const struct msg *m, const struct proto_basic_properties *props,
-    const char *reason, uint64_t now, struct deaths *d)
+    const struct route_keys *rks, bool drop_cc, const char *reason,
+    uint64_t now, struct deaths *d)
 {
 	struct proto_table headers = { NULL, 0 }, old = { NULL, 0 };
 	struct proto_table_iter it, ai;
@@ -156,6 +164,8 @@ write_headers(struct proto_writer *w, const struct queue *q,
 				old = f.v.table;
 			continue;
 		}
+		if (drop_cc && proto_str_eqc(key, "CC"))
+			continue;
 		if (proto_str_eqc(key, "x-first-death-reason"))
 			first = true;
 		proto_write_shortstr(w, key);
@@ -178,7 +188,7 @@ write_headers(struct proto_writer *w, const struct queue *q,
 		}
 	}
 	if (!counted)
-		write_new_death(w, q, m, props, reason, now);
+		write_new_death(w, q, m, props, rks, reason, now);
 	remember(d, qn, proto_str_c(reason));
 	proto_table_iter_init(&ai, old);
 	counted = false;
@@ -233,12 +243,14 @@ dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why)
 	struct proto_writer hw, pw;
 	struct proto_field f;
 	struct route_result rr = { NULL, 0, 0 };
+	struct route_keys mk, dk;
 	struct deaths d = { .n = 0 };
 	struct proto_str key;
 	struct exchange *dlx;
 	struct msg *dm;
 	uint8_t *hbuf = NULL, *pbuf = NULL;
 	size_t cap, n = 0;
+	bool fixed_key;
 
 	if (q->vh == NULL || q->vh->b == NULL || q->args_len == 0 ||
 	    !proto_table_get(args, "x-dead-letter-exchange", &f) ||
@@ -249,13 +261,21 @@ dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why)
 		return;
 	if (msg_decode_props(m, &props) != 0)
 		return;
-	key = str_field(args, "x-dead-letter-routing-key", &key) ? key :
-	    msg_rk(m);
-	cap = m->props_len * 2 + q->name_len * 2 + 1024;
+	/*
+	 * compat: RabbitMQ routes a dead letter by every key it was
+	 * published with (CC and BCC included), or by the queue's
+	 * x-dead-letter-routing-key alone, and then drops its CC header.
+	 */
+	msg_route_keys(m, &mk);
+	dk = (struct route_keys){ .rk = mk.rk, .cc = mk.cc };
+	if (!(fixed_key = str_field(args, "x-dead-letter-routing-key", &key)))
+		key = msg_rk(m);
+	/* The old headers, the CC keys once more, names: all bounded. */
+	cap = (size_t)m->props_len * 2 + 4096;
 	if ((hbuf = malloc(cap)) == NULL || (pbuf = malloc(cap)) == NULL)
 		goto nomem;
 	hw = proto_writer(hbuf, cap);
-	write_headers(&hw, q, m, &props, reason_names[why],
+	write_headers(&hw, q, m, &props, &dk, fixed_key, reason_names[why],
 	    (uint64_t)ev_now(q->vh->b->loop), &d);
 	props.flags |= PROTO_BASIC_HEADERS_FLAG;
 	props.flags &= ~PROTO_BASIC_EXPIRATION_FLAG;
@@ -263,8 +283,9 @@ dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why)
 	pw = proto_writer(pbuf, cap);
 	if (hw.overflow || !proto_basic_properties_encode(&props, &pw))
 		goto nomem;
-	if ((dm = msg_new((struct proto_str){ (const uint8_t *)dlx->name,
+	if ((dm = msg_new_bcc((struct proto_str){ (const uint8_t *)dlx->name,
 	    dlx->name_len }, key, (struct proto_str){ pbuf, pw.len },
+	    fixed_key ? (struct proto_table){ NULL, 0 } : mk.bcc,
 	    m->body_len)) == NULL)
 		goto nomem;
 	if (!msg_append(dm, m->body, m->body_len) ||
@@ -272,7 +293,8 @@ dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why)
 		msg_unref(dm);
 		goto nomem;
 	}
-	if (exchange_route(dlx, key, msg_headers(dm), &rr) == -1)
+	msg_route_keys(dm, &mk);
+	if (exchange_route_keys(dlx, &mk, msg_headers(dm), &rr) == -1)
 		log_warnx("dead-letter: out of memory routing from '%s'",
 		    q->name);
 	for (size_t i = 0; i < rr.n; i++)
