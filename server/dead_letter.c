@@ -3,6 +3,7 @@
 
 #include "server/dead_letter.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +23,15 @@ static const char *const reason_names[] = {
 	[DEAD_MAXLEN] = "maxlen",
 };
 
-/* The (queue, reason) of x-death entries, most recent first. */
+/*
+ * What the cycle check needs of the x-death entries, most recent first:
+ * each one's queue (longstr, else empty), and whether it stops the
+ * check (a rejection, or an element a client must have put there).
+ */
 #define DEATHS_MAX	64
 struct deaths {
-	struct proto_str	queue[DEATHS_MAX], reason[DEATHS_MAX];
+	struct proto_str	queue[DEATHS_MAX];
+	bool			stop[DEATHS_MAX];
 	size_t			n;
 };
 
@@ -40,19 +46,51 @@ str_field(struct proto_table t, const char *key, struct proto_str *out)
 	return true;
 }
 
-static void
-remember(struct deaths *d, struct proto_str queue, struct proto_str reason)
+/*
+ * compat: RabbitMQ compares an entry's queue and reason by value only,
+ * so a binary "q" is the queue q as much as a longstr is.
+ */
+static bool
+field_is(struct proto_table t, const char *key, struct proto_str want)
 {
-	if (d->n < DEATHS_MAX) {
-		d->queue[d->n] = queue;
-		d->reason[d->n] = reason;
-		d->n++;
+	struct proto_field f;
+
+	return proto_table_get(t, key, &f) &&
+	    (f.kind == PROTO_FIELD_LONGSTR || f.kind == PROTO_FIELD_BYTES) &&
+	    proto_str_eq(f.v.str, want);
+}
+
+/* Whether x-death element f is the entry of (queue, reason). */
+static bool
+is_entry_of(const struct proto_field *f, struct proto_str queue,
+    struct proto_str reason)
+{
+	return f->kind == PROTO_FIELD_TABLE &&
+	    field_is(f->v.table, "queue", queue) &&
+	    field_is(f->v.table, "reason", reason);
+}
+
+static void
+remember(struct deaths *d, const struct proto_field *f)
+{
+	struct proto_str queue = { NULL, 0 }, reason = { NULL, 0 };
+
+	if (d->n == DEATHS_MAX)
+		return;
+	if (f->kind == PROTO_FIELD_TABLE) {
+		(void)str_field(f->v.table, "queue", &queue);
+		(void)str_field(f->v.table, "reason", &reason);
 	}
+	d->queue[d->n] = queue;
+	d->stop[d->n] = f->kind != PROTO_FIELD_TABLE ||
+	    proto_str_eqc(reason, "rejected");
+	d->n++;
 }
 
 /*
  * compat: rabbit_dead_letter's cycle rule: back in a queue the message
- * died in, with no rejection since, it would go round for ever.
+ * died in, with no rejection since, it would go round for ever. Something
+ * that is no entry on the way means a client took part: no cycle either.
  */
 static bool
 is_cycle(const struct deaths *d, const struct queue *target)
@@ -61,7 +99,7 @@ is_cycle(const struct deaths *d, const struct queue *target)
 	    target->name_len };
 
 	for (size_t i = 0; i < d->n; i++) {
-		if (proto_str_eqc(d->reason[i], "rejected"))
+		if (d->stop[i])
 			return false;
 		if (proto_str_eq(d->queue[i], name))
 			return true;
@@ -111,7 +149,13 @@ write_new_death(struct proto_writer *w, const struct queue *q,
 	proto_table_end(w, t);
 }
 
-/* An earlier entry for the same queue and reason, one count more. */
+/*
+ * An earlier entry for the same queue and reason, one count more, the
+ * rest of it (its time, exchange, routing keys) as it was, as RabbitMQ.
+ * compat: a missing count becomes 1 as there; one that is not an
+ * integer, on which RabbitMQ's dead-lettering fails and the message is
+ * lost, becomes 1 here too, and the largest long stays what it is.
+ */
 static void
 write_counted_death(struct proto_writer *w, struct proto_table old)
 {
@@ -121,11 +165,11 @@ write_counted_death(struct proto_writer *w, struct proto_table old)
 	int64_t n = 0;
 	size_t t;
 
-	if (proto_table_get(old, "count", &c))
-		(void)proto_field_int(&c, &n);
+	if (!proto_table_get(old, "count", &c) || !proto_field_int(&c, &n))
+		n = 0;
 	proto_write_u8(w, PROTO_FIELD_TABLE);
 	t = proto_table_begin(w);
-	proto_table_put_i64(w, "count", n + 1);
+	proto_table_put_i64(w, "count", n == INT64_MAX ? n : n + 1);
 	proto_table_iter_init(&it, old);
 	while (proto_table_next(&it, &key, &f)) {
 		if (proto_str_eqc(key, "count"))
@@ -136,10 +180,28 @@ write_counted_death(struct proto_writer *w, struct proto_table old)
 	proto_table_end(w, t);
 }
 
+static bool
+is_first_death_key(struct proto_str key)
+{
+	return proto_str_eqc(key, "x-first-death-reason") ||
+	    proto_str_eqc(key, "x-first-death-queue") ||
+	    proto_str_eqc(key, "x-first-death-exchange");
+}
+
 /*
  * The new headers: the old ones but x-death (and CC when drop_cc), then
- * x-death with this death first, then x-first-death-* when absent. Fills
- * d for the cycle check.
+ * x-death with this death first, then x-first-death-* for a first death.
+ * Fills d for the cycle check. Linear in the old headers.
+ *
+ * compat: RabbitMQ 3.10, for a client's own x-death: one that is no
+ * array is replaced by this death alone; x-first-death-* are set, over
+ * any a client sent, only when there was no x-death at all. A table in
+ * the array missing a key, or with other types, is kept as it is; an
+ * element that is no table is kept too (RabbitMQ's dead-lettering fails
+ * on it and the message is lost). Later entries of this queue and reason
+ * are merged into the first, as RabbitMQ groups them; other duplicates
+ * are kept. The earlier entries keep their order, where RabbitMQ 3.10
+ * and 3.12 reverse it whenever there are two or more.
  */
 static void
 write_headers(struct proto_writer *w, const struct queue *q,
@@ -150,24 +212,23 @@ write_headers(struct proto_writer *w, const struct queue *q,
 	struct proto_table headers = { NULL, 0 }, old = { NULL, 0 };
 	struct proto_table_iter it, ai;
 	struct proto_str key, qn = { (const uint8_t *)q->name, q->name_len };
-	struct proto_field f;
-	bool first = false, counted = false;
+	struct proto_str rn = proto_str_c(reason);
+	struct proto_field f, xd;
+	bool had, counted = false;
 	size_t t, a;
 
 	if (props->flags & PROTO_BASIC_HEADERS_FLAG)
 		headers = props->headers;
+	if ((had = proto_table_get(headers, "x-death", &xd)) &&
+	    xd.kind == PROTO_FIELD_ARRAY)
+		old = xd.v.table;
 	t = proto_table_begin(w);
 	proto_table_iter_init(&it, headers);
 	while (proto_table_next(&it, &key, &f)) {
-		if (proto_str_eqc(key, "x-death")) {
-			if (f.kind == PROTO_FIELD_ARRAY)
-				old = f.v.table;
+		if (proto_str_eqc(key, "x-death") ||
+		    (!had && is_first_death_key(key)) ||
+		    (drop_cc && proto_str_eqc(key, "CC")))
 			continue;
-		}
-		if (drop_cc && proto_str_eqc(key, "CC"))
-			continue;
-		if (proto_str_eqc(key, "x-first-death-reason"))
-			first = true;
 		proto_write_shortstr(w, key);
 		proto_field_write(w, &f);
 	}
@@ -176,39 +237,25 @@ write_headers(struct proto_writer *w, const struct queue *q,
 	a = proto_table_begin(w);
 	/* This death first: an earlier one of the queue and reason, counted. */
 	proto_table_iter_init(&ai, old);
-	while (!counted && proto_array_next(&ai, &f)) {
-		struct proto_str eq, er;
-
-		if (f.kind == PROTO_FIELD_TABLE &&
-		    str_field(f.v.table, "queue", &eq) &&
-		    str_field(f.v.table, "reason", &er) &&
-		    proto_str_eq(eq, qn) && proto_str_eqc(er, reason)) {
+	while (!counted && proto_array_next(&ai, &f))
+		if (is_entry_of(&f, qn, rn)) {
 			write_counted_death(w, f.v.table);
 			counted = true;
 		}
-	}
 	if (!counted)
 		write_new_death(w, q, m, props, rks, reason, now);
-	remember(d, qn, proto_str_c(reason));
+	d->queue[0] = qn;
+	d->stop[0] = proto_str_eqc(rn, "rejected");
+	d->n = 1;
 	proto_table_iter_init(&ai, old);
-	counted = false;
 	while (proto_array_next(&ai, &f)) {
-		struct proto_str eq = { NULL, 0 }, er = { NULL, 0 };
-
-		if (f.kind == PROTO_FIELD_TABLE) {
-			(void)str_field(f.v.table, "queue", &eq);
-			(void)str_field(f.v.table, "reason", &er);
-			if (!counted && proto_str_eq(eq, qn) &&
-			    proto_str_eqc(er, reason)) {
-				counted = true;	/* written first above */
-				continue;
-			}
-			remember(d, eq, er);
-		}
+		if (is_entry_of(&f, qn, rn))
+			continue;	/* written first above */
+		remember(d, &f);
 		proto_field_write(w, &f);
 	}
 	proto_table_end(w, a);
-	if (!first) {
+	if (!had) {
 		proto_table_put_longstr(w, "x-first-death-reason", reason);
 		proto_table_key(w, "x-first-death-queue");
 		proto_write_u8(w, PROTO_FIELD_LONGSTR);
