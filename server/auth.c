@@ -399,6 +399,12 @@ auth_login(struct broker *b, struct proto_str mechanism,
 	}
 	ok = password_check((enum password_algo)u->algo, u->hash,
 	    (const char *)pass.p, pass.len);
+	/* compat: RabbitMQ's internal backend refuses a blank password. */
+	if (ok && pass.len == 0) {
+		log_info("auth: login refused for user '%s': blank password",
+		    u->name);
+		return AUTH_REFUSED;
+	}
 	if (!ok) {
 		log_info("auth: login refused for user '%s': wrong password",
 		    u->name);

@@ -98,6 +98,7 @@ struct chan {
 	uint8_t		 reply_tag_len;
 	char		 reply_token[64];	/* "amq.rabbitmq.reply-to.X" */
 	uint8_t		 reply_token_len;	/* 0: not consuming replies */
+	uint64_t	 reply_mark;	/* vhost route_gen of its last reply */
 
 	bool		 tx;		/* tx.select done */
 	struct tx_publish *tx_pubs;

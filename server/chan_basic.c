@@ -364,6 +364,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 {
 	struct vhost *vh = ch->c->vh;
 	struct route_result *rr = &ch->c->b->route;
+	struct route_keys keys;
 	struct exchange *ex;
 	uint64_t seq = ch->confirm ? ++ch->pub_seq : 0;
 	bool failed = false, delivered = false, refused = false;
@@ -373,13 +374,15 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		return chan_fail(ch, PROTO_NOT_FOUND, PROTO_BASIC_PUBLISH,
 		    "no exchange '%.*s' in vhost '%s'", PSTR(msg_exchange(m)),
 		    vh->name);
-	if (ex->name_len == 0 && msg_rk(m).len > strlen(REPLY_TO_PREFIX) &&
-	    memcmp(m->rk, REPLY_TO_PREFIX, strlen(REPLY_TO_PREFIX)) == 0) {
-		/* A direct reply: to its channel, or nowhere; never queued. */
-		rr->n = 0;
-		delivered = reply_to_deliver(ch, m);
-	} else if (exchange_route(ex, msg_rk(m), msg_headers(m), rr) == -1)
+	msg_route_keys(m, &keys);
+	if (exchange_route_keys(ex, &keys, msg_headers(m), rr) == -1)
 		failed = true;
+	/*
+	 * Direct replies: any key of a message to the default exchange may
+	 * name a reply channel (no queue has such a name).
+	 */
+	if (ex->name_len == 0)
+		delivered = reply_to_deliver(ch, m, &keys);
 	/* compat: a full reject-publish queue takes nothing; a nack says so. */
 	for (size_t i = 0; i < rr->n; i++) {
 		struct queue *q = rr->q[i];
@@ -525,6 +528,23 @@ content_header(struct chan *ch, const struct proto_content_event *ev)
 		if (rc != 0) {
 			msg_unref(m);
 			return rc;
+		}
+	}
+	if (m->headers_len != 0) {
+		char why[96];
+
+		/* compat: rabbit_basic:message/3, after the checks above. */
+		if (msg_check_cc(msg_headers(m), why, sizeof(why)) == -1) {
+			int rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
+			    PROTO_BASIC_PUBLISH, "invalid message: %s", why);
+
+			msg_unref(m);
+			return rc;
+		}
+		if (msg_strip_bcc(&m) == -1) {
+			msg_unref(m);
+			return chan_fail(ch, PROTO_RESOURCE_ERROR,
+			    PROTO_BASIC_PUBLISH, "out of memory");
 		}
 	}
 	ch->pub_msg = m;

@@ -3,6 +3,7 @@
 
 #include "server/dead_letter.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,10 +24,15 @@ static const char *const reason_names[] = {
 	[DEAD_DELIVERY_LIMIT] = "delivery_limit",
 };
 
-/* The (queue, reason) of x-death entries, most recent first. */
+/*
+ * What the cycle check needs of the x-death entries, most recent first:
+ * each one's queue (longstr, else empty), and whether it stops the
+ * check (a rejection, or an element a client must have put there).
+ */
 #define DEATHS_MAX	64
 struct deaths {
-	struct proto_str	queue[DEATHS_MAX], reason[DEATHS_MAX];
+	struct proto_str	queue[DEATHS_MAX];
+	bool			stop[DEATHS_MAX];
 	size_t			n;
 };
 
@@ -41,19 +47,51 @@ str_field(struct proto_table t, const char *key, struct proto_str *out)
 	return true;
 }
 
-static void
-remember(struct deaths *d, struct proto_str queue, struct proto_str reason)
+/*
+ * compat: RabbitMQ compares an entry's queue and reason by value only,
+ * so a binary "q" is the queue q as much as a longstr is.
+ */
+static bool
+field_is(struct proto_table t, const char *key, struct proto_str want)
 {
-	if (d->n < DEATHS_MAX) {
-		d->queue[d->n] = queue;
-		d->reason[d->n] = reason;
-		d->n++;
+	struct proto_field f;
+
+	return proto_table_get(t, key, &f) &&
+	    (f.kind == PROTO_FIELD_LONGSTR || f.kind == PROTO_FIELD_BYTES) &&
+	    proto_str_eq(f.v.str, want);
+}
+
+/* Whether x-death element f is the entry of (queue, reason). */
+static bool
+is_entry_of(const struct proto_field *f, struct proto_str queue,
+    struct proto_str reason)
+{
+	return f->kind == PROTO_FIELD_TABLE &&
+	    field_is(f->v.table, "queue", queue) &&
+	    field_is(f->v.table, "reason", reason);
+}
+
+static void
+remember(struct deaths *d, const struct proto_field *f)
+{
+	struct proto_str queue = { NULL, 0 }, reason = { NULL, 0 };
+
+	if (d->n == DEATHS_MAX)
+		return;
+	if (f->kind == PROTO_FIELD_TABLE) {
+		(void)str_field(f->v.table, "queue", &queue);
+		(void)str_field(f->v.table, "reason", &reason);
 	}
+	d->queue[d->n] = queue;
+	d->stop[d->n] = f->kind != PROTO_FIELD_TABLE ||
+	    proto_str_eqc(reason, "rejected");
+	d->n++;
 }
 
 /*
  * compat: rabbit_dead_letter's cycle rule: back in a queue the message
- * died in, with no rejection since, it would go round for ever.
+ * died in, with no rejection since, it would go round for ever. Something
+ * that is no entry on the way means a client took part: no cycle either.
  */
 static bool
 is_cycle(const struct deaths *d, const struct queue *target)
@@ -62,7 +100,7 @@ is_cycle(const struct deaths *d, const struct queue *target)
 	    target->name_len };
 
 	for (size_t i = 0; i < d->n; i++) {
-		if (proto_str_eqc(d->reason[i], "rejected"))
+		if (d->stop[i])
 			return false;
 		if (proto_str_eq(d->queue[i], name))
 			return true;
@@ -74,8 +112,10 @@ is_cycle(const struct deaths *d, const struct queue *target)
 static void
 write_new_death(struct proto_writer *w, const struct queue *q,
     const struct msg *m, const struct proto_basic_properties *props,
-    const char *reason, uint64_t now)
+    const struct route_keys *rks, const char *reason, uint64_t now)
 {
+	struct route_keys_iter it;
+	struct proto_str key;
 	size_t t, a;
 
 	proto_write_u8(w, PROTO_FIELD_TABLE);
@@ -92,11 +132,15 @@ write_new_death(struct proto_writer *w, const struct queue *q,
 	proto_table_key(w, "exchange");
 	proto_write_u8(w, PROTO_FIELD_LONGSTR);
 	proto_write_longstr(w, msg_exchange(m));
+	/* compat: the routing key and the CC keys; never the BCC ones. */
 	proto_table_key(w, "routing-keys");
 	proto_write_u8(w, PROTO_FIELD_ARRAY);
 	a = proto_table_begin(w);
-	proto_write_u8(w, PROTO_FIELD_LONGSTR);
-	proto_write_longstr(w, msg_rk(m));
+	exchange_keys_init(&it, rks);
+	while (exchange_keys_next(&it, &key)) {
+		proto_write_u8(w, PROTO_FIELD_LONGSTR);
+		proto_write_longstr(w, key);
+	}
 	proto_table_end(w, a);
 	if (props->flags & PROTO_BASIC_EXPIRATION_FLAG) {
 		proto_table_key(w, "original-expiration");
@@ -106,7 +150,13 @@ write_new_death(struct proto_writer *w, const struct queue *q,
 	proto_table_end(w, t);
 }
 
-/* An earlier entry for the same queue and reason, one count more. */
+/*
+ * An earlier entry for the same queue and reason, one count more, the
+ * rest of it (its time, exchange, routing keys) as it was, as RabbitMQ.
+ * compat: a missing count becomes 1 as there; one that is not an
+ * integer, on which RabbitMQ's dead-lettering fails and the message is
+ * lost, becomes 1 here too, and the largest long stays what it is.
+ */
 static void
 write_counted_death(struct proto_writer *w, struct proto_table old)
 {
@@ -116,11 +166,11 @@ write_counted_death(struct proto_writer *w, struct proto_table old)
 	int64_t n = 0;
 	size_t t;
 
-	if (proto_table_get(old, "count", &c))
-		(void)proto_field_int(&c, &n);
+	if (!proto_table_get(old, "count", &c) || !proto_field_int(&c, &n))
+		n = 0;
 	proto_write_u8(w, PROTO_FIELD_TABLE);
 	t = proto_table_begin(w);
-	proto_table_put_i64(w, "count", n + 1);
+	proto_table_put_i64(w, "count", n == INT64_MAX ? n : n + 1);
 	proto_table_iter_init(&it, old);
 	while (proto_table_next(&it, &key, &f)) {
 		if (proto_str_eqc(key, "count"))
@@ -131,34 +181,55 @@ write_counted_death(struct proto_writer *w, struct proto_table old)
 	proto_table_end(w, t);
 }
 
+static bool
+is_first_death_key(struct proto_str key)
+{
+	return proto_str_eqc(key, "x-first-death-reason") ||
+	    proto_str_eqc(key, "x-first-death-queue") ||
+	    proto_str_eqc(key, "x-first-death-exchange");
+}
+
 /*
- * The new headers: the old ones but x-death, then x-death with this death
- * first, then x-first-death-* when absent. Fills d for the cycle check.
+ * The new headers: the old ones but x-death (and CC when drop_cc), then
+ * x-death with this death first, then x-first-death-* for a first death.
+ * Fills d for the cycle check. Linear in the old headers.
+ *
+ * compat: RabbitMQ 3.10, for a client's own x-death: one that is no
+ * array is replaced by this death alone; x-first-death-* are set, over
+ * any a client sent, only when there was no x-death at all. A table in
+ * the array missing a key, or with other types, is kept as it is; an
+ * element that is no table is kept too (RabbitMQ's dead-lettering fails
+ * on it and the message is lost). Later entries of this queue and reason
+ * are merged into the first, as RabbitMQ groups them; other duplicates
+ * are kept. The earlier entries keep their order, where RabbitMQ 3.10
+ * and 3.12 reverse it whenever there are two or more.
  */
 static void
 write_headers(struct proto_writer *w, const struct queue *q,
     const struct msg *m, const struct proto_basic_properties *props,
-    const char *reason, uint64_t now, struct deaths *d)
+    const struct route_keys *rks, bool drop_cc, const char *reason,
+    uint64_t now, struct deaths *d)
 {
 	struct proto_table headers = { NULL, 0 }, old = { NULL, 0 };
 	struct proto_table_iter it, ai;
 	struct proto_str key, qn = { (const uint8_t *)q->name, q->name_len };
-	struct proto_field f;
-	bool first = false, counted = false;
+	struct proto_str rn = proto_str_c(reason);
+	struct proto_field f, xd;
+	bool had, counted = false;
 	size_t t, a;
 
 	if (props->flags & PROTO_BASIC_HEADERS_FLAG)
 		headers = props->headers;
+	if ((had = proto_table_get(headers, "x-death", &xd)) &&
+	    xd.kind == PROTO_FIELD_ARRAY)
+		old = xd.v.table;
 	t = proto_table_begin(w);
 	proto_table_iter_init(&it, headers);
 	while (proto_table_next(&it, &key, &f)) {
-		if (proto_str_eqc(key, "x-death")) {
-			if (f.kind == PROTO_FIELD_ARRAY)
-				old = f.v.table;
+		if (proto_str_eqc(key, "x-death") ||
+		    (!had && is_first_death_key(key)) ||
+		    (drop_cc && proto_str_eqc(key, "CC")))
 			continue;
-		}
-		if (proto_str_eqc(key, "x-first-death-reason"))
-			first = true;
 		proto_write_shortstr(w, key);
 		proto_field_write(w, &f);
 	}
@@ -167,39 +238,25 @@ write_headers(struct proto_writer *w, const struct queue *q,
 	a = proto_table_begin(w);
 	/* This death first: an earlier one of the queue and reason, counted. */
 	proto_table_iter_init(&ai, old);
-	while (!counted && proto_array_next(&ai, &f)) {
-		struct proto_str eq, er;
-
-		if (f.kind == PROTO_FIELD_TABLE &&
-		    str_field(f.v.table, "queue", &eq) &&
-		    str_field(f.v.table, "reason", &er) &&
-		    proto_str_eq(eq, qn) && proto_str_eqc(er, reason)) {
+	while (!counted && proto_array_next(&ai, &f))
+		if (is_entry_of(&f, qn, rn)) {
 			write_counted_death(w, f.v.table);
 			counted = true;
 		}
-	}
 	if (!counted)
-		write_new_death(w, q, m, props, reason, now);
-	remember(d, qn, proto_str_c(reason));
+		write_new_death(w, q, m, props, rks, reason, now);
+	d->queue[0] = qn;
+	d->stop[0] = proto_str_eqc(rn, "rejected");
+	d->n = 1;
 	proto_table_iter_init(&ai, old);
-	counted = false;
 	while (proto_array_next(&ai, &f)) {
-		struct proto_str eq = { NULL, 0 }, er = { NULL, 0 };
-
-		if (f.kind == PROTO_FIELD_TABLE) {
-			(void)str_field(f.v.table, "queue", &eq);
-			(void)str_field(f.v.table, "reason", &er);
-			if (!counted && proto_str_eq(eq, qn) &&
-			    proto_str_eqc(er, reason)) {
-				counted = true;	/* written first above */
-				continue;
-			}
-			remember(d, eq, er);
-		}
+		if (is_entry_of(&f, qn, rn))
+			continue;	/* written first above */
+		remember(d, &f);
 		proto_field_write(w, &f);
 	}
 	proto_table_end(w, a);
-	if (!first) {
+	if (!had) {
 		proto_table_put_longstr(w, "x-first-death-reason", reason);
 		proto_table_key(w, "x-first-death-queue");
 		proto_write_u8(w, PROTO_FIELD_LONGSTR);
@@ -234,12 +291,14 @@ dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why)
 	struct proto_writer hw, pw;
 	struct proto_field f;
 	struct route_result rr = { NULL, 0, 0 };
+	struct route_keys mk, dk;
 	struct deaths d = { .n = 0 };
 	struct proto_str key;
 	struct exchange *dlx;
 	struct msg *dm;
 	uint8_t *hbuf = NULL, *pbuf = NULL;
 	size_t cap, n = 0;
+	bool fixed_key;
 
 	if (q->vh == NULL || q->vh->b == NULL || q->args_len == 0 ||
 	    !proto_table_get(args, "x-dead-letter-exchange", &f) ||
@@ -250,13 +309,21 @@ dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why)
 		return;
 	if (msg_decode_props(m, &props) != 0)
 		return;
-	key = str_field(args, "x-dead-letter-routing-key", &key) ? key :
-	    msg_rk(m);
-	cap = m->props_len * 2 + q->name_len * 2 + 1024;
+	/*
+	 * compat: RabbitMQ routes a dead letter by every key it was
+	 * published with (CC and BCC included), or by the queue's
+	 * x-dead-letter-routing-key alone, and then drops its CC header.
+	 */
+	msg_route_keys(m, &mk);
+	dk = (struct route_keys){ .rk = mk.rk, .cc = mk.cc };
+	if (!(fixed_key = str_field(args, "x-dead-letter-routing-key", &key)))
+		key = msg_rk(m);
+	/* The old headers, the CC keys once more, names: all bounded. */
+	cap = (size_t)m->props_len * 2 + 4096;
 	if ((hbuf = malloc(cap)) == NULL || (pbuf = malloc(cap)) == NULL)
 		goto nomem;
 	hw = proto_writer(hbuf, cap);
-	write_headers(&hw, q, m, &props, reason_names[why],
+	write_headers(&hw, q, m, &props, &dk, fixed_key, reason_names[why],
 	    (uint64_t)ev_now(q->vh->b->loop), &d);
 	props.flags |= PROTO_BASIC_HEADERS_FLAG;
 	props.flags &= ~PROTO_BASIC_EXPIRATION_FLAG;
@@ -264,8 +331,9 @@ dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why)
 	pw = proto_writer(pbuf, cap);
 	if (hw.overflow || !proto_basic_properties_encode(&props, &pw))
 		goto nomem;
-	if ((dm = msg_new((struct proto_str){ (const uint8_t *)dlx->name,
+	if ((dm = msg_new_bcc((struct proto_str){ (const uint8_t *)dlx->name,
 	    dlx->name_len }, key, (struct proto_str){ pbuf, pw.len },
+	    fixed_key ? (struct proto_table){ NULL, 0 } : mk.bcc,
 	    m->body_len)) == NULL)
 		goto nomem;
 	if (!msg_append(dm, m->body, m->body_len) ||
@@ -273,7 +341,8 @@ dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why)
 		msg_unref(dm);
 		goto nomem;
 	}
-	if (exchange_route(dlx, key, msg_headers(dm), &rr) == -1)
+	msg_route_keys(dm, &mk);
+	if (exchange_route_keys(dlx, &mk, msg_headers(dm), &rr) == -1)
 		log_warnx("dead-letter: out of memory routing from '%s'",
 		    q->name);
 	for (size_t i = 0; i < rr.n; i++)

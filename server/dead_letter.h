@@ -1,8 +1,9 @@
 /*
  * Dead-lettering (compat: RabbitMQ): a message rejected without requeue or
  * expired in a queue that names an x-dead-letter-exchange is published to
- * that exchange, with x-dead-letter-routing-key or its own routing key,
- * its expiration removed and an x-death history in its headers: one entry
+ * that exchange, with x-dead-letter-routing-key (its CC header dropped)
+ * or all the keys it was published with (CC and BCC), its expiration
+ * removed and an x-death history in its headers: one entry
  * per (queue, reason) with a count, most recent first, plus
  * x-first-death-{reason,queue,exchange}. A fully automatic cycle (back to
  * a queue it died in, with no rejection on the way) drops it, as RabbitMQ.

@@ -307,34 +307,87 @@ take_cb(void *dest, void *arg)
 	take(arg, dest);
 }
 
+void
+exchange_keys_init(struct route_keys_iter *it, const struct route_keys *k)
+{
+	it->k = k;
+	it->part = 0;
+}
+
+bool
+exchange_keys_next(struct route_keys_iter *it, struct proto_str *key)
+{
+	struct proto_field f;
+
+	for (;;) {
+		switch (it->part) {
+		case 0:
+			*key = it->k->rk;
+			it->part = 1;
+			proto_table_iter_init(&it->it, it->k->cc);
+			return true;
+		case 1:
+		case 2:
+			while (proto_array_next(&it->it, &f))
+				if (f.kind == PROTO_FIELD_LONGSTR) {
+					*key = f.v.str;
+					return true;
+				}
+			if (it->part++ == 1)
+				proto_table_iter_init(&it->it, it->k->bcc);
+			break;
+		default:
+			return false;
+		}
+	}
+}
+
+/* The bindings of a keyed exchange (direct, topic, default) matching rk. */
 static void
-route_one(struct route_pass *rp, struct exchange *ex, struct proto_str rk,
-    struct proto_table headers)
+route_key(struct route_pass *rp, struct exchange *ex, struct proto_str rk)
 {
 	struct binding_set *set;
 	struct queue *q;
 
+	if (ex->kind == EXCHANGE_TOPIC) {
+		topic_trie_match(ex->topic, (const char *)rk.p, rk.len, take_cb,
+		    rp);
+		return;
+	}
+	if (ex->name_len == 0) {
+		/* spec: the default exchange binds every queue by name. */
+		if ((q = vhost_queue(ex->vh, rk)) != NULL) {
+			rp->matched++;
+			push_queue(rp, q);
+		}
+		return;
+	}
+	set = hmap_get(&ex->direct, rk.p, rk.len);
+	for (size_t i = 0; set != NULL && i < set->n; i++)
+		take(rp, set->v[i]);
+}
+
+static void
+route_one(struct route_pass *rp, struct exchange *ex,
+    const struct route_keys *keys, struct proto_table headers)
+{
+	struct route_keys_iter it;
+	struct proto_str rk;
+
 	switch (ex->kind) {
 	case EXCHANGE_DIRECT:
-		if (ex->name_len == 0) {
-			/* spec: the default exchange binds every queue by name. */
-			if ((q = vhost_queue(ex->vh, rk)) != NULL) {
-				rp->matched++;
-				push_queue(rp, q);
-			}
-			break;
-		}
-		set = hmap_get(&ex->direct, rk.p, rk.len);
-		for (size_t i = 0; set != NULL && i < set->n; i++)
-			take(rp, set->v[i]);
+	case EXCHANGE_TOPIC:
+		/*
+		 * compat: RabbitMQ routes every key of the message at every
+		 * exchange it reaches, its own and the CC and BCC ones.
+		 */
+		exchange_keys_init(&it, keys);
+		while (exchange_keys_next(&it, &rk))
+			route_key(rp, ex, rk);
 		break;
 	case EXCHANGE_FANOUT:
 		for (size_t i = 0; i < ex->nbindings; i++)
 			take(rp, ex->bindings[i]);
-		break;
-	case EXCHANGE_TOPIC:
-		topic_trie_match(ex->topic, (const char *)rk.p, rk.len, take_cb,
-		    rp);
 		break;
 	case EXCHANGE_HEADERS:
 		for (size_t i = 0; i < ex->nbindings; i++) {
@@ -349,7 +402,7 @@ route_one(struct route_pass *rp, struct exchange *ex, struct proto_str rk,
 }
 
 int
-exchange_route(struct exchange *ex, struct proto_str rk,
+exchange_route_keys(struct exchange *ex, const struct route_keys *keys,
     struct proto_table headers, struct route_result *out)
 {
 	struct route_pass rp = { .out = out, .gen = ++ex->vh->route_gen };
@@ -361,10 +414,11 @@ exchange_route(struct exchange *ex, struct proto_str rk,
 		struct exchange *x = rp.todo[i];
 
 		rp.matched = 0;
-		route_one(&rp, x, rk, headers);
+		route_one(&rp, x, keys, headers);
 		/*
 		 * compat: RabbitMQ consults an exchange's alternate exchange
-		 * when that exchange's own bindings matched nothing.
+		 * when that exchange's own bindings matched nothing, for
+		 * all the keys together.
 		 */
 		if (rp.matched == 0 && x->alternate != NULL &&
 		    (ae = vhost_exchange(x->vh, (struct proto_str){
@@ -373,4 +427,13 @@ exchange_route(struct exchange *ex, struct proto_str rk,
 	}
 	free(rp.todo);
 	return rp.failed ? -1 : 0;
+}
+
+int
+exchange_route(struct exchange *ex, struct proto_str rk,
+    struct proto_table headers, struct route_result *out)
+{
+	struct route_keys keys = { .rk = rk };
+
+	return exchange_route_keys(ex, &keys, headers, out);
 }

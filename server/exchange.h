@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol/table.h"
 #include "protocol/wire.h"
 #include "server/hmap.h"
 
@@ -87,6 +88,27 @@ int	exchange_bind(struct exchange *src, struct queue *q,
 /* Removes and frees a binding from every index and list. */
 void	exchange_unbind(struct binding *bd);
 
+/*
+ * The keys one message is routed by: its routing key and (compat:
+ * RabbitMQ's sender-selected distribution) the longstr elements of its
+ * CC and BCC arrays, other elements skipped. Views; the arrays are
+ * validated.
+ */
+struct route_keys {
+	struct proto_str	rk;
+	struct proto_table	cc;	/* CC array contents, or empty */
+	struct proto_table	bcc;	/* BCC array contents, or empty */
+};
+struct route_keys_iter {
+	const struct route_keys	*k;
+	int			 part;	/* 0: rk, 1: cc, 2: bcc, 3: done */
+	struct proto_table_iter	 it;
+};
+void	exchange_keys_init(struct route_keys_iter *it,
+	    const struct route_keys *k);
+/* The next key (duplicates included); false at the end. */
+bool	exchange_keys_next(struct route_keys_iter *it, struct proto_str *key);
+
 /* Routing result: each queue at most once. */
 struct route_result {
 	struct queue	**q;
@@ -94,9 +116,14 @@ struct route_result {
 };
 /*
  * Routes a message through ex, following exchange-to-exchange bindings and
- * alternate exchanges; each exchange is visited at most once, so cycles end.
- * Returns -1 if memory ran out (the result is then incomplete).
+ * alternate exchanges; each exchange is visited at most once, so cycles
+ * end, and routes all the keys, whose queues accumulate in one result.
+ * Work is at most (exchanges reached) x (keys), with no allocation but
+ * the result. Returns -1 if memory ran out (the result is incomplete).
  */
+int	exchange_route_keys(struct exchange *ex, const struct route_keys *keys,
+	    struct proto_table headers, struct route_result *out);
+/* The same for one routing key. */
 int	exchange_route(struct exchange *ex, struct proto_str rk,
 	    struct proto_table headers, struct route_result *out);
 

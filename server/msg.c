@@ -9,17 +9,27 @@
 
 #include "protocol/spec.h"
 #include "protocol/table.h"
+#include "server/exchange.h"
 #include "server/queue_args.h"
 
 struct msg *
 msg_new(struct proto_str exchange, struct proto_str rk, struct proto_str props,
     uint64_t body_len)
 {
+	return msg_new_bcc(exchange, rk, props, (struct proto_table){ NULL, 0 },
+	    body_len);
+}
+
+struct msg *
+msg_new_bcc(struct proto_str exchange, struct proto_str rk,
+    struct proto_str props, struct proto_table bcc, uint64_t body_len)
+{
 	struct msg *m;
-	size_t fixed = exchange.len + rk.len + props.len;
+	size_t fixed = exchange.len + rk.len + props.len + bcc.len;
 	uint8_t *p;
 
 	if (exchange.len > 255 || rk.len > 255 || props.len > UINT32_MAX ||
+	    bcc.len > UINT32_MAX ||
 	    body_len > SIZE_MAX - sizeof(*m) - fixed)
 		return NULL;
 	if ((m = malloc(sizeof(*m) + fixed + (size_t)body_len)) == NULL)
@@ -32,6 +42,7 @@ msg_new(struct proto_str exchange, struct proto_str rk, struct proto_str props,
 	m->priority = 0;
 	m->props_len = (uint32_t)props.len;
 	m->headers_off = m->headers_len = 0;
+	m->bcc_len = (uint32_t)bcc.len;
 	m->body_len = body_len;
 	m->body_have = 0;
 	m->store_id = 0;
@@ -48,6 +59,10 @@ msg_new(struct proto_str exchange, struct proto_str rk, struct proto_str props,
 		memcpy(p, props.p, props.len);
 	m->props = p;
 	p += props.len;
+	if (bcc.len)
+		memcpy(p, bcc.p, bcc.len);
+	m->bcc = p;
+	p += bcc.len;
 	m->body = p;
 	return m;
 }
@@ -110,6 +125,93 @@ msg_parse_expiration(struct proto_str s, int64_t *ms, char *why,
 	}
 	*ms = v;
 	return 0;
+}
+
+/* compat: rabbit_basic's ROUTING_HEADERS, in its order. */
+static const char *const cc_headers[] = { "CC", "BCC" };
+
+int
+msg_check_cc(struct proto_table headers, char *why, size_t whylen)
+{
+	struct proto_field f;
+
+	for (size_t i = 0; i < sizeof(cc_headers) / sizeof(cc_headers[0]); i++)
+		if (proto_table_get(headers, cc_headers[i], &f) &&
+		    f.kind != PROTO_FIELD_ARRAY) {
+			snprintf(why, whylen, "{unacceptable_type_in_header,"
+			    "\"%s\",%s}", cc_headers[i],
+			    proto_field_kind_name(f.kind));
+			return -1;
+		}
+	return 0;
+}
+
+int
+msg_strip_bcc(struct msg **mp)
+{
+	struct msg *old = *mp, *m = NULL;
+	struct proto_basic_properties props;
+	struct proto_table_iter it;
+	struct proto_writer hw, pw;
+	struct proto_field f, bcc;
+	struct proto_str key;
+	uint8_t *hbuf = NULL, *pbuf = NULL;
+	size_t t, cap = (size_t)old->props_len + 16;
+
+	if (!proto_table_get(msg_headers(old), "BCC", &bcc))
+		return 0;
+	if (msg_decode_props(old, &props) != 0 ||
+	    (hbuf = malloc(cap)) == NULL || (pbuf = malloc(cap)) == NULL)
+		goto out;
+	/*
+	 * compat: RabbitMQ deletes the first BCC and routes by it; a
+	 * second one would go out with the message. Every one goes here:
+	 * blind copies must stay blind.
+	 */
+	hw = proto_writer(hbuf, cap);
+	t = proto_table_begin(&hw);
+	proto_table_iter_init(&it, props.headers);
+	while (proto_table_next(&it, &key, &f)) {
+		if (proto_str_eqc(key, "BCC"))
+			continue;
+		proto_write_shortstr(&hw, key);
+		proto_field_write(&hw, &f);
+	}
+	proto_table_end(&hw, t);
+	/* compat: the headers stay, maybe empty, as in RabbitMQ. */
+	props.headers = (struct proto_table){ hbuf + 4, hw.len - 4 };
+	pw = proto_writer(pbuf, cap);
+	if (hw.overflow || !proto_basic_properties_encode(&props, &pw))
+		goto out;
+	m = msg_new_bcc(msg_exchange(old), msg_rk(old), (struct proto_str){
+	    pbuf, pw.len }, bcc.kind == PROTO_FIELD_ARRAY ? bcc.v.table :
+	    (struct proto_table){ NULL, 0 }, old->body_len);
+	if (m != NULL && msg_decode_props(m, NULL) != 0) {
+		msg_unref(m);
+		m = NULL;
+	}
+	if (m != NULL) {
+		m->ttl_ms = old->ttl_ms;
+		msg_unref(old);
+		*mp = m;
+	}
+out:
+	free(hbuf);
+	free(pbuf);
+	return m != NULL ? 0 : -1;
+}
+
+void
+msg_route_keys(const struct msg *m, struct route_keys *k)
+{
+	struct proto_field cc;
+
+	k->rk = msg_rk(m);
+	k->cc = (struct proto_table){ NULL, 0 };
+	if (m->headers_len != 0 && proto_table_get(msg_headers(m), "CC", &cc) &&
+	    cc.kind == PROTO_FIELD_ARRAY)
+		k->cc = cc.v.table;
+	k->bcc = (struct proto_table){ m->bcc, m->bcc_len };
 }
 
 bool

@@ -1,13 +1,14 @@
 /*
  * A message: refcounted and immutable once its body is complete. The raw
- * property bytes are kept exactly as published, so every delivery re-sends
- * them byte-for-byte; the few properties the broker acts on are decoded
- * once into the summary fields.
+ * property bytes are kept as published (less a BCC header), so every
+ * delivery re-sends them byte-for-byte; the few properties the broker
+ * acts on are decoded once into the summary fields.
  */
 #ifndef WARREN_SERVER_MSG_H
 #define WARREN_SERVER_MSG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "protocol/wire.h"
@@ -25,9 +26,16 @@ struct msg {
 	uint64_t	 body_have;	/* bytes received so far (assembly) */
 	uint64_t	 store_id;	/* 0 until the store assigns one */
 	int64_t		 ttl_ms;	/* expiration property; -1: none */
+	uint32_t	 bcc_len;	/* BCC keys (array contents); 0: none */
 	const char	*exchange;	/* points into data[] */
 	const char	*rk;
 	const uint8_t	*props;
+	/*
+	 * Routing only, never in props. XXX: not stored, so a message
+	 * read back from the store (restart, or deep in a queue) is
+	 * dead-lettered without its BCC keys, unlike in RabbitMQ.
+	 */
+	const uint8_t	*bcc;
 	uint8_t		*body;
 	uint8_t		 data[];
 };
@@ -39,6 +47,13 @@ struct msg {
  */
 struct msg *msg_new(struct proto_str exchange, struct proto_str rk,
 	    struct proto_str props, uint64_t body_len);
+/*
+ * The same, also keeping bcc, the contents of a BCC array taken out of
+ * the properties: its keys still route the message (msg_route_keys) but
+ * are never delivered or stored.
+ */
+struct msg *msg_new_bcc(struct proto_str exchange, struct proto_str rk,
+	    struct proto_str props, struct proto_table bcc, uint64_t body_len);
 struct proto_basic_properties;
 /*
  * Decodes the properties the broker acts on (delivery mode, priority, the
@@ -54,6 +69,23 @@ int	msg_decode_props(struct msg *m, struct proto_basic_properties *out);
  */
 int	msg_parse_expiration(struct proto_str s, int64_t *ms, char *why,
 	    size_t whylen);
+/*
+ * compat: RabbitMQ's sender-selected distribution. A CC or BCC header
+ * must be an array (its longstr elements are extra routing keys, other
+ * elements are ignored). Returns 0, or -1 with RabbitMQ's reason in why
+ * ("{unacceptable_type_in_header,\"CC\",longstr}").
+ */
+int	msg_check_cc(struct proto_table headers, char *why, size_t whylen);
+/*
+ * If the headers of *mp (no body appended yet) hold BCC, replaces *mp by
+ * a copy whose properties lack it and which keeps its keys in bcc; drops
+ * the reference to the old one. Returns 0, or -1 if memory ran out (*mp
+ * is then unchanged).
+ */
+int	msg_strip_bcc(struct msg **mp);
+struct route_keys;	/* server/exchange.h */
+/* The keys m is routed by: its routing key, its CC array, its BCC keys. */
+void	msg_route_keys(const struct msg *m, struct route_keys *k);
 /* Appends body bytes; false if they would overrun body_len. */
 bool	msg_append(struct msg *m, const uint8_t *p, size_t n);
 static inline bool

@@ -10,6 +10,7 @@
 #include "server/broker.h"
 #include "server/chan.h"
 #include "server/conn.h"
+#include "server/exchange.h"
 #include "server/msg.h"
 #include "server/vhost.h"
 
@@ -162,6 +163,7 @@ reply_to_rewrite(struct chan *ch, struct msg **mp)
 		msg_unref(m);
 		goto nomem;
 	}
+	m->ttl_ms = old->ttl_ms;	/* parsed from expiration before */
 	msg_unref(old);
 	*mp = m;
 	return 0;
@@ -171,23 +173,37 @@ nomem:
 }
 
 bool
-reply_to_deliver(struct chan *pub, struct msg *m)
+reply_to_deliver(struct chan *pub, struct msg *m, const struct route_keys *keys)
 {
 	struct proto_method d = { .id = PROTO_BASIC_DELIVER };
-	struct chan *ch = lookup(pub->c->b, pub->c->vh, msg_rk(m));
+	uint64_t gen = ++pub->c->vh->route_gen;
+	struct route_keys_iter it;
+	struct proto_str key;
+	bool delivered = false;
+	struct chan *ch;
 
-	if (ch == NULL)
-		return false;
-	/* No-ack and no queue: sent now, never stored, never redelivered. */
-	d.u.basic_deliver.consumer_tag = (struct proto_str){
-	    (const uint8_t *)ch->reply_tag, ch->reply_tag_len };
-	d.u.basic_deliver.delivery_tag = ch->next_tag++;
-	d.u.basic_deliver.redelivered = false;
-	d.u.basic_deliver.exchange = msg_exchange(m);
-	d.u.basic_deliver.routing_key = msg_rk(m);
-	conn_send_content(ch->c, ch->id, &d, m->props, m->props_len, m->body,
-	    m->body_len);
-	return true;
+	exchange_keys_init(&it, keys);
+	while (exchange_keys_next(&it, &key)) {
+		if (!has_prefix(key, REPLY_TO_PREFIX) ||
+		    (ch = lookup(pub->c->b, pub->c->vh, key)) == NULL ||
+		    ch->reply_mark == gen)
+			continue;
+		ch->reply_mark = gen;	/* compat: once, as RabbitMQ's usort */
+		/*
+		 * No-ack and no queue: sent now, never stored, never
+		 * redelivered; with the message's own routing key.
+		 */
+		d.u.basic_deliver.consumer_tag = (struct proto_str){
+		    (const uint8_t *)ch->reply_tag, ch->reply_tag_len };
+		d.u.basic_deliver.delivery_tag = ch->next_tag++;
+		d.u.basic_deliver.redelivered = false;
+		d.u.basic_deliver.exchange = msg_exchange(m);
+		d.u.basic_deliver.routing_key = msg_rk(m);
+		conn_send_content(ch->c, ch->id, &d, m->props, m->props_len,
+		    m->body, m->body_len);
+		delivered = true;
+	}
+	return delivered;
 }
 
 void

@@ -38,12 +38,15 @@ int	reply_to_declare(struct chan *ch, const struct proto_queue_declare *m);
  * (406 when the channel does not consume its replies).
  */
 int	reply_to_rewrite(struct chan *ch, struct msg **m);
+struct route_keys;	/* server/exchange.h */
 /*
- * A publish to the default exchange whose routing key starts with the
- * token prefix: delivers it to the token's channel. False when no live
- * reply consumer of the publisher's vhost has that token.
+ * A publish to the default exchange: delivers it once to each channel
+ * whose token is one of its keys (the routing key, or compat: a CC or
+ * BCC key, as RabbitMQ). False when no key names a live reply consumer
+ * of the publisher's vhost.
  */
-bool	reply_to_deliver(struct chan *ch, struct msg *m);
+bool	reply_to_deliver(struct chan *ch, struct msg *m,
+	    const struct route_keys *keys);
 void	reply_to_free_all(struct broker *b);
 
 #endif /* WARREN_SERVER_REPLY_TO_H */

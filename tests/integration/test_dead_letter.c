@@ -2,9 +2,11 @@
  * Dead-lettering end to end: rejected and expired messages go to the
  * queue's dead-letter exchange with RabbitMQ's x-death history, the
  * routing key can be replaced, a fully automatic cycle is dropped, a
- * missing exchange drops the message, and a dead-lettered persistent
- * message survives kill -9. Runs against RabbitMQ with WARREN_TEST_URL
- * (but the restart).
+ * missing exchange drops the message, a dead-lettered persistent
+ * message survives kill -9, and an x-death a client forged, of any shape
+ * or size, is taken as RabbitMQ takes it (or kept, where RabbitMQ loses
+ * the message). Runs against RabbitMQ with WARREN_TEST_URL (but the
+ * restart and the shapes RabbitMQ loses).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -364,6 +366,18 @@ ready(amqp_connection_state_t c, const char *q)
 	return ok->message_count;
 }
 
+/* Polls ready(c, q) (<= 2 s) until it is want; returns the last count. */
+static uint32_t
+ready_wait(amqp_connection_state_t c, const char *q, uint32_t want)
+{
+	uint32_t	n = 0;
+
+	/* RabbitMQ applies x-max-length a moment after the publishes. */
+	for (int i = 0; i < 100 && (n = ready(c, q)) != want; i++)
+		usleep(20 * 1000);
+	return n;
+}
+
 /* The confirm of the last publish on channel 1: 1 ack, 0 nack. */
 static int
 confirm_of(amqp_connection_state_t c)
@@ -403,8 +417,8 @@ Test(dead_letter, max_length_drops_the_oldest_ready_to_the_dlx)
 		snprintf(body, sizeof(body), "m%d", i);
 		publish(c, "", q, body, NULL, false);
 	}
-	cr_assert_eq(ready(c, q), 2);
-	cr_assert_eq(ready(c, dq), 2);
+	cr_assert_eq(ready_wait(c, q, 2), 2);
+	cr_assert_eq(ready_wait(c, dq, 2), 2);
 	cr_assert(get(c, dq, &m, &tag, NULL));
 	cr_assert(bytes_is(m.body, "m0"), "not the oldest first");
 	d = first_death(&m, &n);
@@ -419,7 +433,7 @@ Test(dead_letter, max_length_drops_the_oldest_ready_to_the_dlx)
 	cr_assert(get(c, q2, &m, &tag, NULL));
 	amqp_destroy_message(&m);
 	publish(c, "", q2, "b", NULL, false);
-	cr_assert_eq(ready(c, q2), 1);
+	cr_assert_eq(ready_wait(c, q2, 1), 1);
 	hb_close(c);
 	hb_stop(&b);
 }
@@ -460,4 +474,329 @@ Test(dead_letter, reject_publish_nacks_and_reject_publish_dlx_dead_letters)
 	cr_assert_eq(amqp_basic_ack(c, 1, tag, 0), 0);
 	hb_close(c);
 	hb_stop(&b);
+}
+
+/* ---- x-death headers a client sent (RELIABILITY item 15) ------------- */
+
+static amqp_table_entry_t
+kv_str(const char *key, const char *val)
+{
+	amqp_table_entry_t	e;
+
+	e.key = amqp_cstring_bytes(key);
+	e.value.kind = AMQP_FIELD_KIND_UTF8;
+	e.value.value.bytes = amqp_cstring_bytes(val);
+	return e;
+}
+
+static amqp_table_entry_t
+kv_i32(const char *key, int32_t val)
+{
+	amqp_table_entry_t	e;
+
+	e.key = amqp_cstring_bytes(key);
+	e.value.kind = AMQP_FIELD_KIND_I32;
+	e.value.value.i32 = val;
+	return e;
+}
+
+static amqp_field_value_t
+table_of(amqp_table_entry_t *e, int n)
+{
+	amqp_field_value_t	v;
+
+	v.kind = AMQP_FIELD_KIND_TABLE;
+	v.value.table.num_entries = n;
+	v.value.table.entries = e;
+	return v;
+}
+
+static amqp_field_value_t
+array_of(amqp_field_value_t *v, int n)
+{
+	amqp_field_value_t	a;
+
+	a.kind = AMQP_FIELD_KIND_ARRAY;
+	a.value.array.num_entries = n;
+	a.value.array.entries = v;
+	return a;
+}
+
+/*
+ * Publishes a message with headers "keep" and, when xd is not NULL,
+ * x-death = *xd (plus extra, when given) to src, rejects it there and
+ * returns it as dead-lettered to dq (destroy it).
+ */
+static amqp_message_t
+die_with(amqp_connection_state_t c, const char *src, const char *dq,
+    const amqp_field_value_t *xd, const amqp_table_entry_t *extra)
+{
+	amqp_basic_properties_t	p;
+	amqp_table_entry_t	e[3];
+	amqp_message_t		m;
+	uint64_t		tag;
+
+	memset(&p, 0, sizeof(p));
+	p._flags = AMQP_BASIC_HEADERS_FLAG;
+	p.headers.entries = e;
+	e[p.headers.num_entries++] = kv_str("keep", "me");
+	if (xd != NULL) {
+		e[p.headers.num_entries].key = amqp_cstring_bytes("x-death");
+		e[p.headers.num_entries++].value = *xd;
+	}
+	if (extra != NULL)
+		e[p.headers.num_entries++] = *extra;
+	cr_assert_eq(amqp_basic_publish(c, 1, amqp_empty_bytes,
+	    amqp_cstring_bytes(src), 0, 0, &p, amqp_cstring_bytes("forged")),
+	    0);
+	cr_assert(get(c, src, &m, &tag, NULL));
+	amqp_destroy_message(&m);
+	cr_assert_eq(amqp_basic_reject(c, 1, tag, 0), 0);
+	cr_assert(get(c, dq, &m, &tag, NULL), "not dead-lettered");
+	cr_assert_eq(amqp_basic_ack(c, 1, tag, 0), 0);
+	assert_str(&m.properties.headers, "keep", "me");
+	return m;
+}
+
+/* The x-death array of m, asserting it has n entries (n < 0: any). */
+static const amqp_array_t *
+deaths_of(const amqp_message_t *m, int n)
+{
+	const amqp_table_entry_t *xd = entry(&m->properties.headers,
+	    "x-death");
+
+	cr_assert_not_null(xd);
+	cr_assert_eq(xd->value.kind, AMQP_FIELD_KIND_ARRAY);
+	if (n >= 0)
+		cr_assert_eq(xd->value.value.array.num_entries, n,
+		    "%d x-death entries, not %d",
+		    xd->value.value.array.num_entries, n);
+	return &xd->value.value.array;
+}
+
+/* Asserts death i is this rejection from q, counted count times. */
+static void
+assert_death(const amqp_array_t *a, int i, const char *q, int64_t count)
+{
+	const amqp_table_t	*d;
+
+	cr_assert_eq(a->entries[i].kind, AMQP_FIELD_KIND_TABLE);
+	d = &a->entries[i].value.table;
+	assert_str(d, "queue", q);
+	assert_str(d, "reason", "rejected");
+	cr_assert_eq(count_of(d), count);
+}
+
+static void
+assert_no_first_death(const amqp_message_t *m)
+{
+	cr_assert_null(entry(&m->properties.headers, "x-first-death-reason"));
+	cr_assert_null(entry(&m->properties.headers, "x-first-death-queue"));
+	cr_assert_null(entry(&m->properties.headers,
+	    "x-first-death-exchange"));
+}
+
+Test(dead_letter, a_forged_x_death_that_is_no_array_is_replaced_by_this_death)
+{
+	amqp_connection_state_t	 c;
+	const char		*q = strdup(hb_name("fsrc"));
+	const char		*dq = strdup(hb_name("fdst"));
+	amqp_field_value_t	 xd[3];
+	amqp_message_t		 m;
+
+	hb_start(&b, NULL);
+	c = hb_connect(&b);
+	plain_queue(c, dq, false);
+	declare_dl(c, q, "", dq, -1, false);
+	xd[0].kind = AMQP_FIELD_KIND_UTF8;
+	xd[0].value.bytes = amqp_cstring_bytes("garbage");
+	xd[1].kind = AMQP_FIELD_KIND_I32;
+	xd[1].value.i32 = 5;
+	xd[2] = array_of(NULL, 0);
+	for (int i = 0; i < 3; i++) {
+		m = die_with(c, q, dq, &xd[i], NULL);
+		assert_death(deaths_of(&m, 1), 0, q, 1);
+		/* compat: only a message without x-death gets these. */
+		assert_no_first_death(&m);
+		amqp_destroy_message(&m);
+	}
+	hb_close(c);
+	hb_stop(&b);
+}
+
+Test(dead_letter, a_forged_entry_of_the_queue_and_reason_is_counted_and_merged)
+{
+	amqp_connection_state_t	 c;
+	const char		*q = strdup(hb_name("csrc"));
+	const char		*dq = strdup(hb_name("cdst"));
+	amqp_table_entry_t	 e1[6], e2[3], e3[3], e4[2], e5[3];
+	amqp_field_value_t	 rk, v[3], xd;
+	const amqp_array_t	*a;
+	const amqp_table_entry_t *t;
+	amqp_message_t		 m;
+
+	hb_start(&b, NULL);
+	c = hb_connect(&b);
+	plain_queue(c, dq, false);
+	declare_dl(c, q, "", dq, -1, false);
+	/* Well-formed as a client may send them back: counted. */
+	rk.kind = AMQP_FIELD_KIND_UTF8;
+	rk.value.bytes = amqp_cstring_bytes("old-key");
+	e1[0] = kv_i32("count", 2);
+	e1[1] = kv_str("queue", q);
+	e1[2] = kv_str("reason", "rejected");
+	e1[3].key = amqp_cstring_bytes("time");
+	e1[3].value.kind = AMQP_FIELD_KIND_TIMESTAMP;
+	e1[3].value.value.u64 = 1577836800;
+	e1[4] = kv_str("exchange", "old-exchange");
+	e1[5].key = amqp_cstring_bytes("routing-keys");
+	e1[5].value = array_of(&rk, 1);
+	e2[0] = kv_i32("count", 3);
+	e2[1] = kv_str("queue", "elsewhere");
+	e2[2] = kv_str("reason", "expired");
+	/* A second entry of this queue and reason: merged into the first. */
+	e3[0] = kv_i32("count", 7);
+	e3[1] = kv_str("queue", q);
+	e3[2] = kv_str("reason", "rejected");
+	v[0] = table_of(e1, 6);
+	v[1] = table_of(e2, 3);
+	v[2] = table_of(e3, 3);
+	xd = array_of(v, 3);
+	m = die_with(c, q, dq, &xd, NULL);
+	a = deaths_of(&m, 2);
+	assert_death(a, 0, q, 3);
+	/* compat: the rest of the entry is kept, its time included. */
+	assert_str(&a->entries[0].value.table, "exchange", "old-exchange");
+	cr_assert_not_null(t = entry(&a->entries[0].value.table, "time"));
+	cr_assert_eq(t->value.kind, AMQP_FIELD_KIND_TIMESTAMP);
+	cr_assert_eq(t->value.value.u64, 1577836800);
+	assert_str(&a->entries[1].value.table, "queue", "elsewhere");
+	cr_assert_eq(a->entries[1].value.table.entries[0].value.value.i32, 3);
+	assert_no_first_death(&m);
+	amqp_destroy_message(&m);
+	/* No count: 1, as RabbitMQ. A binary queue name is the name. */
+	e4[0] = kv_str("queue", q);
+	e4[1] = kv_str("reason", "rejected");
+	v[0] = table_of(e4, 2);
+	xd = array_of(v, 1);
+	m = die_with(c, q, dq, &xd, NULL);
+	assert_death(deaths_of(&m, 1), 0, q, 1);
+	amqp_destroy_message(&m);
+	e5[0] = kv_i32("count", 4);
+	e5[1].key = amqp_cstring_bytes("queue");
+	e5[1].value.kind = AMQP_FIELD_KIND_BYTES;
+	e5[1].value.value.bytes = amqp_cstring_bytes(q);
+	e5[2] = kv_str("reason", "rejected");
+	v[0] = table_of(e5, 3);
+	m = die_with(c, q, dq, &xd, NULL);
+	a = deaths_of(&m, 1);
+	cr_assert_eq(count_of(&a->entries[0].value.table), 5);
+	amqp_destroy_message(&m);
+	hb_close(c);
+	hb_stop(&b);
+}
+
+Test(dead_letter, forged_entries_of_other_shapes_are_kept_and_this_death_goes_first)
+{
+	amqp_connection_state_t	 c;
+	const char		*q = strdup(hb_name("ssrc"));
+	const char		*dq = strdup(hb_name("sdst"));
+	amqp_table_entry_t	 e1[2], e2[3], e3[3], first;
+	amqp_field_value_t	 v[4], xd;
+	const amqp_array_t	*a;
+	amqp_message_t		 m;
+
+	hb_start(&b, NULL);
+	c = hb_connect(&b);
+	plain_queue(c, dq, false);
+	declare_dl(c, q, "", dq, -1, false);
+	/* No queue; another reason of this queue; an empty table. */
+	e1[0] = kv_i32("count", 2);
+	e1[1] = kv_str("reason", "rejected");
+	e2[0] = kv_i32("count", 9);
+	e2[1] = kv_str("queue", q);
+	e2[2] = kv_str("reason", "expired");
+	v[0] = table_of(e1, 2);
+	v[1] = table_of(e2, 3);
+	v[2] = table_of(NULL, 0);
+	xd = array_of(v, 3);
+	m = die_with(c, q, dq, &xd, NULL);
+	/* compat: 3.10 reverses the older entries; their order is open. */
+	a = deaths_of(&m, 4);
+	assert_death(a, 0, q, 1);
+	for (int i = 1; i < 4; i++)
+		cr_assert_eq(a->entries[i].kind, AMQP_FIELD_KIND_TABLE);
+	amqp_destroy_message(&m);
+	/* Forged x-first-death-* without x-death: overwritten. */
+	first = kv_str("x-first-death-queue", "forged");
+	m = die_with(c, q, dq, NULL, &first);
+	assert_str(&m.properties.headers, "x-first-death-queue", q);
+	assert_str(&m.properties.headers, "x-first-death-reason", "rejected");
+	amqp_destroy_message(&m);
+	/* With an x-death they are the client's business. */
+	v[0] = table_of(e2, 3);
+	xd = array_of(v, 1);
+	m = die_with(c, q, dq, &xd, &first);
+	assert_str(&m.properties.headers, "x-first-death-queue", "forged");
+	cr_assert_null(entry(&m.properties.headers, "x-first-death-reason"));
+	amqp_destroy_message(&m);
+	if (!b.external) {
+		/*
+		 * RabbitMQ 3.10 loses these messages (its dead-lettering
+		 * fails on them); warren keeps what it cannot read.
+		 */
+		v[0].kind = AMQP_FIELD_KIND_UTF8;
+		v[0].value.bytes = amqp_cstring_bytes("not a table");
+		e3[0] = kv_str("count", "two");
+		e3[1] = kv_str("queue", q);
+		e3[2] = kv_str("reason", "rejected");
+		v[1] = table_of(e3, 3);
+		xd = array_of(v, 2);
+		m = die_with(c, q, dq, &xd, NULL);
+		a = deaths_of(&m, 2);
+		assert_death(a, 0, q, 1);
+		cr_assert_eq(a->entries[1].kind, AMQP_FIELD_KIND_UTF8);
+		amqp_destroy_message(&m);
+	}
+	hb_close(c);
+	hb_stop(&b);
+}
+
+Test(dead_letter, a_huge_forged_x_death_is_dead_lettered_promptly)
+{
+	amqp_connection_state_t	 c;
+	const char		*q = strdup(hb_name("hsrc"));
+	const char		*dq = strdup(hb_name("hdst"));
+	amqp_field_value_t	*v, xd;
+	const amqp_array_t	*a;
+	amqp_message_t		 m;
+	int			 n;
+
+	hb_start(&b, NULL);
+	/*
+	 * 24000 empty tables fill most of a 128 KiB frame. RabbitMQ
+	 * groups the entries in quadratic time (seconds for this many),
+	 * so it gets fewer.
+	 */
+	n = b.external ? 2000 : 24000;
+	cr_assert_not_null(v = calloc((size_t)n, sizeof(*v)));
+	for (int i = 0; i < n; i++)
+		v[i] = table_of(NULL, 0);
+	c = hb_connect(&b);
+	plain_queue(c, dq, false);
+	declare_dl(c, q, "", dq, -1, false);
+	xd = array_of(v, n);
+	m = die_with(c, q, dq, &xd, NULL);
+	a = deaths_of(&m, -1);
+	assert_death(a, 0, q, 1);
+	amqp_destroy_message(&m);
+	/* And the broker goes on serving. */
+	publish(c, "", dq, "after", NULL, false);
+	cr_assert(get(c, dq, &m, &(uint64_t){ 0 }, NULL));
+	cr_assert(bytes_is(m.body, "after"));
+	amqp_destroy_message(&m);
+	hb_close(c);
+	cr_assert(hb_alive(&b));
+	hb_stop(&b);
+	free(v);
 }

@@ -220,6 +220,19 @@ Test(auth, login_empty_password_is_refused)
 	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0guest\0")), AUTH_REFUSED);
 }
 
+Test(auth, user_with_a_blank_password_cannot_log_in)
+{
+	char err[256];
+
+	/* compat: RabbitMQ refuses a blank password even when it matches. */
+	cr_assert_eq(auth_user_set_password(&b, "blank", "", "", err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0blank\0")),
+	    AUTH_REFUSED);
+	cr_assert_eq(login(proto_str_c("AMQPLAIN"), amqplain("blank", "")),
+	    AUTH_REFUSED);
+}
+
 Test(auth, login_unknown_user_is_refused)
 {
 	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0admin\0guest")), AUTH_REFUSED);

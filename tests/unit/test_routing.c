@@ -583,3 +583,116 @@ Test(routing, deleting_one_of_an_auto_delete_cycle)
 	cr_assert_null(vhost_exchange(vh, proto_str_c("b")));
 	cr_assert_null(vhost_exchange(vh, proto_str_c("a")));
 }
+
+/* Array contents of longstr keys (an i32 7 where a key is "#7"), in buf. */
+static struct proto_table
+keyarr(uint8_t *buf, size_t cap, const char *const *keys)
+{
+	struct proto_writer w = proto_writer(buf, cap);
+
+	for (; *keys != NULL; keys++) {
+		if (strcmp(*keys, "#7") == 0) {
+			proto_write_u8(&w, PROTO_FIELD_I32);
+			proto_write_u32(&w, 7);
+			continue;
+		}
+		proto_write_u8(&w, PROTO_FIELD_LONGSTR);
+		proto_write_longstr(&w, proto_str_c(*keys));
+	}
+	cr_assert(!w.overflow);
+	return (struct proto_table){ buf, w.len };
+}
+
+/* Routes rk with the given CC and BCC keys (NULL: none). */
+static size_t
+route_cc(struct exchange *ex, const char *rk, const char *const *cc,
+    const char *const *bcc)
+{
+	static const char *const none[] = { NULL };
+	uint8_t b1[512], b2[512];
+	struct route_keys k = { .rk = proto_str_c(rk) };
+
+	k.cc = keyarr(b1, sizeof(b1), cc != NULL ? cc : none);
+	k.bcc = keyarr(b2, sizeof(b2), bcc != NULL ? bcc : none);
+	cr_assert_eq(exchange_route_keys(ex, &k, notab, &res), 0);
+	return res.n;
+}
+
+Test(routing, keys_iterate_routing_key_then_longstr_cc_then_bcc)
+{
+	static const char *const cc[] = { "a", "#7", "b", NULL };
+	static const char *const bcc[] = { "#7", "c", NULL };
+	uint8_t b1[128], b2[128];
+	struct route_keys k = { .rk = proto_str_c("rk") };
+	struct route_keys_iter it;
+	struct proto_str key;
+	const char *want[] = { "rk", "a", "b", "c" };
+	size_t n = 0;
+
+	k.cc = keyarr(b1, sizeof(b1), cc);
+	k.bcc = keyarr(b2, sizeof(b2), bcc);
+	exchange_keys_init(&it, &k);
+	while (exchange_keys_next(&it, &key)) {
+		cr_assert_lt(n, 4);
+		cr_assert(proto_str_eqc(key, want[n]), "key %zu", n);
+		n++;
+	}
+	cr_assert_eq(n, 4);
+	cr_assert_not(exchange_keys_next(&it, &key));
+}
+
+Test(routing, cc_and_bcc_keys_accumulate_each_queue_once)
+{
+	static const char *const cc[] = { "k2", "k1", "k3", "k2", NULL };
+	static const char *const bcc[] = { "k1", "k3", NULL };
+	struct exchange *ex = xdecl("x", EXCHANGE_DIRECT);
+	struct exchange *def = vhost_exchange(vh, proto_str_c(""));
+	struct queue *q1 = qdecl("q1"), *q2 = qdecl("q2"), *q3 = qdecl("q3");
+
+	bindq(ex, q1, "k1");
+	bindq(ex, q1, "k2");
+	bindq(ex, q2, "k2");
+	bindq(ex, q3, "k3");
+	cr_assert_eq(route_cc(ex, "k1", cc, bcc), 3);
+	cr_assert_eq(count(q1), 1);
+	cr_assert_eq(count(q2), 1);
+	cr_assert_eq(count(q3), 1);
+	/* The default exchange: each key names a queue. */
+	cr_assert_eq(route_cc(def, "nope", (const char *const[]){ "q3", NULL },
+	    (const char *const[]){ "q1", "q3", NULL }), 2);
+	cr_assert_eq(count(q1), 1);
+	cr_assert_eq(count(q3), 1);
+}
+
+Test(routing, every_key_is_routed_again_past_an_exchange_binding)
+{
+	static const char *const cc[] = { "to-x2", NULL };
+	struct exchange *x1 = xdecl("x1", EXCHANGE_DIRECT);
+	struct exchange *x2 = xdecl("x2", EXCHANGE_TOPIC);
+	struct queue *q = qdecl("q");
+
+	bindx(x1, x2, "to-x2");
+	bindq(x2, q, "own.#");
+	cr_assert_eq(route_cc(x1, "own.key", cc, NULL), 1);
+	cr_assert_eq(count(q), 1);
+	cr_assert_eq(route_cc(x1, "own.key", NULL, NULL), 0);
+}
+
+Test(routing, alternate_exchange_only_when_no_key_matched)
+{
+	static const char *const args[] = { "alternate-exchange", "ae", NULL };
+	static const char *const hit[] = { "k", NULL };
+	static const char *const miss[] = { "m1", "m2", NULL };
+	uint8_t buf[128];
+	struct exchange *ex, *ae = xdecl("ae", EXCHANGE_DIRECT);
+	struct queue *q = qdecl("q"), *qae = qdecl("qae");
+
+	ex = xnew("x", EXCHANGE_DIRECT, false, strtab(buf, sizeof(buf), args));
+	bindq(ex, q, "k");
+	bindq(ae, qae, "m2");
+	cr_assert_eq(route_cc(ex, "other", NULL, hit), 1);
+	cr_assert_eq(count(q), 1);
+	/* Nothing matched: the alternate routes all the keys too. */
+	cr_assert_eq(route_cc(ex, "other", miss, NULL), 1);
+	cr_assert_eq(count(qae), 1);
+}
