@@ -19,6 +19,7 @@
 #include <criterion/criterion.h>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/util.h"
 
 TestSuite(dead_letter, .timeout = 60);
 
@@ -478,28 +479,6 @@ Test(dead_letter, reject_publish_nacks_and_reject_publish_dlx_dead_letters)
 
 /* ---- x-death headers a client sent (RELIABILITY item 15) ------------- */
 
-static amqp_table_entry_t
-kv_str(const char *key, const char *val)
-{
-	amqp_table_entry_t	e;
-
-	e.key = amqp_cstring_bytes(key);
-	e.value.kind = AMQP_FIELD_KIND_UTF8;
-	e.value.value.bytes = amqp_cstring_bytes(val);
-	return e;
-}
-
-static amqp_table_entry_t
-kv_i32(const char *key, int32_t val)
-{
-	amqp_table_entry_t	e;
-
-	e.key = amqp_cstring_bytes(key);
-	e.value.kind = AMQP_FIELD_KIND_I32;
-	e.value.value.i32 = val;
-	return e;
-}
-
 static amqp_field_value_t
 table_of(amqp_table_entry_t *e, int n)
 {
@@ -539,7 +518,7 @@ die_with(amqp_connection_state_t c, const char *src, const char *dq,
 	memset(&p, 0, sizeof(p));
 	p._flags = AMQP_BASIC_HEADERS_FLAG;
 	p.headers.entries = e;
-	e[p.headers.num_entries++] = kv_str("keep", "me");
+	e[p.headers.num_entries++] = ut_str("keep", "me");
 	if (xd != NULL) {
 		e[p.headers.num_entries].key = amqp_cstring_bytes("x-death");
 		e[p.headers.num_entries++].value = *xd;
@@ -642,22 +621,22 @@ Test(dead_letter, a_forged_entry_of_the_queue_and_reason_is_counted_and_merged)
 	/* Well-formed as a client may send them back: counted. */
 	rk.kind = AMQP_FIELD_KIND_UTF8;
 	rk.value.bytes = amqp_cstring_bytes("old-key");
-	e1[0] = kv_i32("count", 2);
-	e1[1] = kv_str("queue", q);
-	e1[2] = kv_str("reason", "rejected");
+	e1[0] = ut_i32("count", 2);
+	e1[1] = ut_str("queue", q);
+	e1[2] = ut_str("reason", "rejected");
 	e1[3].key = amqp_cstring_bytes("time");
 	e1[3].value.kind = AMQP_FIELD_KIND_TIMESTAMP;
 	e1[3].value.value.u64 = 1577836800;
-	e1[4] = kv_str("exchange", "old-exchange");
+	e1[4] = ut_str("exchange", "old-exchange");
 	e1[5].key = amqp_cstring_bytes("routing-keys");
 	e1[5].value = array_of(&rk, 1);
-	e2[0] = kv_i32("count", 3);
-	e2[1] = kv_str("queue", "elsewhere");
-	e2[2] = kv_str("reason", "expired");
+	e2[0] = ut_i32("count", 3);
+	e2[1] = ut_str("queue", "elsewhere");
+	e2[2] = ut_str("reason", "expired");
 	/* A second entry of this queue and reason: merged into the first. */
-	e3[0] = kv_i32("count", 7);
-	e3[1] = kv_str("queue", q);
-	e3[2] = kv_str("reason", "rejected");
+	e3[0] = ut_i32("count", 7);
+	e3[1] = ut_str("queue", q);
+	e3[2] = ut_str("reason", "rejected");
 	v[0] = table_of(e1, 6);
 	v[1] = table_of(e2, 3);
 	v[2] = table_of(e3, 3);
@@ -675,18 +654,18 @@ Test(dead_letter, a_forged_entry_of_the_queue_and_reason_is_counted_and_merged)
 	assert_no_first_death(&m);
 	amqp_destroy_message(&m);
 	/* No count: 1, as RabbitMQ. A binary queue name is the name. */
-	e4[0] = kv_str("queue", q);
-	e4[1] = kv_str("reason", "rejected");
+	e4[0] = ut_str("queue", q);
+	e4[1] = ut_str("reason", "rejected");
 	v[0] = table_of(e4, 2);
 	xd = array_of(v, 1);
 	m = die_with(c, q, dq, &xd, NULL);
 	assert_death(deaths_of(&m, 1), 0, q, 1);
 	amqp_destroy_message(&m);
-	e5[0] = kv_i32("count", 4);
+	e5[0] = ut_i32("count", 4);
 	e5[1].key = amqp_cstring_bytes("queue");
 	e5[1].value.kind = AMQP_FIELD_KIND_BYTES;
 	e5[1].value.value.bytes = amqp_cstring_bytes(q);
-	e5[2] = kv_str("reason", "rejected");
+	e5[2] = ut_str("reason", "rejected");
 	v[0] = table_of(e5, 3);
 	m = die_with(c, q, dq, &xd, NULL);
 	a = deaths_of(&m, 1);
@@ -711,11 +690,11 @@ Test(dead_letter, forged_entries_of_other_shapes_are_kept_and_this_death_goes_fi
 	plain_queue(c, dq, false);
 	declare_dl(c, q, "", dq, -1, false);
 	/* No queue; another reason of this queue; an empty table. */
-	e1[0] = kv_i32("count", 2);
-	e1[1] = kv_str("reason", "rejected");
-	e2[0] = kv_i32("count", 9);
-	e2[1] = kv_str("queue", q);
-	e2[2] = kv_str("reason", "expired");
+	e1[0] = ut_i32("count", 2);
+	e1[1] = ut_str("reason", "rejected");
+	e2[0] = ut_i32("count", 9);
+	e2[1] = ut_str("queue", q);
+	e2[2] = ut_str("reason", "expired");
 	v[0] = table_of(e1, 2);
 	v[1] = table_of(e2, 3);
 	v[2] = table_of(NULL, 0);
@@ -728,7 +707,7 @@ Test(dead_letter, forged_entries_of_other_shapes_are_kept_and_this_death_goes_fi
 		cr_assert_eq(a->entries[i].kind, AMQP_FIELD_KIND_TABLE);
 	amqp_destroy_message(&m);
 	/* Forged x-first-death-* without x-death: overwritten. */
-	first = kv_str("x-first-death-queue", "forged");
+	first = ut_str("x-first-death-queue", "forged");
 	m = die_with(c, q, dq, NULL, &first);
 	assert_str(&m.properties.headers, "x-first-death-queue", q);
 	assert_str(&m.properties.headers, "x-first-death-reason", "rejected");
@@ -747,9 +726,9 @@ Test(dead_letter, forged_entries_of_other_shapes_are_kept_and_this_death_goes_fi
 		 */
 		v[0].kind = AMQP_FIELD_KIND_UTF8;
 		v[0].value.bytes = amqp_cstring_bytes("not a table");
-		e3[0] = kv_str("count", "two");
-		e3[1] = kv_str("queue", q);
-		e3[2] = kv_str("reason", "rejected");
+		e3[0] = ut_str("count", "two");
+		e3[1] = ut_str("queue", q);
+		e3[2] = ut_str("reason", "rejected");
 		v[1] = table_of(e3, 3);
 		xd = array_of(v, 2);
 		m = die_with(c, q, dq, &xd, NULL);
