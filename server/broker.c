@@ -77,16 +77,11 @@ commit_failed(struct broker *b)
 		if (ch == NULL)
 			continue;
 		ch->dirty = false;
-		chan_nack_pending(ch);
+		chan_commit_failed(ch);
 	}
 	b->dirty_chans.n = 0;
 }
 
-/*
- * The "before sleep" step: commit, then confirms, then dispatch, then
- * flush, so a confirm never goes out before what it confirms is committed
- * and each connection gets one write per loop turn.
- */
 /*
  * Resumes publishers paused by flow control whose queue drained or whose
  * consumers stopped taking. Also run when nothing else woke the loop: the
@@ -109,6 +104,39 @@ flow_check(struct broker *b)
 	b->flow_paused.n = n;
 }
 
+/*
+ * Flushes the connections with output. A flush may read more frames
+ * (conn_flush resumes reading) and their replies put connections back on
+ * the list: those wait for the next round's commit, so only the entries
+ * present at the start are flushed now.
+ */
+static void
+flush_dirty(struct broker *b)
+{
+	size_t n0 = b->dirty_conns.n, n = 0;
+
+	for (size_t i = 0; i < n0; i++) {
+		struct conn *c = b->dirty_conns.v[i];
+
+		if (c == NULL)
+			continue;	/* closed while queued */
+		b->dirty_conns.v[i] = NULL;
+		c->dirty = false;
+		conn_flush(c);
+	}
+	for (size_t i = n0; i < b->dirty_conns.n; i++)
+		if (b->dirty_conns.v[i] != NULL)
+			b->dirty_conns.v[n++] = b->dirty_conns.v[i];
+	b->dirty_conns.n = n;
+}
+
+/*
+ * The "before sleep" step, in rounds: leftover input, dispatch, one
+ * commit for everything, then the durability replies (confirms and
+ * tx.commit-ok, produced only here) and the flush. A reply never goes
+ * out before what it reports is committed, and each connection gets one
+ * write per round.
+ */
 static void
 on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
@@ -162,16 +190,12 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 			if (ch == NULL)
 				continue;	/* freed while queued */
 			ch->dirty = false;
-			chan_send_confirms(ch);
+			chan_commit_done(ch);
 		}
 		b->dirty_chans.n = 0;
-		for (size_t i = 0; i < b->dirty_conns.n; i++) {
-			struct conn *c = b->dirty_conns.v[i];
-
-			c->dirty = false;
-			conn_flush(c);
-		}
-		b->dirty_conns.n = 0;
+		/* Everything queued so far may go out (conn.h: the barrier). */
+		b->commit_gen++;
+		flush_dirty(b);
 		for (size_t i = 0; i < b->dead_conns.n; i++)
 			conn_free(b->dead_conns.v[i]);
 		b->dead_conns.n = 0;

@@ -63,6 +63,7 @@ struct broker {
 	ev_timer	 retry_timer;	/* retries a failed commit's kept ops */
 	ev_tstamp	 commit_fail_logged;
 	uint64_t	 commit_failures;	/* since the last logged one */
+	uint64_t	 commit_gen;	/* commit points passed (conn.h barrier) */
 	ev_tstamp	 stop_started;
 	struct ptrvec	 dirty_queues;	/* queues to dispatch */
 	struct ptrvec	 dirty_chans;	/* channels with confirms to send */

@@ -103,6 +103,10 @@ chan_release(struct chan *ch)
 		msg_unref(ch->tx_pubs[i].m);
 	ch->tx_npubs = 0;
 	ch->tx_nsettles = 0;
+	if (ch->tx_commit_owed) {
+		ch->tx_commit_owed = false;
+		ch->c->commit_wait = false;
+	}
 }
 
 void
@@ -119,6 +123,7 @@ chan_free(struct chan *ch)
 	free(ch->unacked);
 	free(ch->tx_pubs);
 	free(ch->tx_settles);
+	free(ch->refused);
 	free(ch);
 }
 
@@ -547,48 +552,124 @@ chan_track_get(struct chan *ch, struct queue *q, struct qentry *e,
 	return 0;
 }
 
-/* ---- confirms ---------------------------------------------------------- */
+/* ---- durability replies ------------------------------------------------ */
 
-void
-chan_send_confirms(struct chan *ch)
+static void
+send_confirm(struct chan *ch, uint32_t id, uint64_t tag, bool multiple)
 {
-	struct proto_method m = { .id = PROTO_BASIC_ACK };
+	struct proto_method m = { .id = id };
 
-	if (ch->state != CHAN_OPEN || ch->confirmed >= ch->pub_seq)
-		return;
-	m.u.basic_ack.delivery_tag = ch->pub_seq;
-	m.u.basic_ack.multiple = ch->pub_seq - ch->confirmed > 1;
-	conn_send_method(ch->c, ch->id, &m);
-	ch->confirmed = ch->pub_seq;
-}
-
-void
-chan_confirm_nack(struct chan *ch, uint64_t seq)
-{
-	struct proto_method m = { .id = PROTO_BASIC_NACK };
-
-	/* Acks before it go first, so tags stay in order on the wire. */
-	if (seq > ch->confirmed + 1) {
-		struct proto_method a = { .id = PROTO_BASIC_ACK };
-
-		a.u.basic_ack.delivery_tag = seq - 1;
-		a.u.basic_ack.multiple = seq - 1 - ch->confirmed > 1;
-		conn_send_method(ch->c, ch->id, &a);
+	if (id == PROTO_BASIC_ACK) {
+		m.u.basic_ack.delivery_tag = tag;
+		m.u.basic_ack.multiple = multiple;
+	} else {
+		m.u.basic_nack.delivery_tag = tag;
+		m.u.basic_nack.multiple = multiple;
 	}
-	m.u.basic_nack.delivery_tag = seq;
 	conn_send_method(ch->c, ch->id, &m);
-	ch->confirmed = seq;
+	ch->confirmed = tag;
+}
+
+/* Acks everything from confirmed + 1 up to tag (tag > confirmed). */
+static void
+ack_through(struct chan *ch, uint64_t tag)
+{
+	send_confirm(ch, PROTO_BASIC_ACK, tag, tag - ch->confirmed > 1);
 }
 
 void
-chan_nack_pending(struct chan *ch)
+chan_confirm_refused(struct chan *ch, uint64_t seq)
 {
-	struct proto_method m = { .id = PROTO_BASIC_NACK };
+	if (ch->nrefused == ch->refused_cap) {
+		size_t ncap = ch->refused_cap ? ch->refused_cap * 2 : 16;
+		uint64_t *n = realloc(ch->refused, ncap * sizeof(*n));
 
-	if (ch->state != CHAN_OPEN || ch->confirmed >= ch->pub_seq)
+		if (n == NULL) {
+			/* Safe either way: a nack only says "maybe not". */
+			ch->refused_lost = true;
+			broker_wake_chan(ch->c->b, ch);
+			return;
+		}
+		ch->refused = n;
+		ch->refused_cap = ncap;
+	}
+	ch->refused[ch->nrefused++] = seq;
+	broker_wake_chan(ch->c->b, ch);
+}
+
+static void
+confirms_done(struct chan *ch)
+{
+	size_t i = 0;
+
+	if (ch->refused_lost) {
+		chan_commit_failed(ch);
 		return;
-	m.u.basic_nack.delivery_tag = ch->pub_seq;
-	m.u.basic_nack.multiple = ch->pub_seq - ch->confirmed > 1;
-	conn_send_method(ch->c, ch->id, &m);
-	ch->confirmed = ch->pub_seq;
+	}
+	/*
+	 * Tags in order: acks up to each refused publish, its nack (a run
+	 * of refused tags right after the last confirm is one multiple
+	 * nack), then an ack for the rest.
+	 */
+	while (i < ch->nrefused) {
+		uint64_t seq = ch->refused[i];
+
+		if (seq > ch->confirmed + 1)
+			ack_through(ch, seq - 1);
+		while (i + 1 < ch->nrefused && ch->refused[i + 1] == seq + 1)
+			seq = ch->refused[++i];
+		send_confirm(ch, PROTO_BASIC_NACK, seq,
+		    seq - ch->confirmed > 1);
+		i++;
+	}
+	ch->nrefused = 0;
+	if (ch->pub_seq > ch->confirmed)
+		ack_through(ch, ch->pub_seq);
+}
+
+void
+chan_commit_done(struct chan *ch)
+{
+	struct proto_method ok = { .id = PROTO_TX_COMMIT_OK };
+
+	if (ch->state != CHAN_OPEN)
+		return;
+	if (ch->confirmed < ch->pub_seq || ch->refused_lost)
+		confirms_done(ch);
+	if (ch->tx_commit_owed) {
+		ch->tx_commit_owed = false;
+		ch->c->commit_wait = false;
+		conn_send_method(ch->c, ch->id, &ok);
+	}
+}
+
+void
+chan_commit_failed(struct chan *ch)
+{
+	if (ch->state != CHAN_OPEN)
+		return;
+	ch->nrefused = 0;
+	ch->refused_lost = false;
+	if (ch->pub_seq > ch->confirmed)
+		send_confirm(ch, PROTO_BASIC_NACK, ch->pub_seq,
+		    ch->pub_seq - ch->confirmed > 1);
+	if (ch->tx_commit_owed) {
+		ch->tx_commit_owed = false;
+		ch->c->commit_wait = false;
+		/*
+		 * compat: RabbitMQ reports a failure inside the broker as a
+		 * 541 INTERNAL_ERROR connection error; a tx.commit that did
+		 * not reach the disk must never be answered commit-ok.
+		 */
+		chan_fail(ch, PROTO_INTERNAL_ERROR, PROTO_TX_COMMIT,
+		    "tx.commit could not be written to disk");
+	}
+}
+
+void
+chan_tx_commit_owed(struct chan *ch)
+{
+	ch->tx_commit_owed = true;
+	ch->c->commit_wait = true;	/* replies after it wait too */
+	broker_wake_chan(ch->c->b, ch);
 }

@@ -88,7 +88,10 @@ struct chan {
 	bool		 pub_perm_ok;	/* write to pub_exchange was allowed */
 	bool		 confirm;	/* confirm.select done */
 	uint64_t	 pub_seq;	/* last publish sequence number */
-	uint64_t	 confirmed;	/* acks sent up to here */
+	uint64_t	 confirmed;	/* acks and nacks sent up to here */
+	uint64_t	*refused;	/* seqs to nack whatever the commit does */
+	size_t		 nrefused, refused_cap;
+	bool		 refused_lost;	/* ENOMEM lost one: nack all pending */
 
 	char		 last_queue[256];	/* spec: "" means this queue */
 	uint8_t		 last_queue_len;
@@ -101,6 +104,7 @@ struct chan {
 	uint64_t	 reply_mark;	/* vhost route_gen of its last reply */
 
 	bool		 tx;		/* tx.select done */
+	bool		 tx_commit_owed;	/* tx.commit-ok waits for COMMIT */
 	struct tx_publish *tx_pubs;
 	size_t		 tx_npubs, tx_pubs_cap;
 	struct tx_settle *tx_settles;
@@ -125,8 +129,16 @@ int	chan_on_frame(struct chan *ch, const struct proto_frame *f,
 int	chan_fail(struct chan *ch, uint16_t code, uint32_t method_id,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Sends pending publisher confirms (prepare step). */
-void	chan_send_confirms(struct chan *ch);
+/*
+ * The only producers of durability replies, called by the prepare step
+ * after the store commit that covers everything this channel did:
+ * chan_commit_done sends the publisher confirms (acks, and nacks for
+ * refused publishes, in tag order) and an owed tx.commit-ok;
+ * chan_commit_failed nacks every unconfirmed publish and fails an owed
+ * tx.commit.
+ */
+void	chan_commit_done(struct chan *ch);
+void	chan_commit_failed(struct chan *ch);
 /* Whether a consumer may receive another delivery now. */
 bool	chan_consumer_can_take(const struct chan *ch, const struct consumer *cs);
 /* Sends one delivery to a consumer; the channel owns e's reference after. */
@@ -137,10 +149,13 @@ void	chan_remove_consumer(struct chan *ch, struct consumer *cs);
 /* Records a basic.get delivery as unacked; -1 on ENOMEM. */
 int	chan_track_get(struct chan *ch, struct queue *q, struct qentry *e,
 	    uint64_t tag);
-/* Sends basic.nack for publish seq (after acks for everything before). */
-void	chan_confirm_nack(struct chan *ch, uint64_t seq);
-/* Nacks every publish not yet confirmed (a failed store commit). */
-void	chan_nack_pending(struct chan *ch);
+/*
+ * Publish seq was refused (a full reject-publish queue, a failed route):
+ * its basic.nack goes out with the next confirms, after the commit.
+ */
+void	chan_confirm_refused(struct chan *ch, uint64_t seq);
+/* Owes the client tx.commit-ok until the next commit (chan_tx.c). */
+void	chan_tx_commit_owed(struct chan *ch);
 /* Tells a client its consumer was cancelled by the broker. */
 void	chan_consumer_cancelled(struct chan *ch, struct consumer *cs);
 

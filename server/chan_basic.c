@@ -419,7 +419,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 	}
 	if (seq != 0) {
 		if (failed || refused)
-			chan_confirm_nack(ch, seq);
+			chan_confirm_refused(ch, seq);
 		else
 			broker_wake_chan(ch->c->b, ch);
 	}

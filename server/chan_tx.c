@@ -15,10 +15,14 @@ tx_discard(struct chan *ch)
 	ch->tx_nsettles = 0;
 }
 
+/*
+ * Routes the held publishes and applies the held settles; tx.commit-ok
+ * goes out from the prepare step once the store commit that covers them
+ * succeeded (chan_commit_done), never before.
+ */
 static int
 tx_commit(struct chan *ch)
 {
-	struct proto_method ok = { .id = PROTO_TX_COMMIT_OK };
 	int rc = 0;
 
 	/* Settles first: they refer to deliveries made before the commit. */
@@ -41,7 +45,7 @@ tx_commit(struct chan *ch)
 	if (rc != 0)
 		return rc;
 	ch->tx_npubs = 0;
-	conn_send_method(ch->c, ch->id, &ok);
+	chan_tx_commit_owed(ch);
 	return 0;
 }
 

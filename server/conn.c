@@ -173,6 +173,13 @@ bury(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	b->nconns--;
+	if (c->dirty) {
+		/* Its flush may wait for the next round, after conn_free. */
+		for (size_t i = 0; i < b->dirty_conns.n; i++)
+			if (b->dirty_conns.v[i] == c)
+				b->dirty_conns.v[i] = NULL;
+		c->dirty = false;
+	}
 	if (c->input_pending)
 		for (size_t i = 0; i < b->pending_input.n; i++)
 			if (b->pending_input.v[i] == c)
@@ -271,10 +278,27 @@ conn_vhost_gone(struct conn *c)
 	c->vh = NULL;
 }
 
+/*
+ * The output barrier (Redis' AE_BARRIER does this job): bytes queued
+ * before the last commit point may be written at any time; later ones
+ * wait for the prepare step, which commits before it flushes. So no
+ * reply reaches the socket ahead of the commit of what it reports, even
+ * when the write watcher runs in the same loop turn as the read.
+ */
+static void
+out_mark(struct conn *c)
+{
+	if (c->out_gen != c->b->commit_gen) {
+		c->out_gen = c->b->commit_gen;
+		c->out_safe = buf_used(&c->out);
+	}
+}
+
 /* Appends raw bytes to the output and schedules a flush. */
 static bool
 out_append(struct conn *c, const void *p, size_t len)
 {
+	out_mark(c);
 	if (!buf_append(&c->out, p, len)) {
 		conn_abort(c, "output buffer full");
 		return false;
@@ -290,6 +314,7 @@ conn_send_method(struct conn *c, uint16_t channel, const struct proto_method *m)
 
 	if (c->state == CONN_DEAD)
 		return false;
+	out_mark(c);
 	if (!buf_reserve(&c->out, METHOD_MAX)) {
 		conn_abort(c, "output buffer full");
 		return false;
@@ -323,6 +348,7 @@ conn_send_content(struct conn *c, uint16_t channel,
 
 	if (c->state == CONN_DEAD)
 		return false;
+	out_mark(c);
 	if (!buf_reserve(&c->out, need)) {
 		conn_abort(c, "output buffer full");
 		return false;
@@ -610,13 +636,15 @@ conn_flush(struct conn *c)
 		c->release_pending = false;
 		release(c);
 	}
-	while (buf_used(&c->out) > 0) {
+	out_mark(c);
+	while (c->out_safe > 0) {
 		if (c->ssl == NULL)
-			n = write(c->fd, buf_head(&c->out), buf_used(&c->out));
+			n = write(c->fd, buf_head(&c->out), c->out_safe);
 		else
-			n = tls_send(c, buf_head(&c->out), buf_used(&c->out));
+			n = tls_send(c, buf_head(&c->out), c->out_safe);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
+			c->out_safe -= (size_t)n;
 			c->last_send = ev_now(c->b->loop);
 			continue;
 		}
@@ -627,13 +655,17 @@ conn_flush(struct conn *c)
 		conn_abort(c, n == -1 ? strerror(errno) : "write returned 0");
 		return;
 	}
-	if (buf_used(&c->out) > 0 && !c->tls_write_wants_read) {
+	if (c->out_safe > 0 && !c->tls_write_wants_read) {
 		if (!c->writing) {
 			ev_io_start(c->b->loop, &c->wio);
 			c->writing = true;
 		}
 	} else if (buf_used(&c->out) > 0) {
-		/* TLS: on_tls flushes again once the socket is readable. */
+		/*
+		 * TLS: on_tls flushes again once the socket is readable.
+		 * Bytes past the barrier: the prepare step flushes them (the
+		 * append that queued them put c on its list).
+		 */
 		if (c->writing) {
 			ev_io_stop(c->b->loop, &c->wio);
 			c->writing = false;
@@ -1152,12 +1184,18 @@ process_input(struct conn *c)
 		 * so a fast publisher cannot starve them and grow its queues
 		 * without bound (RabbitMQ's credit flow does this job there).
 		 */
-		if (frames++ == INPUT_BUDGET && !c->input_pending &&
-		    broker_wake_input(c->b, c) == 0) {
+		/*
+		 * A tx.commit-ok waits for the store commit; replies to the
+		 * frames behind it must not overtake it, so they wait too.
+		 */
+		if ((frames++ == INPUT_BUDGET || c->commit_wait) &&
+		    !c->input_pending && broker_wake_input(c->b, c) == 0) {
 			set_reading(c, false);
 			c->input_pending = true;
 			return;
 		}
+		if (c->commit_wait)
+			return;	/* already waiting on the broker's list */
 		if (c->state == CONN_HEADER) {
 			switch (proto_header_check(buf_head(&c->in),
 			    buf_used(&c->in))) {

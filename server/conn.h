@@ -41,6 +41,14 @@ struct conn {
 	ev_timer	 timer;		/* handshake timeout, heartbeats, close */
 	ev_tstamp	 last_recv, last_send;
 	struct buf	 in, out;
+	/*
+	 * The output barrier: only the first out_safe bytes of out were
+	 * queued before the last commit point (broker's commit_gen, seen as
+	 * out_gen), so only they may reach the socket. Anything queued after
+	 * waits for the prepare step's next commit.
+	 */
+	size_t		 out_safe;
+	uint64_t	 out_gen;
 	uint32_t	 frame_max;	/* negotiated; pre-tune limit before */
 	uint16_t	 channel_max;
 	uint16_t	 heartbeat;
@@ -62,6 +70,7 @@ struct conn {
 	bool		 blocked;	/* by a resource alarm: not read */
 	bool		 opened;	/* counted in the broker's nopen */
 	bool		 input_pending;	/* frames left over: its budget ran out */
+	bool		 commit_wait;	/* a tx.commit-ok waits for COMMIT */
 	struct queue	*flow_q;	/* publisher paused until it drains */
 	uint32_t	 nconsumers;	/* on all its channels */
 	struct sockaddr_storage peer;	/* the socket's real peer address */
