@@ -2,14 +2,30 @@
  * crashtest: kill -9 warrend under load, again and again, and check that
  * no confirmed message is lost and no acknowledged one comes back.
  *
- * Each round starts warrend on a data dir kept across rounds, runs a
- * publisher (confirm mode, persistent messages whose body is a unique
- * 8-byte id, a window of outstanding confirms) and a consumer (prefetch
- * 100, acks every message singly, a few out of order) against one durable
- * queue, and SIGKILLs warrend at a random moment.  It then restarts
- * warrend, drains the queue and accounts for every id:
+ * Each round starts warrend on a data dir kept across rounds, runs four
+ * publishers of persistent messages whose body starts with a unique
+ * 8-byte id, and a consumer (prefetch 100 per queue, acks every message
+ * singly, a few out of order), and SIGKILLs warrend at a random moment:
  *
- *   confirmed    basic.ack received by the publisher
+ *   confirm         confirm mode, a window of outstanding confirms, into
+ *                   the durable queue "crashtest"
+ *   tx              tx.select, batches of 1..20 publishes and tx.commit
+ *   reject-publish  confirm mode into "crashtest-rp", a durable queue of
+ *                   x-max-length 50 with x-overflow reject-publish: it is
+ *                   often full, so acks sit next to refusals (nacks)
+ *   slow-reader     confirm mode into "crashtest-slow" (its own queue, so
+ *                   the others' flow control does not hold it), every
+ *                   other publish a 4 KiB mandatory one that comes back
+ *                   as basic.return; it reads its socket (16 KiB receive
+ *                   buffer) half the time, in 50 ms turns, so its
+ *                   output backs up in the broker, whose write
+ *                   watcher then flushes while new frames arrive (below
+ *                   the mark where the broker stops reading it)
+ *
+ * It then restarts warrend, drains the queues and accounts for every id:
+ *
+ *   confirmed    basic.ack received by the publisher (tx: the batch's
+ *                tx.commit-ok)
  *   acked        basic.ack sent by the consumer and followed by a
  *                completed basic.qos round trip on its channel (so the
  *                broker processed it); acks sent after the last round
@@ -23,6 +39,7 @@
  *                  [-W window] [-k] [-v]
  */
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -48,14 +65,30 @@
 #include <amqp_tcp_socket.h>
 
 #define QUEUE		"crashtest"
+#define QUEUE_RP	"crashtest-rp"	/* x-max-length, reject-publish */
+#define QUEUE_SLOW	"crashtest-slow"	/* the slow reader's */
+#define RP_MAX_LENGTH	50
+#define SLOW_READ_MS	50	/* the slow reader's pauses and reads */
+#define RETURN_SIZE	4096	/* its unroutable, returned bodies */
+#define SLOW_RCVBUF	16384	/* its socket's receive buffer */
 #define PREFETCH	100
 #define START_MS	30000	/* warrend must listen within this */
 #define STOP_MS		15000	/* and exit on SIGTERM within this */
 #define RPC_SEC		5
 #define ROUND_ALARM	300	/* seconds: a hung round kills us */
 
-/* Per-id fates, indexed by the round's sequence number (1-based). */
-enum { PUB_NONE, PUB_SENT, PUB_ACKED, PUB_NACKED };
+/*
+ * Ids: 16 bits of run, 16 of round, 4 of publisher kind, 28 of sequence.
+ * Per-id fates are kept per kind, indexed by the sequence (1-based).
+ */
+enum pub_kind { KIND_CONFIRM, KIND_TX, KIND_REJECT, KIND_SLOW, NKIND };
+static const char *const kind_name[NKIND] = { "confirm", "tx",
+    "reject-publish", "slow-reader" };
+#define KIND_SHIFT	28
+#define SEQ_MASK	0x0fffffffu
+
+/* PUB_RETURN: sent unroutable (slow reader), not a message to find. */
+enum { PUB_NONE, PUB_SENT, PUB_ACKED, PUB_NACKED, PUB_RETURN };
 enum { ACK_NONE, ACK_SENT, ACK_CERTAIN };
 
 struct ids {
@@ -81,12 +114,15 @@ struct broker {
 
 /* What the publisher thread learnt; read by main after join. */
 struct pub {
+	enum pub_kind	 kind;
 	int		 port;
-	uint64_t	 id_base;
+	uint64_t	 id_base;	/* round's base | kind << KIND_SHIFT */
+	uint64_t	 seed;
 	int		 window;
 	struct ids	 fate;		/* PUB_* */
 	uint64_t	 published;
 	uint64_t	 acked, nacked;
+	uint64_t	 returns_confirmed;	/* confirms of PUB_RETURN ones */
 	bool		 connected;
 	bool		 early;		/* stopped before the kill */
 	char		 err[256];
@@ -97,9 +133,9 @@ struct con {
 	int		 port;
 	uint64_t	 id_base;
 	uint64_t	 seed;
-	struct ids	 delivered;	/* times delivered live */
-	struct ids	 redeliv;	/* live delivery carried redelivered */
-	struct ids	 ack;		/* ACK_* */
+	struct ids	 delivered[NKIND];	/* times delivered live */
+	struct ids	 redeliv[NKIND];	/* live delivery: redelivered */
+	struct ids	 ack[NKIND];		/* ACK_* */
 	uint64_t	 ndelivered, nacks_sent, round_trips;
 	uint64_t	 foreign;	/* ids from elsewhere */
 	bool		 connected;
@@ -198,7 +234,7 @@ put_id(uint8_t *p, uint64_t id)
 		p[i] = (uint8_t)(id >> (56 - 8 * i));
 }
 
-/* The id in a body, or UINT64_MAX when it is not 8 bytes. */
+/* The id a body starts with, or UINT64_MAX when it is too short. */
 static uint64_t
 get_id(amqp_bytes_t b)
 {
@@ -206,7 +242,7 @@ get_id(amqp_bytes_t b)
 	uint64_t	 id = 0;
 	int		 i;
 
-	if (b.len != 8)
+	if (b.len < 8)
 		return UINT64_MAX;
 	for (i = 0; i < 8; i++)
 		id = id << 8 | p[i];
@@ -410,7 +446,14 @@ pub_confirm(struct pub *p, uint64_t tag, bool multiple, bool ack)
 	if (multiple && tag > (uint64_t)p->window * 4)
 		from = tag - (uint64_t)p->window * 4;
 	for (t = from; t <= tag; t++) {
-		if (ids_get(&p->fate, t) != PUB_SENT)
+		uint8_t	f = ids_get(&p->fate, t);
+
+		if (f == PUB_RETURN) {
+			ids_set(&p->fate, t, PUB_NONE);
+			p->returns_confirmed++;
+			continue;
+		}
+		if (f != PUB_SENT)
 			continue;
 		ids_set(&p->fate, t, ack ? PUB_ACKED : PUB_NACKED);
 		if (ack)
@@ -420,26 +463,93 @@ pub_confirm(struct pub *p, uint64_t tag, bool multiple, bool ack)
 	}
 }
 
+/* Publishes seq's message; false (with p->err set) when the broker is
+ * gone. */
+static bool
+pub_send(struct pub *p, amqp_connection_state_t c, uint64_t seq,
+    const char *queue, bool returned)
+{
+	static uint8_t		 big[RETURN_SIZE];
+	amqp_basic_properties_t	 props;
+	uint8_t			 body[8];
+	int			 rc;
+
+	memset(&props, 0, sizeof(props));
+	props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
+	props.delivery_mode = 2;
+	put_id(body, p->id_base | seq);
+	ids_set(&p->fate, seq, returned ? PUB_RETURN : PUB_SENT);
+	/* Counted before it is sent: a failed send may still have reached
+	 * the broker. */
+	p->published = seq;
+	if (returned)
+		rc = amqp_basic_publish(c, 1, amqp_cstring_bytes(""),
+		    amqp_cstring_bytes("crashtest-nowhere"), 1, 0, &props,
+		    (amqp_bytes_t){ sizeof(big), big });
+	else
+		rc = amqp_basic_publish(c, 1, amqp_cstring_bytes(""),
+		    amqp_cstring_bytes(queue), 0, 0, &props,
+		    (amqp_bytes_t){ sizeof(body), body });
+	if (rc != AMQP_STATUS_OK) {
+		snprintf(p->err, sizeof(p->err), "publish: %s",
+		    amqp_error_string2(rc));
+		return false;
+	}
+	return true;
+}
+
+/* tx: batches of 1..20 publishes, each batch confirmed by commit-ok. */
+static void
+pub_tx(struct pub *p, amqp_connection_state_t c)
+{
+	uint64_t	rs = p->seed, seq = 0;
+
+	amqp_tx_select(c, 1);
+	if (!rpc_ok(c, "tx.select", p->err, sizeof(p->err)))
+		return;
+	p->connected = true;
+	while (!atomic_load(&stop_flag)) {
+		uint64_t	first = seq + 1, n = 1 + rnd(&rs) % 20;
+
+		for (uint64_t i = 0; i < n; i++)
+			if (!pub_send(p, c, ++seq, QUEUE, false))
+				return;
+		amqp_tx_commit(c, 1);
+		if (!rpc_ok(c, "tx.commit", p->err, sizeof(p->err)))
+			return;
+		for (uint64_t t = first; t <= seq; t++)
+			ids_set(&p->fate, t, PUB_ACKED);
+		p->acked += n;
+	}
+}
+
 static void *
 publisher(void *arg)
 {
 	struct pub		*p = arg;
 	amqp_connection_state_t	 c;
-	amqp_basic_properties_t	 props;
-	uint8_t			 body[8];
+	const char		*queue = p->kind == KIND_REJECT ? QUEUE_RP :
+				    p->kind == KIND_SLOW ? QUEUE_SLOW : QUEUE;
 	uint64_t		 seq = 0;
 
 	if ((c = connect_broker(p->port, p->err, sizeof(p->err))) == NULL)
 		return NULL;
+	if (p->kind == KIND_TX) {
+		pub_tx(p, c);
+		goto out;
+	}
 	amqp_confirm_select(c, 1);
 	if (!rpc_ok(c, "confirm.select", p->err, sizeof(p->err))) {
 		close_quietly(c);
 		return NULL;
 	}
+	if (p->kind == KIND_SLOW) {
+		int	n = SLOW_RCVBUF;
+
+		setsockopt(amqp_get_sockfd(c), SOL_SOCKET, SO_RCVBUF, &n,
+		    sizeof(n));
+	}
 	p->connected = true;
-	memset(&props, 0, sizeof(props));
-	props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
-	props.delivery_mode = 2;
 
 	while (!atomic_load(&stop_flag)) {
 		struct timeval	tv;
@@ -447,26 +557,21 @@ publisher(void *arg)
 		int		rc;
 
 		/* Fill the window. */
-		while (seq - p->acked - p->nacked < (uint64_t)p->window) {
-			put_id(body, p->id_base | ++seq);
-			ids_set(&p->fate, seq, PUB_SENT);
-			/* Counted before it is sent: a failed send may still
-			 * have reached the broker. */
-			p->published = seq;
-			rc = amqp_basic_publish(c, 1, amqp_cstring_bytes(""),
-			    amqp_cstring_bytes(QUEUE), 0, 0, &props,
-			    (amqp_bytes_t){ sizeof(body), body });
-			if (rc != AMQP_STATUS_OK) {
-				snprintf(p->err, sizeof(p->err), "publish: "
-				    "%s", amqp_error_string2(rc));
+		while (seq - p->acked - p->nacked - p->returns_confirmed <
+		    (uint64_t)p->window) {
+			++seq;
+			if (!pub_send(p, c, seq, queue,
+			    p->kind == KIND_SLOW && seq % 2 == 0))
 				goto out;	/* the broker is gone */
-			}
 		}
+		/* The slow reader lets its output back up in the broker. */
+		if (p->kind == KIND_SLOW)
+			sleep_ms(SLOW_READ_MS);
 		/* Wait for confirms (blocking briefly), then take all that
-		 * are already here. */
+		 * are already here; the slow reader reads for a turn. */
 		tv.tv_sec = 0;
 		tv.tv_usec = 100000;
-		for (;;) {
+		for (long until = now_ms() + SLOW_READ_MS;;) {
 			amqp_maybe_release_buffers(c);
 			rc = amqp_simple_wait_frame_noblock(c, &f, &tv);
 			if (rc == AMQP_STATUS_TIMEOUT)
@@ -498,7 +603,8 @@ publisher(void *arg)
 					goto out;
 				}
 			}
-			tv.tv_usec = 0;
+			tv.tv_usec = p->kind == KIND_SLOW &&
+			    now_ms() < until ? 10000 : 0;
 		}
 	}
 out:
@@ -511,8 +617,21 @@ out:
 
 struct held {
 	uint64_t	tag;
-	uint64_t	seq;
+	uint64_t	seq;	/* kind << KIND_SHIFT | sequence */
 };
+
+/* Records a fate by the id's kind and sequence. */
+static void
+kind_set(struct ids *by_kind, uint64_t seq, uint8_t v)
+{
+	ids_set(&by_kind[(seq >> KIND_SHIFT) & 0xf], seq & SEQ_MASK, v);
+}
+
+static uint8_t
+kind_get(const struct ids *by_kind, uint64_t seq)
+{
+	return ids_get(&by_kind[(seq >> KIND_SHIFT) & 0xf], seq & SEQ_MASK);
+}
 
 static void *
 consumer(void *arg)
@@ -536,6 +655,14 @@ consumer(void *arg)
 	    0, 0, 0, amqp_empty_table);
 	if (!rpc_ok(c, "basic.consume", k->err, sizeof(k->err)))
 		goto out;
+	amqp_basic_consume(c, 1, amqp_cstring_bytes(QUEUE_RP),
+	    amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+	if (!rpc_ok(c, "basic.consume", k->err, sizeof(k->err)))
+		goto out;
+	amqp_basic_consume(c, 1, amqp_cstring_bytes(QUEUE_SLOW),
+	    amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+	if (!rpc_ok(c, "basic.consume", k->err, sizeof(k->err)))
+		goto out;
 	k->connected = true;
 
 	while (!atomic_load(&stop_flag)) {
@@ -552,7 +679,7 @@ consumer(void *arg)
 			id = get_id(env.message.body);
 			seq = id & 0xffffffffu;
 			if (id == UINT64_MAX || (id & ~0xffffffffull) !=
-			    k->id_base) {
+			    k->id_base || (seq >> KIND_SHIFT) >= NKIND) {
 				/* Not this round's: ack it away. */
 				k->foreign++;
 				amqp_basic_ack(c, 1, env.delivery_tag, 0);
@@ -560,10 +687,10 @@ consumer(void *arg)
 				continue;
 			}
 			k->ndelivered++;
-			ids_set(&k->delivered, seq,
-			    (uint8_t)(ids_get(&k->delivered, seq) + 1));
+			kind_set(k->delivered, seq,
+			    (uint8_t)(kind_get(k->delivered, seq) + 1));
 			if (env.redelivered)
-				ids_set(&k->redeliv, seq, 1);
+				kind_set(k->redeliv, seq, 1);
 			/* About 5% are held back and acked later, out of
 			 * order. */
 			ack_now = nheld >= 10 || rnd(&rs) % 100 >= 5;
@@ -575,7 +702,7 @@ consumer(void *arg)
 			    AMQP_STATUS_OK)
 				goto out;
 			else {
-				ids_set(&k->ack, seq, ACK_SENT);
+				kind_set(k->ack, seq, ACK_SENT);
 				k->nacks_sent++;
 				if (npending == pcap) {
 					pcap = pcap ? pcap * 2 : 256;
@@ -594,7 +721,7 @@ consumer(void *arg)
 				if (amqp_basic_ack(c, 1, held[j].tag, 0) !=
 				    AMQP_STATUS_OK)
 					goto out;
-				ids_set(&k->ack, held[j].seq, ACK_SENT);
+				kind_set(k->ack, held[j].seq, ACK_SENT);
 				k->nacks_sent++;
 				if (npending == pcap) {
 					pcap = pcap ? pcap * 2 : 256;
@@ -626,7 +753,7 @@ consumer(void *arg)
 			    AMQP_RESPONSE_NORMAL)
 				goto out;
 			for (i = 0; i < npending; i++)
-				ids_set(&k->ack, pending[i], ACK_CERTAIN);
+				kind_set(k->ack, pending[i], ACK_CERTAIN);
 			npending = 0;
 			k->round_trips++;
 			last_rt = now_ms();
@@ -642,30 +769,42 @@ out:
 /* ---- drain ------------------------------------------------------------- */
 
 struct drained {
-	struct ids	times;		/* by seq: times recovered */
-	struct ids	redeliv;	/* by seq: recovered with the flag */
+	struct ids	times[NKIND];	/* by seq: times recovered */
+	struct ids	redeliv[NKIND];	/* by seq: recovered with the flag */
 	uint64_t	n;		/* this round's ids */
 	uint64_t	other;		/* ids of another round or run */
 	uint64_t	other_this_run;	/* ... of an earlier round of this run */
 };
 
 /*
- * Empties the queue, acking everything, sorting ids into this round's
- * (id_base) and others.  Returns false with a message on failure.
+ * Declares and empties one queue, acking everything, sorting ids into
+ * this round's (id_base) and others.  Returns false with a message on
+ * failure.
  */
 static bool
-drain(int port, uint64_t run_base, uint64_t id_base, struct drained *d,
-    char *err, size_t errlen)
+drain_queue(int port, const char *queue, uint64_t run_base, uint64_t id_base,
+    struct drained *d, char *err, size_t errlen)
 {
 	amqp_connection_state_t	 c;
 	amqp_queue_declare_ok_t	*qok;
+	amqp_table_entry_t	 rp[2];
+	amqp_table_t		 args = amqp_empty_table;
 	uint64_t		 want, got = 0, last_tag = 0;
 	bool			 okay = false;
 
 	if ((c = connect_broker(port, err, errlen)) == NULL)
 		return false;
-	qok = amqp_queue_declare(c, 1, amqp_cstring_bytes(QUEUE), 0, 1, 0, 0,
-	    amqp_empty_table);
+	if (strcmp(queue, QUEUE_RP) == 0) {
+		rp[0].key = amqp_cstring_bytes("x-max-length");
+		rp[0].value.kind = AMQP_FIELD_KIND_I32;
+		rp[0].value.value.i32 = RP_MAX_LENGTH;
+		rp[1].key = amqp_cstring_bytes("x-overflow");
+		rp[1].value.kind = AMQP_FIELD_KIND_UTF8;
+		rp[1].value.value.bytes = amqp_cstring_bytes("reject-publish");
+		args = (amqp_table_t){ 2, rp };
+	}
+	qok = amqp_queue_declare(c, 1, amqp_cstring_bytes(queue), 0, 1, 0, 0,
+	    args);
 	if (!rpc_ok(c, "queue.declare", err, errlen))
 		goto out;
 	want = qok->message_count;
@@ -677,7 +816,7 @@ drain(int port, uint64_t run_base, uint64_t id_base, struct drained *d,
 	amqp_basic_qos(c, 1, 0, 1000, 0);
 	if (!rpc_ok(c, "basic.qos", err, errlen))
 		goto out;
-	amqp_basic_consume(c, 1, amqp_cstring_bytes(QUEUE), amqp_empty_bytes,
+	amqp_basic_consume(c, 1, amqp_cstring_bytes(queue), amqp_empty_bytes,
 	    0, 0, 0, amqp_empty_table);
 	if (!rpc_ok(c, "basic.consume", err, errlen))
 		goto out;
@@ -715,12 +854,13 @@ drain(int port, uint64_t run_base, uint64_t id_base, struct drained *d,
 		last_tag = env.delivery_tag;
 		id = get_id(env.message.body);
 		seq = id & 0xffffffffu;
-		if (id != UINT64_MAX && (id & ~0xffffffffull) == id_base) {
+		if (id != UINT64_MAX && (id & ~0xffffffffull) == id_base &&
+		    (seq >> KIND_SHIFT) < NKIND) {
 			d->n++;
-			ids_set(&d->times, seq,
-			    (uint8_t)(ids_get(&d->times, seq) + 1));
+			kind_set(d->times, seq,
+			    (uint8_t)(kind_get(d->times, seq) + 1));
 			if (env.redelivered)
-				ids_set(&d->redeliv, seq, 1);
+				kind_set(d->redeliv, seq, 1);
 		} else {
 			d->other++;
 			if (id != UINT64_MAX && (id >> 48) == (run_base >> 48))
@@ -735,7 +875,7 @@ drain(int port, uint64_t run_base, uint64_t id_base, struct drained *d,
 	if (last_tag != 0)
 		amqp_basic_ack(c, 1, last_tag, 1);
 	/* Round trip: the acks are processed; the queue must be empty. */
-	qok = amqp_queue_declare(c, 1, amqp_cstring_bytes(QUEUE), 1, 0, 0, 0,
+	qok = amqp_queue_declare(c, 1, amqp_cstring_bytes(queue), 1, 0, 0, 0,
 	    amqp_empty_table);
 	if (!rpc_ok(c, "passive queue.declare", err, errlen))
 		goto out;
@@ -750,6 +890,26 @@ out:
 	return okay;
 }
 
+/* Drains every queue; see drain_queue. */
+static bool
+drain(int port, uint64_t run_base, uint64_t id_base, struct drained *d,
+    char *err, size_t errlen)
+{
+	return drain_queue(port, QUEUE, run_base, id_base, d, err, errlen) &&
+	    drain_queue(port, QUEUE_RP, run_base, id_base, d, err, errlen) &&
+	    drain_queue(port, QUEUE_SLOW, run_base, id_base, d, err, errlen);
+}
+
+static void
+drained_free(struct drained *d)
+{
+	for (int i = 0; i < NKIND; i++) {
+		ids_free(&d->times[i]);
+		ids_free(&d->redeliv[i]);
+	}
+	memset(d, 0, sizeof(*d));
+}
+
 /* ---- rounds ------------------------------------------------------------ */
 
 struct totals {
@@ -758,30 +918,103 @@ struct totals {
 	uint64_t	lost, resurrected, duplicates, dup_live, dup_drain,
 			recovered_unconfirmed, foreign;
 	uint64_t	redeliv_ok, redeliv_missing, redeliv_spurious;
+	uint64_t	kind_confirmed[NKIND], kind_nacked[NKIND],
+			kind_lost[NKIND];
 	int		errors;
 };
+
+/* What one kind's ids came to; added to the round's counts. */
+struct tally {
+	uint64_t	lost, resur, dups, dup_live, dup_drain, rec_unconf;
+	uint64_t	acked, uncertain, rok, rmiss, rspur;
+};
+
+static void
+tally_kind(const struct pub *p, const struct con *k, const struct drained *d,
+    bool verbose, struct tally *y)
+{
+	enum pub_kind	kind = p->kind;
+	uint64_t	seq, lost0 = y->lost;
+
+	for (seq = 1; seq <= p->published; seq++) {
+		uint8_t	pf = ids_get(&p->fate, seq);
+		uint8_t	af = ids_get(&k->ack[kind], seq);
+		uint8_t	dl = ids_get(&k->delivered[kind], seq);
+		uint8_t	rc = ids_get(&d->times[kind], seq);
+
+		if (af == ACK_CERTAIN)
+			y->acked++;
+		else if (af == ACK_SENT)
+			y->uncertain++;
+		if (pf == PUB_ACKED && af == ACK_NONE && rc == 0)
+			y->lost++;
+		if (af == ACK_CERTAIN && rc > 0)
+			y->resur++;
+		if (dl > 1)
+			y->dup_live++;
+		if (rc > 1)
+			y->dup_drain++;
+		if (dl + rc > 1)
+			y->dups++;
+		if (rc > 0 && pf != PUB_ACKED)
+			y->rec_unconf++;
+		if (rc > 0) {
+			bool	flag = ids_get(&d->redeliv[kind], seq) != 0;
+
+			if (dl > 0 && flag)
+				y->rok++;
+			else if (dl > 0)
+				y->rmiss++;
+			else if (flag)
+				y->rspur++;
+			else
+				y->rok++;
+		}
+	}
+	if (verbose && y->lost > lost0)
+		for (seq = 1; seq <= p->published; seq++)
+			if (ids_get(&p->fate, seq) == PUB_ACKED &&
+			    ids_get(&k->ack[kind], seq) == ACK_NONE &&
+			    ids_get(&d->times[kind], seq) == 0)
+				printf("  lost: %s seq %llu (delivered %u)\n",
+				    kind_name[kind], (unsigned long long)seq,
+				    ids_get(&k->delivered[kind], seq));
+}
+
+/* Ids recovered that no publisher of this round sent. */
+static uint64_t
+unsent_recovered(const struct pub *p, const struct drained *d)
+{
+	const struct ids	*t = &d->times[p->kind];
+	uint64_t		 n = 0;
+
+	for (uint64_t seq = p->published + 1; seq < t->cap; seq++)
+		if (t->v[seq] != 0)
+			n++;
+	return n;
+}
 
 static int
 run_round(const struct opts *o, int round, uint64_t run_base,
     struct totals *t)
 {
 	struct broker	 b;
-	struct pub	 p;
+	struct pub	 p[NKIND];
 	struct con	 k;
 	struct drained	 d;
-	pthread_t	 tp, tk;
+	struct tally	 y;
+	pthread_t	 tp[NKIND], tk;
 	uint64_t	 rs = o->seed ^ ((uint64_t)round * 0x51ed27u);
 	uint64_t	 id_base = run_base | ((uint64_t)round << 32);
-	uint64_t	 seq, maxseq, lost = 0, resur = 0, dups = 0;
-	uint64_t	 dup_live = 0, dup_drain = 0, rec_unconf = 0;
-	uint64_t	 acked = 0, uncertain = 0, rok = 0, rmiss = 0, rspur = 0;
+	uint64_t	 published = 0, confirmed = 0, nacked = 0;
 	long		 kill_ms, t0;
 	char		 err[256] = "";
-	int		 rv;
+	int		 rv, i;
 
-	memset(&p, 0, sizeof(p));
+	memset(p, 0, sizeof(p));
 	memset(&k, 0, sizeof(k));
 	memset(&d, 0, sizeof(d));
+	memset(&y, 0, sizeof(y));
 	alarm(ROUND_ALARM);
 
 	if (!broker_start(o, &b))
@@ -802,43 +1035,57 @@ run_round(const struct opts *o, int round, uint64_t run_base,
 	if (d.other > d.other_this_run && round == 1)
 		printf("round %d: removed %llu messages of an earlier run\n",
 		    round, (unsigned long long)(d.other - d.other_this_run));
-	ids_free(&d.times);
-	ids_free(&d.redeliv);
-	memset(&d, 0, sizeof(d));
+	drained_free(&d);
 
-	p.port = k.port = b.port;
-	p.id_base = k.id_base = id_base;
-	p.window = o->window;
+	for (i = 0; i < NKIND; i++) {
+		p[i].kind = (enum pub_kind)i;
+		p[i].port = b.port;
+		p[i].id_base = id_base | ((uint64_t)i << KIND_SHIFT);
+		p[i].window = o->window;
+		p[i].seed = rnd(&rs);
+	}
+	k.port = b.port;
+	k.id_base = id_base;
 	k.seed = rnd(&rs);
 	atomic_store(&stop_flag, false);
 	atomic_store(&kill_flag, false);
 	kill_ms = 200 + (long)(rnd(&rs) % 1801);
 	t0 = now_ms();
-	if (pthread_create(&tp, NULL, publisher, &p) != 0 ||
-	    pthread_create(&tk, NULL, consumer, &k) != 0)
+	for (i = 0; i < NKIND; i++)
+		if (pthread_create(&tp[i], NULL, publisher, &p[i]) != 0)
+			die("pthread_create");
+	if (pthread_create(&tk, NULL, consumer, &k) != 0)
 		die("pthread_create");
 	sleep_ms(kill_ms - (now_ms() - t0));
 	atomic_store(&kill_flag, true);
 	rv = broker_stop(&b, SIGKILL);
 	atomic_store(&stop_flag, true);
-	pthread_join(tp, NULL);
+	for (i = 0; i < NKIND; i++)
+		pthread_join(tp[i], NULL);
 	pthread_join(tk, NULL);
 	if (rv != 128 + SIGKILL) {
 		fprintf(stderr, "crashtest: round %d: warrend had already "
 		    "exited (status %d) before the kill\n", round, rv);
 		return -1;
 	}
-	if (!p.connected || !k.connected) {
-		fprintf(stderr, "crashtest: round %d: %s did not get going "
-		    "in %ld ms: %s\n", round, !p.connected ? "publisher" :
-		    "consumer", kill_ms, !p.connected ? p.err : k.err);
+	for (i = 0; i < NKIND; i++)
+		if (!p[i].connected) {
+			fprintf(stderr, "crashtest: round %d: %s publisher did "
+			    "not get going in %ld ms: %s\n", round,
+			    kind_name[i], kill_ms, p[i].err);
+			return -1;
+		}
+	if (!k.connected) {
+		fprintf(stderr, "crashtest: round %d: consumer did not get "
+		    "going in %ld ms: %s\n", round, kill_ms, k.err);
 		return -1;
 	}
 
 	/* The kill must have been what stopped them. */
-	if (p.early && p.err[0] != '\0')
-		printf("round %d: publisher stopped before the kill: %s\n",
-		    round, p.err);
+	for (i = 0; i < NKIND; i++)
+		if (p[i].early && p[i].err[0] != '\0')
+			printf("round %d: %s publisher stopped before the "
+			    "kill: %s\n", round, kind_name[i], p[i].err);
 	if (k.early && k.err[0] != '\0')
 		printf("round %d: consumer stopped before the kill: %s\n",
 		    round, k.err);
@@ -857,103 +1104,75 @@ run_round(const struct opts *o, int round, uint64_t run_base,
 		t->errors++;
 	}
 
-	maxseq = p.published;
-	for (seq = 1; seq <= maxseq; seq++) {
-		uint8_t	pf = ids_get(&p.fate, seq);
-		uint8_t	af = ids_get(&k.ack, seq);
-		uint8_t	dl = ids_get(&k.delivered, seq);
-		uint8_t	rc = ids_get(&d.times, seq);
+	for (i = 0; i < NKIND; i++) {
+		uint64_t	lost0 = y.lost;
 
-		if (af == ACK_CERTAIN)
-			acked++;
-		else if (af == ACK_SENT)
-			uncertain++;
-		if (pf == PUB_ACKED && af == ACK_NONE && rc == 0)
-			lost++;
-		if (af == ACK_CERTAIN && rc > 0)
-			resur++;
-		if (dl > 1)
-			dup_live++;
-		if (rc > 1)
-			dup_drain++;
-		if (dl + rc > 1)
-			dups++;
-		if (rc > 0 && pf != PUB_ACKED)
-			rec_unconf++;
-		if (rc > 0) {
-			bool	flag = ids_get(&d.redeliv, seq) != 0;
-
-			if (dl > 0 && flag)
-				rok++;
-			else if (dl > 0)
-				rmiss++;
-			else if (flag)
-				rspur++;
-			else
-				rok++;
-		}
+		tally_kind(&p[i], &k, &d, o->verbose, &y);
+		/* Anything recovered must have been published. */
+		t->foreign += unsent_recovered(&p[i], &d);
+		published += p[i].published;
+		confirmed += p[i].acked;
+		nacked += p[i].nacked;
+		t->kind_confirmed[i] += p[i].acked;
+		t->kind_nacked[i] += p[i].nacked;
+		t->kind_lost[i] += y.lost - lost0;
 	}
-	/* Anything recovered must have been published in this round. */
-	for (seq = maxseq + 1; seq < d.times.cap; seq++)
-		if (d.times.v[seq] != 0)
-			t->foreign++;
 
 	printf("round %d: kill_at=%ldms published=%llu confirmed=%llu "
 	    "nacked=%llu delivered=%llu acked=%llu uncertain=%llu "
 	    "recovered=%llu lost_confirmed=%llu resurrected_acked=%llu "
 	    "duplicates=%llu recovered_unconfirmed=%llu redelivered_ok=%llu "
 	    "redelivered_missing=%llu redelivered_spurious=%llu\n",
-	    round, kill_ms, (unsigned long long)p.published,
-	    (unsigned long long)p.acked, (unsigned long long)p.nacked,
-	    (unsigned long long)k.ndelivered, (unsigned long long)acked,
-	    (unsigned long long)uncertain, (unsigned long long)d.n,
-	    (unsigned long long)lost, (unsigned long long)resur,
-	    (unsigned long long)dups, (unsigned long long)rec_unconf,
-	    (unsigned long long)rok, (unsigned long long)rmiss,
-	    (unsigned long long)rspur);
-	if (dup_live > 0)
+	    round, kill_ms, (unsigned long long)published,
+	    (unsigned long long)confirmed, (unsigned long long)nacked,
+	    (unsigned long long)k.ndelivered, (unsigned long long)y.acked,
+	    (unsigned long long)y.uncertain, (unsigned long long)d.n,
+	    (unsigned long long)y.lost, (unsigned long long)y.resur,
+	    (unsigned long long)y.dups, (unsigned long long)y.rec_unconf,
+	    (unsigned long long)y.rok, (unsigned long long)y.rmiss,
+	    (unsigned long long)y.rspur);
+	printf("round %d: confirmed by kind:", round);
+	for (i = 0; i < NKIND; i++)
+		printf(" %s=%llu/%llu", kind_name[i],
+		    (unsigned long long)p[i].acked,
+		    (unsigned long long)p[i].published);
+	printf("\n");
+	if (y.dup_live > 0)
 		printf("round %d: %llu ids delivered twice before the crash\n",
-		    round, (unsigned long long)dup_live);
-	if (dup_drain > 0)
+		    round, (unsigned long long)y.dup_live);
+	if (y.dup_drain > 0)
 		printf("round %d: %llu ids recovered twice\n", round,
-		    (unsigned long long)dup_drain);
+		    (unsigned long long)y.dup_drain);
 	if (k.foreign > 0 || d.other > 0)
 		printf("round %d: %llu foreign ids consumed, %llu drained\n",
 		    round, (unsigned long long)k.foreign,
 		    (unsigned long long)d.other);
-	if (o->verbose && lost > 0)
-		for (seq = 1; seq <= maxseq; seq++)
-			if (ids_get(&p.fate, seq) == PUB_ACKED &&
-			    ids_get(&k.ack, seq) == ACK_NONE &&
-			    ids_get(&d.times, seq) == 0)
-				printf("  lost: seq %llu (delivered %u)\n",
-				    (unsigned long long)seq,
-				    ids_get(&k.delivered, seq));
 	fflush(stdout);
 
-	t->published += p.published;
-	t->confirmed += p.acked;
-	t->nacked += p.nacked;
-	t->acked += acked;
-	t->uncertain += uncertain;
+	t->published += published;
+	t->confirmed += confirmed;
+	t->nacked += nacked;
+	t->acked += y.acked;
+	t->uncertain += y.uncertain;
 	t->recovered += d.n;
-	t->lost += lost;
-	t->resurrected += resur;
-	t->duplicates += dups;
-	t->dup_live += dup_live;
-	t->dup_drain += dup_drain;
-	t->recovered_unconfirmed += rec_unconf;
+	t->lost += y.lost;
+	t->resurrected += y.resur;
+	t->duplicates += y.dups;
+	t->dup_live += y.dup_live;
+	t->dup_drain += y.dup_drain;
+	t->recovered_unconfirmed += y.rec_unconf;
 	t->foreign += d.other + k.foreign;
-	t->redeliv_ok += rok;
-	t->redeliv_missing += rmiss;
-	t->redeliv_spurious += rspur;
+	t->redeliv_ok += y.rok;
+	t->redeliv_missing += y.rmiss;
+	t->redeliv_spurious += y.rspur;
 
-	ids_free(&p.fate);
-	ids_free(&k.delivered);
-	ids_free(&k.redeliv);
-	ids_free(&k.ack);
-	ids_free(&d.times);
-	ids_free(&d.redeliv);
+	for (i = 0; i < NKIND; i++) {
+		ids_free(&p[i].fate);
+		ids_free(&k.delivered[i]);
+		ids_free(&k.redeliv[i]);
+		ids_free(&k.ack[i]);
+	}
+	drained_free(&d);
 	alarm(0);
 	return 0;
 }
@@ -1034,7 +1253,7 @@ main(int argc, char **argv)
 		die("mkdir %s: %s", o.dir, strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Ids: 16 bits of run, 16 of round, 32 of sequence. */
+	/* Ids: 16 bits of run, 16 of round, 4 of kind, 28 of sequence. */
 	run_base = (rnd(&(uint64_t){ o.seed }) & 0xffffull) << 48;
 	printf("crashtest: %d rounds, warrend %s, data dir %s, seed %llu\n",
 	    o.rounds, o.warrend, o.dir, (unsigned long long)o.seed);
@@ -1062,6 +1281,12 @@ main(int argc, char **argv)
 	    (unsigned long long)t.resurrected,
 	    (unsigned long long)t.duplicates,
 	    (unsigned long long)t.recovered_unconfirmed);
+	for (int i = 0; i < NKIND; i++)
+		printf("kind %s: confirmed=%llu nacked=%llu "
+		    "lost_confirmed=%llu\n", kind_name[i],
+		    (unsigned long long)t.kind_confirmed[i],
+		    (unsigned long long)t.kind_nacked[i],
+		    (unsigned long long)t.kind_lost[i]);
 	bad = t.lost > 0 || t.resurrected > 0 || t.dup_live > 0 ||
 	    t.dup_drain > 0 || t.foreign > 0 || t.errors > 0;
 	if (bad)
