@@ -123,7 +123,7 @@ struct pub {
 	uint64_t	 published;
 	uint64_t	 acked, nacked;
 	uint64_t	 returns_confirmed;	/* confirms of PUB_RETURN ones */
-	bool		 connected;
+	atomic_bool	 connected;
 	bool		 early;		/* stopped before the kill */
 	char		 err[256];
 };
@@ -138,7 +138,7 @@ struct con {
 	struct ids	 ack[NKIND];		/* ACK_* */
 	uint64_t	 ndelivered, nacks_sent, round_trips;
 	uint64_t	 foreign;	/* ids from elsewhere */
-	bool		 connected;
+	atomic_bool	 connected;
 	bool		 early;		/* stopped before the kill */
 	char		 err[256];
 };
@@ -1050,13 +1050,21 @@ run_round(const struct opts *o, int round, uint64_t run_base,
 	atomic_store(&stop_flag, false);
 	atomic_store(&kill_flag, false);
 	kill_ms = 200 + (long)(rnd(&rs) % 1801);
-	t0 = now_ms();
 	for (i = 0; i < NKIND; i++)
 		if (pthread_create(&tp[i], NULL, publisher, &p[i]) != 0)
 			die("pthread_create");
 	if (pthread_create(&tk, NULL, consumer, &k) != 0)
 		die("pthread_create");
-	sleep_ms(kill_ms - (now_ms() - t0));
+	/* The kill time counts from when every client is going. */
+	for (t0 = now_ms(); now_ms() - t0 < START_MS; sleep_ms(1)) {
+		bool	all = atomic_load(&k.connected);
+
+		for (i = 0; i < NKIND; i++)
+			all = all && atomic_load(&p[i].connected);
+		if (all)
+			break;
+	}
+	sleep_ms(kill_ms);
 	atomic_store(&kill_flag, true);
 	rv = broker_stop(&b, SIGKILL);
 	atomic_store(&stop_flag, true);
