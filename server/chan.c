@@ -468,7 +468,7 @@ chan_consumer_can_take(const struct chan *ch, const struct consumer *cs)
 	if (c->state != CONN_RUNNING || c->throttled || ch->state != CHAN_OPEN ||
 	    !ch->flow)
 		return false;
-	if (buf_used(&c->out) >= c->b->cfg.output_high_water)
+	if (io_queued(&c->io) >= c->b->cfg.output_high_water)
 		return false;
 	if (cs->no_ack)
 		return true;

@@ -2,15 +2,10 @@
 
 #include "server/conn.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "protocol/frame.h"
 #include "protocol/table.h"
@@ -24,42 +19,15 @@
 
 /* spec: 4.2.3 frames before tune-ok may not exceed the minimum frame size. */
 #define PREAUTH_FRAME_MAX	PROTO_FRAME_MIN_SIZE
-#define READ_CHUNK		65536
-#define READS_PER_EVENT		16	/* at most 1 MiB per wake-up */
+#define READ_CHUNK		65536	/* input room past a frame */
 #define INPUT_BUDGET		4096	/* frames per connection per loop turn */
 #define CLOSE_TIMEOUT		3.0	/* seconds to wait for close-ok */
 #define METHOD_MAX		8192	/* largest method frame we send */
 
-static void	on_read(struct ev_loop *, ev_io *, int);
-static void	on_write(struct ev_loop *, ev_io *, int);
+static void	on_io(struct io *, enum io_event, void *);
 static void	on_timer(struct ev_loop *, ev_timer *, int);
-static void	on_tls(struct ev_loop *, ev_io *, int);
 static void	release(struct conn *c);
 static void	process_input(struct conn *c);
-
-static void
-peer_name(int fd, char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-			port = ntohs(s4->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-			port = ntohs(s6->sin6_port);
-		}
-	}
-	snprintf(buf, len, "%s:%d", host, port);
-}
 
 static size_t
 out_max(const struct broker *b)
@@ -69,38 +37,44 @@ out_max(const struct broker *b)
 	    (1u << 20);
 }
 
-struct conn *
-conn_new(struct broker *b, int fd)
+static struct conn *
+conn_create(struct broker *b, int fd, bool tls)
 {
+	size_t hwm = b->cfg.output_high_water;
 	struct conn *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->b = b;
-	c->fd = fd;
 	c->id = ++b->next_conn_id;
 	c->state = CONN_HEADER;
 	c->frame_max = PREAUTH_FRAME_MAX;
-	peer_name(fd, c->name, sizeof(c->name));
-	{
-		socklen_t sl = sizeof(c->peer);
-
-		if (getpeername(fd, (struct sockaddr *)&c->peer, &sl) == -1)
-			c->peer.ss_family = AF_UNSPEC;
+	io_peer(fd, &c->peer, c->name, sizeof(c->name));
+	io_init(&c->io, b->loop, fd, PREAUTH_FRAME_MAX + READ_CHUNK,
+	    out_max(b), on_io, c);
+	io_set_barrier(&c->io, &b->commit_gen);
+	/*
+	 * Deliveries pause at the high-water mark (chan_consumer_can_take)
+	 * and resume below it; a client that does not read its output at
+	 * all stops being read at four times the mark.
+	 */
+	io_set_watermarks(&c->io, hwm - 1, 4 * hwm);
+	/*
+	 * TLS: no AMQP bytes before the handshake is done; the handshake
+	 * timer bounds it too.
+	 */
+	if (tls && io_start_tls(&c->io, b->tls) == -1) {
+		c->io.fd = -1;		/* the listener closes it */
+		io_free(&c->io);
+		free(c);
+		return NULL;
 	}
-	buf_init(&c->in, PREAUTH_FRAME_MAX + READ_CHUNK);
-	buf_init(&c->out, out_max(b));
-	ev_io_init(&c->rio, on_read, fd, EV_READ);
-	ev_io_init(&c->wio, on_write, fd, EV_WRITE);
-	c->rio.data = c->wio.data = c;
-	ev_io_start(b->loop, &c->rio);
-	c->reading = true;
+	io_set_read(&c->io, true);
 	/* spec: the handshake must finish within handshake_timeout. */
 	ev_timer_init(&c->timer, on_timer, (ev_tstamp)b->cfg.handshake_timeout,
 	    0.);
 	c->timer.data = c;
 	ev_timer_start(b->loop, &c->timer);
-	c->last_recv = c->last_send = ev_now(b->loop);
 	c->next = b->conns;
 	if (b->conns)
 		b->conns->prev = c;
@@ -111,37 +85,24 @@ conn_new(struct broker *b, int fd)
 }
 
 struct conn *
+conn_new(struct broker *b, int fd)
+{
+	return conn_create(b, fd, false);
+}
+
+struct conn *
 conn_new_tls(struct broker *b, int fd)
 {
-	struct ssl_st *ssl;
-	struct conn *c;
-
-	if (b->tls == NULL || (ssl = tls_session_new(b->tls, fd)) == NULL)
+	if (b->tls == NULL)
 		return NULL;
-	if ((c = conn_new(b, fd)) == NULL) {
-		tls_session_free(ssl, false);
-		return NULL;
-	}
-	c->ssl = ssl;
-	/*
-	 * No AMQP bytes before the handshake is done: tio drives SSL_accept
-	 * and rio starts after it. The handshake timer bounds both.
-	 */
-	c->tls_handshaking = true;
-	ev_io_stop(b->loop, &c->rio);
-	c->reading = false;
-	ev_io_init(&c->tio, on_tls, fd, EV_READ);
-	c->tio.data = c;
-	ev_io_start(b->loop, &c->tio);
-	return c;
+	return conn_create(b, fd, true);
 }
 
 void
 conn_free(struct conn *c)
 {
 	release(c);
-	buf_free(&c->in);
-	buf_free(&c->out);
+	io_free(&c->io);
 	free(c->chans);
 	free(c);
 }
@@ -156,16 +117,8 @@ bury(struct conn *c)
 		return;
 	/* Channels are released later, by the broker, off this call stack. */
 	c->state = CONN_DEAD;
-	ev_io_stop(b->loop, &c->rio);
-	ev_io_stop(b->loop, &c->wio);
 	ev_timer_stop(b->loop, &c->timer);
-	if (c->ssl != NULL) {
-		ev_io_stop(b->loop, &c->tio);
-		tls_session_free(c->ssl, true);	/* close_notify, best effort */
-		c->ssl = NULL;
-	}
-	close(c->fd);
-	c->fd = -1;
+	io_close(&c->io, true);		/* TLS: close_notify, best effort */
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -278,28 +231,11 @@ conn_vhost_gone(struct conn *c)
 	c->vh = NULL;
 }
 
-/*
- * The output barrier (Redis' AE_BARRIER does this job): bytes queued
- * before the last commit point may be written at any time; later ones
- * wait for the prepare step, which commits before it flushes. So no
- * reply reaches the socket ahead of the commit of what it reports, even
- * when the write watcher runs in the same loop turn as the read.
- */
-static void
-out_mark(struct conn *c)
-{
-	if (c->out_gen != c->b->commit_gen) {
-		c->out_gen = c->b->commit_gen;
-		c->out_safe = buf_used(&c->out);
-	}
-}
-
 /* Appends raw bytes to the output and schedules a flush. */
 static bool
 out_append(struct conn *c, const void *p, size_t len)
 {
-	out_mark(c);
-	if (!buf_append(&c->out, p, len)) {
+	if (!io_write(&c->io, p, len)) {
 		conn_abort(c, "output buffer full");
 		return false;
 	}
@@ -311,15 +247,15 @@ bool
 conn_send_method(struct conn *c, uint16_t channel, const struct proto_method *m)
 {
 	struct proto_writer w;
+	uint8_t *p;
 
 	if (c->state == CONN_DEAD)
 		return false;
-	out_mark(c);
-	if (!buf_reserve(&c->out, METHOD_MAX)) {
+	if ((p = io_reserve(&c->io, METHOD_MAX)) == NULL) {
 		conn_abort(c, "output buffer full");
 		return false;
 	}
-	w = proto_writer(buf_tail(&c->out), METHOD_MAX);
+	w = proto_writer(p, METHOD_MAX);
 	proto_frame_begin(&w, PROTO_FRAME_METHOD, channel, 0);
 	if (!proto_method_encode(m, &w)) {
 		log_warnx("conn %s: cannot encode method %08x", c->name, m->id);
@@ -329,7 +265,7 @@ conn_send_method(struct conn *c, uint16_t channel, const struct proto_method *m)
 	proto_frame_end(&w);
 	if (w.overflow)
 		return false;
-	c->out.len += w.len;
+	io_commit(&c->io, w.len);
 	broker_wake_conn(c->b, c);
 	return true;
 }
@@ -344,16 +280,16 @@ conn_send_content(struct conn *c, uint16_t channel,
 	size_t need = METHOD_MAX + 2 * PROTO_FRAME_OVERHEAD + 12 + props_len +
 	    nframes * PROTO_FRAME_OVERHEAD + (size_t)body_len;
 	struct proto_writer w;
+	uint8_t *p;
 	size_t at;
 
 	if (c->state == CONN_DEAD)
 		return false;
-	out_mark(c);
-	if (!buf_reserve(&c->out, need)) {
+	if ((p = io_reserve(&c->io, need)) == NULL) {
 		conn_abort(c, "output buffer full");
 		return false;
 	}
-	w = proto_writer(buf_tail(&c->out), need);
+	w = proto_writer(p, need);
 	proto_frame_begin(&w, PROTO_FRAME_METHOD, channel, 0);
 	if (!proto_method_encode(m, &w))
 		return false;
@@ -374,7 +310,7 @@ conn_send_content(struct conn *c, uint16_t channel,
 	}
 	if (w.overflow)
 		return false;
-	c->out.len += w.len;
+	io_commit(&c->io, w.len);
 	broker_wake_conn(c->b, c);
 	return true;
 }
@@ -395,21 +331,18 @@ wake_consumers(struct conn *c)
 static void
 set_reading(struct conn *c, bool on)
 {
-	if (on == c->reading || c->state == CONN_DEAD)
-		return;
-	c->reading = on;
-	if (on)
-		ev_io_start(c->b->loop, &c->rio);
-	else
-		ev_io_stop(c->b->loop, &c->rio);
+	if (c->state != CONN_DEAD)
+		io_set_read(&c->io, on);
 }
 
-/* Whether nothing but the fairness budget holds the socket unread. */
+/*
+ * Whether nothing but the fairness budget holds the socket unread; io
+ * holds it off itself while the output backlog is above its hiwat.
+ */
 static bool
 may_read(const struct conn *c)
 {
-	return !c->blocked && c->flow_q == NULL &&
-	    buf_used(&c->out) <= 4 * c->b->cfg.output_high_water;
+	return !c->blocked && c->flow_q == NULL;
 }
 
 void
@@ -465,7 +398,7 @@ conn_resume_reading(struct conn *c)
 	if (c->state == CONN_DEAD)
 		return;
 	broker_wake_conn(c->b, c);
-	if (may_read(c) && !c->reading) {
+	if (may_read(c) && !io_reading(&c->io)) {
 		set_reading(c, true);
 		process_input(c);
 	}
@@ -473,233 +406,81 @@ conn_resume_reading(struct conn *c)
 
 
 /*
- * TLS. tio watches for what OpenSSL waits on across directions: the
- * handshake, an SSL_read that must write first and an SSL_write that must
- * read first. rio and wio keep their plain meanings.
+ * After output was written: closes a connection that waited for it, and
+ * wakes consumers held by the high-water mark once below it. Returns
+ * false when c died.
  */
-static void
-tio_update(struct conn *c, int events)
+static bool
+output_written(struct conn *c, bool was_throttled)
 {
-	struct ev_loop *loop = c->b->loop;
-
-	if (c->tls_read_wants_write)
-		events |= EV_WRITE;
-	if (c->tls_write_wants_read)
-		events |= EV_READ;
-	if (ev_is_active(&c->tio) && (c->tio.events & (EV_READ | EV_WRITE)) ==
-	    events)
-		return;
-	ev_io_stop(loop, &c->tio);
-	if (events == 0)
-		return;
-	ev_io_set(&c->tio, c->fd, events);
-	ev_io_start(loop, &c->tio);
-}
-
-/* Aborts c after a TLS failure, naming OpenSSL's reason. */
-static void
-tls_abort(struct conn *c, const char *what)
-{
-	char why[256], text[320];
-
-	snprintf(text, sizeof(text), "%s: %s", what,
-	    tls_error(why, sizeof(why)));
-	conn_abort(c, text);
-}
-
-/*
- * read(2) and write(2) for a TLS connection. A wait sets errno to EAGAIN;
- * after a failure c is already aborted and errno is EPIPE.
- */
-static ssize_t
-tls_recv(struct conn *c, void *p, size_t len)
-{
-	enum tls_status st;
-	size_t n;
-
-	if ((n = tls_read(c->ssl, p, len, &st)) > 0)
-		return (ssize_t)n;
-	switch (st) {
-	case TLS_DONE:
-	case TLS_CLOSED:
-		return 0;
-	case TLS_WANT_WRITE:
-		c->tls_read_wants_write = true;
-		tio_update(c, 0);
-		/* FALLTHROUGH */
-	case TLS_WANT_READ:
-		errno = EAGAIN;
-		return -1;
-	case TLS_FAILED:
-		break;
+	if (io_queued(&c->io) == 0 && c->close_after_flush) {
+		conn_abort(c, c->close_reason);
+		return false;
 	}
-	tls_abort(c, "tls read");
-	errno = EPIPE;
-	return -1;
-}
-
-static ssize_t
-tls_send(struct conn *c, const void *p, size_t len)
-{
-	enum tls_status st;
-	size_t n;
-
-	if ((n = tls_write(c->ssl, p, len, &st)) > 0)
-		return (ssize_t)n;
-	switch (st) {
-	case TLS_WANT_READ:
-		c->tls_write_wants_read = true;
-		tio_update(c, 0);
-		/* FALLTHROUGH */
-	case TLS_WANT_WRITE:
-		errno = EAGAIN;
-		return -1;
-	case TLS_DONE:
-	case TLS_CLOSED:
-		conn_abort(c, "client closed the socket");
-		break;
-	case TLS_FAILED:
-		tls_abort(c, "tls write");
-		break;
-	}
-	errno = EPIPE;
-	return -1;
-}
-
-/* One step of SSL_accept; once done, AMQP input starts. */
-static void
-tls_step(struct conn *c)
-{
-	char desc[128], dn[512];
-
-	switch (tls_handshake(c->ssl)) {
-	case TLS_DONE:
-		c->tls_handshaking = false;
-		tio_update(c, 0);
-		if (tls_peer_subject(c, NULL, 0, dn, sizeof(dn)) == -1)
-			snprintf(dn, sizeof(dn), "none");
-		log_info("conn %s: tls %s, peer %s", c->name,
-		    tls_describe(c->ssl, desc, sizeof(desc)), dn);
-		set_reading(c, true);
-		/* The first AMQP bytes may have come with the handshake. */
-		on_read(c->b->loop, &c->rio, EV_READ);
-		return;
-	case TLS_WANT_READ:
-		tio_update(c, EV_READ);
-		return;
-	case TLS_WANT_WRITE:
-		tio_update(c, EV_WRITE);
-		return;
-	case TLS_CLOSED:
-	case TLS_FAILED:
-		tls_abort(c, "tls handshake");
-		return;
-	}
-}
-
-static void
-on_tls(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct conn *c = w->data;
-
-	if (c->tls_handshaking) {
-		tls_step(c);
-		return;
-	}
-	if (c->tls_read_wants_write && (revents & EV_WRITE)) {
-		c->tls_read_wants_write = false;
-		on_read(loop, &c->rio, EV_READ);
-	}
-	if (c->state != CONN_DEAD && c->tls_write_wants_read &&
-	    (revents & EV_READ)) {
-		c->tls_write_wants_read = false;
-		conn_flush(c);
-	}
-	if (c->state != CONN_DEAD)
-		tio_update(c, 0);
+	c->throttled = io_queued(&c->io) >= c->b->cfg.output_high_water;
+	if (was_throttled && !c->throttled)
+		wake_consumers(c);
+	return true;
 }
 
 void
 conn_flush(struct conn *c)
 {
-	size_t hwm = c->b->cfg.output_high_water;
 	/*
 	 * Dispatch also stops at the mark before any flush has set throttled
 	 * (chan_consumer_can_take): either way consumers need a wake-up.
 	 */
-	bool was_throttled = c->throttled || buf_used(&c->out) >= hwm;
-	ssize_t n;
+	bool was_throttled = c->throttled ||
+	    io_queued(&c->io) >= c->b->cfg.output_high_water;
+	int rc;
 
-	if (c->state == CONN_DEAD || c->tls_handshaking)
+	if (c->state == CONN_DEAD || io_handshaking(&c->io))
 		return;
 	if (c->release_pending) {
 		c->release_pending = false;
 		release(c);
 	}
-	out_mark(c);
-	while (c->out_safe > 0) {
-		if (c->ssl == NULL)
-			n = write(c->fd, buf_head(&c->out), c->out_safe);
-		else
-			n = tls_send(c, buf_head(&c->out), c->out_safe);
-		if (n > 0) {
-			buf_consume(&c->out, (size_t)n);
-			c->out_safe -= (size_t)n;
-			c->last_send = ev_now(c->b->loop);
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			break;
-		conn_abort(c, n == -1 ? strerror(errno) : "write returned 0");
+	/* The prepare step has committed: everything queued may go. */
+	if ((rc = io_flush(&c->io)) == -1) {
+		conn_abort(c, io_error(&c->io));
 		return;
 	}
-	if (c->out_safe > 0 && !c->tls_write_wants_read) {
-		if (!c->writing) {
-			ev_io_start(c->b->loop, &c->wio);
-			c->writing = true;
-		}
-	} else if (buf_used(&c->out) > 0) {
-		/*
-		 * TLS: on_tls flushes again once the socket is readable.
-		 * Bytes past the barrier: the prepare step flushes them (the
-		 * append that queued them put c on its list).
-		 */
-		if (c->writing) {
-			ev_io_stop(c->b->loop, &c->wio);
-			c->writing = false;
-		}
-	} else {
-		if (c->writing) {
-			ev_io_stop(c->b->loop, &c->wio);
-			c->writing = false;
-		}
-		buf_shrink(&c->out, 1u << 16);
-		if (c->close_after_flush) {
-			conn_abort(c, c->close_reason);
-			return;
-		}
-	}
-	c->throttled = buf_used(&c->out) >= hwm;
-	if (was_throttled && !c->throttled)
-		wake_consumers(c);
-	/* A client that does not read its output stops being read. */
-	if (buf_used(&c->out) > 4 * hwm)
-		set_reading(c, false);
-	else if (!c->reading && may_read(c) && c->state != CONN_DEAD) {
-		set_reading(c, true);
-		process_input(c);	/* frames may already be buffered */
-		/* TLS: decrypted bytes may wait in the session, not the socket. */
-		if (c->ssl != NULL && c->reading && tls_pending(c->ssl) > 0)
-			ev_feed_event(c->b->loop, &c->rio, EV_READ);
-	}
+	if (!output_written(c, was_throttled))
+		return;
+	/* The backlog fell: frames may already be buffered. */
+	if (rc == 1)
+		process_input(c);
 }
 
+/* The socket's events (server/io.h). */
 static void
-on_write(struct ev_loop *loop, ev_io *w, int revents)
+on_io(struct io *io, enum io_event ev, void *arg)
 {
-	conn_flush(w->data);
+	struct conn *c = arg;
+	char desc[128], dn[512];
+
+	switch (ev) {
+	case IO_TLSREADY:
+		if (tls_peer_subject(io->ssl, NULL, 0, dn, sizeof(dn)) == -1)
+			snprintf(dn, sizeof(dn), "none");
+		log_info("conn %s: tls %s, peer %s", c->name,
+		    tls_describe(io->ssl, desc, sizeof(desc)), dn);
+		return;
+	case IO_DATAIN:
+		process_input(c);
+		return;
+	case IO_LOWAT:
+		(void)output_written(c, c->throttled || io->flushed_from >=
+		    c->b->cfg.output_high_water);
+		return;
+	case IO_DISCONNECTED:
+		conn_abort(c, c->state == CONN_CLOSING ? "closed" :
+		    "client closed the socket");
+		return;
+	case IO_ERROR:
+		conn_abort(c, io_error(io));
+		return;
+	}
 }
 
 /* Sends connection.close and waits for close-ok; everything is released. */
@@ -797,7 +578,7 @@ send_start(struct conn *c)
 	    (struct proto_table){ props + 4, w.len - 4 };
 	/* EXTERNAL only where a verified client certificate names a user. */
 	m.u.connection_start.mechanisms = proto_str_c(
-	    tls_peer_subject(c, NULL, 0, NULL, 0) == 0 ?
+	    tls_peer_subject(c->io.ssl, NULL, 0, NULL, 0) == 0 ?
 	    "EXTERNAL PLAIN AMQPLAIN" : "PLAIN AMQPLAIN");
 	m.u.connection_start.locales = proto_str_c("en_US");
 	conn_send_method(c, 0, &m);
@@ -835,7 +616,8 @@ external_login(struct conn *c, struct user **user)
 	char cn[256], dn[1024];
 	const char *name;
 
-	if (tls_peer_subject(c, cn, sizeof(cn), dn, sizeof(dn)) == -1)
+	if (tls_peer_subject(c->io.ssl, cn, sizeof(cn), dn, sizeof(dn)) ==
+	    -1)
 		return AUTH_REFUSED;
 	name = strcmp(c->b->cfg.tls_cert_login_from, "distinguished_name") ==
 	    0 ? dn : cn;
@@ -913,7 +695,7 @@ on_tune_ok(struct conn *c, const struct proto_connection_tune_ok *m)
 	c->frame_max = m->frame_max;
 	c->channel_max = m->channel_max;
 	c->heartbeat = m->heartbeat;
-	c->in.max = (size_t)c->frame_max + READ_CHUNK;
+	c->io.in.max = (size_t)c->frame_max + READ_CHUNK;
 	c->state = CONN_OPEN;
 }
 
@@ -984,14 +766,14 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		 * not while we are not reading it (blocked by an alarm, or its
 		 * output backed up): RabbitMQ pauses the monitor then too.
 		 */
-		if (!c->reading)
-			c->last_recv = now;
-		else if (now - c->last_recv > 2.0 * c->heartbeat) {
+		if (!io_reading(&c->io))
+			c->io.last_recv = now;
+		else if (now - c->io.last_recv > 2.0 * c->heartbeat) {
 			conn_abort(c, "missed heartbeats from client");
 			return;
 		}
-		if (now - c->last_send >= c->heartbeat / 2.0 &&
-		    buf_used(&c->out) == 0)
+		if (now - c->io.last_send >= c->heartbeat / 2.0 &&
+		    io_queued(&c->io) == 0)
 			out_append(c, heartbeat, sizeof(heartbeat));
 		return;
 	case CONN_CLOSING:
@@ -1175,7 +957,8 @@ process_input(struct conn *c)
 	size_t used;
 	unsigned frames = 0;
 
-	while (c->state != CONN_DEAD && c->reading && buf_used(&c->in) > 0 &&
+	while (c->state != CONN_DEAD && io_reading(&c->io) &&
+	    buf_used(&c->io.in) > 0 &&
 	    !c->close_after_flush) {
 		/*
 		 * Fairness: a connection gets a budget of frames per loop
@@ -1197,8 +980,8 @@ process_input(struct conn *c)
 		if (c->commit_wait)
 			return;	/* already waiting on the broker's list */
 		if (c->state == CONN_HEADER) {
-			switch (proto_header_check(buf_head(&c->in),
-			    buf_used(&c->in))) {
+			switch (proto_header_check(buf_head(&c->io.in),
+			    buf_used(&c->io.in))) {
 			case PROTO_HEADER_NEED_MORE:
 				return;
 			case PROTO_HEADER_BAD:
@@ -1208,18 +991,18 @@ process_input(struct conn *c)
 				close_after_flush(c, "bad protocol header");
 				return;
 			case PROTO_HEADER_OK:
-				buf_consume(&c->in, PROTO_HEADER_LEN);
+				buf_consume(&c->io.in, PROTO_HEADER_LEN);
 				send_start(c);
 				continue;
 			}
 		}
-		switch (proto_frame_parse(buf_head(&c->in), buf_used(&c->in),
+		switch (proto_frame_parse(buf_head(&c->io.in), buf_used(&c->io.in),
 		    c->frame_max, &f, &used, &why)) {
 		case PROTO_PARSE_NEED_MORE:
 			return;
 		case PROTO_PARSE_ERROR:
 			conn_fail(c, PROTO_FRAME_ERROR, 0, "%s", why);
-			buf_consume(&c->in, buf_used(&c->in));
+			buf_consume(&c->io.in, buf_used(&c->io.in));
 			return;
 		case PROTO_PARSE_FRAME:
 			break;
@@ -1227,56 +1010,6 @@ process_input(struct conn *c)
 		on_frame(c, &f);
 		if (c->state == CONN_DEAD)
 			return;
-		buf_consume(&c->in, used);
+		buf_consume(&c->io.in, used);
 	}
-}
-
-static void
-on_read(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct conn *c = w->data;
-	ssize_t n;
-
-	/*
-	 * Drain what the socket has (bounded per wake-up, for fairness): the
-	 * more frames one loop turn takes in, the more one commit covers.
-	 */
-	for (int i = 0; i < READS_PER_EVENT; i++) {
-		size_t want = c->in.max - buf_used(&c->in);
-
-		if (want > READ_CHUNK)
-			want = READ_CHUNK;
-		if (want == 0 || !buf_reserve(&c->in, want)) {
-			conn_abort(c, "input buffer full");
-			return;
-		}
-		if (c->ssl == NULL)
-			n = read(c->fd, buf_tail(&c->in), want);
-		else
-			n = tls_recv(c, buf_tail(&c->in), want);
-		if (n == 0) {
-			conn_abort(c, c->state == CONN_CLOSING ? "closed" :
-			    "client closed the socket");
-			return;
-		}
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				conn_abort(c, strerror(errno));
-			break;
-		}
-		c->in.len += (size_t)n;
-		c->last_recv = ev_now(loop);
-		process_input(c);
-		/* A TLS read returns one record at most: drain until it waits. */
-		if (c->state == CONN_DEAD || !c->reading ||
-		    (c->ssl == NULL && (size_t)n < want))
-			break;
-	}
-	/* TLS: decrypted bytes left in the session raise no socket event. */
-	if (c->ssl != NULL && c->state != CONN_DEAD && c->reading &&
-	    tls_pending(c->ssl) > 0)
-		ev_feed_event(loop, &c->rio, EV_READ);
-	/* Idle connections keep no input buffer. */
-	if (c->state != CONN_DEAD && buf_used(&c->in) == 0)
-		buf_shrink(&c->in, 0);
 }

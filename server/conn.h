@@ -1,6 +1,6 @@
 /*
  * An AMQP connection: the handshake state machine, framing, heartbeats, the
- * channel table and the output buffer with its high-water mark.
+ * channel table and flow control over its socket (server/io.h).
  */
 #ifndef WARREN_SERVER_CONN_H
 #define WARREN_SERVER_CONN_H
@@ -11,11 +11,10 @@
 #include <sys/socket.h>
 
 #include "protocol/spec.h"
-#include "server/buf.h"
+#include "server/io.h"
 
 struct broker;
 struct chan;
-struct ssl_st;		/* OpenSSL's SSL; see server/tls.h */
 struct queue;
 struct vhost;
 
@@ -34,35 +33,22 @@ struct conn {
 	struct broker	*b;
 	struct conn	*prev, *next;	/* broker's list */
 	uint64_t	 id;
-	int		 fd;
 	char		 name[96];	/* "peer -> local" for logs */
 	enum conn_state	 state;
-	ev_io		 rio, wio;
-	ev_timer	 timer;		/* handshake timeout, heartbeats, close */
-	ev_tstamp	 last_recv, last_send;
-	struct buf	 in, out;
 	/*
-	 * The output barrier: only the first out_safe bytes of out were
-	 * queued before the last commit point (broker's commit_gen, seen as
-	 * out_gen), so only they may reach the socket. Anything queued after
-	 * waits for the prepare step's next commit.
+	 * The socket (server/io.h), with the broker's commit_gen as its
+	 * output barrier: a flush outside the prepare step writes only
+	 * what was queued before the last commit point.
 	 */
-	size_t		 out_safe;
-	uint64_t	 out_gen;
+	struct io	 io;
+	ev_timer	 timer;		/* handshake timeout, heartbeats, close */
 	uint32_t	 frame_max;	/* negotiated; pre-tune limit before */
 	uint16_t	 channel_max;
 	uint16_t	 heartbeat;
-	bool		 reading;	/* rio active */
-	bool		 writing;	/* wio active */
 	bool		 dirty;		/* on the broker's flush list */
 	bool		 throttled;	/* output above the high-water mark */
 	bool		 release_pending; /* closing: free channels at flush */
 	bool		 close_after_flush;
-	struct ssl_st	*ssl;		/* TLS session; NULL on the plain port */
-	ev_io		 tio;		/* TLS: handshake, cross-direction waits */
-	bool		 tls_handshaking; /* SSL_accept not finished */
-	bool		 tls_read_wants_write; /* SSL_read waits for POLLOUT */
-	bool		 tls_write_wants_read; /* SSL_write waits for POLLIN */
 	char		 close_reason[64];
 	bool		 cap_cancel_notify;	/* client capabilities */
 	bool		 cap_auth_failure_close;

@@ -12,7 +12,6 @@
 #include <openssl/x509.h>
 
 #include "server/config.h"
-#include "server/conn.h"
 #include "server/log.h"
 
 /*
@@ -110,7 +109,7 @@ ctx_build(const struct config *cfg, char *err, size_t errlen)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
 	    SSL_OP_IGNORE_UNEXPECTED_EOF);
-	/* conn.c writes from a buffer that may move or grow between tries. */
+	/* io.c writes from a buffer that may move or grow between tries. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)
@@ -312,7 +311,7 @@ copy_out(char *dst, size_t dstlen, const char *src, size_t n)
 }
 
 int
-tls_peer_subject(const struct conn *c, char *cn, size_t cnlen, char *dn,
+tls_peer_subject(const struct ssl_st *ssl, char *cn, size_t cnlen, char *dn,
     size_t dnlen)
 {
 	const X509_NAME *name;
@@ -323,10 +322,10 @@ tls_peer_subject(const struct conn *c, char *cn, size_t cnlen, char *dn,
 	long n;
 	int i, len, rc = -1;
 
-	if (c->ssl == NULL || !SSL_is_init_finished(c->ssl) ||
-	    (x = SSL_get0_peer_certificate(c->ssl)) == NULL ||
-	    SSL_get_verify_result(c->ssl) != X509_V_OK ||
-	    !(SSL_get_verify_mode(c->ssl) & SSL_VERIFY_PEER))
+	if (ssl == NULL || !SSL_is_init_finished(ssl) ||
+	    (x = SSL_get0_peer_certificate(ssl)) == NULL ||
+	    SSL_get_verify_result(ssl) != X509_V_OK ||
+	    !(SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER))
 		return -1;
 	name = X509_get_subject_name(x);
 	if (cn != NULL && cnlen > 0)

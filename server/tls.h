@@ -1,8 +1,9 @@
 /*
- * TLS for the amqps listener: the server context built from the tls-*
- * options, reloaded on SIGHUP, and the per-connection calls conn.c makes
- * instead of read(2)/write(2) on a TLS socket. Only tls.c includes
- * OpenSSL headers; callers see a session as an opaque struct ssl_st.
+ * TLS for the amqps and admin HTTPS listeners: the server context built
+ * from the tls-* options, reloaded on SIGHUP, and the per-session calls
+ * server/io.c makes instead of read(2)/write(2) on a TLS socket. Only
+ * tls.c includes OpenSSL headers; callers see a session as an opaque
+ * struct ssl_st.
  */
 #ifndef WARREN_SERVER_TLS_H
 #define WARREN_SERVER_TLS_H
@@ -12,7 +13,6 @@
 #include <sys/types.h>
 
 struct config;
-struct conn;
 struct ssl_st;		/* OpenSSL's SSL */
 struct tls;
 
@@ -71,14 +71,14 @@ const char	*tls_error(char *buf, size_t len);
 const char	*tls_describe(const struct ssl_st *ssl, char *buf, size_t len);
 
 /*
- * The verified client certificate of c, for SASL EXTERNAL: its subject
- * common name into cn and its whole subject as an RFC 2253 string
+ * The verified client certificate of a session, for SASL EXTERNAL: its
+ * subject common name into cn and its whole subject as an RFC 2253 string
  * (e.g. "CN=alice,O=example") into dn; either buffer may be NULL.
- * Returns 0, or -1 if c is not TLS, sent no certificate, or the
+ * Returns 0, or -1 if ssl is NULL, the peer sent no certificate, or the
  * certificate did not verify (tls-verify-peer off means none is asked
  * for). A subject without a CN gives cn "" and still returns 0.
  */
-int	tls_peer_subject(const struct conn *c, char *cn, size_t cnlen,
+int	tls_peer_subject(const struct ssl_st *ssl, char *cn, size_t cnlen,
 	    char *dn, size_t dnlen);
 
 #endif /* WARREN_SERVER_TLS_H */
