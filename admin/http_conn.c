@@ -2,58 +2,29 @@
 
 #include "admin/http_conn.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "admin/api.h"
 #include "admin/json.h"
 #include "server/broker.h"
 #include "server/log.h"
+#include "server/tls.h"
 
-#define READ_CHUNK	65536
-#define READS_PER_EVENT	16
 #define LINGER_TIME	2.0		/* seconds to drain before closing */
 #define LINGER_MAX	(1u << 20)	/* bytes drained at most */
 /* The largest answer plus its head. */
 #define OUT_MAX		((size_t)API_RESPONSE_MAX + 65536)
 
-static void	on_read(struct ev_loop *, ev_io *, int);
-static void	on_write(struct ev_loop *, ev_io *, int);
+static void	on_io(struct io *, enum io_event, void *);
 static void	on_timer(struct ev_loop *, ev_timer *, int);
 static void	run(struct http_conn *h);
 
-static void
-peer_name(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 =
-		    (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		port = ntohs(s6->sin6_port);
-	}
-	snprintf(buf, len, "%s:%d", host, port);
-}
-
 struct http_conn *
-http_conn_new(struct broker *b, int fd)
+http_conn_new(struct broker *b, int fd, bool tls)
 {
 	struct http_conn *h;
-	socklen_t sl;
 
 	if (b->nhttp_conns >= b->cfg.admin_max_connections) {
 		/* One line a second at most, however hard the flood. */
@@ -67,19 +38,24 @@ http_conn_new(struct broker *b, int fd)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->b = b;
-	h->fd = fd;
-	sl = sizeof(h->peer);
-	if (getpeername(fd, (struct sockaddr *)&h->peer, &sl) == -1)
-		h->peer.ss_family = AF_UNSPEC;
-	peer_name(&h->peer, h->name, sizeof(h->name));
-	/* Room for the largest head and body, never more. */
-	buf_init(&h->in, HTTP_HEAD_MAX + HTTP_BODY_MAX + 1);
-	buf_init(&h->out, OUT_MAX);
+	io_peer(fd, &h->peer, h->name, sizeof(h->name));
+	/*
+	 * Room for the largest head and body, never more: a complete or
+	 * refused request stops reading before the buffer can fill.
+	 */
+	io_init(&h->io, b->loop, fd, HTTP_HEAD_MAX + HTTP_BODY_MAX + 1,
+	    OUT_MAX, on_io, h);
+	/* Answers wait for the commit of what their request changed. */
+	io_set_barrier(&h->io, &b->commit_gen);
+	if (tls && (b->tls == NULL || io_start_tls(&h->io, b->tls) == -1)) {
+		h->io.fd = -1;		/* the listener closes it */
+		io_free(&h->io);
+		free(h);
+		return NULL;
+	}
 	http_parser_init(&h->ps);
-	ev_io_init(&h->rio, on_read, fd, EV_READ);
-	ev_io_init(&h->wio, on_write, fd, EV_WRITE);
 	ev_init(&h->timer, on_timer);
-	h->rio.data = h->wio.data = h->timer.data = h;
+	h->timer.data = h;
 	/* The first request's head is due within the header timeout. */
 	h->request_start = h->last_active = ev_now(b->loop);
 	h->next = b->http_conns;
@@ -95,7 +71,13 @@ http_conn_new(struct broker *b, int fd)
 bool
 http_conn_accept(struct broker *b, int fd)
 {
-	return http_conn_new(b, fd) != NULL;
+	return http_conn_new(b, fd, false) != NULL;
+}
+
+bool
+http_conn_accept_tls(struct broker *b, int fd)
+{
+	return http_conn_new(b, fd, true) != NULL;
 }
 
 void
@@ -104,10 +86,10 @@ http_conn_close(struct http_conn *h, const char *why)
 	struct broker *b = h->b;
 
 	log_debug("admin %s: closed: %s", h->name, why);
-	ev_io_stop(b->loop, &h->rio);
-	ev_io_stop(b->loop, &h->wio);
 	ev_timer_stop(b->loop, &h->timer);
-	close(h->fd);
+	io_free(&h->io);
+	if (h->dirty)
+		broker_unwake_http(b, h);
 	if (h->prev != NULL)
 		h->prev->next = h->next;
 	else
@@ -115,8 +97,6 @@ http_conn_close(struct http_conn *h, const char *why)
 	if (h->next != NULL)
 		h->next->prev = h->prev;
 	b->nhttp_conns--;
-	buf_free(&h->in);
-	buf_free(&h->out);
 	http_request_free(&h->req);
 	free(h);
 }
@@ -133,8 +113,7 @@ http_conn_shutdown(struct broker *b)
 		h->close_after = true;
 		snprintf(h->close_reason, sizeof(h->close_reason),
 		    "broker stopping");
-		ev_io_stop(b->loop, &h->rio);
-		h->reading = false;
+		io_set_read(&h->io, false);
 		ev_timer_stop(b->loop, &h->timer);
 		ev_timer_set(&h->timer, 0., 0.);
 		ev_timer_start(b->loop, &h->timer);
@@ -148,34 +127,6 @@ http_conn_close_all(struct broker *b)
 		http_conn_close(b->http_conns, "broker stopping");
 }
 
-/* How many more bytes the request being parsed may need. */
-static size_t
-read_room(const struct http_conn *h)
-{
-	size_t need, used = buf_used(&h->in);
-
-	/* The parser decides on at most HTTP_HEAD_MAX + 1 bytes of head. */
-	if (http_parser_head_done(&h->ps))
-		need = h->ps.head_len + h->req.content_length;
-	else
-		need = HTTP_HEAD_MAX + 1;
-	if (used >= need)
-		return 0;
-	return need - used < READ_CHUNK ? need - used : READ_CHUNK;
-}
-
-static void
-set_reading(struct http_conn *h, bool on)
-{
-	if (on == h->reading)
-		return;
-	if (on)
-		ev_io_start(h->b->loop, &h->rio);
-	else
-		ev_io_stop(h->b->loop, &h->rio);
-	h->reading = on;
-}
-
 /* Sets the one deadline that applies in the connection's state. */
 static void
 arm(struct http_conn *h)
@@ -184,11 +135,11 @@ arm(struct http_conn *h)
 
 	if (h->lingering)
 		return;
-	set_reading(h, !h->responding && !h->close_after &&
-	    read_room(h) > 0);
-	if (buf_used(&h->out) > 0)
-		at = h->last_write + HTTP_IDLE_TIMEOUT;
-	else if (buf_used(&h->in) > 0 || h->nrequests == 0) {
+	io_set_read(&h->io, !h->responding && !h->close_after);
+	if (io_queued(&h->io) > 0)
+		at = (h->io.last_send > h->last_write ? h->io.last_send :
+		    h->last_write) + HTTP_IDLE_TIMEOUT;
+	else if (buf_used(&h->io.in) > 0 || h->nrequests == 0) {
 		if (h->request_start == 0)
 			h->request_start = now;
 		at = h->request_start + (ev_tstamp)h->b->cfg.handshake_timeout;
@@ -205,39 +156,12 @@ arm(struct http_conn *h)
 	ev_timer_start(h->b->loop, &h->timer);
 }
 
-/* Writes what it can; -1 when the connection was closed. */
-static int
-flush(struct http_conn *h)
+/* Puts h on the prepare step's flush list (after the commit). */
+static void
+wake(struct http_conn *h)
 {
-	ssize_t n;
-
-	while (buf_used(&h->out) > 0) {
-		n = send(h->fd, buf_head(&h->out), buf_used(&h->out),
-		    MSG_NOSIGNAL);
-		if (n > 0) {
-			buf_consume(&h->out, (size_t)n);
-			h->last_write = ev_now(h->b->loop);
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (!h->writing) {
-				ev_io_start(h->b->loop, &h->wio);
-				h->writing = true;
-			}
-			return 0;
-		}
-		http_conn_close(h, n == -1 ? strerror(errno) :
-		    "send returned 0");
-		return -1;
-	}
-	if (h->writing) {
-		ev_io_stop(h->b->loop, &h->wio);
-		h->writing = false;
-	}
-	buf_shrink(&h->out, 1u << 16);
-	return 0;
+	if (!h->dirty && broker_wake_http(h->b, h) == 0)
+		h->dirty = true;
 }
 
 /* Serializes an answer into out; a final one stops further parsing. */
@@ -245,12 +169,14 @@ static void
 respond(struct http_conn *h, const struct http_response *resp,
     const struct http_request *req, bool close, const char *why)
 {
+	size_t before = io_queued(&h->io);
+
 	h->responding = true;
 	h->last_write = ev_now(h->b->loop);
 	if (!http_response_write(resp, req, close, (time_t)ev_now(h->b->loop),
-	    &h->out)) {
+	    io_out(&h->io))) {
 		/* Nothing sensible fits: drop what was half written. */
-		buf_consume(&h->out, buf_used(&h->out));
+		io_truncate(&h->io, before);
 		close = true;
 		why = "answer too large";
 	}
@@ -258,6 +184,7 @@ respond(struct http_conn *h, const struct http_response *resp,
 		h->close_after = true;
 		snprintf(h->close_reason, sizeof(h->close_reason), "%s", why);
 	}
+	wake(h);
 }
 
 /* A request that cannot be parsed: answer and close. */
@@ -297,7 +224,7 @@ step(struct http_conn *h)
 	size_t used;
 	bool close;
 
-	switch (http_parse(&h->ps, buf_head(&h->in), buf_used(&h->in),
+	switch (http_parse(&h->ps, buf_head(&h->io.in), buf_used(&h->io.in),
 	    &h->req, &used)) {
 	case HTTP_PARSE_NEED_MORE:
 		if (!http_parser_head_done(&h->ps) || h->head_checked)
@@ -317,9 +244,10 @@ step(struct http_conn *h)
 		if (h->req.expect_continue) {
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-			if (!buf_append(&h->out, cont, sizeof(cont) - 1))
+			if (!io_write(&h->io, cont, sizeof(cont) - 1))
 				return false;
 			h->last_write = ev_now(h->b->loop);
+			wake(h);
 			return true;
 		}
 		return false;
@@ -337,7 +265,7 @@ step(struct http_conn *h)
 	close = !h->req.keep_alive || resp.close || h->b->stopping;
 	respond(h, &resp, &h->req, close, "closed by request");
 	http_response_free(&resp);
-	buf_consume(&h->in, used);
+	buf_consume(&h->io.in, used);
 	http_request_free(&h->req);
 	h->head_checked = false;
 	h->request_start = 0;
@@ -356,48 +284,29 @@ linger(struct http_conn *h)
 	if (h->lingering)
 		return;
 	h->lingering = true;
-	shutdown(h->fd, SHUT_WR);
-	set_reading(h, true);
+	io_shutdown(&h->io);	/* TLS: close_notify first */
 	ev_timer_stop(h->b->loop, &h->timer);
 	ev_timer_set(&h->timer, LINGER_TIME, 0.);
 	ev_timer_start(h->b->loop, &h->timer);
 }
 
-/* Reads and drops bytes of a lingering connection; closes at the end. */
-static void
-drain(struct http_conn *h)
-{
-	uint8_t tmp[16384];
-	ssize_t n;
-
-	for (;;) {
-		n = read(h->fd, tmp, sizeof(tmp));
-		if (n > 0) {
-			h->drained += (size_t)n;
-			if (h->drained <= LINGER_MAX)
-				continue;
-		} else if (n == -1 && errno == EINTR)
-			continue;
-		else if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		http_conn_close(h, h->close_reason);
-		return;
-	}
-}
-
 /*
- * Writes pending output, then parses and answers buffered requests one at
- * a time (pipelining), then sets the read watcher and the deadline.
+ * Writes pending output as far as the barrier lets it, then parses and
+ * answers buffered requests one at a time (pipelining), then sets reading
+ * and the deadline.
  */
 static void
 run(struct http_conn *h)
 {
 	for (;;) {
-		if (buf_used(&h->out) > 0) {
-			if (flush(h) == -1)
+		if (io_queued(&h->io) > 0) {
+			if (io_flush(&h->io) == -1) {
+				http_conn_close(h, io_error(&h->io));
 				return;
-			if (buf_used(&h->out) > 0)
-				break;		/* wio will call again */
+			}
+			/* The write watcher or the prepare step calls again. */
+			if (io_queued(&h->io) > 0)
+				break;
 			h->last_active = ev_now(h->b->loop);
 		}
 		if (h->close_after) {
@@ -408,52 +317,48 @@ run(struct http_conn *h)
 		if (!step(h))
 			break;
 	}
-	if (buf_used(&h->in) == 0)
-		buf_shrink(&h->in, 0);	/* idle connections keep no buffer */
 	arm(h);
 }
 
-static void
-on_read(struct ev_loop *loop, ev_io *w, int revents)
+void
+http_conn_flush(struct http_conn *h)
 {
-	struct http_conn *h = w->data;
-	size_t want;
-	ssize_t n;
-
-	if (h->lingering) {
-		drain(h);
-		return;
-	}
-	for (int i = 0; i < READS_PER_EVENT; i++) {
-		if ((want = read_room(h)) == 0)
-			break;
-		if (!buf_reserve(&h->in, want)) {
-			http_conn_close(h, "out of memory");
-			return;
-		}
-		n = read(h->fd, buf_tail(&h->in), want);
-		if (n == 0) {
-			http_conn_close(h, "client closed the socket");
-			return;
-		}
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				break;
-			http_conn_close(h, strerror(errno));
-			return;
-		}
-		h->in.len += (size_t)n;
-		if ((size_t)n < want)
-			break;
-	}
-	run(h);
+	h->dirty = false;
+	if (!h->lingering)
+		run(h);
 }
 
+/* The socket's events (server/io.h). */
 static void
-on_write(struct ev_loop *loop, ev_io *w, int revents)
+on_io(struct io *io, enum io_event ev, void *arg)
 {
-	run(w->data);
+	struct http_conn *h = arg;
+	char desc[128];
+
+	switch (ev) {
+	case IO_TLSREADY:
+		log_debug("admin %s: tls %s", h->name,
+		    tls_describe(io->ssl, desc, sizeof(desc)));
+		return;
+	case IO_DATAIN:
+		if (!h->lingering)
+			run(h);
+		else if (io->discarded > LINGER_MAX)
+			http_conn_close(h, h->close_reason);
+		return;
+	case IO_LOWAT:
+		if (!h->lingering)
+			run(h);		/* the answer is out: the next one */
+		return;
+	case IO_DISCONNECTED:
+		http_conn_close(h, h->lingering ? h->close_reason :
+		    "client closed the socket");
+		return;
+	case IO_ERROR:
+		http_conn_close(h, h->lingering ? h->close_reason :
+		    io_error(io));
+		return;
+	}
 }
 
 static void
@@ -465,10 +370,10 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		http_conn_close(h, h->close_reason);
 		return;
 	}
-	if (buf_used(&h->out) > 0)
+	if (io_queued(&h->io) > 0)
 		log_info("admin %s: closed: answer not read for %.0f s",
 		    h->name, HTTP_IDLE_TIMEOUT);
-	else if (buf_used(&h->in) > 0 || h->nrequests == 0)
+	else if (buf_used(&h->io.in) > 0 || h->nrequests == 0)
 		log_info("admin %s: closed: request not complete in time",
 		    h->name);
 	http_conn_close(h, "timeout");

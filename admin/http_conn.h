@@ -1,10 +1,13 @@
 /*
- * Admin API connections on the broker loop: non-blocking reads into a
- * bounded buffer, admin/http.c to parse, api_handle() to answer, writes
- * with EAGAIN handling, keep-alive and pipelining, one response in flight
- * per connection. Every wait is bounded: --handshake-timeout for a
- * request's head (and, scaled by its size, its body), a minute for an
- * idle keep-alive connection or a client that does not read its answer.
+ * Admin API connections on the broker loop, over HTTP or HTTPS: the socket
+ * is a server/io.h buffered socket (TLS inside), admin/http.c parses,
+ * api_handle() answers; keep-alive and pipelining, one response in flight
+ * per connection. Answers obey the broker's output barrier like AMQP
+ * replies: they go out from the prepare step, after the commit of what
+ * the request changed. Every wait is bounded: --handshake-timeout for a
+ * TLS handshake and a request's head (and, scaled by its size, its body),
+ * a minute for an idle keep-alive connection or a client that does not
+ * read its answer.
  */
 #ifndef WARREN_ADMIN_HTTP_CONN_H
 #define WARREN_ADMIN_HTTP_CONN_H
@@ -15,7 +18,7 @@
 #include <sys/socket.h>
 
 #include "admin/http.h"
-#include "server/buf.h"
+#include "server/io.h"
 
 struct broker;
 
@@ -27,36 +30,36 @@ struct broker;
 struct http_conn {
 	struct broker		*b;
 	struct http_conn	*prev, *next;	/* the broker's list */
-	int			 fd;
 	char			 name[64];	/* peer address, for logs */
 	struct sockaddr_storage	 peer;		/* for loopback-users */
-	ev_io			 rio, wio;
+	/* in: request bytes, head + body cap; out: the answer. */
+	struct io		 io;
 	ev_timer		 timer;		/* the one deadline in force */
-	struct buf		 in;		/* request bytes, head + body cap */
-	struct buf		 out;		/* the answer being written */
 	struct http_parser	 ps;
 	struct http_request	 req;		/* the request being parsed */
 	ev_tstamp		 request_start;	/* its first byte; 0: none */
 	ev_tstamp		 last_active;	/* last answer written */
-	ev_tstamp		 last_write;	/* last write progress */
+	ev_tstamp		 last_write;	/* answer queued */
 	uint64_t		 nrequests;	/* answered so far */
-	bool			 reading;	/* rio active */
-	bool			 writing;	/* wio active */
+	bool			 dirty;		/* on the broker's flush list */
 	bool			 responding;	/* a final answer is in out */
 	bool			 head_checked;	/* api_check_head ran */
 	bool			 close_after;	/* close once out is written */
 	bool			 lingering;	/* written, draining until close */
-	size_t			 drained;	/* bytes dropped while lingering */
 	char			 close_reason[64];
 };
 
 /*
- * Takes a connected, non-blocking socket from the admin listener; NULL
- * (the caller closes fd) past admin-max-connections or out of memory.
+ * Takes a connected, non-blocking socket from an admin listener (with
+ * tls, HTTPS: a handshake comes first); NULL (the caller closes fd) past
+ * admin-max-connections or out of memory.
  */
-struct http_conn *http_conn_new(struct broker *b, int fd);
-/* The listener's accept callback (server/listener.h): http_conn_new. */
+struct http_conn *http_conn_new(struct broker *b, int fd, bool tls);
+/* The listeners' accept callbacks (server/listener.h): http_conn_new. */
 bool	http_conn_accept(struct broker *b, int fd);
+bool	http_conn_accept_tls(struct broker *b, int fd);
+/* Writes a queued answer; called from the prepare step, after COMMIT. */
+void	http_conn_flush(struct http_conn *h);
 /* Closes the socket and frees the connection now. */
 void	http_conn_close(struct http_conn *h, const char *why);
 /* Broker shutdown: every connection closes on the next loop turn. */

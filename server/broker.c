@@ -46,6 +46,7 @@ static bool
 has_work(const struct broker *b)
 {
 	return b->dirty_queues.n || b->dirty_chans.n || b->dirty_conns.n ||
+	    b->dirty_http.n ||
 	    b->dead_conns.n || b->pending_input.n ||
 	    (b->store != NULL && store_dirty(b->store));
 }
@@ -105,29 +106,44 @@ flow_check(struct broker *b)
 }
 
 /*
- * Flushes the connections with output. A flush may read more frames
- * (conn_flush resumes reading) and their replies put connections back on
- * the list: those wait for the next round's commit, so only the entries
- * present at the start are flushed now.
+ * Flushes the connections on a list. A flush may read more input (a
+ * connection resumes reading, an admin connection takes its next
+ * pipelined request) and the replies put connections back on the list:
+ * those wait for the next round's commit, so only the entries present at
+ * the start are flushed now.
  */
 static void
-flush_dirty(struct broker *b)
+flush_list(struct ptrvec *v, void (*flush)(void *))
 {
-	size_t n0 = b->dirty_conns.n, n = 0;
+	size_t n0 = v->n, n = 0;
 
 	for (size_t i = 0; i < n0; i++) {
-		struct conn *c = b->dirty_conns.v[i];
+		void *p = v->v[i];
 
-		if (c == NULL)
+		if (p == NULL)
 			continue;	/* closed while queued */
-		b->dirty_conns.v[i] = NULL;
-		c->dirty = false;
-		conn_flush(c);
+		v->v[i] = NULL;
+		flush(p);
 	}
-	for (size_t i = n0; i < b->dirty_conns.n; i++)
-		if (b->dirty_conns.v[i] != NULL)
-			b->dirty_conns.v[n++] = b->dirty_conns.v[i];
-	b->dirty_conns.n = n;
+	for (size_t i = n0; i < v->n; i++)
+		if (v->v[i] != NULL)
+			v->v[n++] = v->v[i];
+	v->n = n;
+}
+
+static void
+flush_conn(void *p)
+{
+	struct conn *c = p;
+
+	c->dirty = false;
+	conn_flush(c);
+}
+
+static void
+flush_http(void *p)
+{
+	http_conn_flush(p);
 }
 
 /*
@@ -195,7 +211,8 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		b->dirty_chans.n = 0;
 		/* Everything queued so far may go out (conn.h: the barrier). */
 		b->commit_gen++;
-		flush_dirty(b);
+		flush_list(&b->dirty_conns, flush_conn);
+		flush_list(&b->dirty_http, flush_http);
 		for (size_t i = 0; i < b->dead_conns.n; i++)
 			conn_free(b->dead_conns.v[i]);
 		b->dead_conns.n = 0;
@@ -220,6 +237,20 @@ broker_wake_queue(struct broker *b, struct queue *q)
 		q->dirty = false;
 		queue_unref(q);
 	}
+}
+
+int
+broker_wake_http(struct broker *b, struct http_conn *h)
+{
+	return ptrvec_push(&b->dirty_http, h);
+}
+
+void
+broker_unwake_http(struct broker *b, struct http_conn *h)
+{
+	for (size_t i = 0; i < b->dirty_http.n; i++)
+		if (b->dirty_http.v[i] == h)
+			b->dirty_http.v[i] = NULL;
 }
 
 void
@@ -548,6 +579,7 @@ broker_free(struct broker *b)
 	free(b->dirty_queues.v);
 	free(b->dirty_chans.v);
 	free(b->dirty_conns.v);
+	free(b->dirty_http.v);
 	free(b->dead_conns.v);
 	free(b->pending_input.v);
 	free(b->flow_paused.v);

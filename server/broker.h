@@ -68,6 +68,7 @@ struct broker {
 	struct ptrvec	 dirty_queues;	/* queues to dispatch */
 	struct ptrvec	 dirty_chans;	/* channels with confirms to send */
 	struct ptrvec	 dirty_conns;	/* connections with output to flush */
+	struct ptrvec	 dirty_http;	/* admin connections with answers */
 	struct ptrvec	 dead_conns;	/* closed, freed after the pass */
 	struct ptrvec	 pending_input;	/* connections with frames left over */
 	struct ptrvec	 flow_paused;	/* publishers waiting for a queue */
@@ -94,6 +95,12 @@ struct vhost *broker_vhost(struct broker *b, const char *name, size_t len);
 void	broker_wake_queue(struct broker *b, struct queue *q);
 void	broker_wake_chan(struct broker *b, struct chan *ch);
 void	broker_wake_conn(struct broker *b, struct conn *c);
+/*
+ * An admin connection has an answer to send after the next commit
+ * (http_conn_flush); 0, or -1 out of memory. _unwake drops it (closed).
+ */
+int	broker_wake_http(struct broker *b, struct http_conn *h);
+void	broker_unwake_http(struct broker *b, struct http_conn *h);
 /* Queues a connection's left-over frames for the next round; -1 on ENOMEM. */
 int	broker_wake_input(struct broker *b, struct conn *c);
 
