@@ -176,6 +176,8 @@ api_overview(struct api_ctx *ctx)
 	listener(w, node, "amqp", b->cfg.bind, b->amqp);
 	listener(w, node, "amqp/ssl", b->cfg.bind, b->amqps);
 	listener(w, node, "http", b->cfg.bind, b->admin);
+	/* compat: RabbitMQ names the management TLS listener "https". */
+	listener(w, node, "https", b->cfg.bind, b->admin_tls);
 	json_w_end_array(w);
 	json_w_end_object(w);
 	api_json_end(ctx);

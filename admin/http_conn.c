@@ -355,6 +355,9 @@ on_io(struct io *io, enum io_event ev, void *arg)
 		    "client closed the socket");
 		return;
 	case IO_ERROR:
+		/* A refused handshake (plain HTTP, say) is worth a line. */
+		if (io_handshaking(io))
+			log_info("admin %s: closed: %s", h->name, io_error(io));
 		http_conn_close(h, h->lingering ? h->close_reason :
 		    io_error(io));
 		return;

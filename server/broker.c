@@ -449,6 +449,7 @@ static void
 start_admin(struct broker *b)
 {
 	char line[32];
+	int port;
 
 	if ((b->admin = listener_new(b, b->cfg.bind,
 	    (int)b->cfg.admin_port)) == NULL)
@@ -462,6 +463,20 @@ start_admin(struct broker *b)
 		fatal("%s/warrend.admin-port", b->cfg.data_dir);
 	log_info("broker: serving the HTTP admin API on %s:%d", b->cfg.bind,
 	    b->admin->port);
+	/* compat: RabbitMQ's management.ssl.*, with the amqps certificate. */
+	if ((port = config_admin_tls_port(&b->cfg)) == -1)
+		return;
+	if (b->tls == NULL)
+		fatalx("admin-tls-port needs tls-cert and tls-key");
+	if ((b->admin_tls = listener_new(b, b->cfg.bind, port)) == NULL)
+		fatalx("cannot listen on %s:%d", b->cfg.bind, port);
+	b->admin_tls->accept = http_conn_accept_tls;
+	snprintf(line, sizeof(line), "%d\n", b->admin_tls->port);
+	if (write_file_atomic(b->cfg.data_dir, "warrend.admin-tls-port",
+	    line) == -1)
+		fatal("%s/warrend.admin-tls-port", b->cfg.data_dir);
+	log_info("broker: serving the HTTP admin API over TLS on %s:%d",
+	    b->cfg.bind, b->admin_tls->port);
 }
 
 void
@@ -513,6 +528,8 @@ broker_shutdown(struct broker *b, const char *reason)
 		listener_stop(b->amqp);
 	if (b->amqps)
 		listener_stop(b->amqps);
+	if (b->admin_tls)
+		listener_stop(b->admin_tls);
 	if (b->admin) {
 		listener_stop(b->admin);
 		http_conn_shutdown(b);
@@ -562,6 +579,12 @@ broker_free(struct broker *b)
 	if (b->amqps) {
 		listener_free(b->amqps);
 		snprintf(path, sizeof(path), "%s/warrend.tls-port",
+		    b->cfg.data_dir);
+		unlink(path);
+	}
+	if (b->admin_tls) {
+		listener_free(b->admin_tls);
+		snprintf(path, sizeof(path), "%s/warrend.admin-tls-port",
 		    b->cfg.data_dir);
 		unlink(path);
 	}

@@ -76,6 +76,7 @@ struct broker {
 
 	/* The HTTP admin API (admin/http_conn.c). */
 	struct listener	*admin;
+	struct listener	*admin_tls;	/* HTTPS; NULL unless configured */
 	struct http_conn *http_conns;	/* every admin connection, doubly linked */
 	uint32_t	 nhttp_conns;
 	ev_tstamp	 http_full_logged;	/* last "too many connections" line */

@@ -231,12 +231,34 @@ config_load(struct config *c, int argc, char **argv)
 		    c->tls_cert_login_from);
 		return CONFIG_USAGE;
 	}
+	if (strcmp(c->admin_tls_port, "none") != 0 &&
+	    config_admin_tls_port(c) == -1) {
+		fprintf(stderr, "warrend: --admin-tls-port %s: expected none "
+		    "or a port from 0 to 65535\n", c->admin_tls_port);
+		return CONFIG_USAGE;
+	}
 	if (log_set_level_name(c->log_level) == -1) {
 		fprintf(stderr, "warrend: --log-level %s: expected debug, info, "
 		    "warn or error\n", c->log_level);
 		return CONFIG_USAGE;
 	}
 	return CONFIG_OK;
+}
+
+int
+config_admin_tls_port(const struct config *c)
+{
+	const char *s = c->admin_tls_port;
+	unsigned long v;
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > 65535)
+		return -1;
+	return (int)v;
 }
 
 void

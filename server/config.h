@@ -33,5 +33,7 @@ void	config_free(struct config *c);
 int	config_set(struct config *c, const char *name, const char *value,
 	    const char **why);
 void	config_usage(FILE *f);
+/* --admin-tls-port as a port number, or -1 for none (no HTTPS listener). */
+int	config_admin_tls_port(const struct config *c);
 
 #endif /* WARREN_SERVER_CONFIG_H */

@@ -42,6 +42,10 @@ CONFIG_X("handshake-timeout", CONFIG_INT, "10", handshake_timeout, 1, 3600,
 CONFIG_X("tls-port", CONFIG_INT, "5671", tls_port, 0, 65535,
     "amqps listener port, used when tls-cert and tls-key are set "
     "(0 = ephemeral, written to DIR/warrend.tls-port)")
+CONFIG_X("admin-tls-port", CONFIG_STR, "none", admin_tls_port, 0, 0,
+    "HTTPS admin API port, with the tls-* certificate options "
+    "(none = no HTTPS listener, 0 = ephemeral, written to "
+    "DIR/warrend.admin-tls-port)")
 CONFIG_X("tls-cert", CONFIG_STR, "none", tls_cert, 0, 0,
     "PEM server certificate chain for the amqps listener")
 CONFIG_X("tls-key", CONFIG_STR, "none", tls_key, 0, 0,

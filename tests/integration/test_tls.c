@@ -642,3 +642,140 @@ Test(tls, external_login_without_a_client_certificate_is_refused)
 	    "EXTERNAL without a certificate got in");
 	cr_assert_eq(hb_stop(&b), 0);
 }
+
+/*
+ * The admin API over TLS (--admin-tls-port, RabbitMQ's management.ssl):
+ * the same certificate options and SIGHUP reload as the amqps listener.
+ */
+static int	admin_tls_port;
+
+static void
+start_admin_tls(void)
+{
+	char	path[300];
+
+	start_tls("server", (const char *const[]){ "--admin-tls-port", "0",
+	    NULL });
+	snprintf(path, sizeof(path), "%s/warrend.admin-tls-port", b.dir);
+	admin_tls_port = read_int_file(path);
+	cr_assert_gt(admin_tls_port, 0, "no port in %s", path);
+}
+
+/* curl over HTTPS, verifying the server against ca.pem as localhost. */
+static int
+curl_https(char *out, size_t outlen, const char *args, const char *path)
+{
+	return sh(out, outlen, "curl -sS --max-time 5 --cacert %s %s "
+	    "https://localhost:%d%s 2>&1", cert("ca.pem"), args,
+	    admin_tls_port, path);
+}
+
+Test(tls, admin_api_over_https_answers_with_basic_auth)
+{
+	char	out[16384], want[64];
+
+	start_admin_tls();
+	cr_assert_eq(curl_https(out, sizeof(out), "-u guest:guest",
+	    "/api/overview"), 0, "curl failed: %s", out);
+	/* The overview lists the HTTPS listener itself, as RabbitMQ does. */
+	snprintf(want, sizeof(want), "\"protocol\":\"https\"");
+	cr_assert_not_null(strstr(out, want), "no https listener in %s", out);
+	snprintf(want, sizeof(want), "\"port\":%d", admin_tls_port);
+	cr_assert_not_null(strstr(out, want), "no port %d in %s",
+	    admin_tls_port, out);
+	/* Without credentials: 401, as on the plain port. */
+	cr_assert_eq(curl_https(out, sizeof(out), "-o /dev/null -w "
+	    "'%{http_code}'", "/api/overview"), 0, "curl failed: %s", out);
+	cr_assert_str_eq(out, "401");
+	/* A change made over HTTPS: the new user can log in. */
+	cr_assert_eq(curl_https(out, sizeof(out), "-u guest:guest -X PUT "
+	    "-H 'content-type: application/json' -d '{\"password\":\"pw\","
+	    "\"tags\":\"management\"}' -o /dev/null -w '%{http_code}'",
+	    "/api/users/carol"), 0, "curl failed: %s", out);
+	cr_assert(strcmp(out, "201") == 0 || strcmp(out, "204") == 0,
+	    "PUT /api/users/carol answered %s", out);
+	cr_assert_eq(curl_https(out, sizeof(out), "-u carol:pw -o /dev/null "
+	    "-w '%{http_code}'", "/api/whoami"), 0, "curl failed: %s", out);
+	cr_assert_str_eq(out, "200", "the user made over HTTPS cannot log in");
+	/* The plain admin port serves on. */
+	cr_assert_eq(sh(out, sizeof(out), "curl -sS --max-time 5 -u "
+	    "guest:guest -o /dev/null -w '%%{http_code}' "
+	    "http://127.0.0.1:%d/api/overview", b.admin_port), 0);
+	cr_assert_str_eq(out, "200");
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, plain_http_on_the_admin_tls_port_is_refused_and_https_serves_on)
+{
+	static const char	req[] = "GET /api/overview HTTP/1.1\r\n"
+	    "Host: localhost\r\nAuthorization: Basic Z3Vlc3Q6Z3Vlc3Q=\r\n\r\n";
+	struct hbroker		tb;
+	char			got[4096], out[16384];
+	int			fd, n;
+
+	start_admin_tls();
+	tb = b;
+	tb.port = admin_tls_port;
+	fd = hb_raw_connect(&tb);
+	hb_raw_send(fd, req, sizeof(req) - 1);
+	n = hb_raw_read(fd, got, sizeof(got) - 1, WAIT_MS);
+	got[n > 0 ? n : 0] = '\0';
+	cr_assert_null(strstr(got, "HTTP/1.1 200"),
+	    "plain HTTP was answered on the TLS port");
+	if (n != 0)
+		cr_assert_eq(hb_raw_wait_eof(fd, WAIT_MS), 0,
+		    "the admin TLS port kept a plain HTTP client open");
+	close(fd);
+	cr_assert(log_has("closed: tls handshake: ", WAIT_MS),
+	    "no handshake failure logged");
+	cr_assert(hb_alive(&b), "warrend died");
+	cr_assert_eq(curl_https(out, sizeof(out), "-u guest:guest -o /dev/null "
+	    "-w '%{http_code}'", "/api/overview"), 0, "curl failed: %s", out);
+	cr_assert_str_eq(out, "200");
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, sighup_reloads_the_admin_https_certificate_too)
+{
+	char	before[1024], after[1024], want[1024], out[16384];
+	int	rc;
+
+	start_admin_tls();
+	rc = sh(before, sizeof(before), "openssl s_client -connect "
+	    "127.0.0.1:%d -CAfile %s </dev/null 2>/dev/null | openssl x509 "
+	    "-noout -subject -serial", admin_tls_port, cert("ca.pem"));
+	cr_assert_eq(rc, 0, "s_client failed: %s", before);
+	file_cert("server.pem", want, sizeof(want));
+	cr_assert_str_eq(before, want);
+	replace_file("server2.pem", "server.pem");
+	replace_file("server2.key", "server.key");
+	cr_assert_eq(kill(b.pid, SIGHUP), 0);
+	cr_assert(log_has("tls: certificates reloaded", WAIT_MS),
+	    "no reload logged");
+	rc = sh(after, sizeof(after), "openssl s_client -connect "
+	    "127.0.0.1:%d -CAfile %s </dev/null 2>/dev/null | openssl x509 "
+	    "-noout -subject -serial", admin_tls_port, cert("ca.pem"));
+	cr_assert_eq(rc, 0, "s_client failed: %s", after);
+	file_cert("server2.pem", want, sizeof(want));
+	cr_assert_str_eq(after, want, "the admin port still serves %s",
+	    before);
+	cr_assert_eq(curl_https(out, sizeof(out), "-u guest:guest -o /dev/null "
+	    "-w '%{http_code}'", "/api/overview"), 0, "curl failed: %s", out);
+	cr_assert_str_eq(out, "200");
+	cr_assert_eq(hb_stop(&b), 0);
+}
+
+Test(tls, admin_tls_port_without_a_certificate_refuses_to_start)
+{
+	char	err[4096] = "";
+	int	rc;
+
+	rc = hb_run((const char *const[]){ getenv("WARREND") ?
+	    getenv("WARREND") : "./warrend", "--port", "0", "--admin-port",
+	    "0", "--admin-tls-port", "0", "--data-dir", certs, NULL }, NULL,
+	    0, err, sizeof(err));
+	cr_assert_neq(rc, 0, "warrend started an HTTPS listener without "
+	    "a certificate");
+	cr_assert_not_null(strstr(err, "admin-tls-port needs tls-cert"),
+	    "unexpected error: %s", err);
+}
