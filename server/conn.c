@@ -447,9 +447,15 @@ conn_flush(struct conn *c)
 	}
 	if (!output_written(c, was_throttled))
 		return;
-	/* The backlog fell: frames may already be buffered. */
-	if (rc == 1)
+	/*
+	 * A reader held back only by the fairness budget, or by the backlog
+	 * that just fell, goes on with the frames it already has.
+	 */
+	if (rc == 1 || (!io_reading(&c->io) && may_read(c) &&
+	    !c->close_after_flush)) {
+		set_reading(c, true);
 		process_input(c);
+	}
 }
 
 /* The socket's events (server/io.h). */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -660,5 +661,33 @@ Test(admin_http, expect_100_continue_is_answered_before_the_body)
 	cr_assert_eq(r.status, 200);
 	hb_http_free(&r);
 	close(fd);
+	hb_stop(&b);
+}
+
+/*
+ * An answer reporting a change leaves only after the commit that stores
+ * it (the output barrier, as for AMQP confirms): each user whose PUT was
+ * answered survives a kill -9 sent the moment the answer is in.
+ */
+Test(admin_http, a_created_user_survives_kill9_right_after_its_answer)
+{
+	struct hhttp	r;
+	char		path[64];
+
+	hb_start(&b, NULL);
+	for (int i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "/api/users/killed%d", i);
+		cr_assert_eq(hb_http(&b, "PUT", path, GUEST,
+		    "{\"password\":\"pw\",\"tags\":\"\"}", &r), 201);
+		hb_http_free(&r);
+		cr_assert_eq(hb_kill(&b), 128 + SIGKILL);
+		hb_restart(&b, NULL);
+		for (int j = 0; j <= i; j++) {
+			snprintf(path, sizeof(path), "/api/users/killed%d", j);
+			cr_assert_eq(hb_http(&b, "GET", path, GUEST, NULL, &r),
+			    200, "%s was answered 201 but lost", path);
+			hb_http_free(&r);
+		}
+	}
 	hb_stop(&b);
 }
