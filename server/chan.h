@@ -183,14 +183,11 @@ int	chan_check_access(struct chan *ch, int kind, const char *what,
 /* Shared checks (chan_queue.c); each returns 0 or the code it raised. */
 int	chan_find_queue(struct chan *ch, struct proto_str name,
 	    uint32_t method_id, struct queue **out);
-int	chan_check_args(struct chan *ch, const char *what, const char *name,
-	    struct proto_table got, struct proto_table cur,
-	    const char *const *keys, uint32_t method_id);
-int	chan_check_flag(struct chan *ch, const char *arg, const char *what,
-	    const char *name, bool got, bool cur, uint32_t method_id);
+struct vhost_reply;
+/* Raises what a vhost_declare_*() or vhost_bind() refused; returns its code. */
+int	chan_refuse(struct chan *ch, uint32_t method_id,
+	    const struct vhost_reply *r);
 struct exchange;
-int	chan_check_binding_args(struct chan *ch, struct exchange *src,
-	    struct proto_table args, uint32_t method_id);
 /* Fills buf with "amq.ctag-..."/"amq.gen-..." names. */
 /*
  * Topic permissions: on a topic exchange, whether the user may publish

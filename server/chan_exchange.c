@@ -9,13 +9,7 @@
 #include "server/auth.h"
 #include "server/conn.h"
 #include "server/exchange.h"
-#include "server/persist.h"
 #include "server/vhost.h"
-
-/* compat: the arguments RabbitMQ compares when an exchange is redeclared. */
-static const char *const exchange_equiv_keys[] = {
-	"alternate-exchange", NULL,
-};
 
 static int
 default_refused(struct chan *ch, uint32_t method_id)
@@ -35,8 +29,11 @@ static int
 exchange_declare(struct chan *ch, const struct proto_exchange_declare *m)
 {
 	struct proto_method ok = { .id = PROTO_EXCHANGE_DECLARE_OK };
-	struct vhost *vh = ch->c->vh;
-	enum exchange_kind kind;
+	struct vhost_exchange_decl d = { .name = m->exchange, .type = m->type,
+	    .durable = m->durable, .auto_delete = m->auto_delete,
+	    .internal = m->internal, .args = m->arguments,
+	    .user = ch->c->user };
+	struct vhost_reply r;
 	struct exchange *ex;
 	int rc;
 
@@ -46,49 +43,11 @@ exchange_declare(struct chan *ch, const struct proto_exchange_declare *m)
 	if ((rc = chan_check_access(ch, PERM_CONFIGURE, "exchange",
 	    m->exchange, PROTO_EXCHANGE_DECLARE)) != 0)
 		return rc;
-	ex = vhost_exchange(vh, m->exchange);
 	if (m->passive) {
-		if (ex == NULL)
+		if (vhost_exchange(ch->c->vh, m->exchange) == NULL)
 			return not_found(ch, m->exchange, PROTO_EXCHANGE_DECLARE);
-		goto ok;
-	}
-	if (exchange_kind_parse(m->type, &kind) == -1)
-		return chan_fail(ch, PROTO_COMMAND_INVALID,
-		    PROTO_EXCHANGE_DECLARE, "invalid exchange type '%.*s'",
-		    PSTR(m->type));
-	if (m->arguments.len && !proto_table_validate(m->arguments))
-		return chan_fail(ch, PROTO_SYNTAX_ERROR, PROTO_EXCHANGE_DECLARE,
-		    "malformed arguments table");
-	if (ex != NULL) {
-		if (kind != ex->kind)
-			return chan_fail(ch, PROTO_PRECONDITION_FAILED,
-			    PROTO_EXCHANGE_DECLARE,
-			    "inequivalent arg 'type' for exchange '%s' in vhost "
-			    "'%s': received '%s' but current is '%s'", ex->name,
-			    vh->name, exchange_kind_name(kind),
-			    exchange_kind_name(ex->kind));
-		if ((rc = chan_check_flag(ch, "durable", "exchange", ex->name,
-		    m->durable, ex->durable, PROTO_EXCHANGE_DECLARE)) != 0 ||
-		    (rc = chan_check_flag(ch, "auto_delete", "exchange",
-		    ex->name, m->auto_delete, ex->auto_delete,
-		    PROTO_EXCHANGE_DECLARE)) != 0 ||
-		    (rc = chan_check_flag(ch, "internal", "exchange", ex->name,
-		    m->internal, ex->internal, PROTO_EXCHANGE_DECLARE)) != 0 ||
-		    (rc = chan_check_args(ch, "exchange", ex->name,
-		    m->arguments, (struct proto_table){ ex->args, ex->args_len },
-		    exchange_equiv_keys, PROTO_EXCHANGE_DECLARE)) != 0)
-			return rc;
-		goto ok;
-	}
-	if (m->exchange.len >= 4 && memcmp(m->exchange.p, "amq.", 4) == 0)
-		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_EXCHANGE_DECLARE,
-		    "exchange name '%.*s' contains reserved prefix 'amq.*'",
-		    PSTR(m->exchange));
-	if (vhost_create_exchange(vh, m->exchange, kind, m->durable,
-	    m->auto_delete, m->internal, m->arguments, &ex) == -1)
-		return chan_fail(ch, PROTO_RESOURCE_ERROR,
-		    PROTO_EXCHANGE_DECLARE, "out of memory");
-ok:
+	} else if (vhost_declare_exchange(ch->c->vh, &d, &ex, &r) != 0)
+		return chan_refuse(ch, PROTO_EXCHANGE_DECLARE, &r);
 	if (!m->no_wait)
 		conn_send_method(ch->c, ch->id, &ok);
 	return 0;
@@ -134,8 +93,9 @@ e2e(struct chan *ch, uint32_t id, struct proto_str dst_name,
 {
 	struct proto_method ok = { .id = bind ? PROTO_EXCHANGE_BIND_OK :
 	    PROTO_EXCHANGE_UNBIND_OK };
+	struct vhost_binding bd = { .key = key, .args = args };
+	struct vhost_reply r;
 	struct exchange *src, *dst;
-	struct binding *bd;
 	int rc;
 
 	if (dst_name.len == 0 || src_name.len == 0)
@@ -149,17 +109,17 @@ e2e(struct chan *ch, uint32_t id, struct proto_str dst_name,
 		return not_found(ch, dst_name, id);
 	if ((src = vhost_exchange(ch->c->vh, src_name)) == NULL)
 		return not_found(ch, src_name, id);
-	if ((rc = chan_check_topic(ch, src, PERM_READ, key, id)) != 0 ||
-	    (rc = chan_check_binding_args(ch, src, args, id)) != 0)
+	if ((rc = chan_check_topic(ch, src, PERM_READ, key, id)) != 0)
 		return rc;
-	bd = exchange_find_binding(src, NULL, dst, key, args);
-	if (bind && vhost_bind(ch->c->vh, src, NULL, dst, key, args) == -1)
-		return chan_fail(ch, PROTO_RESOURCE_ERROR, id, "out of memory");
-	if (!bind && bd != NULL) {
-		persist_binding(bd, false);
-		exchange_unbind(bd);
-		vhost_exchange_maybe_autodelete(ch->c->vh, src);
-	}
+	bd.src = src;
+	bd.dst = dst;
+	if (bind && vhost_bind(ch->c->vh, &bd, &r) != 0)
+		return chan_refuse(ch, id, &r);
+	/* compat: RabbitMQ checks an unbind's arguments too (not a queue's). */
+	if (!bind && vhost_check_binding_args(src, args, &r) != 0)
+		return chan_refuse(ch, id, &r);
+	if (!bind)
+		vhost_unbind(ch->c->vh, &bd);
 	if (!no_wait)
 		conn_send_method(ch->c, ch->id, &ok);
 	return 0;

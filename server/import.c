@@ -12,9 +12,7 @@
 #include "server/exchange.h"
 #include "server/log.h"
 #include "server/queue.h"
-#include "server/queue_args.h"
 #include "server/vhost.h"
-#include "storage/store.h"
 
 struct import {
 	struct broker	*b;
@@ -122,37 +120,56 @@ on_topic_permission(void *arg, const struct defs_topic_permission *p)
 	    p->exchange, p->write, p->read, im->err, im->errlen);
 }
 
+/*
+ * compat: rabbit_definitions skips, with a warning, the default exchange
+ * and the exchanges and queues whose names begin with "amq." (an export
+ * from RabbitMQ never lists them; a hand-written file might).
+ */
+static bool
+skipped(const char *what, const char *name, const char *vhost)
+{
+	if (!vhost_name_reserved(proto_str_c(name)) && *name != '\0')
+		return false;
+	log_warnx("import: %s '%s' in vhost '%s' skipped: its name is "
+	    "reserved", what, name, vhost);
+	return true;
+}
+
+/* A refused declare or bind: its reply text is the reason. */
+static int
+refused(struct import *im, const struct vhost_reply *r)
+{
+	snprintf(im->err, im->errlen, "%s", r->text);
+	return -1;
+}
+
+/*
+ * compat: RabbitMQ's import declares, so checks names and arguments, but
+ * leaves an existing exchange or queue as it is (the file is loaded at
+ * every start). The file is trusted: the rights arguments imply are not
+ * checked, as for RabbitMQ's internal acting user.
+ */
 static int
 on_exchange(void *arg, const struct defs_exchange *x)
 {
 	struct import *im = arg;
 	struct vhost *vh = need_vhost(im, x->vhost);
-	struct proto_str name = proto_str_c(x->name);
-	enum exchange_kind kind;
+	struct vhost_exchange_decl d = { .name = proto_str_c(x->name),
+	    .type = proto_str_c(x->type), .durable = x->durable,
+	    .auto_delete = x->auto_delete, .internal = x->internal,
+	    .keep_existing = true,
+	    .args = (struct proto_table){ x->args, x->args_len } };
+	struct vhost_reply r;
 	struct exchange *ex;
 
 	if (vh == NULL)
 		return -1;
-	if (vhost_exchange(vh, name) != NULL)
-		return 0;	/* idempotent: an existing one stays */
-	if (exchange_kind_parse(proto_str_c(x->type), &kind) == -1) {
-		snprintf(im->err, im->errlen, "invalid exchange type '%s'",
-		    x->type);
-		return -1;
-	}
-	if (name.len == 0 || (name.len >= 4 &&
-	    memcmp(name.p, "amq.", 4) == 0)) {
-		snprintf(im->err, im->errlen, "exchange name '%s' contains "
-		    "reserved prefix 'amq.*'", x->name);
-		return -1;
-	}
-	if (vhost_create_exchange(vh, name, kind, x->durable, x->auto_delete,
-	    x->internal, (struct proto_table){ x->args, x->args_len },
-	    &ex) == -1) {
-		snprintf(im->err, im->errlen, "out of memory");
-		return -1;
-	}
-	im->created++;
+	if (skipped("exchange", x->name, x->vhost))
+		return 0;
+	if (vhost_declare_exchange(vh, &d, &ex, &r) != 0)
+		return refused(im, &r);
+	if (r.created)
+		im->created++;
 	return 0;
 }
 
@@ -161,42 +178,22 @@ on_queue(void *arg, const struct defs_queue *qd)
 {
 	struct import *im = arg;
 	struct vhost *vh = need_vhost(im, qd->vhost);
-	struct proto_str name = proto_str_c(qd->name);
-	struct proto_table args = { qd->args, qd->args_len };
-	struct queue_args_refusal r;
-	const char *key;
-	char why[128];
+	struct vhost_queue_decl d = { .name = proto_str_c(qd->name),
+	    .durable = qd->durable, .auto_delete = qd->auto_delete,
+	    .keep_existing = true,
+	    .args = (struct proto_table){ qd->args, qd->args_len } };
+	struct vhost_reply r;
 	struct queue *q;
 
 	if (vh == NULL)
 		return -1;
-	if (vhost_queue(vh, name) != NULL)
+	if (*qd->name != '\0' && skipped("queue", qd->name, qd->vhost))
 		return 0;
-	/* compat: RabbitMQ's import declares, so checks, the arguments. */
-	if (queue_args_check(args, &key, why, sizeof(why)) == -1) {
-		snprintf(im->err, im->errlen, "queue '%s' in vhost '%s': "
-		    "invalid arg '%s': %s", qd->name, qd->vhost, key, why);
-		return -1;
-	}
-	if (queue_args_check_type(args, qd->durable, false, qd->auto_delete,
-	    &r) == -1) {
-		if (r.arg != NULL)
-			snprintf(im->err, im->errlen, "queue '%s' in vhost "
-			    "'%s': invalid arg '%s' of queue type %s", qd->name,
-			    qd->vhost, r.arg,
-			    queue_type_name(queue_args_type(args)));
-		else
-			snprintf(im->err, im->errlen, "queue '%s' in vhost "
-			    "'%s': invalid property '%s'", qd->name, qd->vhost,
-			    r.property);
-		return -1;
-	}
-	if (vhost_create_queue(vh, name, qd->durable, false, qd->auto_delete,
-	    args, &q) == -1) {
-		snprintf(im->err, im->errlen, "out of memory");
-		return -1;
-	}
-	im->created++;
+	/* The vhost's max-queues counts here too, as in RabbitMQ. */
+	if (vhost_declare_queue(vh, &d, &q, &r) != 0)
+		return refused(im, &r);
+	if (r.created)
+		im->created++;
 	return 0;
 }
 
@@ -205,27 +202,23 @@ on_binding(void *arg, const struct defs_binding *bd)
 {
 	struct import *im = arg;
 	struct vhost *vh = need_vhost(im, bd->vhost);
-	struct exchange *src, *dst = NULL;
-	struct queue *q = NULL;
-	struct proto_str dest = proto_str_c(bd->destination);
+	struct vhost_binding b = { .key = proto_str_c(bd->routing_key),
+	    .args = (struct proto_table){ bd->args, bd->args_len } };
+	struct vhost_reply r;
 
 	if (vh == NULL)
 		return -1;
-	if ((src = vhost_exchange(vh, proto_str_c(bd->source))) == NULL ||
-	    (bd->dest_is_queue ? (q = vhost_queue(vh, dest)) == NULL :
-	    (dst = vhost_exchange(vh, dest)) == NULL)) {
+	if (vhost_binding_ends(vh, proto_str_c(bd->source), bd->dest_is_queue,
+	    proto_str_c(bd->destination), &b) == -1) {
 		snprintf(im->err, im->errlen, "binding %s -> %s: no such %s",
-		    bd->source, bd->destination, src == NULL ? "source" :
+		    bd->source, bd->destination, b.src == NULL ? "source" :
 		    "destination");
 		return -1;
 	}
 	if (bd->source[0] == '\0')
 		return 0;	/* the default exchange's bindings are implicit */
-	if (vhost_bind(vh, src, q, dst, proto_str_c(bd->routing_key),
-	    (struct proto_table){ bd->args, bd->args_len }) == -1) {
-		snprintf(im->err, im->errlen, "out of memory");
-		return -1;
-	}
+	if (vhost_bind(vh, &b, &r) != 0)
+		return refused(im, &r);
 	return 0;
 }
 

@@ -246,14 +246,16 @@ vhost_create_queue(struct vhost *vh, struct proto_str name, bool durable,
 }
 
 int
-vhost_bind(struct vhost *vh, struct exchange *src, struct queue *q,
-    struct exchange *dst, struct proto_str key, struct proto_table args)
+vhost_add_binding(struct vhost *vh, const struct vhost_binding *bd)
 {
-	if (exchange_find_binding(src, q, dst, key, args) != NULL)
+	(void)vh;
+	if (exchange_find_binding(bd->src, bd->q, bd->dst, bd->key,
+	    bd->args) != NULL)
 		return 0;	/* spec: binding twice is not an error */
-	if (exchange_bind(src, q, dst, key, args) == -1)
+	if (exchange_bind(bd->src, bd->q, bd->dst, bd->key, bd->args) == -1)
 		return -1;
-	persist_binding(exchange_find_binding(src, q, dst, key, args), true);
+	persist_binding(exchange_find_binding(bd->src, bd->q, bd->dst,
+	    bd->key, bd->args), true);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "server/hmap.h"
 
 struct broker;
+struct conn;
 struct exchange;
 struct msg;
 struct queue;
@@ -56,10 +57,93 @@ struct queue *vhost_queue(struct vhost *vh, struct proto_str name);
 int	vhost_add_exchange(struct vhost *vh, struct exchange *ex);
 int	vhost_add_queue(struct vhost *vh, struct queue *q);
 
+/* ---- declares (server/vhost_declare.c) -------------------------------- */
+
 /*
- * Creates and stores a new exchange, queue or binding: the one path for
- * AMQP methods and for definitions files (callers check names, rights and
- * equivalence first). Each returns 0, or -1 when memory ran out.
+ * What a refused declare or bind answers: an AMQP reply code and
+ * RabbitMQ's reply text (without the "NAME - " prefix the channel adds).
+ */
+struct vhost_reply {
+	uint16_t	code;		/* 0: done */
+	bool		created;	/* a new object was made */
+	char		text[256];
+};
+
+/* A queue.declare (not passive) from AMQP, a definitions file or admin. */
+struct vhost_queue_decl {
+	struct proto_str	 name;
+	bool			 durable, exclusive, auto_delete;
+	bool			 server_named;	/* "amq.gen-..." we made */
+	bool			 keep_existing;	/* no equivalence check */
+	struct proto_table	 args;		/* a validated table */
+	struct conn		*owner;		/* for exclusivity; or NULL */
+	const char		*user;		/* NULL: trusted (see below) */
+};
+
+/* An exchange.declare (not passive); type is the name ("topic"). */
+struct vhost_exchange_decl {
+	struct proto_str	 name, type;
+	bool			 durable, auto_delete, internal;
+	bool			 keep_existing;
+	struct proto_table	 args;		/* validated here */
+	const char		*user;
+};
+
+/* One binding: from src to the queue q or the exchange dst. */
+struct vhost_binding {
+	struct exchange		*src;
+	struct queue		*q;
+	struct exchange		*dst;
+	struct proto_str	 key;
+	struct proto_table	 args;
+};
+
+/*
+ * Declares a queue or an exchange after RabbitMQ's checks, in its order:
+ * name rules, the reserved "amq." prefix, the arguments, equivalence with
+ * an existing object (unless keep_existing: a definitions file leaves an
+ * existing one as it is), exclusivity and the vhost's max-queues. The
+ * caller checks configure on the name; the rights the arguments imply
+ * (a dead-letter or alternate exchange) are checked here for user, unless
+ * it is NULL (definitions files are trusted). Returns 0 with *out set, or
+ * r->code with r->text.
+ */
+int	vhost_declare_queue(struct vhost *vh, const struct vhost_queue_decl *d,
+	    struct queue **out, struct vhost_reply *r);
+int	vhost_declare_exchange(struct vhost *vh,
+	    const struct vhost_exchange_decl *d, struct exchange **out,
+	    struct vhost_reply *r);
+/* The binding arguments RabbitMQ checks (x-match for headers exchanges). */
+int	vhost_check_binding_args(const struct exchange *src,
+	    struct proto_table args, struct vhost_reply *r);
+/*
+ * Binds after those checks (binding twice is not an error); the caller
+ * has checked rights. Returns 0, or r->code with r->text.
+ */
+int	vhost_bind(struct vhost *vh, const struct vhost_binding *bd,
+	    struct vhost_reply *r);
+/* Unbinds if bound (compat: else nothing, as in RabbitMQ). */
+void	vhost_unbind(struct vhost *vh, const struct vhost_binding *bd);
+/*
+ * Finds the ends of a binding given by names. Returns 0, or -1 with
+ * bd->src NULL when the source is missing, else the destination is.
+ */
+int	vhost_binding_ends(struct vhost *vh, struct proto_str source,
+	    bool dest_is_queue, struct proto_str dest, struct vhost_binding *bd);
+/* Whether a new exchange or queue may not have this name ("amq."). */
+bool	vhost_name_reserved(struct proto_str name);
+/*
+ * The 405 of a queue that another connection declared exclusive (owner is
+ * the asking connection): 0 if owner may use it.
+ */
+int	vhost_queue_check_owner(const struct queue *q, const struct conn *owner,
+	    struct vhost_reply *r);
+
+/*
+ * Trusted: creates and stores a new exchange, queue or binding, with no
+ * checks. The declares above end here, and so does recovery at start
+ * (where persist.c writes nothing). Each returns 0, or -1 when memory ran
+ * out.
  */
 int	vhost_create_exchange(struct vhost *vh, struct proto_str name,
 	    int kind, bool durable, bool auto_delete, bool internal,
@@ -67,9 +151,8 @@ int	vhost_create_exchange(struct vhost *vh, struct proto_str name,
 int	vhost_create_queue(struct vhost *vh, struct proto_str name,
 	    bool durable, bool exclusive, bool auto_delete,
 	    struct proto_table args, struct queue **out);
-/* Binds unless the same binding exists; q or dst is the destination. */
-int	vhost_bind(struct vhost *vh, struct exchange *src, struct queue *q,
-	    struct exchange *dst, struct proto_str key, struct proto_table args);
+/* Binds unless the same binding exists. */
+int	vhost_add_binding(struct vhost *vh, const struct vhost_binding *bd);
 
 /*
  * Enqueues m in the n queues a routing pass found, its body stored once

@@ -653,6 +653,21 @@ expect_ok(amqp_rpc_reply_t r, const char *what)
 		cr_assert_fail("%s: %s", what, reply_text(r));
 }
 
+/* exchange.declare of a direct exchange with an alternate-exchange. */
+static amqp_rpc_reply_t
+declare_with_ae(amqp_connection_state_t c, const char *name, const char *ae)
+{
+	amqp_table_entry_t	e;
+	amqp_table_t		t = { 1, &e };
+
+	e.key = amqp_cstring_bytes("alternate-exchange");
+	e.value.kind = AMQP_FIELD_KIND_UTF8;
+	e.value.value.bytes = amqp_cstring_bytes(ae);
+	amqp_exchange_declare(c, 1, amqp_cstring_bytes(name),
+	    amqp_cstring_bytes("direct"), 0, 0, 0, 0, t);
+	return amqp_get_rpc_reply(c);
+}
+
 /* ---- exchange.declare / exchange.delete: configure -------------------- */
 
 Test(access, exchange_declare_allowed_by_configure_alone)
@@ -665,6 +680,33 @@ Test(access, exchange_declare_allowed_by_configure_alone)
 	hb_close(c);
 	c = alice();
 	cr_assert(exchange_exists(c, "xnew"));
+	hb_close(c);
+	hb_stop(&broker);
+}
+
+/*
+ * compat: rabbit_channel's exchange.declare: a new exchange's alternate
+ * needs read on the exchange and write on the alternate.
+ */
+Test(access, alternate_exchange_needs_read_on_it_and_write_on_the_alternate)
+{
+	amqp_connection_state_t	c;
+
+	start_bob("^xnew$", "^x2$", "");
+	c = bob();
+	expect_refused(c, declare_with_ae(c, "xnew", "x2"), "exchange",
+	    "xnew");
+	hb_close(c);
+	hb_stop(&broker);
+	start_bob("^xnew$", "", "^xnew$");
+	c = bob();
+	expect_refused(c, declare_with_ae(c, "xnew", "x2"), "exchange", "x2");
+	hb_close(c);
+	hb_stop(&broker);
+	start_bob("^xnew$", "^x2$", "^xnew$");
+	c = bob();
+	expect_ok(declare_with_ae(c, "xnew", "x2"), "exchange.declare with an "
+	    "alternate");
 	hb_close(c);
 	hb_stop(&broker);
 }
@@ -1955,6 +1997,58 @@ Test(access, vhost_max_queues_refuses_one_more_and_survives_restart)
 	    amqp_empty_table);
 	r = amqp_get_rpc_reply(c);
 	cr_assert_eq(hb_expect_close(c, r, false, 406)[0], 'P');
+	hb_close(c);
+}
+
+/*
+ * A definitions file meets max-queues too (it used to bypass it): with
+ * the file's own limit of 1, its second queue aborts the import, as
+ * RabbitMQ aborts an import that would exceed the limit.
+ */
+Test(access, definitions_beyond_vhost_max_queues_fail_start)
+{
+	static const struct perm p = { "/", ".*", ".*", ".*" };
+	const char *const	 want[] = { "queues[1]", "cannot declare queue "
+				    "'q2': queue limit in vhost '/' (1) is "
+				    "reached", NULL };
+	char			*text = defs_text(&p, 1, NULL), *at, *end;
+	static char		 full[16384];
+	const char		*q1 = "\"auto_delete\": false, \"arguments\": "
+				    "{}}\n],\n\"bindings\"";
+
+	if (getenv("WARREN_TEST_URL") != NULL &&
+	    getenv("WARREN_TEST_URL")[0] != '\0')
+		cr_skip_test("tests warrend itself; external broker in use");
+	cr_assert_not_null(at = strstr(text, q1), "%s", text);
+	end = strrchr(text, '}');
+	snprintf(full, sizeof(full), "%.*s\"auto_delete\": false, "
+	    "\"arguments\": {}},\n  {\"name\": \"q2\", \"vhost\": \"/\", "
+	    "\"durable\": true, \"auto_delete\": false, \"arguments\": {}}"
+	    "\n],\n\"bindings\"%.*s,\n\"parameters\": [{\"vhost\": \"/\", "
+	    "\"component\": \"vhost-limits\", \"name\": \"limits\", "
+	    "\"value\": {\"max-queues\": 1}}]\n}\n", (int)(at - text), text,
+	    (int)(end - at - strlen(q1)), at + strlen(q1));
+	expect_start_failure(full, want);
+	free(text);
+}
+
+/* Within the limit, the same file starts, and AMQP meets the limit. */
+Test(access, definitions_within_vhost_max_queues_start)
+{
+	amqp_connection_state_t c;
+	amqp_rpc_reply_t r;
+
+	start_with_limits("{\"max-queues\": 1}");
+	c = bob();
+	amqp_queue_declare(c, 1, amqp_cstring_bytes("q1"), 0, 1, 0, 0,
+	    amqp_empty_table);
+	ok(c, "redeclaring q1 at the limit");
+	amqp_queue_declare(c, 1, amqp_cstring_bytes("bob-q2"), 0, 1, 0, 0,
+	    amqp_empty_table);
+	r = amqp_get_rpc_reply(c);
+	cr_assert_str_eq(hb_expect_close(c, r, false, 406),
+	    "PRECONDITION_FAILED - cannot declare queue 'bob-q2': queue limit "
+	    "in vhost '/' (1) is reached");
 	hb_close(c);
 }
 

@@ -906,6 +906,24 @@ declare_with_ae(amqp_connection_state_t c, const char *x, const char *ae)
 	ut_ok(c, "declare with alternate-exchange");
 }
 
+/* compat: rabbit_channel: a new exchange's alternate must be a longstr. */
+Test(exchange, alternate_exchange_of_another_type_is_refused)
+{
+	amqp_connection_state_t c = ut_connect();
+	const char *x = strdup(hb_name("xbadae"));
+	amqp_table_entry_t a[1];
+	char want[256];
+
+	a[0] = ut_i32("alternate-exchange", 7);
+	xdeclare(c, x, "direct", false, false, false, false, ut_table(a, 1));
+	snprintf(want, sizeof(want), "PRECONDITION_FAILED - invalid type "
+	    "'signedint' for arg 'alternate-exchange' in exchange '%s' in "
+	    "vhost '/'", x);
+	cr_assert_str_eq(hb_expect_close(c, amqp_get_rpc_reply(c), false,
+	    AMQP_PRECONDITION_FAILED), want);
+	hb_close(c);
+}
+
 Test(exchange, alternate_exchange_catches_unroutable)
 {
 	amqp_connection_state_t c = ut_connect();
