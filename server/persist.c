@@ -32,10 +32,19 @@ store_of(const struct vhost *vh)
 	return vh != NULL && vh->b != NULL ? vh->b->store : NULL;
 }
 
+/* Definitions to write: none while they are read back at start. */
+static struct store *
+defs_store_of(const struct vhost *vh)
+{
+	struct store *st = store_of(vh);
+
+	return st != NULL && !vh->b->recovering ? st : NULL;
+}
+
 void
 persist_queue(struct queue *q)
 {
-	struct store *st = store_of(q->vh);
+	struct store *st = defs_store_of(q->vh);
 	unsigned flags = STORE_QUEUE_DURABLE;
 
 	if (st == NULL || !q->durable || q->exclusive)
@@ -58,7 +67,7 @@ persist_queue_deleted(struct queue *q)
 void
 persist_exchange(struct exchange *ex)
 {
-	struct store *st = store_of(ex->vh);
+	struct store *st = defs_store_of(ex->vh);
 	unsigned flags = STORE_EXCHANGE_DURABLE;
 
 	if (st == NULL || !ex->durable || ex->builtin)
@@ -85,7 +94,7 @@ persist_exchange_deleted(struct exchange *ex)
 void
 persist_binding(struct binding *bd, bool add)
 {
-	struct store *st = store_of(bd->src->vh);
+	struct store *st = defs_store_of(bd->src->vh);
 	struct store_blob dest;
 
 	/* compat: a binding is durable when both its ends are. */
@@ -319,11 +328,11 @@ on_exchange(void *arg, struct store_blob vhost, struct store_blob name,
 		    "skipped", PSTR(n), (int)type.len, (const char *)type.p);
 		return;
 	}
-	ex = exchange_new(vh, n, kind, true,
+	/* The path declares end in; persist.c writes nothing back. */
+	if (vhost_create_exchange(vh, n, kind, true,
 	    (flags & STORE_EXCHANGE_AUTO_DELETE) != 0,
 	    (flags & STORE_EXCHANGE_INTERNAL) != 0,
-	    (struct proto_table){ args.p, args.len });
-	if (ex == NULL || vhost_add_exchange(vh, ex) == -1)
+	    (struct proto_table){ args.p, args.len }, &ex) == -1)
 		fatalx("out of memory");
 }
 
@@ -337,10 +346,9 @@ on_queue(void *arg, uint64_t id, struct store_blob vhost,
 
 	if (vh == NULL)
 		return;
-	q = queue_new(vh, (struct proto_str){ name.p, name.len }, true, false,
-	    (flags & STORE_QUEUE_AUTO_DELETE) != 0,
-	    (struct proto_table){ args.p, args.len });
-	if (q == NULL || vhost_add_queue(vh, q) == -1)
+	if (vhost_create_queue(vh, (struct proto_str){ name.p, name.len }, true,
+	    false, (flags & STORE_QUEUE_AUTO_DELETE) != 0,
+	    (struct proto_table){ args.p, args.len }, &q) == -1)
 		fatalx("out of memory");
 	q->store_id = id;
 	if (hmap_put(&r->queues, &q->store_id, sizeof(q->store_id), q) == -1)
@@ -355,20 +363,14 @@ on_binding(void *arg, struct store_blob vhost, struct store_blob source,
 {
 	struct recovery *r = arg;
 	struct vhost *vh = vhost_of(r, vhost);
-	struct exchange *src, *dx = NULL;
-	struct queue *q = NULL;
-	struct proto_str d = { dest.p, dest.len };
-	struct proto_str k = { key.p, key.len };
-	struct proto_table t = { args.p, args.len };
+	struct vhost_binding bd = { .key = { key.p, key.len },
+	    .args = { args.p, args.len } };
 
-	if (vh == NULL ||
-	    (src = vhost_exchange(vh, (struct proto_str){ source.p,
-	    source.len })) == NULL ||
-	    (dest_is_queue ? (q = vhost_queue(vh, d)) == NULL :
-	    (dx = vhost_exchange(vh, d)) == NULL))
+	if (vh == NULL || vhost_binding_ends(vh, (struct proto_str){ source.p,
+	    source.len }, dest_is_queue, (struct proto_str){ dest.p,
+	    dest.len }, &bd) == -1)
 		return;
-	if (exchange_find_binding(src, q, dx, k, t) == NULL &&
-	    exchange_bind(src, q, dx, k, t) == -1)
+	if (vhost_add_binding(vh, &bd) == -1)
 		fatalx("out of memory");
 }
 
