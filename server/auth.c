@@ -12,7 +12,7 @@
 #include "server/log.h"
 #include "server/password.h"
 #include "server/perm.h"
-#include "storage/store.h"
+#include "server/persist.h"
 
 static const struct {
 	const char	*name;
@@ -24,12 +24,6 @@ static const struct {
 	{ "management", USER_TAG_MANAGEMENT },
 	{ "impersonator", USER_TAG_IMPERSONATOR },
 };
-
-static struct store_blob
-cblob(const char *s)
-{
-	return (struct store_blob){ s, s ? strlen(s) : 0 };
-}
 
 /* compat: unknown tags are kept (RabbitMQ stores any tag) but grant nothing. */
 static unsigned
@@ -153,9 +147,7 @@ auth_user_put(struct broker *b, const char *name, const char *hash,
 		return -1;
 	}
 	b->auth_gen++;
-	if (b->store != NULL && !b->recovering)
-		store_put_user(b->store, cblob(u->name), cblob(u->hash),
-		    cblob(password_algo_name(algo)), cblob(u->tags));
+	persist_user(b, u);
 	return 0;
 }
 
@@ -181,8 +173,7 @@ auth_user_del(struct broker *b, const char *name)
 	if (u == NULL)
 		return;
 	b->auth_gen++;
-	if (b->store != NULL)
-		store_del_user(b->store, cblob(name));
+	persist_user_deleted(b, name);
 	user_free(u);
 }
 
@@ -225,9 +216,7 @@ auth_permission_set(struct broker *b, const char *user, const char *vhost,
 		return -1;
 	}
 	b->auth_gen++;
-	if (b->store != NULL && !b->recovering)
-		store_put_permission(b->store, cblob(user), cblob(vhost),
-		    cblob(src[0]), cblob(src[1]), cblob(src[2]));
+	persist_permission(b, user, vhost, src[0], src[1], src[2]);
 	return 0;
 }
 
@@ -242,8 +231,7 @@ auth_permission_del(struct broker *b, const char *user, const char *vhost)
 		return;
 	permission_free(pm);
 	b->auth_gen++;
-	if (b->store != NULL)
-		store_del_permission(b->store, cblob(user), cblob(vhost));
+	persist_permission_deleted(b, user, vhost);
 }
 
 void

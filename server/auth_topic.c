@@ -14,7 +14,7 @@
 
 #include "server/broker.h"
 #include "server/perm.h"
-#include "storage/store.h"
+#include "server/persist.h"
 
 /* Patterns of one (vhost, exchange); keyed "vhost\0exchange". */
 struct topic_permission {
@@ -23,12 +23,6 @@ struct topic_permission {
 	size_t		 vhost_len, key_len;
 	char		 key[];		/* vhost NUL exchange */
 };
-
-static struct store_blob
-sblob(const char *s, size_t len)
-{
-	return (struct store_blob){ s, len };
-}
 
 void
 auth_topic_free(struct topic_permission *tp)
@@ -141,10 +135,7 @@ auth_topic_permission_set(struct broker *b, const char *user,
 	if (hmap_put(&u->topic_perms, tp->key, tp->key_len, tp) == -1)
 		goto nomem;
 	b->auth_gen++;
-	if (b->store != NULL && !b->recovering)
-		store_put_topic_permission(b->store, sblob(user, strlen(user)),
-		    sblob(vhost, vl), sblob(exchange, el),
-		    sblob(src[0], strlen(src[0])), sblob(src[1], strlen(src[1])));
+	persist_topic_permission(b, user, vhost, exchange, src[0], src[1]);
 	return 0;
 nomem:
 	if (tp != NULL)
@@ -186,10 +177,8 @@ auth_topic_permission_clear(struct broker *b, const char *user,
 		if (tp->vhost_len != vl || memcmp(tp->key, vhost, vl) != 0)
 			continue;
 		hmap_del(&u->topic_perms, tp->key, tp->key_len);
-		if (b->store != NULL)
-			store_del_topic_permission(b->store, sblob(user,
-			    strlen(user)), sblob(vhost, vl), sblob(tp->key +
-			    vl + 1, tp->key_len - vl - 1));
+		persist_topic_permission_deleted(b, user, vhost,
+		    tp->key + vl + 1);
 		auth_topic_free(tp);
 		i = 0;	/* the map changed: start over */
 	}

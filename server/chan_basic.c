@@ -21,7 +21,6 @@
 #include "server/queue_args.h"
 #include "server/reply_to.h"
 #include "server/vhost.h"
-#include "storage/store.h"
 
 static int
 basic_qos(struct chan *ch, const struct proto_basic_qos *m)

@@ -10,6 +10,7 @@
 #include "server/exchange.h"
 #include "server/log.h"
 #include "server/msg.h"
+#include "server/password.h"
 #include "server/queue.h"
 #include "server/vhost.h"
 #include "storage/store.h"
@@ -20,10 +21,11 @@ blob(const void *p, size_t len)
 	return (struct store_blob){ p, len };
 }
 
+/* A C string as a blob; NULL is the empty string. */
 static struct store_blob
 cblob(const char *s)
 {
-	return blob(s, strlen(s));
+	return blob(s, s != NULL ? strlen(s) : 0);
 }
 
 static struct store *
@@ -40,6 +42,119 @@ defs_store_of(const struct vhost *vh)
 
 	return st != NULL && !vh->b->recovering ? st : NULL;
 }
+
+/* Definitions of b to write: none without a store or while recovering. */
+static struct store *
+defs_store(const struct broker *b)
+{
+	return b->store != NULL && !b->recovering ? b->store : NULL;
+}
+
+/* ---- vhosts, users and permissions -------------------------------------- */
+
+void
+persist_vhost(struct broker *b, const char *name)
+{
+	struct store *st = defs_store(b);
+
+	if (st != NULL)
+		store_put_vhost(st, cblob(name));
+}
+
+void
+persist_vhost_deleted(struct broker *b, const char *name)
+{
+	struct store *st = defs_store(b);
+
+	if (st != NULL)
+		store_del_vhost(st, cblob(name));
+}
+
+void
+persist_vhost_meta(const struct vhost *vh)
+{
+	struct store *st = vh->b != NULL ? defs_store(vh->b) : NULL;
+
+	if (st != NULL)
+		store_put_vhost_meta(st, cblob(vh->name),
+		    cblob(vh->description), cblob(vh->tags));
+}
+
+void
+persist_vhost_limits(const struct vhost *vh)
+{
+	struct store *st = vh->b != NULL ? defs_store(vh->b) : NULL;
+
+	if (st != NULL)
+		store_put_vhost_limits(st, cblob(vh->name),
+		    vh->max_connections, vh->max_queues);
+}
+
+void
+persist_user(struct broker *b, const struct user *u)
+{
+	struct store *st = defs_store(b);
+
+	if (st != NULL)
+		store_put_user(st, cblob(u->name), cblob(u->hash),
+		    cblob(password_algo_name((enum password_algo)u->algo)),
+		    cblob(u->tags));
+}
+
+void
+persist_user_deleted(struct broker *b, const char *name)
+{
+	struct store *st = defs_store(b);
+
+	if (st != NULL)
+		store_del_user(st, cblob(name));
+}
+
+void
+persist_permission(struct broker *b, const char *user, const char *vhost,
+    const char *configure, const char *write, const char *read)
+{
+	struct store *st = defs_store(b);
+
+	if (st != NULL)
+		store_put_permission(st, cblob(user), cblob(vhost),
+		    cblob(configure), cblob(write), cblob(read));
+}
+
+void
+persist_permission_deleted(struct broker *b, const char *user,
+    const char *vhost)
+{
+	struct store *st = defs_store(b);
+
+	if (st != NULL)
+		store_del_permission(st, cblob(user), cblob(vhost));
+}
+
+void
+persist_topic_permission(struct broker *b, const char *user,
+    const char *vhost, const char *exchange, const char *write,
+    const char *read)
+{
+	struct store *st = defs_store(b);
+
+	if (st != NULL)
+		store_put_topic_permission(st, cblob(user), cblob(vhost),
+		    cblob(exchange), cblob(write), cblob(read));
+}
+
+void
+persist_topic_permission_deleted(struct broker *b, const char *user,
+    const char *vhost, const char *exchange)
+{
+	struct store *st = defs_store(b);
+
+	if (st != NULL)
+		store_del_topic_permission(st, cblob(user), cblob(vhost),
+		    cblob(exchange));
+}
+
+/* ---- exchanges, queues, bindings and messages --------------------------- */
 
 void
 persist_queue(struct queue *q)
@@ -124,6 +239,12 @@ persist_message(struct broker *b, struct msg *m, uint32_t n)
 	    m->exchange_len), blob(m->rk, m->rk_len), blob(m->props,
 	    m->props_len), blob(m->body, (size_t)m->body_len), n, msg_ref(m));
 	return m->store_id;
+}
+
+unsigned
+persist_entry_flags(uint32_t n)
+{
+	return n > 1 ? STORE_ENTRY_SHARED : 0;
 }
 
 void

@@ -1,6 +1,8 @@
 /*
  * What becomes durable, decided in one place: the only server code that
- * calls storage/store.h. A queue is stored when it is durable and not
+ * calls storage/store.h (broker.c owns the store's lifetime and commits).
+ * Vhosts, users, permissions and topic permissions are stored as they
+ * change. A queue is stored when it is durable and not
  * exclusive (exclusive queues die with their connection, and RabbitMQ
  * drops them at restart); an exchange when durable; a binding when both
  * ends are stored; a message when persistent (delivery_mode 2) and routed
@@ -19,6 +21,30 @@ struct exchange;
 struct msg;
 struct qentry;
 struct queue;
+struct user;
+struct vhost;
+
+/*
+ * Definitions that change: each write is a no-op without a store and
+ * while b is recovering (what comes from the store is not rewritten).
+ */
+void	persist_vhost(struct broker *b, const char *name);
+void	persist_vhost_deleted(struct broker *b, const char *name);
+void	persist_vhost_meta(const struct vhost *vh);
+void	persist_vhost_limits(const struct vhost *vh);
+void	persist_user(struct broker *b, const struct user *u);
+void	persist_user_deleted(struct broker *b, const char *name);
+/* NULL patterns are stored as "". */
+void	persist_permission(struct broker *b, const char *user,
+	    const char *vhost, const char *configure, const char *write,
+	    const char *read);
+void	persist_permission_deleted(struct broker *b, const char *user,
+	    const char *vhost);
+void	persist_topic_permission(struct broker *b, const char *user,
+	    const char *vhost, const char *exchange, const char *write,
+	    const char *read);
+void	persist_topic_permission_deleted(struct broker *b, const char *user,
+	    const char *vhost, const char *exchange);
 
 /* After a declare: gives the queue a store id if it is to be stored. */
 void	persist_queue(struct queue *q);
@@ -31,6 +57,8 @@ void	persist_binding(struct binding *bd, bool add);
 bool	persist_wants(const struct queue *q, const struct msg *m);
 /* Stores m once for its n stored queues; returns its store id. */
 uint64_t persist_message(struct broker *b, struct msg *m, uint32_t n);
+/* The flags of an entry whose message is stored for n queues. */
+unsigned persist_entry_flags(uint32_t n);
 void	persist_entry(struct queue *q, const struct qentry *e);
 void	persist_delivered(struct queue *q, const struct qentry *e);
 /* The entry is settled or dropped: its row goes (not for deleted queues). */

@@ -13,7 +13,6 @@
 #include "server/log.h"
 #include "server/persist.h"
 #include "server/queue.h"
-#include "storage/store.h"
 
 /* spec: 3.1.3 every vhost has these; compat: amq.match as RabbitMQ. */
 static const struct {
@@ -101,9 +100,7 @@ vhost_create(struct broker *b, const char *name)
 	if (b->recovering)
 		return vh;
 	log_info("vhost '%s' created", vh->name);
-	if (b->store != NULL)
-		store_put_vhost(b->store, (struct store_blob){ vh->name,
-		    strlen(vh->name) });
+	persist_vhost(b, vh->name);
 	return vh;
 }
 
@@ -142,9 +139,7 @@ vhost_delete(struct vhost *vh)
 		vhost_delete_exchange(vh, v);
 	}
 	auth_forget_vhost(b, vh->name);
-	if (b->store != NULL)
-		store_del_vhost(b->store, (struct store_blob){ vh->name,
-		    strlen(vh->name) });
+	persist_vhost_deleted(b, vh->name);
 	hmap_del(&b->vhosts, vh->name, strlen(vh->name));
 	vhost_free(vh);
 }
@@ -162,10 +157,7 @@ vhost_set_meta(struct vhost *vh, const char *description, const char *tags)
 	free(vh->tags);
 	vh->description = d;
 	vh->tags = t;
-	if (vh->b != NULL && vh->b->store != NULL && !vh->b->recovering)
-		store_put_vhost_meta(vh->b->store, (struct store_blob){
-		    vh->name, strlen(vh->name) }, (struct store_blob){ d,
-		    strlen(d) }, (struct store_blob){ t, strlen(t) });
+	persist_vhost_meta(vh);
 	return 0;
 }
 
@@ -175,9 +167,7 @@ vhost_set_limits(struct vhost *vh, int64_t max_connections,
 {
 	vh->max_connections = max_connections;
 	vh->max_queues = max_queues;
-	if (vh->b != NULL && vh->b->store != NULL && !vh->b->recovering)
-		store_put_vhost_limits(vh->b->store, (struct store_blob){
-		    vh->name, strlen(vh->name) }, max_connections, max_queues);
+	persist_vhost_limits(vh);
 }
 
 struct exchange *
@@ -276,7 +266,7 @@ vhost_enqueue(struct vhost *vh, struct queue **qs, size_t n, struct msg *m)
 		bool keep = persist_wants(qs[i], m);
 
 		if (queue_enqueue(qs[i], m, keep ? msg_id : 0,
-		    keep && stored > 1 ? STORE_ENTRY_SHARED : 0) == -1)
+		    keep ? persist_entry_flags(stored) : 0) == -1)
 			rc = -1;
 	}
 	return rc;
