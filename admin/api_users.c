@@ -13,7 +13,6 @@
 #include "admin/json.h"
 #include "server/auth.h"
 #include "server/broker.h"
-#include "server/conn.h"
 #include "server/password.h"
 
 #define USER_NAME_MAX	255	/* spec: a SASL name fits a shortstr */
@@ -130,15 +129,12 @@ api_user_put(struct api_ctx *ctx)
 		rc = auth_user_set_password(ctx->b, name, password, tags, err,
 		    sizeof(err));
 	else if (hash != NULL) {
-		enum password_algo a;
-		uint8_t raw[PASSWORD_HASH_MAX];
-		size_t rawlen;
+		enum password_algo a = PASSWORD_SHA256;
 
 		/* A hash that can never match is refused, not stored. */
 		if (*hash != '\0' && ((algo != NULL && *algo != '\0' &&
 		    password_algo_parse(algo, &a) == -1) ||
-		    http_base64_decode((const uint8_t *)hash, strlen(hash),
-		    raw, sizeof(raw), &rawlen) == -1)) {
+		    !password_hash_valid(a, hash))) {
 			api_error(ctx, 400, "bad_request", "password_hash or "
 			    "hashing_algorithm is not one warren knows");
 			goto out;
@@ -168,12 +164,9 @@ void
 api_user_delete(struct api_ctx *ctx)
 {
 	struct user *u = user_arg(ctx, 0);
-	char name[USER_NAME_MAX + 1];
 
 	if (u == NULL)
 		return;
-	snprintf(name, sizeof(name), "%s", u->name);
-	auth_user_del(ctx->b, name);
-	conn_close_user(ctx->b, name);
+	auth_user_del(ctx->b, u->name);	/* closes its connections too */
 	api_status(ctx, 204);
 }

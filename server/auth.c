@@ -9,6 +9,7 @@
 
 #include "protocol/table.h"
 #include "server/broker.h"
+#include "server/conn.h"
 #include "server/log.h"
 #include "server/password.h"
 #include "server/perm.h"
@@ -174,6 +175,7 @@ auth_user_del(struct broker *b, const char *name)
 		return;
 	b->auth_gen++;
 	persist_user_deleted(b, name);
+	conn_close_user(b, name);	/* name may be u's: before the free */
 	user_free(u);
 }
 

@@ -66,6 +66,10 @@ int	auth_user_put(struct broker *b, const char *name, const char *hash,
 /* Creates or replaces a user with a fresh salted SHA-256 hash of password. */
 int	auth_user_set_password(struct broker *b, const char *name,
 	    const char *password, const char *tags, char *err, size_t errlen);
+/*
+ * Deletes a user, in memory and in the store, and closes its connections
+ * with 320 CONNECTION_FORCED (as vhost_delete closes a vhost's).
+ */
 void	auth_user_del(struct broker *b, const char *name);
 struct user *auth_user(struct broker *b, const char *name, size_t len);
 

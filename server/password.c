@@ -237,6 +237,23 @@ password_hash(enum password_algo algo, const char *pw, size_t pwlen,
 }
 
 bool
+password_hash_valid(enum password_algo algo, const char *hash_b64)
+{
+	uint8_t		 raw[RAW_MAX];
+	const EVP_MD	*md;
+	size_t		 rawlen;
+	bool		 ok;
+
+	if ((md = algo_md(algo)) == NULL || hash_b64 == NULL)
+		return false;
+	ok = b64_decode(hash_b64, strlen(hash_b64), raw, sizeof(raw),
+	    &rawlen) == 0 && rawlen == PASSWORD_SALT_LEN +
+	    (size_t)EVP_MD_size(md);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return ok;
+}
+
+bool
 password_check(enum password_algo algo, const char *hash_b64,
     const char *pw, size_t pwlen)
 {

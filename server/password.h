@@ -48,6 +48,11 @@ int	password_hash_with_salt(enum password_algo algo,
 bool	password_check(enum password_algo algo, const char *hash_b64,
 	    const char *pw, size_t pwlen);
 /*
+ * Whether password_check could ever match hash_b64: the strict base64 of
+ * a salt and a digest of algo's length. "" (a locked account) is not.
+ */
+bool	password_hash_valid(enum password_algo algo, const char *hash_b64);
+/*
  * Does the work of a password_check and discards it, so that an unknown
  * user takes as long to refuse as a wrong password.
  */

@@ -209,6 +209,24 @@ Test(password, non_canonical_padding_bits_never_match)
 	    "J4uax70J0oFzEuj2PJIVe/5=", PW("s3cret")));
 }
 
+/* What the admin API stores: only a hash password_check could match. */
+Test(password, hash_valid_only_for_a_hash_of_that_algorithm)
+{
+	cr_assert(password_hash_valid(PASSWORD_SHA256, rmq_sha256_s3cret));
+	cr_assert(password_hash_valid(PASSWORD_SHA512, sha512_s3cret));
+	cr_assert(password_hash_valid(PASSWORD_MD5, md5_simon));
+	/* Another algorithm's length, a locked account, bad base64. */
+	cr_assert_not(password_hash_valid(PASSWORD_SHA512, rmq_sha256_s3cret));
+	cr_assert_not(password_hash_valid(PASSWORD_SHA256, md5_s3cret));
+	cr_assert_not(password_hash_valid(PASSWORD_SHA256, ""));
+	cr_assert_not(password_hash_valid(PASSWORD_SHA256, NULL));
+	cr_assert_not(password_hash_valid(PASSWORD_SHA256, "!!"));
+	cr_assert_not(password_hash_valid(PASSWORD_MD5,
+	    "ytUIm8s3AnKsXQjptplKFytfVxJ="));
+	cr_assert_not(password_hash_valid((enum password_algo)99,
+	    rmq_sha256_s3cret));
+}
+
 Test(password, each_algorithm_name_parses_and_round_trips)
 {
 	static const struct {
