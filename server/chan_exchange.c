@@ -57,8 +57,8 @@ static int
 exchange_delete(struct chan *ch, const struct proto_exchange_delete *m)
 {
 	struct proto_method ok = { .id = PROTO_EXCHANGE_DELETE_OK };
+	struct vhost_reply r;
 	struct exchange *ex;
-
 	int rc;
 
 	if (m->exchange.len == 0)
@@ -68,17 +68,9 @@ exchange_delete(struct chan *ch, const struct proto_exchange_delete *m)
 		return rc;
 	/* compat: deleting a missing exchange succeeds, as in RabbitMQ. */
 	if ((ex = vhost_exchange(ch->c->vh, m->exchange)) != NULL) {
-		if (ex->builtin)
-			return chan_fail(ch, PROTO_ACCESS_REFUSED,
-			    PROTO_EXCHANGE_DELETE, "exchange '%s' in vhost '%s' "
-			    "is a system exchange and cannot be deleted",
-			    ex->name, ch->c->vh->name);
-		if (m->if_unused && ex->nbindings > 0)
-			return chan_fail(ch, PROTO_PRECONDITION_FAILED,
-			    PROTO_EXCHANGE_DELETE,
-			    "exchange '%s' in vhost '%s' in use", ex->name,
-			    ch->c->vh->name);
-		vhost_delete_exchange(ch->c->vh, ex);
+		if (vhost_remove_exchange(ch->c->vh, ex, m->if_unused,
+		    &r) != 0)
+			return chan_refuse(ch, PROTO_EXCHANGE_DELETE, &r);
 	}
 	if (!m->no_wait)
 		conn_send_method(ch->c, ch->id, &ok);

@@ -223,19 +223,12 @@ queue_delete(struct chan *ch, const struct proto_queue_delete *m)
 		return rc;
 	/* compat: deleting a missing queue succeeds with a count of 0. */
 	if ((q = vhost_queue(ch->c->vh, name)) != NULL) {
-		if (vhost_queue_check_owner(q, ch->c, &r) != 0)
+		struct vhost_queue_delete d = { .q = q, .owner = ch->c,
+		    .if_unused = m->if_unused, .if_empty = m->if_empty };
+
+		if (vhost_remove_queue(ch->c->vh, &d,
+		    &ok.u.queue_delete_ok.message_count, &r) != 0)
 			return chan_refuse(ch, PROTO_QUEUE_DELETE, &r);
-		if (m->if_unused && q->nconsumers > 0)
-			return chan_fail(ch, PROTO_PRECONDITION_FAILED,
-			    PROTO_QUEUE_DELETE, "queue '%s' in vhost '%s' in use",
-			    q->name, q->vh->name);
-		if (m->if_empty && queue_ready(q) > 0)
-			return chan_fail(ch, PROTO_PRECONDITION_FAILED,
-			    PROTO_QUEUE_DELETE,
-			    "queue '%s' in vhost '%s' not empty", q->name,
-			    q->vh->name);
-		ok.u.queue_delete_ok.message_count =
-		    vhost_delete_queue(ch->c->vh, q);
 	}
 	if (!m->no_wait)
 		conn_send_method(ch->c, ch->id, &ok);

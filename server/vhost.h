@@ -140,6 +140,23 @@ int	vhost_queue_check_owner(const struct queue *q, const struct conn *owner,
 	    struct vhost_reply *r);
 
 /*
+ * Deletes a queue or an exchange after RabbitMQ's checks: exclusivity
+ * (owner is the asking connection), if_unused, if_empty, and that a
+ * system exchange stays. A missing object is the caller's (compat: AMQP
+ * deletes of missing objects succeed). Returns 0 (*count: the ready
+ * messages dropped), or r->code with r->text.
+ */
+struct vhost_queue_delete {
+	struct queue		*q;
+	struct conn		*owner;
+	bool			 if_unused, if_empty;
+};
+int	vhost_remove_queue(struct vhost *vh, const struct vhost_queue_delete *d,
+	    uint32_t *count, struct vhost_reply *r);
+int	vhost_remove_exchange(struct vhost *vh, struct exchange *ex,
+	    bool if_unused, struct vhost_reply *r);
+
+/*
  * Trusted: creates and stores a new exchange, queue or binding, with no
  * checks. The declares above end here, and so does recovery at start
  * (where persist.c writes nothing). Each returns 0, or -1 when memory ran

@@ -1,5 +1,5 @@
 /*
- * Declares and binds with RabbitMQ's checks, for every caller: AMQP
+ * Declares, binds and deletes with RabbitMQ's checks, for every caller: AMQP
  * methods (chan_queue.c, chan_exchange.c), definitions files (import.c)
  * and the admin API. Each check answers RabbitMQ's reply code and text.
  */
@@ -395,6 +395,40 @@ vhost_declare_exchange(struct vhost *vh, const struct vhost_exchange_decl *d,
 		return refuse(r, PROTO_RESOURCE_ERROR, "out of memory");
 	*out = ex;
 	return done(r, true);
+}
+
+int
+vhost_remove_queue(struct vhost *vh, const struct vhost_queue_delete *d,
+    uint32_t *count, struct vhost_reply *r)
+{
+	struct queue *q = d->q;
+	int rc;
+
+	if ((rc = vhost_queue_check_owner(q, d->owner, r)) != 0)
+		return rc;
+	if (d->if_unused && q->nconsumers > 0)
+		return refuse(r, PROTO_PRECONDITION_FAILED, "queue '%s' in "
+		    "vhost '%s' in use", q->name, vh->name);
+	if (d->if_empty && queue_ready(q) > 0)
+		return refuse(r, PROTO_PRECONDITION_FAILED, "queue '%s' in "
+		    "vhost '%s' not empty", q->name, vh->name);
+	*count = vhost_delete_queue(vh, q);
+	return done(r, false);
+}
+
+int
+vhost_remove_exchange(struct vhost *vh, struct exchange *ex, bool if_unused,
+    struct vhost_reply *r)
+{
+	if (ex->builtin)
+		return refuse(r, PROTO_ACCESS_REFUSED, "exchange '%s' in vhost "
+		    "'%s' is a system exchange and cannot be deleted",
+		    ex->name, vh->name);
+	if (if_unused && ex->nbindings > 0)
+		return refuse(r, PROTO_PRECONDITION_FAILED, "exchange '%s' in "
+		    "vhost '%s' in use", ex->name, vh->name);
+	vhost_delete_exchange(vh, ex);
+	return done(r, false);
 }
 
 int
