@@ -2052,6 +2052,74 @@ Test(access, definitions_within_vhost_max_queues_start)
 	hb_close(c);
 }
 
+/*
+ * text (freed) with extra put in just after the opening bracket of one of
+ * its sections ("exchanges", "queues", "bindings"); a new string.
+ */
+static char *
+defs_splice(char *text, const char *section, const char *extra)
+{
+	char	key[64], *at, *out;
+	size_t	len;
+
+	snprintf(key, sizeof(key), "\"%s\": [\n", section);
+	cr_assert_not_null(at = strstr(text, key), "%s", text);
+	at += strlen(key);
+	len = strlen(text) + strlen(extra) + 1;
+	cr_assert_not_null(out = malloc(len));
+	snprintf(out, len, "%.*s%s%s", (int)(at - text), text, extra, at);
+	free(text);
+	return out;
+}
+
+static const struct perm all_of_slash = { "/", ".*", ".*", ".*" };
+
+/*
+ * compat: rabbit_definitions skips exchanges and queues named amq.*
+ * with a warning; the rest of the file is applied.
+ */
+Test(access, definitions_skip_reserved_names)
+{
+	const char *argv[] = { "--load-definitions", defs_path, NULL };
+	amqp_connection_state_t c;
+	char *text = defs_text(&all_of_slash, 1, NULL);
+
+	text = defs_splice(text, "exchanges", "  {\"name\": \"amq.custom\", "
+	    "\"vhost\": \"/\", \"type\": \"direct\", \"durable\": true},\n");
+	text = defs_splice(text, "queues", "  {\"name\": \"amq.q\", \"vhost\": "
+	    "\"/\", \"durable\": true},\n");
+	write_defs(text);
+	free(text);
+	hb_start(&broker, argv);
+	hb_require_warrend(&broker);
+	c = alice();
+	cr_assert_not(exchange_exists(c, "amq.custom"));
+	cr_assert_not(queue_exists(c, "amq.q"));
+	cr_assert(queue_exists(c, "q1"), "the rest of the file was applied");
+	hb_close(c);
+	hb_stop(&broker);
+}
+
+/* A binding's headers arguments are checked as for queue.bind. */
+Test(access, bad_x_match_binding_in_definitions_fails_start)
+{
+	const char *const	 want[] = { "bindings[0]", "Invalid x-match "
+				    "field value <<\"some\">>", NULL };
+	char			*text = defs_text(&all_of_slash, 1, NULL);
+
+	if (getenv("WARREN_TEST_URL") != NULL &&
+	    getenv("WARREN_TEST_URL")[0] != '\0')
+		cr_skip_test("tests warrend itself; external broker in use");
+	text = defs_splice(text, "exchanges", "  {\"name\": \"hx\", \"vhost\": "
+	    "\"/\", \"type\": \"headers\", \"durable\": true},\n");
+	text = defs_splice(text, "bindings", "  {\"source\": \"hx\", \"vhost\": "
+	    "\"/\", \"destination\": \"q1\", \"destination_type\": "
+	    "\"queue\", \"routing_key\": \"\", \"arguments\": "
+	    "{\"x-match\": \"some\"}},\n");
+	expect_start_failure(text, want);
+	free(text);
+}
+
 /* ---- topic permissions -------------------------------------------------- */
 
 /*
