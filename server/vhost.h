@@ -75,7 +75,7 @@ struct vhost_queue_decl {
 	bool			 durable, exclusive, auto_delete;
 	bool			 server_named;	/* "amq.gen-..." we made */
 	bool			 keep_existing;	/* no equivalence check */
-	struct proto_table	 args;		/* a validated table */
+	struct proto_table	 args;		/* validated here */
 	struct conn		*owner;		/* for exclusivity; or NULL */
 	const char		*user;		/* NULL: trusted (see below) */
 };
@@ -99,14 +99,16 @@ struct vhost_binding {
 };
 
 /*
- * Declares a queue or an exchange after RabbitMQ's checks, in its order:
- * name rules, the reserved "amq." prefix, the arguments, equivalence with
- * an existing object (unless keep_existing: a definitions file leaves an
- * existing one as it is), exclusivity and the vhost's max-queues. The
- * caller checks configure on the name; the rights the arguments imply
- * (a dead-letter or alternate exchange) are checked here for user, unless
- * it is NULL (definitions files are trusted). Returns 0 with *out set, or
- * r->code with r->text.
+ * Declares a queue or an exchange after RabbitMQ's checks, in its order.
+ * An existing one: exclusivity and equivalence of type, flags and
+ * arguments (unless keep_existing: a definitions file leaves it as it
+ * is). A new one: name rules, the reserved "amq." prefix, the arguments
+ * and the rights they imply (a dead-letter or alternate exchange; checked
+ * for user unless it is NULL: definitions files are trusted), then the
+ * vhost's max-queues. The caller checks configure on the name, and AMQP's
+ * CR/LF stripping stays in names.c (compat: RabbitMQ's channel does it,
+ * its definitions import does not). Returns 0 with *out set, or r->code
+ * with r->text.
  */
 int	vhost_declare_queue(struct vhost *vh, const struct vhost_queue_decl *d,
 	    struct queue **out, struct vhost_reply *r);

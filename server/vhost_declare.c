@@ -272,6 +272,9 @@ vhost_declare_queue(struct vhost *vh, const struct vhost_queue_decl *d,
 	struct queue *q;
 	int rc;
 
+	/* AMQP's handler checked this first, before reply-to and rights. */
+	if (d->args.len && !proto_table_validate(d->args))
+		return refuse(r, PROTO_SYNTAX_ERROR, "malformed arguments table");
 	if ((q = vhost_queue(vh, name)) != NULL) {
 		if (!d->keep_existing &&
 		    (rc = check_queue_equivalence(vh, q, d, r)) != 0)
