@@ -3,12 +3,8 @@
 
 #include "server/chan.h"
 
-#include <string.h>
-
-#include "protocol/table.h"
 #include "server/auth.h"
 #include "server/conn.h"
-#include "server/exchange.h"
 #include "server/vhost.h"
 
 static int
