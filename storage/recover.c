@@ -1,11 +1,9 @@
 #include "autoconf.h"
 
-#include "storage/store.h"
+#include "storage/store_sqlite.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-#include "storage/store_sqlite.h"
 
 /* A grow-only list of queue ids, ascending when filled from a scan. */
 struct ids {
@@ -31,7 +29,7 @@ ids_add(struct ids *l, uint64_t id)
 }
 
 static int
-prepare(struct store *st, const char *sql, sqlite3_stmt **s)
+prepare(struct sql_store *st, const char *sql, sqlite3_stmt **s)
 {
 	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
 		return sql_fail(st, "recover");
@@ -40,7 +38,7 @@ prepare(struct store *st, const char *sql, sqlite3_stmt **s)
 
 /* Finishes a scan: 0 if it ran to its end, else -1 with the error. */
 static int
-finish(struct store *st, sqlite3_stmt *s, int rc)
+finish(struct sql_store *st, sqlite3_stmt *s, int rc)
 {
 	if (rc != SQLITE_DONE)
 		sql_fail(st, "recover");
@@ -61,7 +59,7 @@ clamp_priority(int64_t v)
  * their entries and the messages no other queue holds.
  */
 static int
-drop_exclusive(struct store *st)
+drop_exclusive(struct sql_store *st)
 {
 	struct ids l = { NULL, 0, 0 };
 	sqlite3_stmt *s;
@@ -88,7 +86,8 @@ drop_exclusive(struct store *st)
 	if (sql_begin(st) == -1)
 		goto out;
 	for (size_t i = 0; i < l.n; i++)
-		if (sql_del_queue(st, l.v[i]) == -1) {
+		if (sql_apply(st, &(struct store_op){ STORE_OP_QUEUE_DEL,
+		    { { .n = l.v[i] } } }) == -1) {
 			sql_rollback(st);
 			goto out;
 		}
@@ -103,7 +102,7 @@ out:
 }
 
 static int
-scan_definitions(struct store *st, const struct store_recovery *cb,
+scan_definitions(struct sql_store *st, const struct store_recovery *cb,
     void *arg, struct ids *queues)
 {
 	sqlite3_stmt *s;
@@ -215,7 +214,7 @@ scan_definitions(struct store *st, const struct store_recovery *cb,
  * sort; queues holds the recovered ids ascending, walked alongside.
  */
 static int
-scan_entries(struct store *st, const struct store_recovery *cb, void *arg,
+scan_entries(struct sql_store *st, const struct store_recovery *cb, void *arg,
     const struct ids *queues)
 {
 	sqlite3_stmt *s;
@@ -255,8 +254,9 @@ scan_entries(struct store *st, const struct store_recovery *cb, void *arg,
 }
 
 int
-store_recover(struct store *st, const struct store_recovery *cb, void *arg)
+sql_recover(void *be, const struct store_recovery *cb, void *arg)
 {
+	struct sql_store *st = be;
 	struct ids queues = { NULL, 0, 0 };
 	int rc = -1;
 

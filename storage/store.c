@@ -6,71 +6,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage/store_sqlite.h"
+#include "storage/store_backend.h"
 
 /*
  * The batch: every call of one loop turn appends an op, and nothing
- * touches SQLite until store_commit() applies the ops in call order in
- * one transaction. Two small hash maps let a delete find the put it
+ * touches the backend until store_commit() applies the ops in call order
+ * in one transaction. Two small hash maps let a delete find the put it
  * cancels: an entry put and deleted in one batch is never written, and
  * a message whose entries all went that way is not written either.
  */
 
-enum op_kind {
-	OP_VHOST_PUT,
-	OP_VHOST_DEL,
-	OP_VHOST_LIMITS,
-	OP_VHOST_META,
-	OP_USER_PUT,
-	OP_USER_DEL,
-	OP_PERMISSION_PUT,
-	OP_PERMISSION_DEL,
-	OP_TOPIC_PERMISSION_PUT,
-	OP_TOPIC_PERMISSION_DEL,
-	OP_SEEDED,
-	OP_EXCHANGE_PUT,
-	OP_EXCHANGE_DEL,
-	OP_QUEUE_PUT,
-	OP_QUEUE_DEL,
-	OP_BINDING_PUT,
-	OP_BINDING_DEL,
-	OP_MESSAGE_PUT,
-	OP_MESSAGE_UNREF,	/* an entry cancelled here, its message on disk */
-	OP_ENTRY_PUT,
-	OP_ENTRY_DELIVERED,
-	OP_ENTRY_DEL,
-};
-
-/* A definition blob copied into st->arena (which may move as it grows). */
-struct span {
-	uint32_t	 off, len;
-};
-
+/* A queued write and what the batch knows of it. */
 struct op {
-	uint8_t		 kind;		/* enum op_kind */
+	struct store_op	 w;		/* what the backend applies */
 	bool		 dead;		/* cancelled: not written */
-	bool		 dest_is_queue;	/* bindings */
-	uint8_t		 priority;	/* entry puts */
-	unsigned	 flags;
-	uint32_t	 count;		/* refs, deliveries or a delete's run */
-	uint32_t	 cancelled;	/* message: its entries cancelled here */
-	uint64_t	 queue_id;
-	uint64_t	 seq;
-	uint64_t	 msg_id;
-	uint64_t	 expires_at;	/* entry puts: ms since the epoch; 0 */
-	union {
-		struct {
-			struct store_blob b[4];	/* borrowed until release */
-			void	*owner;
-		} msg;
-		struct span	 def[5];
-	} u;
+	void		*owner;		/* message puts: released after */
 };
 
 struct slot {
 	uint64_t	 k1, k2;
 	uint32_t	 op;		/* index into st->ops */
 	uint32_t	 gen;		/* st->gen when set */
+};
+
+/* Open addressing; a slot whose gen is not the batch's is free. */
+struct bmap {
+	struct slot	*slots;
+	size_t		 n, cap;	/* cap is 0 or a power of two */
+};
+
+/*
+ * Copies of definition blobs, in chunks that never move, so that an op
+ * holds plain pointers until the commit that writes it.
+ */
+struct chunk {
+	struct chunk	*next;
+	size_t		 len, cap;
+	char		 data[];
+};
+
+struct store {
+	const struct store_backend_ops *be_ops;
+	void		*be;
+	uint64_t	 next_queue_id;
+	uint64_t	 next_msg_id;
+	void		(*release)(void *owner);
+	int		 inject;	/* commits left to fail on purpose */
+
+	/* The batch: every array is grow-only and reset per commit. */
+	struct op	*ops;
+	size_t		 nops, opcap;
+	size_t		 retained;	/* ops kept from a failed commit */
+	struct chunk	*arena;		/* the first chunk, reused */
+	struct bmap	 entries;	/* (queue, seq) -> pending put op */
+	struct bmap	 msgs;		/* msg id -> pending put op */
+	uint32_t	 gen;		/* slots of older batches are free */
+
+	char		 errmsg[256];
 };
 
 static void *
@@ -162,7 +154,7 @@ map_set(struct store *st, struct bmap *m, uint64_t k1, uint64_t k2,
 }
 
 static struct op *
-op_new(struct store *st, enum op_kind kind)
+op_new(struct store *st, enum store_op_kind kind)
 {
 	struct op *o;
 
@@ -171,37 +163,61 @@ op_new(struct store *st, enum op_kind kind)
 		    sizeof(*st->ops), 256);
 	o = &st->ops[st->nops++];
 	memset(o, 0, sizeof(*o));
-	o->kind = kind;
+	o->w.kind = kind;
 	return o;
 }
 
-static struct span
+/* A copy of b that lives until the commit that writes it. */
+static struct store_blob
 copy(struct store *st, struct store_blob b)
 {
-	struct span sp;
+	struct chunk *c = st->arena, *n;
+	struct store_blob out = { "", b.len };
+	size_t cap;
 
-	if (b.len > UINT32_MAX - st->arenalen) {
-		fprintf(stderr, "store: batch too large\n");
-		abort();
+	if (b.len == 0)
+		return out;	/* arena is NULL if only empties came */
+	while (c != NULL && c->cap - c->len < b.len && c->next != NULL)
+		c = c->next;
+	if (c == NULL || c->cap - c->len < b.len) {
+		cap = b.len > 4096 ? b.len : 4096;
+		if (cap > SIZE_MAX - sizeof(*n) ||
+		    (n = malloc(sizeof(*n) + cap)) == NULL) {
+			fprintf(stderr, "store: out of memory\n");
+			abort();
+		}
+		n->next = NULL;
+		n->len = 0;
+		n->cap = cap;
+		if (c == NULL)
+			st->arena = n;
+		else
+			c->next = n;
+		c = n;
 	}
-	st->arena = grow(st->arena, &st->arenacap, st->arenalen + b.len, 1,
-	    4096);
-	if (b.len > 0)
-		memcpy(st->arena + st->arenalen, b.p, b.len);
-	sp.off = (uint32_t)st->arenalen;
-	sp.len = (uint32_t)b.len;
-	st->arenalen += b.len;
-	return sp;
+	memcpy(c->data + c->len, b.p, b.len);
+	out.p = c->data + c->len;
+	c->len += b.len;
+	return out;
 }
 
-static struct store_blob
-blob(const struct store *st, struct span sp)
+/*
+ * Appends a definition op: its blob fields are copied (the caller's may
+ * go as soon as it returns), the rest taken as they are.
+ */
+static struct op *
+op_put(struct store *st, enum store_op_kind kind,
+    const union store_value *v)
 {
-	struct store_blob b = { "", sp.len };
+	struct op *o = op_new(st, kind);
+	int n = store_op_nfields(kind);
 
-	if (sp.len > 0)		/* arena is NULL if only empties came */
-		b.p = st->arena + sp.off;
-	return b;
+	for (int i = 0; i < n; i++) {
+		o->w.v[i] = v[i];
+		if (store_op_desc[kind].field[i] == STORE_FIELD_BLOB)
+			o->w.v[i].blob = copy(st, v[i].blob);
+	}
+	return o;
 }
 
 /* Empties the pending-put maps by moving to a new slot generation. */
@@ -222,12 +238,28 @@ forget_puts(struct store *st)
 	}
 }
 
-/* Forgets the batch without freeing its arrays (they are reused). */
+static void
+arena_free(struct chunk *c)
+{
+	struct chunk *next;
+
+	for (; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+}
+
+/* Forgets the batch without freeing its op array (it is reused). */
 static void
 batch_reset(struct store *st)
 {
 	st->nops = 0;
-	st->arenalen = 0;
+	if (st->arena != NULL) {
+		/* The first chunk is reused; a turn rarely needs more. */
+		arena_free(st->arena->next);
+		st->arena->next = NULL;
+		st->arena->len = 0;
+	}
 	forget_puts(st);
 }
 
@@ -235,7 +267,9 @@ batch_reset(struct store *st)
  * After a failed commit, keeps the ops that later state depends on:
  * definitions, deletes of entries (acks must not come back after a
  * restart) and delivery counts. Message and entry puts are dropped: their
- * publishes were nacked. The kept ops go first in the next commit.
+ * publishes were nacked, and a message delete or unref only stood for an
+ * entry put cancelled in the batch. The kept ops go first in the next
+ * commit.
  */
 static void
 batch_keep_for_retry(struct store *st)
@@ -245,10 +279,16 @@ batch_keep_for_retry(struct store *st)
 	for (size_t i = 0; i < st->nops; i++) {
 		struct op *o = &st->ops[i];
 
-		if (o->dead || o->kind == OP_MESSAGE_PUT ||
-		    o->kind == OP_ENTRY_PUT || o->kind == OP_MESSAGE_UNREF)
+		switch (o->w.kind) {
+		case STORE_OP_MESSAGE_PUT:
+		case STORE_OP_MESSAGE_DEL:
+		case STORE_OP_MESSAGE_UNREF:
+		case STORE_OP_ENTRY_PUT:
 			continue;
-		st->ops[n++] = *o;
+		default:
+			if (!o->dead)
+				st->ops[n++] = *o;
+		}
 	}
 	st->nops = st->retained = n;
 	/* Definition blobs stay in the arena; the maps held only puts. */
@@ -265,36 +305,47 @@ batch_release(struct store *st)
 		return;
 	for (size_t i = 0; i < st->nops; i++) {
 		o = &st->ops[i];
-		if (o->kind == OP_MESSAGE_PUT)
-			st->release(o->u.msg.owner);
+		if (o->w.kind == STORE_OP_MESSAGE_PUT)
+			st->release(o->owner);
 	}
+}
+
+/* Keeps the backend's error as the store's. */
+static int
+backend_failed(struct store *st)
+{
+	snprintf(st->errmsg, sizeof(st->errmsg), "%s",
+	    st->be_ops->errmsg(st->be));
+	return -1;
 }
 
 static void
 destroy(struct store *st)
 {
-	sql_close(st);
+	st->be_ops->close(st->be);
 	free(st->ops);
-	free(st->arena);
+	arena_free(st->arena);
 	free(st->entries.slots);
 	free(st->msgs.slots);
-	free(st->loadbuf);
 	free(st);
 }
 
 struct store *
-store_open(const char *dir, enum store_durability durability, char *err,
+store_new(const struct store_backend_ops *ops, void *be, char *err,
     size_t errlen)
 {
 	struct store *st;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		snprintf(err, errlen, "store: out of memory");
+		ops->close(be);
 		return NULL;
 	}
-	st->lockfd = -1;
+	st->be_ops = ops;
+	st->be = be;
 	st->gen = 1;
-	if (sql_open(st, dir, durability, err, errlen) == -1) {
+	if (ops->next_ids(be, &st->next_queue_id, &st->next_msg_id) == -1) {
+		snprintf(err, errlen, "%s", ops->errmsg(be));
 		destroy(st);
 		return NULL;
 	}
@@ -317,43 +368,36 @@ store_set_release(struct store *st, void (*release)(void *owner))
 	st->release = release;
 }
 
+/* Shorthands for the definition builders' field lists. */
+#define B(x)	{ .blob = (x) }
+#define N(x)	{ .n = (x) }
+
 void
 store_put_vhost(struct store *st, struct store_blob name)
 {
-	struct op *o = op_new(st, OP_VHOST_PUT);
-
-	o->u.def[0] = copy(st, name);
+	op_put(st, STORE_OP_VHOST_PUT, (union store_value[]){ B(name) });
 }
 
 void
 store_del_vhost(struct store *st, struct store_blob name)
 {
-	struct op *o = op_new(st, OP_VHOST_DEL);
-
-	o->u.def[0] = copy(st, name);
+	op_put(st, STORE_OP_VHOST_DEL, (union store_value[]){ B(name) });
 }
 
 void
 store_put_vhost_limits(struct store *st, struct store_blob name,
     int64_t max_connections, int64_t max_queues)
 {
-	struct op *o = op_new(st, OP_VHOST_LIMITS);
-
-	o->u.def[0] = copy(st, name);
-	/* Two signed limits in the op's integer fields. */
-	o->seq = (uint64_t)max_connections;
-	o->msg_id = (uint64_t)max_queues;
+	op_put(st, STORE_OP_VHOST_LIMITS, (union store_value[]){ B(name),
+	    { .limit = max_connections }, { .limit = max_queues } });
 }
 
 void
 store_put_vhost_meta(struct store *st, struct store_blob name,
     struct store_blob description, struct store_blob tags)
 {
-	struct op *o = op_new(st, OP_VHOST_META);
-
-	o->u.def[0] = copy(st, name);
-	o->u.def[1] = copy(st, description);
-	o->u.def[2] = copy(st, tags);
+	op_put(st, STORE_OP_VHOST_META, (union store_value[]){ B(name),
+	    B(description), B(tags) });
 }
 
 void
@@ -361,20 +405,14 @@ store_put_user(struct store *st, struct store_blob name,
     struct store_blob password_hash, struct store_blob algorithm,
     struct store_blob tags)
 {
-	struct op *o = op_new(st, OP_USER_PUT);
-
-	o->u.def[0] = copy(st, name);
-	o->u.def[1] = copy(st, password_hash);
-	o->u.def[2] = copy(st, algorithm);
-	o->u.def[3] = copy(st, tags);
+	op_put(st, STORE_OP_USER_PUT, (union store_value[]){ B(name),
+	    B(password_hash), B(algorithm), B(tags) });
 }
 
 void
 store_del_user(struct store *st, struct store_blob name)
 {
-	struct op *o = op_new(st, OP_USER_DEL);
-
-	o->u.def[0] = copy(st, name);
+	op_put(st, STORE_OP_USER_DEL, (union store_value[]){ B(name) });
 }
 
 void
@@ -382,23 +420,16 @@ store_put_permission(struct store *st, struct store_blob user,
     struct store_blob vhost, struct store_blob configure,
     struct store_blob write, struct store_blob read)
 {
-	struct op *o = op_new(st, OP_PERMISSION_PUT);
-
-	o->u.def[0] = copy(st, user);
-	o->u.def[1] = copy(st, vhost);
-	o->u.def[2] = copy(st, configure);
-	o->u.def[3] = copy(st, write);
-	o->u.def[4] = copy(st, read);
+	op_put(st, STORE_OP_PERMISSION_PUT, (union store_value[]){ B(user),
+	    B(vhost), B(configure), B(write), B(read) });
 }
 
 void
 store_del_permission(struct store *st, struct store_blob user,
     struct store_blob vhost)
 {
-	struct op *o = op_new(st, OP_PERMISSION_DEL);
-
-	o->u.def[0] = copy(st, user);
-	o->u.def[1] = copy(st, vhost);
+	op_put(st, STORE_OP_PERMISSION_DEL, (union store_value[]){ B(user),
+	    B(vhost) });
 }
 
 void
@@ -406,99 +437,63 @@ store_put_topic_permission(struct store *st, struct store_blob user,
     struct store_blob vhost, struct store_blob exchange,
     struct store_blob write, struct store_blob read)
 {
-	struct op *o = op_new(st, OP_TOPIC_PERMISSION_PUT);
-
-	o->u.def[0] = copy(st, user);
-	o->u.def[1] = copy(st, vhost);
-	o->u.def[2] = copy(st, exchange);
-	o->u.def[3] = copy(st, write);
-	o->u.def[4] = copy(st, read);
+	op_put(st, STORE_OP_TOPIC_PERMISSION_PUT, (union store_value[]){
+	    B(user), B(vhost), B(exchange), B(write), B(read) });
 }
 
 void
 store_del_topic_permission(struct store *st, struct store_blob user,
     struct store_blob vhost, struct store_blob exchange)
 {
-	struct op *o = op_new(st, OP_TOPIC_PERMISSION_DEL);
-
-	o->u.def[0] = copy(st, user);
-	o->u.def[1] = copy(st, vhost);
-	o->u.def[2] = copy(st, exchange);
+	op_put(st, STORE_OP_TOPIC_PERMISSION_DEL, (union store_value[]){
+	    B(user), B(vhost), B(exchange) });
 }
 
 bool
 store_seeded(struct store *st)
 {
 	/* An unreadable flag reads as seeded: never re-create guest. */
-	return sql_seeded(st) != 0;
+	return st->be_ops->seeded(st->be) != 0;
 }
 
 void
 store_put_seeded(struct store *st)
 {
-	op_new(st, OP_SEEDED);
+	op_new(st, STORE_OP_SEEDED);
 }
-
 
 void
 store_put_exchange(struct store *st, struct store_blob vhost,
     struct store_blob name, struct store_blob type, unsigned flags,
     struct store_blob args)
 {
-	struct op *o = op_new(st, OP_EXCHANGE_PUT);
-
-	o->flags = flags;
-	o->u.def[0] = copy(st, vhost);
-	o->u.def[1] = copy(st, name);
-	o->u.def[2] = copy(st, type);
-	o->u.def[3] = copy(st, args);
+	op_put(st, STORE_OP_EXCHANGE_PUT, (union store_value[]){ B(vhost),
+	    B(name), B(type), N(flags), B(args) });
 }
 
 void
 store_del_exchange(struct store *st, struct store_blob vhost,
     struct store_blob name)
 {
-	struct op *o = op_new(st, OP_EXCHANGE_DEL);
-
-	o->u.def[0] = copy(st, vhost);
-	o->u.def[1] = copy(st, name);
+	op_put(st, STORE_OP_EXCHANGE_DEL, (union store_value[]){ B(vhost),
+	    B(name) });
 }
 
 uint64_t
 store_put_queue(struct store *st, struct store_blob vhost,
     struct store_blob name, unsigned flags, struct store_blob args)
 {
-	struct op *o = op_new(st, OP_QUEUE_PUT);
+	uint64_t id = st->next_queue_id++;
 
-	o->queue_id = st->next_queue_id++;
-	o->flags = flags;
-	o->u.def[0] = copy(st, vhost);
-	o->u.def[1] = copy(st, name);
-	o->u.def[2] = copy(st, args);
-	return o->queue_id;
+	op_put(st, STORE_OP_QUEUE_PUT, (union store_value[]){ N(id),
+	    B(vhost), B(name), N(flags), B(args) });
+	return id;
 }
 
 void
 store_del_queue(struct store *st, uint64_t queue_id)
 {
-	struct op *o = op_new(st, OP_QUEUE_DEL);
-
-	o->queue_id = queue_id;
-}
-
-static void
-binding(struct store *st, enum op_kind kind, struct store_blob vhost,
-    struct store_blob source, bool dest_is_queue, struct store_blob dest,
-    struct store_blob key, struct store_blob args)
-{
-	struct op *o = op_new(st, kind);
-
-	o->dest_is_queue = dest_is_queue;
-	o->u.def[0] = copy(st, vhost);
-	o->u.def[1] = copy(st, source);
-	o->u.def[2] = copy(st, dest);
-	o->u.def[3] = copy(st, key);
-	o->u.def[4] = copy(st, args);
+	op_put(st, STORE_OP_QUEUE_DEL, (union store_value[]){ N(queue_id) });
 }
 
 void
@@ -506,8 +501,8 @@ store_put_binding(struct store *st, struct store_blob vhost,
     struct store_blob source, bool dest_is_queue, struct store_blob dest,
     struct store_blob key, struct store_blob args)
 {
-	binding(st, OP_BINDING_PUT, vhost, source, dest_is_queue, dest, key,
-	    args);
+	op_put(st, STORE_OP_BINDING_PUT, (union store_value[]){ B(vhost),
+	    B(source), N(dest_is_queue), B(dest), B(key), B(args) });
 }
 
 void
@@ -515,8 +510,8 @@ store_del_binding(struct store *st, struct store_blob vhost,
     struct store_blob source, bool dest_is_queue, struct store_blob dest,
     struct store_blob key, struct store_blob args)
 {
-	binding(st, OP_BINDING_DEL, vhost, source, dest_is_queue, dest, key,
-	    args);
+	op_put(st, STORE_OP_BINDING_DEL, (union store_value[]){ B(vhost),
+	    B(source), N(dest_is_queue), B(dest), B(key), B(args) });
 }
 
 uint64_t
@@ -524,17 +519,19 @@ store_put_message(struct store *st, struct store_blob exchange,
     struct store_blob routing_key, struct store_blob props,
     struct store_blob body, uint32_t refs, void *owner)
 {
-	struct op *o = op_new(st, OP_MESSAGE_PUT);
+	struct op *o = op_new(st, STORE_OP_MESSAGE_PUT);
+	uint64_t id = st->next_msg_id++;
 
-	o->msg_id = st->next_msg_id++;
-	o->count = refs;
-	o->u.msg.b[0] = exchange;
-	o->u.msg.b[1] = routing_key;
-	o->u.msg.b[2] = props;
-	o->u.msg.b[3] = body;
-	o->u.msg.owner = owner;
-	map_set(st, &st->msgs, o->msg_id, 0, (uint32_t)(st->nops - 1));
-	return o->msg_id;
+	/* Borrowed, not copied: the owner keeps them until released. */
+	o->w.v[MESSAGE_ID].n = id;
+	o->w.v[MESSAGE_PUT_REFS].n = refs;
+	o->w.v[2].blob = exchange;
+	o->w.v[3].blob = routing_key;
+	o->w.v[4].blob = props;
+	o->w.v[5].blob = body;
+	o->owner = owner;
+	map_set(st, &st->msgs, id, 0, (uint32_t)(st->nops - 1));
+	return id;
 }
 
 void
@@ -542,15 +539,9 @@ store_put_entry(struct store *st, uint64_t queue_id, uint64_t seq,
     uint64_t msg_id, uint32_t delivery_count, unsigned flags,
     uint64_t expires_at, uint8_t priority)
 {
-	struct op *o = op_new(st, OP_ENTRY_PUT);
-
-	o->queue_id = queue_id;
-	o->seq = seq;
-	o->msg_id = msg_id;
-	o->count = delivery_count;
-	o->flags = flags;
-	o->expires_at = expires_at;
-	o->priority = priority;
+	op_new(st, STORE_OP_ENTRY_PUT)->w = (struct store_op){
+	    STORE_OP_ENTRY_PUT, { N(queue_id), N(seq), N(msg_id),
+	    N(delivery_count), N(flags), N(expires_at), N(priority) } };
 	map_set(st, &st->entries, queue_id, seq, (uint32_t)(st->nops - 1));
 }
 
@@ -573,12 +564,47 @@ store_entry_delivered(struct store *st, uint64_t queue_id, uint64_t seq)
 	struct op *o;
 
 	if ((o = pending_entry(st, queue_id, seq)) != NULL) {
-		o->count++;	/* written with the count it ends up with */
+		/* Written with the count it ends up with. */
+		o->w.v[ENTRY_PUT_DELIVERIES].n++;
 		return;
 	}
-	o = op_new(st, OP_ENTRY_DELIVERED);
-	o->queue_id = queue_id;
-	o->seq = seq;
+	o = op_new(st, STORE_OP_ENTRY_DELIVERED);
+	o->w.v[ENTRY_QUEUE].n = queue_id;
+	o->w.v[ENTRY_SEQ].n = seq;
+}
+
+/* An entry on disk is gone: one more in a run of deletes, or a new op. */
+static void
+del_stored_entry(struct store *st, uint64_t queue_id, uint64_t seq,
+    uint64_t msg_id, unsigned flags)
+{
+	struct op *o;
+	union store_value *v;
+
+	if (flags & STORE_ENTRY_SHARED) {
+		op_new(st, STORE_OP_ENTRY_DEL_SHARED)->w = (struct store_op){
+		    STORE_OP_ENTRY_DEL_SHARED,
+		    { N(queue_id), N(seq), N(msg_id) } };
+		return;
+	}
+	/*
+	 * Acks of one consumer come in runs: unshared entries with
+	 * consecutive seqs and message ids become one range delete.
+	 */
+	o = st->nops > 0 ? &st->ops[st->nops - 1] : NULL;
+	if (o != NULL && o->w.kind == STORE_OP_ENTRY_DEL && !o->dead) {
+		v = o->w.v;
+		if (v[ENTRY_QUEUE].n == queue_id &&
+		    v[ENTRY_DEL_SEQ_LAST].n + 1 == seq &&
+		    v[ENTRY_DEL_MSG_LAST].n + 1 == msg_id) {
+			v[ENTRY_DEL_SEQ_LAST].n = seq;
+			v[ENTRY_DEL_MSG_LAST].n = msg_id;
+			return;
+		}
+	}
+	op_new(st, STORE_OP_ENTRY_DEL)->w = (struct store_op){
+	    STORE_OP_ENTRY_DEL, { N(queue_id), N(seq), N(seq), N(msg_id),
+	    N(msg_id) } };
 }
 
 void
@@ -589,45 +615,29 @@ store_del_entry(struct store *st, uint64_t queue_id, uint64_t seq,
 	struct slot *s;
 
 	if ((o = pending_entry(st, queue_id, seq)) == NULL) {
-		/*
-		 * Acks of one consumer come in runs: unshared entries with
-		 * consecutive seqs and message ids become one range delete
-		 * (two statements instead of two per entry).
-		 */
-		o = st->nops > 0 ? &st->ops[st->nops - 1] : NULL;
-		if (o != NULL && o->kind == OP_ENTRY_DEL && !o->dead &&
-		    o->queue_id == queue_id && o->count < UINT32_MAX &&
-		    o->seq + o->count == seq && o->msg_id + o->count == msg_id &&
-		    ((o->flags | flags) & STORE_ENTRY_SHARED) == 0) {
-			o->count++;
-			return;
-		}
-		o = op_new(st, OP_ENTRY_DEL);
-		o->queue_id = queue_id;
-		o->seq = seq;
-		o->msg_id = msg_id;
-		o->flags = flags;
-		o->count = 1;	/* entries from seq on, messages from msg_id on */
+		del_stored_entry(st, queue_id, seq, msg_id, flags);
 		return;
 	}
 	/* Put and gone in one batch: the entry is never written. */
 	o->dead = true;
-	if ((s = map_find(st, &st->msgs, o->msg_id, 0)) != NULL) {
+	msg_id = o->w.v[ENTRY_MSG].n;
+	if ((s = map_find(st, &st->msgs, msg_id, 0)) != NULL) {
 		m = &st->ops[s->op];
 		/* Written with fewer refs, or not at all once none is left. */
-		if (++m->cancelled >= m->count)
+		if (m->w.v[MESSAGE_PUT_REFS].n <= 1)
 			m->dead = true;
+		else
+			m->w.v[MESSAGE_PUT_REFS].n--;
 		return;
 	}
 	/*
 	 * The message is already on disk (the entry was put for an older
 	 * message): it still loses this reference.
 	 */
-	msg_id = o->msg_id;
-	flags = o->flags;
-	o = op_new(st, OP_MESSAGE_UNREF);
-	o->msg_id = msg_id;
-	o->flags = flags;
+	flags = (unsigned)o->w.v[ENTRY_PUT_FLAGS].n;
+	o = op_new(st, flags & STORE_ENTRY_SHARED ? STORE_OP_MESSAGE_UNREF :
+	    STORE_OP_MESSAGE_DEL);
+	o->w.v[MESSAGE_ID].n = msg_id;
 }
 
 void *
@@ -637,14 +647,24 @@ store_pending_owner(struct store *st, uint64_t msg_id)
 
 	if ((s = map_find(st, &st->msgs, msg_id, 0)) == NULL)
 		return NULL;
-	return st->ops[s->op].u.msg.owner;
+	return st->ops[s->op].owner;
 }
 
 int
 store_load_message(struct store *st, uint64_t msg_id,
     struct store_message *out)
 {
-	return sql_load_message(st, msg_id, out);
+	if (st->be_ops->load_message(st->be, msg_id, out) == -1)
+		return backend_failed(st);
+	return 0;
+}
+
+int
+store_recover(struct store *st, const struct store_recovery *cb, void *arg)
+{
+	if (st->be_ops->recover(st->be, cb, arg) == -1)
+		return backend_failed(st);
+	return 0;
 }
 
 bool
@@ -653,89 +673,18 @@ store_dirty(const struct store *st)
 	return st->nops > st->retained;
 }
 
-static int
-apply(struct store *st, const struct op *o)
-{
-	const struct span *d = o->u.def;
-
-	switch ((enum op_kind)o->kind) {
-	case OP_VHOST_PUT:
-		return sql_put_vhost(st, blob(st, d[0]));
-	case OP_VHOST_DEL:
-		return sql_del_vhost(st, blob(st, d[0]));
-	case OP_VHOST_META:
-		return sql_put_vhost_meta(st, blob(st, d[0]), blob(st, d[1]),
-		    blob(st, d[2]));
-	case OP_VHOST_LIMITS:
-		return sql_put_vhost_limits(st, blob(st, d[0]),
-		    (int64_t)o->seq, (int64_t)o->msg_id);
-	case OP_USER_PUT:
-		return sql_put_user(st, blob(st, d[0]), blob(st, d[1]),
-		    blob(st, d[2]), blob(st, d[3]));
-	case OP_USER_DEL:
-		return sql_del_user(st, blob(st, d[0]));
-	case OP_PERMISSION_PUT:
-		return sql_put_permission(st, blob(st, d[0]), blob(st, d[1]),
-		    blob(st, d[2]), blob(st, d[3]), blob(st, d[4]));
-	case OP_PERMISSION_DEL:
-		return sql_del_permission(st, blob(st, d[0]), blob(st, d[1]));
-	case OP_TOPIC_PERMISSION_PUT:
-		return sql_put_topic_permission(st, blob(st, d[0]),
-		    blob(st, d[1]), blob(st, d[2]), blob(st, d[3]),
-		    blob(st, d[4]));
-	case OP_TOPIC_PERMISSION_DEL:
-		return sql_del_topic_permission(st, blob(st, d[0]),
-		    blob(st, d[1]), blob(st, d[2]));
-	case OP_SEEDED:
-		return sql_put_seeded(st);
-	case OP_EXCHANGE_PUT:
-		return sql_put_exchange(st, blob(st, d[0]), blob(st, d[1]),
-		    blob(st, d[2]), o->flags, blob(st, d[3]));
-	case OP_EXCHANGE_DEL:
-		return sql_del_exchange(st, blob(st, d[0]), blob(st, d[1]));
-	case OP_QUEUE_PUT:
-		return sql_put_queue(st, o->queue_id, blob(st, d[0]),
-		    blob(st, d[1]), o->flags, blob(st, d[2]));
-	case OP_QUEUE_DEL:
-		return sql_del_queue(st, o->queue_id);
-	case OP_BINDING_PUT:
-	case OP_BINDING_DEL:
-		return sql_binding(st, o->kind == OP_BINDING_PUT,
-		    blob(st, d[0]), blob(st, d[1]), o->dest_is_queue,
-		    blob(st, d[2]), blob(st, d[3]), blob(st, d[4]));
-	case OP_MESSAGE_PUT:
-		return sql_put_message(st, o->msg_id, o->count - o->cancelled,
-		    o->u.msg.b);
-	case OP_MESSAGE_UNREF:
-		return sql_unref_message(st, o->msg_id,
-		    (o->flags & STORE_ENTRY_SHARED) != 0);
-	case OP_ENTRY_PUT:
-		return sql_put_entry(st, o->queue_id, o->seq, o->msg_id,
-		    o->count, o->flags, o->expires_at, o->priority);
-	case OP_ENTRY_DELIVERED:
-		return sql_entry_delivered(st, o->queue_id, o->seq);
-	case OP_ENTRY_DEL:
-		if (o->count > 1)
-			return sql_del_entries(st, o->queue_id, o->seq,
-			    o->msg_id, o->count);
-		if (sql_del_entry(st, o->queue_id, o->seq) == -1)
-			return -1;
-		return sql_unref_message(st, o->msg_id,
-		    (o->flags & STORE_ENTRY_SHARED) != 0);
-	}
-	snprintf(st->errmsg, sizeof(st->errmsg), "bad op %d", o->kind);
-	return -1;
-}
-
 int
 store_commit(struct store *st)
 {
+	const struct store_backend_ops *be = st->be_ops;
 	int rc = -1;
 
 	if (st->nops == 0)
 		return 0;	/* an empty batch neither writes nor fails */
-	if (sql_begin(st) == -1)
+	if (be->begin(st->be) == -1) {
+		backend_failed(st);
 		goto out;
+	}
 	if (st->inject > 0) {
 		st->inject--;
 		snprintf(st->errmsg, sizeof(st->errmsg),
@@ -743,14 +692,16 @@ store_commit(struct store *st)
 		goto rollback;
 	}
 	for (size_t i = 0; i < st->nops; i++)
-		if (!st->ops[i].dead && apply(st, &st->ops[i]) == -1)
-			goto rollback;
-	if (sql_commit(st) == -1)
-		goto rollback;
+		if (!st->ops[i].dead && be->apply(st->be, &st->ops[i].w) == -1)
+			goto failed;
+	if (be->commit(st->be) == -1)
+		goto failed;
 	rc = 0;
 	goto out;
+failed:
+	backend_failed(st);
 rollback:
-	sql_rollback(st);
+	be->rollback(st->be);
 out:
 	if (rc == -1)
 		fprintf(stderr, "store: %s\n", st->errmsg);

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,37 +15,10 @@
 #include "storage/schema.h"
 
 /*
- * Checkpoints run on a thread of their own (ckpt_main): copying the WAL
- * into the database file and fsyncing it took tens of milliseconds inside
- * a commit, and the loop stood still meanwhile. Past CKPT_PAGES (16 MiB
- * of 4 KiB pages) each commit wakes the thread for a PASSIVE pass, which
- * never blocks the writer.
- */
-#define CKPT_PAGES		4096
-
-/*
- * The writer starts the WAL over only if a transaction begins when all
- * of it was copied, and a busy loop leaves a pass little time to finish
- * between a commit and the next BEGIN: measured, the WAL never started
- * over and grew to 1 GiB, and appends to a growing file fsync slower
- * than overwrites. So past CKPT_RESTART_PAGES (64 MiB) the loop's thread
- * stops waking the checkpointer and, once its pass is over, copies the
- * little that pass left (a commit or two) itself.
- */
-#define CKPT_RESTART_PAGES	16384
-
-/*
- * Past this (1 GiB) the above keeps failing (a reader holds old pages,
- * or every pass runs into the next commit): the loop's thread waits for
- * the pass to end and checkpoints itself, stalling, so the WAL has a
- * bound.
- */
-#define CKPT_LIMIT_PAGES	262144
-
-/*
  * Bytes the WAL file is cut back to when it starts over: it is never
  * shrunk otherwise, and one long reader would leave 1 GiB of it behind.
- * Above CKPT_RESTART_PAGES' 64 MiB, so that the usual cycle reuses it.
+ * Above the checkpointer's 64 MiB restart point (store_sqlite_ckpt.c),
+ * so that the usual cycle reuses it.
  */
 #define WAL_SIZE_LIMIT		"100663296"
 
@@ -54,96 +26,16 @@ static const char *const sql_text[SQL_NSTMT] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
-	[SQL_VHOST_PUT] = "INSERT OR IGNORE INTO vhosts (name) VALUES (?1)",
-	[SQL_VHOST_META] = "UPDATE vhosts SET description = ?2, tags = ?3 "
-	    "WHERE name = ?1",
-	[SQL_VHOST_LIMITS] = "UPDATE vhosts SET max_connections = ?2, "
-	    "max_queues = ?3 WHERE name = ?1",
-	[SQL_USER_PUT] = "INSERT OR REPLACE INTO users "
-	    "(name, password_hash, algorithm, tags) VALUES (?1, ?2, ?3, ?4)",
-	[SQL_USER_DEL] = "DELETE FROM users WHERE name = ?1",
-	[SQL_USER_DEL_PERMISSIONS] = "DELETE FROM permissions WHERE user = ?1",
-	[SQL_PERMISSION_PUT] = "INSERT OR REPLACE INTO permissions "
-	    "(user, vhost, configure, write, read) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[SQL_PERMISSION_DEL] = "DELETE FROM permissions "
-	    "WHERE user = ?1 AND vhost = ?2",
-	[SQL_TOPIC_PERMISSION_PUT] = "INSERT OR REPLACE INTO topic_permissions "
-	    "(user, vhost, exchange, write, read) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[SQL_TOPIC_PERMISSION_DEL] = "DELETE FROM topic_permissions "
-	    "WHERE user = ?1 AND vhost = ?2 AND exchange = ?3",
-	[SQL_USER_DEL_TOPIC_PERMISSIONS] = "DELETE FROM topic_permissions "
-	    "WHERE user = ?1",
-	[SQL_VHOST_DEL_PERMISSIONS] = "DELETE FROM permissions WHERE vhost = ?1",
-	[SQL_VHOST_DEL_TOPIC_PERMISSIONS] = "DELETE FROM topic_permissions "
-	    "WHERE vhost = ?1",
 	[SQL_SEEDED_GET] = "SELECT 1 FROM settings WHERE key = 'seeded'",
-	[SQL_SEEDED_PUT] = "INSERT OR REPLACE INTO settings (key, value) "
-	    "VALUES ('seeded', 1)",
-	[SQL_VHOST_DEL] = "DELETE FROM vhosts WHERE name = ?1",
-	[SQL_VHOST_DEL_EXCHANGES] = "DELETE FROM exchanges WHERE vhost = ?1",
-	[SQL_VHOST_DEL_BINDINGS] = "DELETE FROM bindings WHERE vhost = ?1",
-	[SQL_VHOST_QUEUES] = "SELECT id FROM queues WHERE vhost = ?1 LIMIT 1",
-	/* A redeclare with other properties replaces the definition. */
-	[SQL_EXCHANGE_PUT] = "INSERT OR REPLACE INTO exchanges "
-	    "(vhost, name, type, flags, args) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[SQL_EXCHANGE_DEL] = "DELETE FROM exchanges "
-	    "WHERE vhost = ?1 AND name = ?2",
-	/* spec: deleting an exchange deletes the bindings on either end. */
-	[SQL_EXCHANGE_DEL_BINDINGS] = "DELETE FROM bindings WHERE vhost = ?1 "
-	    "AND (source = ?2 OR (dest_is_queue = 0 AND dest = ?2))",
-	/* Plain INSERT: a second queue with one name is a caller's bug. */
-	[SQL_QUEUE_PUT] = "INSERT INTO queues (id, vhost, name, flags, args) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[SQL_QUEUE_DEL_BINDINGS] = "DELETE FROM bindings WHERE dest_is_queue = 1 "
-	    "AND vhost = (SELECT vhost FROM queues WHERE id = ?1) "
-	    "AND dest = (SELECT name FROM queues WHERE id = ?1)",
-	/*
-	 * A message is in a queue at most once (a queue matched by several
-	 * bindings gets one copy), so each entry of the queue is one ref.
-	 */
-	[SQL_QUEUE_DEL_UNREF] = "UPDATE messages SET refs = refs - 1 "
-	    "WHERE id IN (SELECT message_id FROM queue_entries "
-	    "WHERE queue_id = ?1)",
-	[SQL_QUEUE_DEL_MESSAGES] = "DELETE FROM messages WHERE refs <= 0 "
-	    "AND id IN (SELECT message_id FROM queue_entries "
-	    "WHERE queue_id = ?1)",
-	[SQL_QUEUE_DEL_ENTRIES] = "DELETE FROM queue_entries WHERE queue_id = ?1",
-	[SQL_QUEUE_DEL] = "DELETE FROM queues WHERE id = ?1",
-	[SQL_BINDING_PUT] = "INSERT OR IGNORE INTO bindings "
-	    "(vhost, source, dest_is_queue, dest, routing_key, args) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[SQL_BINDING_DEL] = "DELETE FROM bindings WHERE vhost = ?1 "
-	    "AND source = ?2 AND dest_is_queue = ?3 AND dest = ?4 "
-	    "AND routing_key = ?5 AND args = ?6",
-	[SQL_MESSAGE_PUT] = "INSERT INTO messages "
-	    "(id, refs, exchange, routing_key, props, body) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[SQL_MESSAGE_DEL] = "DELETE FROM messages WHERE id = ?1",
-	[SQL_MESSAGE_UNREF] = "UPDATE messages SET refs = refs - 1 "
-	    "WHERE id = ?1",
-	[SQL_MESSAGE_DEL_UNREFERENCED] = "DELETE FROM messages "
-	    "WHERE id = ?1 AND refs <= 0",
 	[SQL_MESSAGE_LOAD] = "SELECT exchange, routing_key, props, body "
 	    "FROM messages WHERE id = ?1",
-	[SQL_ENTRY_PUT] = "INSERT INTO queue_entries "
-	    "(queue_id, seq, message_id, delivery_count, flags, expires_at, "
-	    "priority) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[SQL_ENTRY_DELIVERED] = "UPDATE queue_entries "
-	    "SET delivery_count = delivery_count + 1 "
-	    "WHERE queue_id = ?1 AND seq = ?2",
-	[SQL_ENTRY_DEL] = "DELETE FROM queue_entries "
-	    "WHERE queue_id = ?1 AND seq = ?2",
-	[SQL_ENTRY_DEL_RANGE] = "DELETE FROM queue_entries "
-	    "WHERE queue_id = ?1 AND seq BETWEEN ?2 AND ?3",
-	[SQL_MESSAGE_DEL_RANGE] = "DELETE FROM messages "
-	    "WHERE id BETWEEN ?1 AND ?2",
 };
 
 /* Bound for empty blobs: a NULL pointer would bind SQL NULL. */
 static const char empty[1];
 
 static int
-lock_dir(struct store *st, const char *dir, char *err, size_t errlen)
+lock_dir(struct sql_store *st, const char *dir, char *err, size_t errlen)
 {
 	char path[4096], buf[32];
 	ssize_t n;
@@ -217,168 +109,28 @@ next_id(sqlite3 *db, const char *sql, uint64_t *id, char *err,
 }
 
 /*
- * The checkpointer thread. Its errors are kept, logged when they change,
- * and otherwise ignored: the next wake tries again, and SQLITE_BUSY (a
- * RESTART from the loop's thread holds the checkpoint lock) is normal.
- */
-static void *
-ckpt_main(void *arg)
-{
-	struct ckpt *c = arg;
-	int rc, last = SQLITE_OK, log, done;
-
-	pthread_mutex_lock(&c->mu);
-	for (;;) {
-		while (!c->pending && !c->stop)
-			pthread_cond_wait(&c->wake, &c->mu);
-		if (c->stop)
-			break;	/* the close's own checkpoint finishes the job */
-		c->pending = false;
-		c->running = true;
-		pthread_mutex_unlock(&c->mu);
-
-		rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
-		    SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-		if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != last)
-			fprintf(stderr, "store: checkpoint: %s\n",
-			    sqlite3_errmsg(c->db));
-		last = rc;
-
-		pthread_mutex_lock(&c->mu);
-		c->running = false;
-		c->passes++;
-		c->lastrc = rc;
-		pthread_cond_broadcast(&c->idle);
-	}
-	pthread_mutex_unlock(&c->mu);
-	return NULL;
-}
-
-/*
- * Called by SQLite on the loop's thread after each commit, with the WAL's
- * size in pages (frames since it last started over, copied or not).
+ * Prepares a statement kept for the store's life. An op's statement must
+ * bind no parameter past the op's fields (nfields; -1: no check).
  */
 static int
-wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+prepare(struct sql_store *st, const char *sql, int nfields,
+    sqlite3_stmt **s, char *err, size_t errlen)
 {
-	struct store *st = arg;
-	struct ckpt *c = &st->ckpt;
-	int rc, log, done;
-
-	if (pages < CKPT_RESTART_PAGES)
-		c->over = false;
-	if (pages < CKPT_PAGES)
-		return SQLITE_OK;
-	pthread_mutex_lock(&c->mu);
-	if (pages < CKPT_RESTART_PAGES) {
-		c->pending = true;	/* one more pass if one is under way */
-		pthread_cond_signal(&c->wake);
-		pthread_mutex_unlock(&c->mu);
-		return SQLITE_OK;
-	}
-	c->pending = false;	/* start no pass: we need the lock */
-	if (pages >= CKPT_LIMIT_PAGES) {
-		if (!c->over)
-			fprintf(stderr, "store: WAL at %d pages, over %d: "
-			    "checkpoint in the loop\n", pages,
-			    CKPT_LIMIT_PAGES);
-		while (c->running)
-			pthread_cond_wait(&c->idle, &c->mu);
-	} else if (c->running) {
-		pthread_mutex_unlock(&c->mu);
-		return SQLITE_OK;	/* the next commit finds it over */
-	}
-	pthread_mutex_unlock(&c->mu);
-	/*
-	 * RESTART: done, the next commit starts the WAL over. No busy
-	 * handler: a reader of old pages makes it SQLITE_BUSY after the copy
-	 * and the next commit tries again.
-	 */
-	rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
-	    SQLITE_CHECKPOINT_RESTART, &log, &done);
-	if (rc != SQLITE_OK && rc != SQLITE_BUSY && !c->over)
-		fprintf(stderr, "store: checkpoint: %s\n",
-		    sqlite3_errmsg(st->db));
-	if (pages >= CKPT_LIMIT_PAGES)
-		c->over = true;	/* logged once until the WAL shrinks */
-	return SQLITE_OK;	/* an error here would fail the commit */
-}
-
-/* Opens the checkpointer's connection, starts it and hooks it up. */
-static int
-ckpt_start(struct store *st, const char *path,
-    enum store_durability durability, char *err, size_t errlen)
-{
-	struct ckpt *c = &st->ckpt;
-	sigset_t all, old;
-	int rc;
-
-	/* Two connections on two threads need SQLite's own locks. */
-	if (!sqlite3_threadsafe()) {
-		snprintf(err, errlen, "%s: SQLite was built without threads",
-		    path);
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, s,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", sql, sqlite3_errmsg(st->db));
 		return -1;
 	}
-	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, c->db != NULL ?
-		    sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	if (nfields >= 0 && sqlite3_bind_parameter_count(*s) > nfields) {
+		snprintf(err, errlen, "%s: binds more than the op's %d fields",
+		    sql, nfields);
 		return -1;
 	}
-	/* A checkpoint syncs as the connection running it is set to. */
-	if (pragma(c->db, durability == STORE_FSYNC ?
-	    "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-	    err, errlen) == -1)
-		return -1;
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->wake, NULL);
-	pthread_cond_init(&c->idle, NULL);
-	/* Signals stay with the loop's thread: the thread blocks them all. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&c->thread, NULL, ckpt_main, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		snprintf(err, errlen, "%s: checkpointer thread: %s", path,
-		    strerror(rc));
-		pthread_cond_destroy(&c->idle);
-		pthread_cond_destroy(&c->wake);
-		pthread_mutex_destroy(&c->mu);
-		return -1;
-	}
-	c->started = true;
-	/* After wal_autocheckpoint, which would replace the hook. */
-	sqlite3_wal_hook(st->db, wal_hook, st);
 	return 0;
 }
 
-/* Stops the thread (a pass under way ends first) and closes its side. */
-static void
-ckpt_stop(struct store *st)
-{
-	struct ckpt *c = &st->ckpt;
-
-	if (c->started) {
-		pthread_mutex_lock(&c->mu);
-		c->stop = true;
-		pthread_cond_signal(&c->wake);
-		pthread_mutex_unlock(&c->mu);
-		pthread_join(c->thread, NULL);
-		pthread_cond_destroy(&c->idle);
-		pthread_cond_destroy(&c->wake);
-		pthread_mutex_destroy(&c->mu);
-		c->started = false;
-		sqlite3_wal_hook(st->db, NULL, NULL);
-	}
-	/* Not the last connection: closing it leaves the WAL alone. */
-	if (c->db != NULL && sqlite3_close(c->db) != SQLITE_OK)
-		fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(c->db));
-	c->db = NULL;
-}
-
-int
-sql_open(struct store *st, const char *dir, enum store_durability durability,
+static int
+sql_open(struct sql_store *st, const char *dir, enum store_durability durability,
     char *err, size_t errlen)
 {
 	char path[4096];
@@ -435,40 +187,83 @@ sql_open(struct store *st, const char *dir, enum store_durability durability,
 		return -1;
 
 	for (int i = 0; i < SQL_NSTMT; i++)
-		if (sqlite3_prepare_v3(st->db, sql_text[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
-		    SQLITE_OK) {
-			snprintf(err, errlen, "%s: %s", sql_text[i],
-			    sqlite3_errmsg(st->db));
+		if (prepare(st, sql_text[i], -1, &st->stmt[i], err,
+		    errlen) == -1)
 			return -1;
-		}
-	if (next_id(st->db, "SELECT coalesce(max(id), 0) FROM queues",
-	    &st->next_queue_id, err, errlen) == -1 ||
-	    next_id(st->db, "SELECT coalesce(max(id), 0) FROM messages",
-	    &st->next_msg_id, err, errlen) == -1)
-		return -1;
-	return ckpt_start(st, path, durability, err, errlen);
+	for (int k = 0; k < STORE_OP_NKINDS; k++)
+		for (int i = 0; store_op_desc[k].sql[i] != NULL; i++)
+			if (prepare(st, store_op_desc[k].sql[i],
+			    store_op_nfields(k), &st->op[k][i], err,
+			    errlen) == -1)
+				return -1;
+	return ckpt_start(&st->ckpt, st->db, path, durability, err, errlen);
 }
 
-void
-sql_close(struct store *st)
+static void
+sql_close(void *be)
 {
-	ckpt_stop(st);
+	struct sql_store *st = be;
+
+	if (st == NULL)
+		return;
+	ckpt_stop(&st->ckpt);
 	for (int i = 0; i < SQL_NSTMT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (int k = 0; k < STORE_OP_NKINDS; k++)
+		for (int i = 0; i < STORE_OP_STMTS; i++)
+			sqlite3_finalize(st->op[k][i]);
 	/* The last connection checkpoints and removes the WAL. */
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(st->db));
 	if (st->lockfd != -1)
 		close(st->lockfd);	/* drops the flock */
+	free(st->loadbuf);
+	free(st);
+}
+
+struct store *
+store_open(const char *dir, enum store_durability durability, char *err,
+    size_t errlen)
+{
+	struct sql_store *st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(err, errlen, "store: out of memory");
+		return NULL;
+	}
+	st->lockfd = -1;
+	if (sql_open(st, dir, durability, err, errlen) == -1) {
+		sql_close(st);
+		return NULL;
+	}
+	return store_new(&sql_backend, st, err, errlen);
+}
+
+static int
+sql_next_ids(void *be, uint64_t *queue_id, uint64_t *msg_id)
+{
+	struct sql_store *st = be;
+
+	if (next_id(st->db, "SELECT coalesce(max(id), 0) FROM queues",
+	    queue_id, st->errmsg, sizeof(st->errmsg)) == -1 ||
+	    next_id(st->db, "SELECT coalesce(max(id), 0) FROM messages",
+	    msg_id, st->errmsg, sizeof(st->errmsg)) == -1)
+		return -1;
+	return 0;
 }
 
 int
-sql_fail(struct store *st, const char *what)
+sql_fail(struct sql_store *st, const char *what)
 {
 	snprintf(st->errmsg, sizeof(st->errmsg), "%s: %s", what,
 	    sqlite3_errmsg(st->db));
 	return -1;
+}
+
+static const char *
+sql_errmsg(void *be)
+{
+	return ((struct sql_store *)be)->errmsg;
 }
 
 static int
@@ -485,11 +280,28 @@ bind_int(sqlite3_stmt *s, int i, uint64_t v)
 	return sqlite3_bind_int64(s, i, (sqlite3_int64)v);
 }
 
+/* Binds parameter i to a value of type field (enum store_field). */
+static int
+bind_value(sqlite3_stmt *s, int i, uint8_t field, const union store_value *v)
+{
+	switch (field) {
+	case STORE_FIELD_BLOB:
+		return bind_blob(s, i, v->blob);
+	case STORE_FIELD_INT:
+		return bind_int(s, i, v->n);
+	case STORE_FIELD_INT_OR_NULL:
+		return v->n != 0 ? bind_int(s, i, v->n) : sqlite3_bind_null(s, i);
+	case STORE_FIELD_LIMIT:
+		return v->limit >= 0 ? sqlite3_bind_int64(s, i, v->limit) :
+		    sqlite3_bind_null(s, i);
+	}
+	return SQLITE_MISUSE;
+}
+
 /* Steps a bound statement to its end; bindrc is the binds' result. */
 static int
-run(struct store *st, enum sql_stmt which, int bindrc, const char *what)
+run(struct sql_store *st, sqlite3_stmt *s, int bindrc, const char *what)
 {
-	sqlite3_stmt *s = st->stmt[which];
 	int rc;
 
 	if (bindrc != SQLITE_OK) {
@@ -508,20 +320,26 @@ run(struct store *st, enum sql_stmt which, int bindrc, const char *what)
 }
 
 int
-sql_begin(struct store *st)
+sql_begin(void *be)
 {
-	return run(st, SQL_BEGIN, SQLITE_OK, "begin");
+	struct sql_store *st = be;
+
+	return run(st, st->stmt[SQL_BEGIN], SQLITE_OK, "begin");
 }
 
 int
-sql_commit(struct store *st)
+sql_commit(void *be)
 {
-	return run(st, SQL_COMMIT, SQLITE_OK, "commit");
+	struct sql_store *st = be;
+
+	return run(st, st->stmt[SQL_COMMIT], SQLITE_OK, "commit");
 }
 
 void
-sql_rollback(struct store *st)
+sql_rollback(void *be)
 {
+	struct sql_store *st = be;
+
 	/* A failed COMMIT may have rolled back already (SQLITE_FULL). */
 	if (sqlite3_get_autocommit(st->db))
 		return;
@@ -531,109 +349,36 @@ sql_rollback(struct store *st)
 	sqlite3_reset(st->stmt[SQL_ROLLBACK]);
 }
 
-static int
-bind_limit(sqlite3_stmt *s, int i, int64_t v)
-{
-	return v < 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
-}
-
 int
-sql_put_vhost_meta(struct store *st, struct store_blob name,
-    struct store_blob description, struct store_blob tags)
+sql_apply(void *be, const struct store_op *op)
 {
-	sqlite3_stmt *s = st->stmt[SQL_VHOST_META];
+	struct sql_store *st = be;
+	const struct store_op_desc *d;
+	sqlite3_stmt *s;
+	int rc;
 
-	return run(st, SQL_VHOST_META, bind_blob(s, 1, name) |
-	    bind_blob(s, 2, description) | bind_blob(s, 3, tags),
-	    "put vhost metadata");
-}
-
-int
-sql_put_vhost_limits(struct store *st, struct store_blob name,
-    int64_t max_connections, int64_t max_queues)
-{
-	sqlite3_stmt *s = st->stmt[SQL_VHOST_LIMITS];
-
-	return run(st, SQL_VHOST_LIMITS, bind_blob(s, 1, name) |
-	    bind_limit(s, 2, max_connections) | bind_limit(s, 3, max_queues),
-	    "put vhost limits");
-}
-
-int
-sql_put_user(struct store *st, struct store_blob name, struct store_blob hash,
-    struct store_blob algorithm, struct store_blob tags)
-{
-	sqlite3_stmt *s = st->stmt[SQL_USER_PUT];
-
-	return run(st, SQL_USER_PUT, bind_blob(s, 1, name) |
-	    bind_blob(s, 2, hash) | bind_blob(s, 3, algorithm) |
-	    bind_blob(s, 4, tags), "put user");
-}
-
-int
-sql_del_user(struct store *st, struct store_blob name)
-{
-	if (run(st, SQL_USER_DEL_PERMISSIONS,
-	    bind_blob(st->stmt[SQL_USER_DEL_PERMISSIONS], 1, name),
-	    "delete user") == -1 ||
-	    run(st, SQL_USER_DEL_TOPIC_PERMISSIONS,
-	    bind_blob(st->stmt[SQL_USER_DEL_TOPIC_PERMISSIONS], 1, name),
-	    "delete user") == -1)
+	if ((unsigned)op->kind >= STORE_OP_NKINDS) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "bad op %d",
+		    (int)op->kind);
 		return -1;
-	return run(st, SQL_USER_DEL, bind_blob(st->stmt[SQL_USER_DEL], 1,
-	    name), "delete user");
+	}
+	d = &store_op_desc[op->kind];
+	for (int i = 0; i < STORE_OP_STMTS && d->sql[i] != NULL; i++) {
+		s = st->op[op->kind][i];
+		rc = SQLITE_OK;
+		/* Checked at open: within the op's fields. */
+		for (int p = sqlite3_bind_parameter_count(s); p > 0; p--)
+			rc |= bind_value(s, p, d->field[p - 1], &op->v[p - 1]);
+		if (run(st, s, rc, d->what) == -1)
+			return -1;
+	}
+	return 0;
 }
 
-int
-sql_put_permission(struct store *st, struct store_blob user,
-    struct store_blob vhost, struct store_blob configure,
-    struct store_blob write, struct store_blob read)
+static int
+sql_seeded(void *be)
 {
-	sqlite3_stmt *s = st->stmt[SQL_PERMISSION_PUT];
-
-	return run(st, SQL_PERMISSION_PUT, bind_blob(s, 1, user) |
-	    bind_blob(s, 2, vhost) | bind_blob(s, 3, configure) |
-	    bind_blob(s, 4, write) | bind_blob(s, 5, read),
-	    "put permission");
-}
-
-int
-sql_del_permission(struct store *st, struct store_blob user,
-    struct store_blob vhost)
-{
-	sqlite3_stmt *s = st->stmt[SQL_PERMISSION_DEL];
-
-	return run(st, SQL_PERMISSION_DEL, bind_blob(s, 1, user) |
-	    bind_blob(s, 2, vhost), "delete permission");
-}
-
-int
-sql_put_topic_permission(struct store *st, struct store_blob user,
-    struct store_blob vhost, struct store_blob exchange,
-    struct store_blob write, struct store_blob read)
-{
-	sqlite3_stmt *s = st->stmt[SQL_TOPIC_PERMISSION_PUT];
-
-	return run(st, SQL_TOPIC_PERMISSION_PUT, bind_blob(s, 1, user) |
-	    bind_blob(s, 2, vhost) | bind_blob(s, 3, exchange) |
-	    bind_blob(s, 4, write) | bind_blob(s, 5, read),
-	    "put topic permission");
-}
-
-int
-sql_del_topic_permission(struct store *st, struct store_blob user,
-    struct store_blob vhost, struct store_blob exchange)
-{
-	sqlite3_stmt *s = st->stmt[SQL_TOPIC_PERMISSION_DEL];
-
-	return run(st, SQL_TOPIC_PERMISSION_DEL, bind_blob(s, 1, user) |
-	    bind_blob(s, 2, vhost) | bind_blob(s, 3, exchange),
-	    "delete topic permission");
-}
-
-int
-sql_seeded(struct store *st)
-{
+	struct sql_store *st = be;
 	sqlite3_stmt *s = st->stmt[SQL_SEEDED_GET];
 	int rc = sqlite3_step(s);
 
@@ -641,207 +386,6 @@ sql_seeded(struct store *st)
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : sql_fail(st, "read settings");
-}
-
-int
-sql_put_seeded(struct store *st)
-{
-	return run(st, SQL_SEEDED_PUT, SQLITE_OK, "write settings");
-}
-
-int
-sql_put_vhost(struct store *st, struct store_blob name)
-{
-	return run(st, SQL_VHOST_PUT, bind_blob(st->stmt[SQL_VHOST_PUT], 1,
-	    name), "put vhost");
-}
-
-int
-sql_del_vhost(struct store *st, struct store_blob name)
-{
-	sqlite3_stmt *s = st->stmt[SQL_VHOST_QUEUES];
-	uint64_t id;
-	int rc;
-
-	/* One queue at a time: never delete under a running SELECT. */
-	for (;;) {
-		if (bind_blob(s, 1, name) != SQLITE_OK)
-			return sql_fail(st, "delete vhost");
-		id = 0;
-		if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-			id = (uint64_t)sqlite3_column_int64(s, 0);
-		else if (rc != SQLITE_DONE)
-			sql_fail(st, "delete vhost");
-		sqlite3_reset(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW || sql_del_queue(st, id) == -1)
-			return -1;
-	}
-	if (run(st, SQL_VHOST_DEL_BINDINGS, bind_blob(
-	    st->stmt[SQL_VHOST_DEL_BINDINGS], 1, name), "delete vhost") == -1 ||
-	    run(st, SQL_VHOST_DEL_PERMISSIONS, bind_blob(
-	    st->stmt[SQL_VHOST_DEL_PERMISSIONS], 1, name),
-	    "delete vhost") == -1 ||
-	    run(st, SQL_VHOST_DEL_TOPIC_PERMISSIONS, bind_blob(
-	    st->stmt[SQL_VHOST_DEL_TOPIC_PERMISSIONS], 1, name),
-	    "delete vhost") == -1 ||
-	    run(st, SQL_VHOST_DEL_EXCHANGES, bind_blob(
-	    st->stmt[SQL_VHOST_DEL_EXCHANGES], 1, name),
-	    "delete vhost") == -1)
-		return -1;
-	return run(st, SQL_VHOST_DEL, bind_blob(st->stmt[SQL_VHOST_DEL], 1,
-	    name), "delete vhost");
-}
-
-int
-sql_put_exchange(struct store *st, struct store_blob vhost,
-    struct store_blob name, struct store_blob type, unsigned flags,
-    struct store_blob args)
-{
-	sqlite3_stmt *s = st->stmt[SQL_EXCHANGE_PUT];
-	int rc;
-
-	rc = bind_blob(s, 1, vhost) | bind_blob(s, 2, name) |
-	    bind_blob(s, 3, type) | bind_int(s, 4, flags) |
-	    bind_blob(s, 5, args);
-	return run(st, SQL_EXCHANGE_PUT, rc, "put exchange");
-}
-
-int
-sql_del_exchange(struct store *st, struct store_blob vhost,
-    struct store_blob name)
-{
-	sqlite3_stmt *b = st->stmt[SQL_EXCHANGE_DEL_BINDINGS];
-	sqlite3_stmt *s = st->stmt[SQL_EXCHANGE_DEL];
-
-	if (run(st, SQL_EXCHANGE_DEL_BINDINGS, bind_blob(b, 1, vhost) |
-	    bind_blob(b, 2, name), "delete exchange") == -1)
-		return -1;
-	return run(st, SQL_EXCHANGE_DEL, bind_blob(s, 1, vhost) |
-	    bind_blob(s, 2, name), "delete exchange");
-}
-
-int
-sql_put_queue(struct store *st, uint64_t id, struct store_blob vhost,
-    struct store_blob name, unsigned flags, struct store_blob args)
-{
-	sqlite3_stmt *s = st->stmt[SQL_QUEUE_PUT];
-	int rc;
-
-	rc = bind_int(s, 1, id) | bind_blob(s, 2, vhost) |
-	    bind_blob(s, 3, name) | bind_int(s, 4, flags) |
-	    bind_blob(s, 5, args);
-	return run(st, SQL_QUEUE_PUT, rc, "put queue");
-}
-
-int
-sql_del_queue(struct store *st, uint64_t id)
-{
-	static const enum sql_stmt steps[] = {
-		SQL_QUEUE_DEL_BINDINGS,	/* needs the queue row */
-		SQL_QUEUE_DEL_UNREF,	/* needs the entries */
-		SQL_QUEUE_DEL_MESSAGES,
-		SQL_QUEUE_DEL_ENTRIES,
-		SQL_QUEUE_DEL,
-	};
-
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if (run(st, steps[i], bind_int(st->stmt[steps[i]], 1, id),
-		    "delete queue") == -1)
-			return -1;
-	return 0;
-}
-
-int
-sql_binding(struct store *st, bool add, struct store_blob vhost,
-    struct store_blob source, bool dest_is_queue, struct store_blob dest,
-    struct store_blob key, struct store_blob args)
-{
-	enum sql_stmt which = add ? SQL_BINDING_PUT : SQL_BINDING_DEL;
-	sqlite3_stmt *s = st->stmt[which];
-	int rc;
-
-	rc = bind_blob(s, 1, vhost) | bind_blob(s, 2, source) |
-	    bind_int(s, 3, dest_is_queue) | bind_blob(s, 4, dest) |
-	    bind_blob(s, 5, key) | bind_blob(s, 6, args);
-	return run(st, which, rc, add ? "put binding" : "delete binding");
-}
-
-int
-sql_put_message(struct store *st, uint64_t id, uint32_t refs,
-    const struct store_blob b[4])
-{
-	sqlite3_stmt *s = st->stmt[SQL_MESSAGE_PUT];
-	int rc;
-
-	rc = bind_int(s, 1, id) | bind_int(s, 2, refs) | bind_blob(s, 3, b[0]) |
-	    bind_blob(s, 4, b[1]) | bind_blob(s, 5, b[2]) |
-	    bind_blob(s, 6, b[3]);
-	return run(st, SQL_MESSAGE_PUT, rc, "put message");
-}
-
-int
-sql_unref_message(struct store *st, uint64_t id, bool shared)
-{
-	if (!shared)
-		return run(st, SQL_MESSAGE_DEL, bind_int(
-		    st->stmt[SQL_MESSAGE_DEL], 1, id), "delete message");
-	if (run(st, SQL_MESSAGE_UNREF, bind_int(st->stmt[SQL_MESSAGE_UNREF],
-	    1, id), "delete message") == -1)
-		return -1;
-	return run(st, SQL_MESSAGE_DEL_UNREFERENCED, bind_int(
-	    st->stmt[SQL_MESSAGE_DEL_UNREFERENCED], 1, id), "delete message");
-}
-
-int
-sql_put_entry(struct store *st, uint64_t queue_id, uint64_t seq,
-    uint64_t msg_id, uint32_t delivery_count, unsigned flags,
-    uint64_t expires_at, uint8_t priority)
-{
-	sqlite3_stmt *s = st->stmt[SQL_ENTRY_PUT];
-	int rc;
-
-	/* NULL, not 0, keeps the partial indexes on these columns small. */
-	rc = bind_int(s, 1, queue_id) | bind_int(s, 2, seq) |
-	    bind_int(s, 3, msg_id) | bind_int(s, 4, delivery_count) |
-	    bind_int(s, 5, flags) | (expires_at != 0 ? bind_int(s, 6,
-	    expires_at) : sqlite3_bind_null(s, 6)) | (priority != 0 ?
-	    bind_int(s, 7, priority) : sqlite3_bind_null(s, 7));
-	return run(st, SQL_ENTRY_PUT, rc, "put entry");
-}
-
-int
-sql_entry_delivered(struct store *st, uint64_t queue_id, uint64_t seq)
-{
-	sqlite3_stmt *s = st->stmt[SQL_ENTRY_DELIVERED];
-
-	return run(st, SQL_ENTRY_DELIVERED, bind_int(s, 1, queue_id) |
-	    bind_int(s, 2, seq), "update entry");
-}
-
-int
-sql_del_entry(struct store *st, uint64_t queue_id, uint64_t seq)
-{
-	sqlite3_stmt *s = st->stmt[SQL_ENTRY_DEL];
-
-	return run(st, SQL_ENTRY_DEL, bind_int(s, 1, queue_id) |
-	    bind_int(s, 2, seq), "delete entry");
-}
-
-int
-sql_del_entries(struct store *st, uint64_t queue_id, uint64_t seq,
-    uint64_t msg_id, uint32_t n)
-{
-	sqlite3_stmt *e = st->stmt[SQL_ENTRY_DEL_RANGE];
-	sqlite3_stmt *m = st->stmt[SQL_MESSAGE_DEL_RANGE];
-
-	if (run(st, SQL_ENTRY_DEL_RANGE, bind_int(e, 1, queue_id) |
-	    bind_int(e, 2, seq) | bind_int(e, 3, seq + n - 1),
-	    "delete entries") == -1)
-		return -1;
-	return run(st, SQL_MESSAGE_DEL_RANGE, bind_int(m, 1, msg_id) |
-	    bind_int(m, 2, msg_id + n - 1), "delete messages");
 }
 
 struct store_blob
@@ -859,9 +403,10 @@ sql_column_blob(sqlite3_stmt *s, int col)
 	return b;
 }
 
-int
-sql_load_message(struct store *st, uint64_t id, struct store_message *out)
+static int
+sql_load_message(void *be, uint64_t id, struct store_message *out)
 {
+	struct sql_store *st = be;
 	sqlite3_stmt *s = st->stmt[SQL_MESSAGE_LOAD];
 	struct store_blob b[4];
 	size_t total = 0, off = 0;
@@ -911,3 +456,16 @@ sql_load_message(struct store *st, uint64_t id, struct store_message *out)
 	out->body = b[3];
 	return 0;
 }
+
+const struct store_backend_ops sql_backend = {
+	.next_ids = sql_next_ids,
+	.begin = sql_begin,
+	.apply = sql_apply,
+	.commit = sql_commit,
+	.rollback = sql_rollback,
+	.seeded = sql_seeded,
+	.load_message = sql_load_message,
+	.recover = sql_recover,
+	.errmsg = sql_errmsg,
+	.close = sql_close,
+};
