@@ -3,7 +3,8 @@
  * never in server structs: the server decides what is durable and calls
  * these functions; the store batches every write of one loop turn into
  * one transaction, committed by store_commit() in the broker's prepare
- * step (group commit). A second backend (dqlite) must fit behind this.
+ * step (group commit). A second backend (dqlite) must fit behind this:
+ * store.c reaches the database only through storage/store_backend.h.
  *
  * Writes are queued in call order and applied in that order at commit, so
  * a queue declared, filled and deleted within one turn ends up consistent.
@@ -184,7 +185,7 @@ bool	store_dirty(const struct store *st);
 int	store_commit(struct store *st);
 /* Whether ops kept from a failed commit wait for a retry. */
 bool	store_retry_pending(const struct store *st);
-/* The SQLite error text of the last failure. */
+/* The error text of the last failure (the backend's, or the batch's). */
 const char *store_errmsg(const struct store *st);
 
 /* ---- recovery ---------------------------------------------------------- */

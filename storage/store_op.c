@@ -98,9 +98,9 @@ const struct store_op_desc store_op_desc[STORE_OP_NKINDS] = {
 		"INSERT OR REPLACE INTO exchanges "
 		"(vhost, name, type, flags, args) VALUES (?1, ?2, ?3, ?4, ?5)",
 	} },
+	/* spec: deleting an exchange deletes the bindings on either end. */
 	[STORE_OP_EXCHANGE_DEL] = { "delete exchange",
 	    { BLOB /* vhost */, BLOB /* name */ }, {
-		/* spec: deleting an exchange deletes the bindings on either end. */
 		"DELETE FROM bindings WHERE vhost = ?1 "
 		"AND (source = ?2 OR (dest_is_queue = 0 AND dest = ?2))",
 		"DELETE FROM exchanges WHERE vhost = ?1 AND name = ?2",

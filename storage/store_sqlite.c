@@ -130,8 +130,8 @@ prepare(struct sql_store *st, const char *sql, int nfields,
 }
 
 static int
-sql_open(struct sql_store *st, const char *dir, enum store_durability durability,
-    char *err, size_t errlen)
+sql_open(struct sql_store *st, const char *dir,
+    enum store_durability durability, char *err, size_t errlen)
 {
 	char path[4096];
 	sqlite3_stmt *s;
@@ -290,7 +290,8 @@ bind_value(sqlite3_stmt *s, int i, uint8_t field, const union store_value *v)
 	case STORE_FIELD_INT:
 		return bind_int(s, i, v->n);
 	case STORE_FIELD_INT_OR_NULL:
-		return v->n != 0 ? bind_int(s, i, v->n) : sqlite3_bind_null(s, i);
+		return v->n != 0 ? bind_int(s, i, v->n) :
+		    sqlite3_bind_null(s, i);
 	case STORE_FIELD_LIMIT:
 		return v->limit >= 0 ? sqlite3_bind_int64(s, i, v->limit) :
 		    sqlite3_bind_null(s, i);
