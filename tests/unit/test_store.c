@@ -1154,3 +1154,37 @@ Test(store, vhost_limits_survive_reopen)
 	cr_assert_null(strstr(r, "limits v2"), "%s", r);
 	store_close(st);
 }
+
+Test(store, deleting_a_vhost_counts_down_messages_shared_with_other_vhosts)
+{
+	struct store *st = open_store();
+	uint64_t q[3], both, inside;
+
+	store_set_release(st, NULL);
+	store_put_vhost(st, B("gone"));
+	store_put_vhost(st, B("kept"));
+	q[0] = store_put_queue(st, B("gone"), B("a"), STORE_QUEUE_DURABLE,
+	    NOBLOB);
+	q[1] = store_put_queue(st, B("gone"), B("b"), STORE_QUEUE_DURABLE,
+	    NOBLOB);
+	q[2] = store_put_queue(st, B("kept"), B("c"), STORE_QUEUE_DURABLE,
+	    NOBLOB);
+	/* One body in all three queues, one in the two that go. */
+	both = put_msg(st, "everywhere", 3, 0);
+	inside = put_msg(st, "only gone", 2, 1);
+	for (int i = 0; i < 3; i++)
+		store_put_entry(st, q[i], 1, both, 0, STORE_ENTRY_SHARED, 0,
+		    0);
+	for (int i = 0; i < 2; i++)
+		store_put_entry(st, q[i], 2, inside, 0, STORE_ENTRY_SHARED, 0,
+		    0);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	store_del_vhost(st, B("gone"));
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("queues"), 1);
+	cr_assert_eq(rows("queue_entries"), 1);
+	cr_assert_eq(rows("messages"), 1);
+	cr_assert_eq(sql_int("SELECT refs FROM messages"), 1,
+	    "one ref per entry that went");
+	store_close(st);
+}
