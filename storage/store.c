@@ -162,8 +162,10 @@ op_new(struct store *st, enum store_op_kind kind)
 		st->ops = grow(st->ops, &st->opcap, st->nops + 1,
 		    sizeof(*st->ops), 256);
 	o = &st->ops[st->nops++];
-	memset(o, 0, sizeof(*o));
+	/* The caller sets every field of the kind; no other is read. */
 	o->w.kind = kind;
+	o->dead = false;
+	o->owner = NULL;
 	return o;
 }
 

@@ -191,11 +191,14 @@ sql_open(struct sql_store *st, const char *dir,
 		    errlen) == -1)
 			return -1;
 	for (int k = 0; k < STORE_OP_NKINDS; k++)
-		for (int i = 0; store_op_desc[k].sql[i] != NULL; i++)
+		for (int i = 0; store_op_desc[k].sql[i] != NULL; i++) {
 			if (prepare(st, store_op_desc[k].sql[i],
 			    store_op_nfields(k), &st->op[k][i], err,
 			    errlen) == -1)
 				return -1;
+			st->nparams[k][i] = (uint8_t)
+			    sqlite3_bind_parameter_count(st->op[k][i]);
+		}
 	return ckpt_start(&st->ckpt, st->db, path, durability, err, errlen);
 }
 
@@ -368,7 +371,7 @@ sql_apply(void *be, const struct store_op *op)
 		s = st->op[op->kind][i];
 		rc = SQLITE_OK;
 		/* Checked at open: within the op's fields. */
-		for (int p = sqlite3_bind_parameter_count(s); p > 0; p--)
+		for (int p = st->nparams[op->kind][i]; p > 0; p--)
 			rc |= bind_value(s, p, d->field[p - 1], &op->v[p - 1]);
 		if (run(st, s, rc, d->what) == -1)
 			return -1;

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "storage/store.h"
 #include "storage/store_backend.h"
@@ -30,6 +31,7 @@ struct sql_store {
 	sqlite3_stmt	*stmt[SQL_NSTMT];
 	/* store_op_desc[kind].sql[i], prepared (SQLITE_PREPARE_PERSISTENT) */
 	sqlite3_stmt	*op[STORE_OP_NKINDS][STORE_OP_STMTS];
+	uint8_t		 nparams[STORE_OP_NKINDS][STORE_OP_STMTS];
 	int		 lockfd;	/* DIR/warrend.lock, flock()ed */
 
 	/* store_load_message's copy, valid until the next store call. */
