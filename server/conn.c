@@ -1157,10 +1157,19 @@ on_frame(struct conn *c, const struct proto_frame *f)
 	}
 	if ((ch = f->channel < c->chans_cap ? c->chans[f->channel] : NULL) ==
 	    NULL) {
-		if (f->type == PROTO_FRAME_METHOD && m.id == PROTO_CHANNEL_OPEN)
+		/*
+		 * compat: RabbitMQ 3.10 answers content on a channel it does
+		 * not know as 505 and any other method as 504, naming the
+		 * method (a close-ok for a channel it already forgot too).
+		 */
+		if (f->type != PROTO_FRAME_METHOD)
+			conn_fail(c, PROTO_UNEXPECTED_FRAME, 0,
+			    "expected method frame, got non method frame "
+			    "instead");
+		else if (m.id == PROTO_CHANNEL_OPEN)
 			on_channel_open(c, f->channel);
 		else
-			conn_fail(c, PROTO_CHANNEL_ERROR, 0,
+			conn_fail(c, PROTO_CHANNEL_ERROR, m.id,
 			    "expected 'channel.open'");
 		return;
 	}
