@@ -279,6 +279,13 @@ chan_on_frame(struct chan *ch, const struct proto_frame *f,
 		}
 		return 0;
 	}
+	/*
+	 * compat: RabbitMQ 3.10's channel knows no connection method, even
+	 * those a client may send on channel 0 (update-secret).
+	 */
+	if ((m->id >> 16) == PROTO_CLASS_CONNECTION)
+		return chan_fail(ch, PROTO_COMMAND_INVALID, m->id,
+		    "unimplemented method");
 	info = proto_method_info(m->id);
 	if (!info->to_server)
 		return chan_fail(ch, PROTO_COMMAND_INVALID, m->id,
