@@ -147,7 +147,8 @@ put_method(struct hbuf *a, uint16_t ch, uint16_t cls, uint16_t mid,
 	hb_put_u32(a, (uint32_t)(4 + n));
 	hb_put_u16(a, cls);
 	hb_put_u16(a, mid);
-	hb_put_bytes(a, args, n);
+	if (n > 0)
+		hb_put_bytes(a, args, n);
 	hb_put_u8(a, AMQP_FRAME_END);
 }
 
