@@ -132,6 +132,7 @@ chan_vfail(struct chan *ch, uint16_t code, uint32_t method_id,
     const char *fmt, va_list ap)
 {
 	struct proto_method m = { .id = PROTO_CHANNEL_CLOSE };
+	struct proto_content ct;
 	char text[256];
 	int n;
 
@@ -150,7 +151,13 @@ chan_vfail(struct chan *ch, uint16_t code, uint32_t method_id,
 	m.u.channel_close.method_id = (uint16_t)method_id;
 	conn_send_method(ch->c, ch->id, &m);
 	ch->state = CHAN_CLOSING;
+	/*
+	 * The rest of a content already under way still arrives, and must
+	 * be skipped as such (chan_on_frame), so its assembly state stays.
+	 */
+	ct = ch->content;
 	chan_release(ch);
+	ch->content = ct;
 }
 
 int
@@ -207,9 +214,23 @@ on_channel_method(struct chan *ch, const struct proto_method *m)
 		return 0;	/* we never send channel.flow */
 	case PROTO_CHANNEL_CLOSE_OK:
 	default:
+		/* compat: RabbitMQ 3.10's words for a close-ok out of turn. */
 		return chan_fail(ch, PROTO_COMMAND_INVALID, m->id,
-		    "unexpected %s", proto_method_info(m->id)->name);
+		    "unimplemented method");
 	}
+}
+
+/* A header or body on a closing channel: checked for order, then dropped. */
+static int
+closing_content_frame(struct chan *ch, const struct proto_frame *f)
+{
+	struct proto_content_event ev;
+	const char *why;
+	int rc;
+
+	if ((rc = proto_content_frame(&ch->content, f, &ev, &why)) != 0)
+		return chan_fail(ch, (uint16_t)rc, 0, "%s", why);
+	return 0;
 }
 
 int
@@ -220,24 +241,51 @@ chan_on_frame(struct chan *ch, const struct proto_frame *f,
 	const char *why;
 	int rc;
 
+	if (m == NULL)
+		return ch->state == CHAN_CLOSING ?
+		    closing_content_frame(ch, f) : chan_content_frame(ch, f);
+	/*
+	 * compat: a method where a header or body is due is a 505 naming the
+	 * content method, as RabbitMQ 3.10 does (basic.publish: the only one
+	 * a client sends). RabbitMQ assembles content before the channel
+	 * sees it, so this holds on a closing channel too.
+	 */
+	if ((rc = proto_content_method_ok(&ch->content, &why)) != 0)
+		return chan_fail(ch, (uint16_t)rc, PROTO_BASIC_PUBLISH, "%s",
+		    why);
 	if (ch->state == CHAN_CLOSING) {
-		/* spec: after channel.close, discard all but close/close-ok. */
-		if (m == NULL)
-			return 0;
+		/*
+		 * spec: after channel.close, discard all but close/close-ok.
+		 * A client close that crossed ours is answered, but the
+		 * channel waits for the close-ok to our close all the same:
+		 * the client sends it, and it must not land on an unknown
+		 * channel (a connection error). compat: RabbitMQ 3.10 does
+		 * the same, refuses a channel.open on the closing channel
+		 * with 504 "second 'channel.open' seen" (a connection error),
+		 * and still expects the content of a dropped publish.
+		 */
+		if (proto_method_info(m->id)->content)
+			proto_content_start(&ch->content,
+			    (uint16_t)(m->id >> 16));
 		if (m->id == PROTO_CHANNEL_CLOSE_OK) {
 			chan_closed(ch);
 		} else if (m->id == PROTO_CHANNEL_CLOSE) {
 			struct proto_method ok = { .id = PROTO_CHANNEL_CLOSE_OK };
 
 			conn_send_method(ch->c, ch->id, &ok);
-			chan_closed(ch);
+		} else if (m->id == PROTO_CHANNEL_OPEN) {
+			return chan_fail(ch, PROTO_CHANNEL_ERROR, m->id,
+			    "second 'channel.open' seen");
 		}
 		return 0;
 	}
-	if (m == NULL)
-		return chan_content_frame(ch, f);
-	if ((rc = proto_content_method_ok(&ch->content, &why)) != 0)
-		return chan_fail(ch, (uint16_t)rc, m->id, "%s", why);
+	/*
+	 * compat: RabbitMQ 3.10's channel knows no connection method, even
+	 * those a client may send on channel 0 (update-secret).
+	 */
+	if ((m->id >> 16) == PROTO_CLASS_CONNECTION)
+		return chan_fail(ch, PROTO_COMMAND_INVALID, m->id,
+		    "unimplemented method");
 	info = proto_method_info(m->id);
 	if (!info->to_server)
 		return chan_fail(ch, PROTO_COMMAND_INVALID, m->id,

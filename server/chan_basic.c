@@ -269,6 +269,11 @@ basic_publish(struct chan *ch, const struct proto_basic_publish *m)
 {
 	struct exchange *ex;
 
+	/*
+	 * Its content follows even when the publish is refused below: the
+	 * closing channel skips it (chan_on_frame).
+	 */
+	proto_content_start(&ch->content, PROTO_CLASS_BASIC);
 	if (m->immediate)
 		return chan_fail(ch, PROTO_NOT_IMPLEMENTED, PROTO_BASIC_PUBLISH,
 		    "immediate=true");
@@ -316,7 +321,6 @@ basic_publish(struct chan *ch, const struct proto_basic_publish *m)
 	memcpy(ch->pub_rk, m->routing_key.p, m->routing_key.len);
 	ch->pub_rk_len = (uint8_t)m->routing_key.len;
 	ch->pub_mandatory = m->mandatory;
-	proto_content_start(&ch->content, PROTO_CLASS_BASIC);
 	return 0;
 }
 

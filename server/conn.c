@@ -791,6 +791,26 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/*
+ * connection.update-secret: a client refreshing an expiring credential
+ * (an OAuth token) on a running connection. compat: RabbitMQ 3.10 asks
+ * each auth backend to take the new secret; its internal backend, the
+ * only one warren has, keeps the user as logged in and checks nothing, so
+ * any secret gets update-secret-ok, and RabbitMQ logs the reason. (A
+ * backend refusing it would close the connection with 530 NOT_ALLOWED
+ * "New secret was refused by one of the backends".)
+ */
+static void
+on_update_secret(struct conn *c,
+    const struct proto_connection_update_secret *m)
+{
+	struct proto_method ok = { .id = PROTO_CONNECTION_UPDATE_SECRET_OK };
+
+	conn_send_method(c, 0, &ok);
+	log_info("conn %s: user '%s' updated secret, reason: %.*s", c->name,
+	    c->user, PSTR(m->reason));
+}
+
 /* A method on channel 0, whatever the state. */
 static void
 on_connection_method(struct conn *c, const struct proto_method *m)
@@ -806,12 +826,11 @@ on_connection_method(struct conn *c, const struct proto_method *m)
 		c->state = CONN_CLOSING;
 		return;
 	case PROTO_CONNECTION_CLOSE_OK:
-		if (c->state == CONN_CLOSING)
+		if (c->state == CONN_CLOSING) {
 			conn_abort(c, "closed after connection error");
-		else
-			conn_fail(c, PROTO_COMMAND_INVALID, m->id,
-			    "unexpected connection.close-ok");
-		return;
+			return;
+		}
+		break;	/* out of turn: as any unexpected method */
 	}
 	switch (c->state) {
 	case CONN_START_OK:
@@ -834,18 +853,23 @@ on_connection_method(struct conn *c, const struct proto_method *m)
 		break;
 	case CONN_RUNNING:
 		if (m->id == PROTO_CONNECTION_UPDATE_SECRET) {
-			conn_fail(c, PROTO_NOT_IMPLEMENTED, m->id,
-			    "connection.update-secret is not supported");
+			on_update_secret(c, &m->u.connection_update_secret);
 			return;
 		}
-		conn_fail(c, PROTO_CHANNEL_ERROR, m->id,
-		    "unexpected method in connection state running");
-		return;
+		break;
 	default:
 		break;
 	}
-	conn_fail(c, PROTO_COMMAND_INVALID, m->id, "unexpected method %s",
-	    proto_method_info(m->id)->name);
+	/*
+	 * compat: RabbitMQ 3.10's 504 for any connection method out of turn,
+	 * naming its state (seen only from "opening" on: before tune-ok
+	 * errors close the socket without a word).
+	 */
+	conn_fail(c, PROTO_CHANNEL_ERROR, m->id,
+	    "unexpected method in connection state %s",
+	    c->state == CONN_RUNNING ? "running" :
+	    c->state == CONN_OPEN ? "opening" :
+	    c->state == CONN_TUNE_OK ? "tuning" : "securing");
 }
 
 static void
@@ -945,10 +969,19 @@ on_frame(struct conn *c, const struct proto_frame *f)
 	}
 	if ((ch = f->channel < c->chans_cap ? c->chans[f->channel] : NULL) ==
 	    NULL) {
-		if (f->type == PROTO_FRAME_METHOD && m.id == PROTO_CHANNEL_OPEN)
+		/*
+		 * compat: RabbitMQ 3.10 answers content on a channel it does
+		 * not know as 505 and any other method as 504, naming the
+		 * method (a close-ok for a channel it already forgot too).
+		 */
+		if (f->type != PROTO_FRAME_METHOD)
+			conn_fail(c, PROTO_UNEXPECTED_FRAME, 0,
+			    "expected method frame, got non method frame "
+			    "instead");
+		else if (m.id == PROTO_CHANNEL_OPEN)
 			on_channel_open(c, f->channel);
 		else
-			conn_fail(c, PROTO_CHANNEL_ERROR, 0,
+			conn_fail(c, PROTO_CHANNEL_ERROR, m.id,
 			    "expected 'channel.open'");
 		return;
 	}

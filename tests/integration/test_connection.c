@@ -580,6 +580,128 @@ Test(connection, channel_open_before_connection_open)
 	close(fd);
 }
 
+/* ---- connection.update-secret ------------------------------------------- */
+
+/* Asserts the next frame is method cls.mid on channel ch. */
+static void
+expect_raw_method(int fd, uint16_t ch, uint16_t cls, uint16_t mid)
+{
+	struct hframe	f;
+
+	cr_assert_eq(hb_raw_read_frame(fd, &f, WAIT_MS), 1,
+	    "no frame where %u.%u on channel %u was due", cls, mid, ch);
+	cr_assert(f.type == AMQP_FRAME_METHOD && f.channel == ch &&
+	    f.class_id == cls && f.method_id == mid,
+	    "expected %u.%u on channel %u, got type %u %u.%u on channel %u",
+	    cls, mid, ch, f.type, f.class_id, f.method_id, f.channel);
+	hb_raw_frame_free(&f);
+}
+
+static void
+send_update_secret(int fd, uint16_t ch, const char *secret)
+{
+	struct hbuf	a;
+
+	a.len = 0;
+	hb_put_longstr(&a, secret, (uint32_t)strlen(secret));
+	hb_put_shortstr(&a, "token refresh");
+	hb_raw_send_method(fd, ch, 10, 70, a.data, a.len);
+}
+
+/* channel.flow on ch answered: the connection and channel still work. */
+static void
+expect_channel_works(int fd, uint16_t ch)
+{
+	uint8_t	active = 1;
+
+	hb_raw_send_method(fd, ch, 20, 20, &active, 1);
+	expect_raw_method(fd, ch, 20, 21);
+}
+
+Test(connection, update_secret_gets_update_secret_ok)
+{
+	int	fd;
+
+	fd = hb_raw_handshake_channel(&b, FRAME_MAX, 1);
+	send_update_secret(fd, 0, "guest");
+	expect_raw_method(fd, 0, 10, 71);
+	expect_channel_works(fd, 1);
+	close(fd);
+}
+
+Test(connection, update_secret_is_not_checked_by_the_internal_backend)
+{
+	amqp_connection_state_t	c;
+	int			fd;
+
+	/*
+	 * compat: RabbitMQ 3.10's internal auth backend takes any new
+	 * secret (it is meant for token backends) and changes nothing: the
+	 * connection goes on and the password stays what it was.
+	 */
+	fd = hb_raw_handshake_channel(&b, FRAME_MAX, 1);
+	send_update_secret(fd, 0, "not-the-password");
+	expect_raw_method(fd, 0, 10, 71);
+	send_update_secret(fd, 0, "");
+	expect_raw_method(fd, 0, 10, 71);
+	expect_channel_works(fd, 1);
+	close(fd);
+	c = hb_connect(&b);
+	hb_close(c);
+}
+
+Test(connection, update_secret_on_a_channel_is_command_invalid)
+{
+	bool	is_conn = false;
+	int	fd;
+
+	/* compat: RabbitMQ's channels know no connection method. */
+	fd = hb_raw_handshake_channel(&b, FRAME_MAX, 1);
+	send_update_secret(fd, 1, "guest");
+	cr_assert_eq(hb_raw_expect_close(fd, WAIT_MS, &is_conn), 503);
+	cr_assert(is_conn);
+	cr_assert_str_eq(hb_raw_last_text(),
+	    "COMMAND_INVALID - unimplemented method");
+	close(fd);
+}
+
+Test(connection, update_secret_before_open_is_channel_error)
+{
+	static const char	resp[] = "\0guest\0guest";
+	struct hbuf		a;
+	bool			is_conn = false;
+	int			fd;
+
+	fd = hb_raw_open_start(&b);
+	hb_raw_send_start_ok(fd, "PLAIN", resp, sizeof(resp) - 1, true);
+	cr_assert_eq(hb_raw_read_tune(fd, NULL, NULL, NULL), 1);
+	a.len = 0;
+	hb_put_u16(&a, 2047);
+	hb_put_u32(&a, FRAME_MAX);
+	hb_put_u16(&a, 0);
+	hb_raw_send_method(fd, 0, 10, 31, a.data, a.len);
+	send_update_secret(fd, 0, "guest");
+	cr_assert_eq(hb_raw_expect_close(fd, WAIT_MS, &is_conn), 504);
+	cr_assert(is_conn);
+	cr_assert_str_eq(hb_raw_last_text(), "CHANNEL_ERROR - unexpected "
+	    "method in connection state opening");
+	close(fd);
+}
+
+Test(connection, update_secret_ok_from_a_client_is_channel_error)
+{
+	bool	is_conn = false;
+	int	fd;
+
+	fd = hb_raw_handshake(&b, FRAME_MAX);
+	hb_raw_send_method(fd, 0, 10, 71, NULL, 0);
+	cr_assert_eq(hb_raw_expect_close(fd, WAIT_MS, &is_conn), 504);
+	cr_assert(is_conn);
+	cr_assert_str_eq(hb_raw_last_text(), "CHANNEL_ERROR - unexpected "
+	    "method in connection state running");
+	close(fd);
+}
+
 /* ---- channels ------------------------------------------------------------ */
 
 Test(channel, open_many)
