@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "admin/http.h"
-#include "admin/json.h"
+#include "lib/json.h"
+#include "lib/log.h"
 #include "server/auth.h"
 #include "server/broker.h"
-#include "server/log.h"
 
 struct api_route {
 	enum http_method	 method;	/* HTTP_GET also serves HEAD */

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "admin/json.h"
+#include "lib/json.h"
 #include "protocol/wire.h"
 
 struct broker;

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "admin/api.h"
-#include "admin/json.h"
+#include "lib/json.h"
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/conn.h"

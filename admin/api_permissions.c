@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "admin/api.h"
-#include "admin/json.h"
+#include "lib/json.h"
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/perm.h"

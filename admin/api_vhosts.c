@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "admin/api.h"
-#include "admin/json.h"
+#include "lib/json.h"
 #include "protocol/utf8.h"
 #include "server/auth.h"
 #include "server/broker.h"

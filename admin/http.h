@@ -18,8 +18,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "lib/buf.h"
 #include "protocol/wire.h"
-#include "server/buf.h"
 
 #define HTTP_LINE_MAX		8192	/* request line, without its CRLF */
 #define HTTP_HEADERS_MAX	16384	/* header lines with their CRLFs */

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "admin/api.h"
-#include "admin/json.h"
+#include "lib/json.h"
+#include "lib/log.h"
 #include "server/broker.h"
-#include "server/log.h"
 #include "server/tls.h"
 
 #define LINGER_TIME	2.0		/* seconds to drain before closing */

@@ -6,9 +6,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "server/broker.h"
 #include "server/conn.h"
-#include "server/log.h"
 
 /* Resident memory of this process, from /proc/self/statm. */
 static uint64_t

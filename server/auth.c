@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "protocol/table.h"
 #include "server/broker.h"
 #include "server/conn.h"
-#include "server/log.h"
 #include "server/password.h"
 #include "server/perm.h"
 #include "server/persist.h"

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "lib/hmap.h"
 #include "protocol/wire.h"
-#include "server/hmap.h"
 
 struct broker;
 struct perm_re;

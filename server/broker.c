@@ -10,14 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "admin/http_conn.h"
+#include "lib/log.h"
 #include "server/alarm.h"
 #include "server/auth.h"
 #include "server/chan.h"
 #include "server/conn.h"
 #include "server/import.h"
 #include "server/listener.h"
-#include "server/log.h"
 #include "server/msg.h"
 #include "server/persist.h"
 #include "server/queue.h"
@@ -140,12 +139,6 @@ flush_conn(void *p)
 	conn_flush(c);
 }
 
-static void
-flush_http(void *p)
-{
-	http_conn_flush(p);
-}
-
 /*
  * The "before sleep" step, in rounds: leftover input, dispatch, one
  * commit for everything, then the durability replies (confirms and
@@ -212,7 +205,8 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		/* Everything queued so far may go out (conn.h: the barrier). */
 		b->commit_gen++;
 		flush_list(&b->dirty_conns, flush_conn);
-		flush_list(&b->dirty_http, flush_http);
+		if (b->admin_ops != NULL)
+			flush_list(&b->dirty_http, b->admin_ops->flush);
 		for (size_t i = 0; i < b->dead_conns.n; i++)
 			conn_free(b->dead_conns.v[i]);
 		b->dead_conns.n = 0;
@@ -455,7 +449,7 @@ start_admin(struct broker *b)
 	    (int)b->cfg.admin_port)) == NULL)
 		fatalx("cannot listen on %s:%llu", b->cfg.bind,
 		    (unsigned long long)b->cfg.admin_port);
-	b->admin->accept = http_conn_accept;
+	b->admin->accept = b->admin_ops->accept;
 	/* Before warrend.port, which tells tests the broker is up. */
 	snprintf(line, sizeof(line), "%d\n", b->admin->port);
 	if (write_file_atomic(b->cfg.data_dir, "warrend.admin-port", line) ==
@@ -470,7 +464,7 @@ start_admin(struct broker *b)
 		fatalx("admin-tls-port needs tls-cert and tls-key");
 	if ((b->admin_tls = listener_new(b, b->cfg.bind, port)) == NULL)
 		fatalx("cannot listen on %s:%d", b->cfg.bind, port);
-	b->admin_tls->accept = http_conn_accept_tls;
+	b->admin_tls->accept = b->admin_ops->accept_tls;
 	snprintf(line, sizeof(line), "%d\n", b->admin_tls->port);
 	if (write_file_atomic(b->cfg.data_dir, "warrend.admin-tls-port",
 	    line) == -1)
@@ -506,7 +500,8 @@ broker_start(struct broker *b)
 		log_info("broker: accepting AMQP 0-9-1 over TLS on %s:%d",
 		    b->cfg.bind, b->amqps->port);
 	}
-	start_admin(b);
+	if (b->admin_ops != NULL)
+		start_admin(b);
 	snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 	if (write_file_atomic(b->cfg.data_dir, "warrend.pid", line) == -1)
 		fatal("%s/warrend.pid", b->cfg.data_dir);
@@ -532,7 +527,7 @@ broker_shutdown(struct broker *b, const char *reason)
 		listener_stop(b->admin_tls);
 	if (b->admin) {
 		listener_stop(b->admin);
-		http_conn_shutdown(b);
+		b->admin_ops->shutdown(b);
 	}
 	for (struct conn *c = b->conns; c != NULL; c = c->next)
 		if (c->state != CONN_DEAD && c->state != CONN_CLOSING)
@@ -548,7 +543,8 @@ broker_free(struct broker *b)
 	char path[4096];
 	void *v;
 
-	http_conn_close_all(b);
+	if (b->admin_ops != NULL)
+		b->admin_ops->close_all(b);
 	while (b->conns != NULL)
 		conn_abort(b->conns, "broker stopping");
 	for (size_t i = 0; i < b->dead_conns.n; i++)

@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/hmap.h"
 #include "server/config.h"
 #include "server/exchange.h"
-#include "server/hmap.h"
 
 struct chan;
 struct conn;
@@ -74,12 +74,30 @@ struct broker {
 	struct ptrvec	 flow_paused;	/* publishers waiting for a queue */
 	struct route_result route;	/* scratch for one routing pass */
 
-	/* The HTTP admin API (admin/http_conn.c). */
+	/* The HTTP admin API (admin/http_conn.c), plugged in by main.c. */
+	const struct broker_admin_ops *admin_ops;
 	struct listener	*admin;
 	struct listener	*admin_tls;	/* HTTPS; NULL unless configured */
 	struct http_conn *http_conns;	/* every admin connection, doubly linked */
 	uint32_t	 nhttp_conns;
 	ev_tstamp	 http_full_logged;	/* last "too many connections" line */
+};
+
+/*
+ * The admin API's entry points, set by main.c before broker_start so that
+ * server/ does not depend on admin/ (admin/ calls server/, not back).
+ */
+struct broker_admin_ops {
+	/* The admin listener's accept callback (server/listener.h). */
+	bool	(*accept)(struct broker *b, int fd);
+	/* The same for the HTTPS listener. */
+	bool	(*accept_tls)(struct broker *b, int fd);
+	/* Writes what a woken struct http_conn (broker_wake_http) queued. */
+	void	(*flush)(void *h);
+	/* Broker shutdown: every admin connection closes on the next turn. */
+	void	(*shutdown)(struct broker *b);
+	/* Broker teardown: closes and frees every admin connection now. */
+	void	(*close_all)(struct broker *b);
 };
 
 /* Sets up state, default vhost and listener. Exits on startup failure. */

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "lib/log.h"
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/conn.h"
 #include "server/dead_letter.h"
 #include "server/exchange.h"
-#include "server/log.h"
 #include "server/msg.h"
 #include "server/names.h"
 #include "server/persist.h"

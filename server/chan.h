@@ -8,10 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/hmap.h"
 #include "protocol/content.h"
 #include "protocol/frame.h"
 #include "protocol/spec.h"
-#include "server/hmap.h"
 #include "server/queue.h"
 
 struct conn;

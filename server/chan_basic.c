@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "protocol/table.h"
 #include "server/alarm.h"
 #include "server/auth.h"
@@ -14,11 +15,10 @@
 #include "server/conn.h"
 #include "server/dead_letter.h"
 #include "server/exchange.h"
-#include "server/log.h"
 #include "server/msg.h"
 #include "server/persist.h"
-#include "server/quorum.h"
 #include "server/queue_args.h"
+#include "server/quorum.h"
 #include "server/reply_to.h"
 #include "server/vhost.h"
 

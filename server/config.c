@@ -1,7 +1,7 @@
 #include "autoconf.h"
 
+#include "lib/log.h"
 #include "server/config.h"
-#include "server/log.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "protocol/frame.h"
 #include "protocol/table.h"
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/chan.h"
-#include "server/log.h"
 #include "server/queue.h"
 #include "server/tls.h"
 #include "server/vhost.h"

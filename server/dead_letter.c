@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "protocol/spec.h"
 #include "protocol/table.h"
 #include "server/broker.h"
 #include "server/exchange.h"
-#include "server/log.h"
 #include "server/msg.h"
 #include "server/persist.h"
 #include "server/queue.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admin/json.h"
+#include "lib/json.h"
 #include "protocol/table.h"
 #include "protocol/wire.h"
 

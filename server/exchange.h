@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/hmap.h"
 #include "protocol/table.h"
 #include "protocol/wire.h"
-#include "server/hmap.h"
 
 struct queue;		/* server/queue.h */
 struct topic_trie;	/* server/route_topic.h */

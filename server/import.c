@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/definitions.h"
 #include "server/exchange.h"
-#include "server/log.h"
 #include "server/queue.h"
 #include "server/vhost.h"
 

@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "server/buf.h"
+#include "lib/buf.h"
 
 struct ssl_st;		/* OpenSSL's SSL; see server/tls.h */
 struct tls;

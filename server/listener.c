@@ -14,9 +14,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "server/broker.h"
 #include "server/conn.h"
-#include "server/log.h"
 
 /*
  * TCP keepalive reaps half-open connections of clients that turned

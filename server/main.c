@@ -6,9 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/http_conn.h"
+#include "lib/log.h"
 #include "server/broker.h"
 #include "server/config.h"
-#include "server/log.h"
+
+static void
+flush_http(void *h)
+{
+	http_conn_flush(h);
+}
+
+static const struct broker_admin_ops admin_ops = {
+	.accept = http_conn_accept,
+	.accept_tls = http_conn_accept_tls,
+	.flush = flush_http,
+	.shutdown = http_conn_shutdown,
+	.close_all = http_conn_close_all,
+};
 
 int
 main(int argc, char **argv)
@@ -30,6 +45,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot initialise libev");
+	b.admin_ops = &admin_ops;
 	broker_init(&b, loop);
 	broker_start(&b);
 	ev_run(loop, 0);

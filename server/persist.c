@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/exchange.h"
-#include "server/log.h"
 #include "server/msg.h"
 #include "server/password.h"
 #include "server/queue.h"

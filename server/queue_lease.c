@@ -8,8 +8,8 @@
 
 #include "server/queue.h"
 
+#include "lib/log.h"
 #include "server/broker.h"
-#include "server/log.h"
 #include "server/vhost.h"
 
 static void

@@ -11,8 +11,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "lib/log.h"
 #include "server/config.h"
-#include "server/log.h"
 
 /*
  * TLS 1.2: forward secrecy and AEAD only (ECDHE with AES-GCM or

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/chan.h"
 #include "server/conn.h"
 #include "server/exchange.h"
-#include "server/log.h"
 #include "server/persist.h"
 #include "server/queue.h"
 

@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/hmap.h"
 #include "protocol/wire.h"
-#include "server/hmap.h"
 
 struct broker;
 struct conn;

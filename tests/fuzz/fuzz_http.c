@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "admin/http.h"
-#include "server/buf.h"
+#include "lib/buf.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

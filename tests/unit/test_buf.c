@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-/* Unit tests for the capped byte buffer (server/buf.c). */
+/* Unit tests for the capped byte buffer (lib/buf.c). */
 #include <criterion/criterion.h>
 
 #include <stdbool.h>
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "server/buf.h"
+#include "lib/buf.h"
 
 static struct buf	b;
 static uint8_t		pat[4096];	/* pat[i] == (uint8_t)(i * 7) */

@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-/* Unit tests for the byte-string hash map (server/hmap.c). */
+/* Unit tests for the byte-string hash map (lib/hmap.c). */
 #include <criterion/criterion.h>
 
 #include <stdbool.h>
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/hmap.h"
+#include "lib/hmap.h"
 
 #define NKEYS	10000
 

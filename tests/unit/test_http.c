@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "admin/http.h"
-#include "server/buf.h"
+#include "lib/buf.h"
 
 static struct http_parser	ps;
 static struct http_request	req;

@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-/* Unit tests for the strict JSON reader and the writer (admin/json.c). */
+/* Unit tests for the strict JSON reader and the writer (lib/json.c). */
 #include <criterion/criterion.h>
 
 #include <math.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/json.h"
-#include "server/buf.h"
+#include "lib/buf.h"
+#include "lib/json.h"
 
 static char	err[256];
 

@@ -2,8 +2,8 @@
  * A growable byte buffer with a cap set at creation. Bytes are appended at
  * the end and consumed from the front; consumed space is reclaimed lazily.
  */
-#ifndef WARREN_SERVER_BUF_H
-#define WARREN_SERVER_BUF_H
+#ifndef WARREN_LIB_BUF_H
+#define WARREN_LIB_BUF_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -43,4 +43,4 @@ void	buf_consume(struct buf *b, size_t n);
 /* Drops excess capacity when the buffer is empty and large (idle memory). */
 void	buf_shrink(struct buf *b, size_t keep);
 
-#endif /* WARREN_SERVER_BUF_H */
+#endif /* WARREN_LIB_BUF_H */

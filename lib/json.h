@@ -11,14 +11,14 @@
  * Strings keep an explicit length: "\u0000" is the only way a NUL gets in,
  * and every string is also NUL-terminated for convenience.
  */
-#ifndef WARREN_ADMIN_JSON_H
-#define WARREN_ADMIN_JSON_H
+#ifndef WARREN_LIB_JSON_H
+#define WARREN_LIB_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct buf;	/* server/buf.h */
+struct buf;	/* lib/buf.h */
 
 enum json_type {
 	JSON_NULL,
@@ -124,4 +124,4 @@ void	json_w_null(struct json_writer *w);
 /* 0 if everything written so far is one complete, valid value; else -1. */
 int	json_writer_done(const struct json_writer *w);
 
-#endif /* WARREN_ADMIN_JSON_H */
+#endif /* WARREN_LIB_JSON_H */

@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-#include "server/hmap.h"
+#include "lib/hmap.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,8 +4,8 @@
  * Open addressing, linear probing, backward-shift deletion; the hash is
  * seeded per map so client-chosen names cannot aim at one bucket cheaply.
  */
-#ifndef WARREN_SERVER_HMAP_H
-#define WARREN_SERVER_HMAP_H
+#ifndef WARREN_LIB_HMAP_H
+#define WARREN_LIB_HMAP_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,4 +36,4 @@ void	*hmap_del(struct hmap *m, const void *key, size_t klen);
 /* Iteration: for (size_t i = 0; hmap_next(m, &i, &val);) ... (no changes). */
 bool	hmap_next(const struct hmap *m, size_t *i, void **val);
 
-#endif /* WARREN_SERVER_HMAP_H */
+#endif /* WARREN_LIB_HMAP_H */

@@ -2,8 +2,8 @@
  * One line per event on stderr: lower case, no trailing period, the object
  * named first. log_warn appends strerror(errno); log_warnx does not.
  */
-#ifndef WARREN_SERVER_LOG_H
-#define WARREN_SERVER_LOG_H
+#ifndef WARREN_LIB_LOG_H
+#define WARREN_LIB_LOG_H
 
 enum log_level {
 	LOG_LEVEL_DEBUG,
@@ -27,4 +27,4 @@ void	fatal(const char *fmt, ...)
 void	fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 
-#endif /* WARREN_SERVER_LOG_H */
+#endif /* WARREN_LIB_LOG_H */

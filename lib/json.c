@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-#include "admin/json.h"
+#include "lib/json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buf.h"
 #include "protocol/utf8.h"
-#include "server/buf.h"
 
 struct json_member {
 	char		*key;		/* NUL-terminated, keylen bytes */

@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-#include "server/buf.h"
+#include "lib/buf.h"
 
 #include <stdlib.h>
 #include <string.h>

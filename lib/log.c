@@ -1,6 +1,6 @@
 #include "autoconf.h"
 
-#include "server/log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
