@@ -56,13 +56,14 @@ buf_append(struct buf *b, const void *p, size_t n)
 	if (n == 0)
 		return true;
 	memcpy(b->data + b->len, p, n);
-	b->len += n;
+	buf_commit(b, n);
 	return true;
 }
 
 void
 buf_consume(struct buf *b, size_t n)
 {
+	assert(n <= buf_used(b));
 	b->off += n;
 	if (b->off >= b->len)
 		b->off = b->len = 0;

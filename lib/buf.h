@@ -5,6 +5,7 @@
 #ifndef WARREN_LIB_BUF_H
 #define WARREN_LIB_BUF_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,7 +39,18 @@ buf_tail(const struct buf *b)
 {
 	return b->data + b->len;
 }
+/*
+ * Counts n bytes written at buf_tail() as valid. n must fit in what the
+ * last buf_reserve() made room for.
+ */
+static inline void
+buf_commit(struct buf *b, size_t n)
+{
+	assert(n <= b->cap - b->len);
+	b->len += n;
+}
 bool	buf_append(struct buf *b, const void *p, size_t n);
+/* Drops n bytes from the front; n must not pass buf_used(). */
 void	buf_consume(struct buf *b, size_t n);
 /* Drops excess capacity when the buffer is empty and large (idle memory). */
 void	buf_shrink(struct buf *b, size_t keep);

@@ -241,7 +241,7 @@ io_reserve(struct io *io, size_t n)
 void
 io_commit(struct io *io, size_t n)
 {
-	io->out.len += n;
+	buf_commit(&io->out, n);
 }
 
 bool
@@ -456,7 +456,7 @@ read_in(struct io *io)
 		if (io->discard)
 			io->discarded += (size_t)n;
 		else
-			io->in.len += (size_t)n;
+			buf_commit(&io->in, (size_t)n);
 		io->last_recv = ev_now(io->loop);
 		if (!dispatch(io, IO_DATAIN))
 			return;

@@ -3,6 +3,7 @@
 /* Unit tests for the capped byte buffer (lib/buf.c). */
 #include <criterion/criterion.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -105,9 +106,38 @@ Test(buf, reserve_slides_unconsumed_bytes_before_growing)
 	cr_assert_eq(b.cap, cap, "slid instead of growing");
 	cr_assert_arr_eq(buf_head(&b), pat + 400, 100);
 	memcpy(buf_tail(&b), pat + 500, 400);
-	b.len += 400;
+	buf_commit(&b, 400);
 	cr_assert_arr_eq(buf_head(&b), pat + 400, 500);
 }
+
+Test(buf, commit_counts_bytes_written_at_the_tail)
+{
+	buf_init(&b, 100);
+	cr_assert(buf_append(&b, pat, 10));
+	cr_assert(buf_reserve(&b, 20));
+	memcpy(buf_tail(&b), pat + 10, 20);
+	buf_commit(&b, 20);
+	cr_assert_eq(buf_used(&b), 30);
+	cr_assert_arr_eq(buf_head(&b), pat, 30);
+}
+
+#ifndef NDEBUG
+/* Committing past the room reserved would expose unwritten bytes. */
+Test(buf, commit_past_the_reserved_room_aborts, .signal = SIGABRT)
+{
+	buf_init(&b, 100);
+	cr_assert(buf_reserve(&b, 10));
+	buf_commit(&b, b.cap + 1);
+}
+
+/* Consuming more than is held would read past the valid bytes. */
+Test(buf, consume_past_the_used_bytes_aborts, .signal = SIGABRT)
+{
+	buf_init(&b, 100);
+	cr_assert(buf_append(&b, pat, 10));
+	buf_consume(&b, 11);
+}
+#endif
 
 Test(buf, growth_keeps_unconsumed_bytes)
 {
