@@ -2,37 +2,53 @@
 
 #include "lib/hmap.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/random.h>
+
+#include "lib/log.h"
+#include "lib/siphash.h"
+
+/*
+ * One key for every map in the process, drawn once from the kernel. A
+ * clock or an address would be guessable; without randomness there is no
+ * safe map, so warrend stops rather than run with a predictable key.
+ */
+static uint8_t	hmap_key[SIPHASH_KEY_LEN];
+static bool	hmap_keyed;
+
+static void
+hmap_key_init(void)
+{
+	size_t got = 0;
+
+	while (got < sizeof(hmap_key)) {
+		ssize_t n = getrandom(hmap_key + got, sizeof(hmap_key) - got,
+		    0);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("hmap: getrandom");
+		}
+		got += (size_t)n;
+	}
+	hmap_keyed = true;
+}
 
 static uint64_t
-hash_bytes(uint64_t seed, const void *key, size_t len)
+hash_bytes(const void *key, size_t len)
 {
-	const uint8_t *p = key;
-	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	/* Final avalanche so the low bits used for the index mix well. */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
+	return siphash24(hmap_key, key, len);
 }
 
 void
 hmap_init(struct hmap *m)
 {
-	static uint64_t counter;	/* not state: only varies the seed */
-	struct timespec ts;
-
 	memset(m, 0, sizeof(*m));
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	m->seed = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^
-	    (uint64_t)(uintptr_t)m ^ ++counter;
+	if (!hmap_keyed)
+		hmap_key_init();
 }
 
 void
@@ -64,7 +80,7 @@ hmap_get(const struct hmap *m, const void *key, size_t klen)
 {
 	if (m->count == 0)
 		return NULL;
-	return find(m, key, klen, hash_bytes(m->seed, key, klen))->val;
+	return find(m, key, klen, hash_bytes(key, klen))->val;
 }
 
 static int
@@ -93,7 +109,7 @@ hmap_put(struct hmap *m, const void *key, size_t klen, void *val)
 
 	if ((m->count + 1) * 4 > m->cap * 3 && grow(m) == -1)
 		return -1;
-	h = hash_bytes(m->seed, key, klen);
+	h = hash_bytes(key, klen);
 	s = find(m, key, klen, h);
 	if (s->val == NULL)
 		m->count++;
@@ -113,7 +129,7 @@ hmap_del(struct hmap *m, const void *key, size_t klen)
 
 	if (m->count == 0)
 		return NULL;
-	s = find(m, key, klen, hash_bytes(m->seed, key, klen));
+	s = find(m, key, klen, hash_bytes(key, klen));
 	if ((val = s->val) == NULL)
 		return NULL;
 	/* Backward-shift deletion keeps probe chains intact without tombstones. */

@@ -1,8 +1,9 @@
 /*
  * A hash map from byte strings to pointers. Keys are borrowed: each key must
  * live as long as its entry (it is normally the name stored in the value).
- * Open addressing, linear probing, backward-shift deletion; the hash is
- * seeded per map so client-chosen names cannot aim at one bucket cheaply.
+ * Open addressing, linear probing, backward-shift deletion. The hash is
+ * SipHash-2-4 under a random per-process key, so client-chosen names
+ * (queues, consumer tags, binding keys) cannot be made to collide.
  */
 #ifndef WARREN_LIB_HMAP_H
 #define WARREN_LIB_HMAP_H
@@ -22,7 +23,6 @@ struct hmap {
 	struct hmap_slot *slots;
 	size_t		  cap;	/* power of two, or 0 */
 	size_t		  count;
-	uint64_t	  seed;
 };
 
 void	hmap_init(struct hmap *m);
