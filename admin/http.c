@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/base64.h"
+
 /*
  * Untrusted bytes are only ever read as s.p[i] with i < s.len checked
  * first: the parser walks struct proto_str views by index.
@@ -269,49 +271,6 @@ parse_length(struct proto_str v, size_t *out)
 	return 0;
 }
 
-int
-http_base64_decode(const uint8_t *in, size_t inlen, uint8_t *out,
-    size_t outlen, size_t *outn)
-{
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = 0;
-
-	if (inlen % 4 != 0)
-		return -1;
-	for (size_t i = 0; i < inlen; i += 4) {
-		uint32_t v = 0;
-		int pad = 0;
-
-		for (size_t k = 0; k < 4; k++) {
-			const char *q;
-
-			if (in[i + k] == '=') {
-				/* Only at the very end: "xx==" or "xxx=". */
-				if (i + 4 != inlen || k < 2 ||
-				    (k == 2 && in[i + 3] != '='))
-					return -1;
-				pad++;
-				v <<= 6;
-				continue;
-			}
-			if (in[i + k] == '\0' ||
-			    (q = strchr(alphabet, in[i + k])) == NULL)
-				return -1;
-			v = v << 6 | (uint32_t)(q - alphabet);
-		}
-		if (outlen - n < (size_t)(3 - pad))
-			return -1;
-		out[n++] = (uint8_t)(v >> 16);
-		if (pad < 2)
-			out[n++] = (uint8_t)(v >> 8);
-		if (pad < 1)
-			out[n++] = (uint8_t)v;
-	}
-	*outn = n;
-	return 0;
-}
-
 /*
  * Authorization: Basic base64(user ":" pass), decoded into scratch (room
  * for v.len bytes). The value is never logged.
@@ -331,8 +290,8 @@ parse_auth(struct http_request *req, struct proto_str v, uint8_t *scratch)
 	while (i < v.len && v.p[i] == ' ')
 		i++;
 	cred = sub(v, i, v.len);
-	if (cred.len == 0 || http_base64_decode(cred.p, cred.len, scratch,
-	    v.len, &n) == -1) {
+	if (cred.len == 0 || base64_decode(cred.p, cred.len, scratch, v.len,
+	    &n) == -1) {
 		req->auth = HTTP_AUTH_MALFORMED;
 		return;
 	}

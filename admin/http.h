@@ -127,10 +127,6 @@ bool	http_header(const struct http_request *req, const char *name,
 int	http_query_param(const struct http_request *req, const char *name,
 	    char *out, size_t outlen, size_t *len);
 
-/* Decodes strict base64 (RFC 4648, padded); -1 if malformed or too long. */
-int	http_base64_decode(const uint8_t *in, size_t inlen, uint8_t *out,
-	    size_t outlen, size_t *outn);
-
 struct http_response {
 	int		 status;	/* 0 until someone answers */
 	struct buf	 body;		/* JSON, capped at creation */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/base64.h"
 #include "lib/json.h"
 #include "protocol/table.h"
 #include "protocol/wire.h"
@@ -345,29 +346,6 @@ get_section(struct loader *ld, const struct json *root, const char *sect,
 	return 0;
 }
 
-static bool
-is_base64(const char *s)
-{
-	size_t	len = strlen(s), i, pad = 0;
-
-	if (len % 4 != 0)
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		if (pad > 0)
-			return false;	/* '=' only at the end */
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '/'))
-			return false;
-	}
-	return pad <= 2;
-}
-
 /*
  * Splits "administrator, monitoring" into trimmed, non-empty tags.
  * compat: RabbitMQ 3.10 turns " x , y,,z" into [x, y, z].
@@ -491,7 +469,8 @@ load_user(struct loader *ld, const struct json *o, size_t i,
 	if (e->u.password_hash != NULL && e->u.password != NULL)
 		return fail(ld, "users[%zu]: both password and password_hash "
 		    "given", i);
-	if (e->u.password_hash != NULL && !is_base64(e->u.password_hash))
+	if (e->u.password_hash != NULL && !base64_valid(e->u.password_hash,
+	    strlen(e->u.password_hash)))
 		return fail(ld, "users[%zu].password_hash: not base64", i);
 	/* compat: the hashing modules RabbitMQ ships. */
 	if ((s = e->u.hashing_algorithm) != NULL &&

@@ -23,15 +23,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "lib/base64.h"
+
 static const char *const algo_names[] = {
 	[PASSWORD_SHA256] = "rabbit_password_hashing_sha256",
 	[PASSWORD_SHA512] = "rabbit_password_hashing_sha512",
 	[PASSWORD_MD5] = "rabbit_password_hashing_md5",
 };
 #define NALGO	(sizeof(algo_names) / sizeof(algo_names[0]))
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Decoded salt plus the longest digest. */
 #define RAW_MAX	(PASSWORD_SALT_LEN + EVP_MAX_MD_SIZE)
@@ -97,104 +96,6 @@ out:
 	return rc;
 }
 
-static size_t
-b64_len(size_t n)
-{
-	return (n + 2) / 3 * 4;
-}
-
-/* Encodes n bytes; out holds b64_len(n) + 1 bytes. */
-static void
-b64_encode(const uint8_t *in, size_t n, char *out)
-{
-	uint32_t	v;
-	size_t		i, o = 0;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64_alphabet[v >> 18];
-		out[o++] = b64_alphabet[v >> 12 & 0x3f];
-		out[o++] = b64_alphabet[v >> 6 & 0x3f];
-		out[o++] = b64_alphabet[v & 0x3f];
-	}
-	if (n - i == 1) {
-		v = (uint32_t)in[i] << 16;
-		out[o++] = b64_alphabet[v >> 18];
-		out[o++] = b64_alphabet[v >> 12 & 0x3f];
-		out[o++] = '=';
-		out[o++] = '=';
-	} else if (n - i == 2) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = b64_alphabet[v >> 18];
-		out[o++] = b64_alphabet[v >> 12 & 0x3f];
-		out[o++] = b64_alphabet[v >> 6 & 0x3f];
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-}
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Strict decoding: whole quanta only, "=" only as the last one or two
- * characters, nothing outside the standard alphabet (no whitespace, no
- * URL-safe letters), and zero bits under the padding, so that each hash
- * has exactly one accepted spelling: the one RabbitMQ emits.
- */
-static int
-b64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap,
-    size_t *outlen)
-{
-	const unsigned char	*s = (const unsigned char *)in;
-	uint32_t		 v;
-	size_t			 i, j, n, o, pad = 0;
-	int			 d;
-
-	if (inlen == 0 || inlen % 4 != 0)
-		return -1;
-	if (s[inlen - 1] == '=')
-		pad = s[inlen - 2] == '=' ? 2 : 1;
-	n = inlen / 4 * 3 - pad;
-	if (n > cap)
-		return -1;
-	for (i = 0; i < inlen; i += 4) {
-		v = 0;
-		for (j = 0; j < 4; j++) {
-			if (i + j >= inlen - pad)
-				d = 0;
-			else if ((d = b64_value(s[i + j])) == -1)
-				return -1;
-			v = v << 6 | (uint32_t)d;
-		}
-		if (pad == 1 && i + 4 == inlen && (v & 0xff) != 0)
-			return -1;
-		if (pad == 2 && i + 4 == inlen && (v & 0xffff) != 0)
-			return -1;
-		o = i / 4 * 3;
-		out[o] = (uint8_t)(v >> 16);
-		if (o + 1 < n)
-			out[o + 1] = (uint8_t)(v >> 8);
-		if (o + 2 < n)
-			out[o + 2] = (uint8_t)v;
-	}
-	*outlen = n;
-	return 0;
-}
-
 int
 password_hash_with_salt(enum password_algo algo,
     const uint8_t salt[PASSWORD_SALT_LEN], const char *pw, size_t pwlen,
@@ -208,12 +109,12 @@ password_hash_with_salt(enum password_algo algo,
 	if ((md = algo_md(algo)) == NULL)
 		return -1;
 	n = PASSWORD_SALT_LEN + (size_t)EVP_MD_size(md);
-	if (outlen < b64_len(n) + 1)
+	if (outlen < base64_encoded_len(n) + 1)
 		return -1;
 	memcpy(raw, salt, PASSWORD_SALT_LEN);
 	if (salted_digest(md, salt, pw, pwlen, raw + PASSWORD_SALT_LEN) == -1)
 		goto out;
-	b64_encode(raw, n, out);
+	base64_encode(raw, n, out);
 	rc = 0;
 out:
 	OPENSSL_cleanse(raw, sizeof(raw));
@@ -229,7 +130,8 @@ password_hash(enum password_algo algo, const char *pw, size_t pwlen,
 
 	/* Size check first, so a short buffer does not consume entropy. */
 	if ((md = algo_md(algo)) == NULL ||
-	    outlen < b64_len(PASSWORD_SALT_LEN + (size_t)EVP_MD_size(md)) + 1)
+	    outlen < base64_encoded_len(PASSWORD_SALT_LEN +
+	    (size_t)EVP_MD_size(md)) + 1)
 		return -1;
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		return -1;
@@ -246,7 +148,7 @@ password_hash_valid(enum password_algo algo, const char *hash_b64)
 
 	if ((md = algo_md(algo)) == NULL || hash_b64 == NULL)
 		return false;
-	ok = b64_decode(hash_b64, strlen(hash_b64), raw, sizeof(raw),
+	ok = base64_decode(hash_b64, strlen(hash_b64), raw, sizeof(raw),
 	    &rawlen) == 0 && rawlen == PASSWORD_SALT_LEN +
 	    (size_t)EVP_MD_size(md);
 	OPENSSL_cleanse(raw, sizeof(raw));
@@ -271,7 +173,7 @@ password_check(enum password_algo algo, const char *hash_b64,
 	 * Still do the digest, to keep the timing of a locked account.
 	 */
 	if (hash_b64 == NULL ||
-	    b64_decode(hash_b64, strlen(hash_b64), raw, sizeof(raw),
+	    base64_decode(hash_b64, strlen(hash_b64), raw, sizeof(raw),
 	    &rawlen) == -1 || rawlen != PASSWORD_SALT_LEN + dlen) {
 		password_check_dummy(algo, pw, pwlen);
 		goto out;

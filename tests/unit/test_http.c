@@ -561,33 +561,6 @@ Test(http, two_authorization_headers_are_400)
 	    "Basic Og==\r\nAuthorization: Basic Og==\r\n\r\n"), 400);
 }
 
-Test(http, base64_decodes_strictly)
-{
-	uint8_t out[16];
-	size_t n;
-
-	cr_assert_eq(http_base64_decode((const uint8_t *)"", 0, out,
-	    sizeof(out), &n), 0);
-	cr_assert_eq(n, 0);
-	cr_assert_eq(http_base64_decode((const uint8_t *)"YQ==", 4, out,
-	    sizeof(out), &n), 0);
-	cr_assert(n == 1 && out[0] == 'a');
-	cr_assert_eq(http_base64_decode((const uint8_t *)"YWI=", 4, out,
-	    sizeof(out), &n), 0);
-	cr_assert(n == 2 && memcmp(out, "ab", 2) == 0);
-	cr_assert_eq(http_base64_decode((const uint8_t *)"+/+/", 4, out,
-	    sizeof(out), &n), 0);
-	cr_assert_eq(n, 3);
-	cr_assert_eq(http_base64_decode((const uint8_t *)"Y===", 4, out,
-	    sizeof(out), &n), -1);
-	cr_assert_eq(http_base64_decode((const uint8_t *)"Y=Q=", 4, out,
-	    sizeof(out), &n), -1);
-	cr_assert_eq(http_base64_decode((const uint8_t *)"YWJj\0", 5, out,
-	    sizeof(out), &n), -1);
-	cr_assert_eq(http_base64_decode((const uint8_t *)"YWJj", 4, out, 2,
-	    &n), -1);
-}
-
 /* ---- responses -------------------------------------------------------------- */
 
 static char *
