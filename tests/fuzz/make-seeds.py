@@ -18,6 +18,8 @@ Input formats, per target:
   fuzz_props   a content header's property flags and property list
   fuzz_http    one selector byte (bits 0-2: bytes per read), then the bytes
                an HTTP client sends to the admin API on one connection
+  fuzz_json    one selector byte (bits 0-1: which limits), then JSON text:
+               the definitions fixture, admin API bodies, edge cases
 """
 
 import argparse
@@ -589,6 +591,39 @@ def seeds_http():
     }
 
 
+def seeds_json(here):
+    # Selector 0: about the default limits; 1: tiny; 2: depth 3; 3: 64 bytes.
+    fixture = os.path.join(here, "..", "data", "definitions-rabbitmq.json")
+    with open(fixture, "rb") as f:
+        defs = f.read()
+    return {
+        "definitions-fixture": u8(0) + defs,
+        "definitions-fixture-tiny": u8(1) + defs,
+        "put-vhost": u8(0) + b'{"description":"d","tags":"a,b","tracing":false}',
+        "put-user": u8(0) + b'{"password":"secret","tags":"management"}',
+        "put-user-hash": u8(0) + b'{"password_hash":"kI3GCqW5JLMJa4iX1lo7X4D6'
+        b'XbYqlLgxIs30+P6tENUV2POR","hashing_algorithm":'
+        b'"rabbit_password_hashing_sha256","tags":""}',
+        "put-permissions": u8(0) +
+        b'{"configure":".*","write":"^bob\\.","read":".*"}',
+        "put-topic-permissions": u8(2) +
+        b'{"exchange":"amq.topic","write":"^a","read":".*"}',
+        "numbers": u8(0) + b'[0,-0,1,-1,9223372036854775807,'
+        b'-9223372036854775808,9223372036854775808,1.5,-2.5e-3,1E308,'
+        b'4.9e-324,0.1e1]',
+        "strings": u8(0) + b'["","\\u0000","\\ud83d\\ude00","\\"\\\\\\/'
+        b'\\b\\f\\n\\r\\t","\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"]',
+        "nested": u8(2) + b'{"a":[{"b":[1]}],"c":{}}',
+        "deep": u8(0) + b"[" * 64 + b"]" * 64,
+        "too-deep": u8(0) + b"[" * 65 + b"]" * 65,
+        "duplicate-key": u8(0) + b'{"a":1,"a":2}',
+        "lone-surrogate": u8(0) + b'"\\ud800"',
+        "bad-utf8": u8(0) + b'"\xc0\xaf"',
+        "trailing": u8(3) + b'{"a":true} x',
+        "literals": u8(3) + b' [null, true, false] ',
+    }
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -600,7 +635,8 @@ def main():
                         ("fuzz_method", seeds_method),
                         ("fuzz_table", seeds_table),
                         ("fuzz_props", seeds_props),
-                        ("fuzz_http", seeds_http)):
+                        ("fuzz_http", seeds_http),
+                        ("fuzz_json", lambda: seeds_json(here))):
         d = os.path.join(args.out, target)
         os.makedirs(d, exist_ok=True)
         for name, data in sorted(gen().items()):
