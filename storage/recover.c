@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "lib/log.h"
+
 /* A grow-only list of queue ids, ascending when filled from a scan. */
 struct ids {
 	uint64_t	*v;
@@ -248,8 +250,8 @@ scan_entries(struct sql_store *st, const struct store_recovery *cb, void *arg,
 			    clamp_priority(sqlite3_column_int64(s, 6)));
 	}
 	if (skipped > 0)
-		fprintf(stderr, "store: recovery skipped %zu entries of "
-		    "queues not in the database\n", skipped);
+		log_warnx("store: recovery skipped %zu entries of "
+		    "queues not in the database", skipped);
 	return finish(st, s, rc);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "storage/store_backend.h"
 
 /*
@@ -79,7 +80,7 @@ grow(void *p, size_t *cap, size_t need, size_t size, size_t min)
 	 * memory cannot keep its promises anyway.
 	 */
 	if (n > SIZE_MAX / size || (p = realloc(p, n * size)) == NULL) {
-		fprintf(stderr, "store: out of memory\n");
+		log_warnx("store: out of memory");
 		abort();
 	}
 	*cap = n;
@@ -128,7 +129,7 @@ map_set(struct store *st, struct bmap *m, uint64_t k1, uint64_t k2,
 		oldcap = m->cap;
 		m->cap = oldcap != 0 ? oldcap * 2 : 256;
 		if ((m->slots = calloc(m->cap, sizeof(*s))) == NULL) {
-			fprintf(stderr, "store: out of memory\n");
+			log_warnx("store: out of memory");
 			abort();
 		}
 		m->n = 0;
@@ -185,7 +186,7 @@ copy(struct store *st, struct store_blob b)
 		cap = b.len > 4096 ? b.len : 4096;
 		if (cap > SIZE_MAX - sizeof(*n) ||
 		    (n = malloc(sizeof(*n) + cap)) == NULL) {
-			fprintf(stderr, "store: out of memory\n");
+			log_warnx("store: out of memory");
 			abort();
 		}
 		n->next = NULL;
@@ -706,7 +707,7 @@ rollback:
 	be->rollback(st->be);
 out:
 	if (rc == -1)
-		fprintf(stderr, "store: %s\n", st->errmsg);
+		log_warnx("store: %s", st->errmsg);
 	/*
 	 * Released before the reset, so the release callback must not call
 	 * back into the store: it would append to the ops being walked.

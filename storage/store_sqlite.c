@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "storage/schema.h"
 
 /*
@@ -217,7 +218,7 @@ sql_close(void *be)
 			sqlite3_finalize(st->op[k][i]);
 	/* The last connection checkpoints and removes the WAL. */
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
-		fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(st->db));
+		log_warnx("store: close: %s", sqlite3_errmsg(st->db));
 	if (st->lockfd != -1)
 		close(st->lockfd);	/* drops the flock */
 	free(st->loadbuf);
@@ -348,7 +349,7 @@ sql_rollback(void *be)
 	if (sqlite3_get_autocommit(st->db))
 		return;
 	if (sqlite3_step(st->stmt[SQL_ROLLBACK]) != SQLITE_DONE)
-		fprintf(stderr, "store: rollback: %s\n",
+		log_warnx("store: rollback: %s",
 		    sqlite3_errmsg(st->db));
 	sqlite3_reset(st->stmt[SQL_ROLLBACK]);
 }

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/log.h"
+
 /*
  * Checkpoints run on a thread of their own (ckpt_main): copying the WAL
  * into the database file and fsyncing it took tens of milliseconds inside
@@ -58,7 +60,7 @@ ckpt_main(void *arg)
 		rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
 		    SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != last)
-			fprintf(stderr, "store: checkpoint: %s\n",
+			log_warnx("store: checkpoint: %s",
 			    sqlite3_errmsg(c->db));
 		last = rc;
 
@@ -96,8 +98,8 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	c->pending = false;	/* start no pass: we need the lock */
 	if (pages >= CKPT_LIMIT_PAGES) {
 		if (!c->over)
-			fprintf(stderr, "store: WAL at %d pages, over %d: "
-			    "checkpoint in the loop\n", pages,
+			log_warnx("store: WAL at %d pages, over %d: "
+			    "checkpoint in the loop", pages,
 			    CKPT_LIMIT_PAGES);
 		while (c->running)
 			pthread_cond_wait(&c->idle, &c->mu);
@@ -114,7 +116,7 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	rc = sqlite3_wal_checkpoint_v2(c->loopdb, NULL,
 	    SQLITE_CHECKPOINT_RESTART, &log, &done);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY && !c->over)
-		fprintf(stderr, "store: checkpoint: %s\n",
+		log_warnx("store: checkpoint: %s",
 		    sqlite3_errmsg(c->loopdb));
 	if (pages >= CKPT_LIMIT_PAGES)
 		c->over = true;	/* logged once until the WAL shrinks */
@@ -188,6 +190,6 @@ ckpt_stop(struct ckpt *c)
 	}
 	/* Not the last connection: closing it leaves the WAL alone. */
 	if (c->db != NULL && sqlite3_close(c->db) != SQLITE_OK)
-		fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(c->db));
+		log_warnx("store: close: %s", sqlite3_errmsg(c->db));
 	c->db = NULL;
 }
