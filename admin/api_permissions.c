@@ -12,8 +12,8 @@
 #include "admin/api.h"
 #include "lib/json.h"
 #include "server/auth.h"
+#include "server/auth_perm.h"
 #include "server/broker.h"
-#include "server/perm.h"
 #include "server/vhost.h"
 
 static void

@@ -12,8 +12,8 @@
 #include "admin/http.h"
 #include "lib/json.h"
 #include "server/auth.h"
+#include "server/auth_password.h"
 #include "server/broker.h"
-#include "server/password.h"
 
 #define USER_NAME_MAX	255	/* spec: a SASL name fits a shortstr */
 

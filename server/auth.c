@@ -9,10 +9,10 @@
 
 #include "lib/log.h"
 #include "protocol/table.h"
+#include "server/auth_password.h"
+#include "server/auth_perm.h"
 #include "server/broker.h"
 #include "server/conn.h"
-#include "server/password.h"
-#include "server/perm.h"
 #include "server/persist.h"
 
 static const struct {

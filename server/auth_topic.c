@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/auth_perm.h"
 #include "server/broker.h"
-#include "server/perm.h"
 #include "server/persist.h"
 
 /* Patterns of one (vhost, exchange); keyed "vhost\0exchange". */

@@ -11,14 +11,14 @@
 #include "lib/log.h"
 #include "server/auth.h"
 #include "server/broker.h"
+#include "server/chan_reply_to.h"
 #include "server/conn.h"
-#include "server/dead_letter.h"
 #include "server/exchange.h"
 #include "server/msg.h"
 #include "server/names.h"
 #include "server/persist.h"
-#include "server/quorum.h"
-#include "server/reply_to.h"
+#include "server/queue_dlx.h"
+#include "server/queue_quorum.h"
 #include "server/vhost.h"
 
 struct chan *

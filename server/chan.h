@@ -96,7 +96,7 @@ struct chan {
 	char		 last_queue[256];	/* spec: "" means this queue */
 	uint8_t		 last_queue_len;
 
-	/* Direct reply-to (server/reply_to.c): the pseudo-consumer. */
+	/* Direct reply-to (server/chan_reply_to.c): the pseudo-consumer. */
 	char		 reply_tag[256];
 	uint8_t		 reply_tag_len;
 	char		 reply_token[64];	/* "amq.rabbitmq.reply-to.X" */

@@ -12,14 +12,14 @@
 #include "server/alarm.h"
 #include "server/auth.h"
 #include "server/broker.h"
+#include "server/chan_reply_to.h"
 #include "server/conn.h"
-#include "server/dead_letter.h"
 #include "server/exchange.h"
 #include "server/msg.h"
 #include "server/persist.h"
 #include "server/queue_args.h"
-#include "server/quorum.h"
-#include "server/reply_to.h"
+#include "server/queue_dlx.h"
+#include "server/queue_quorum.h"
 #include "server/vhost.h"
 
 static int
@@ -396,7 +396,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		}
 		refused = true;
 		if (q->overflow == QUEUE_REJECT_PUBLISH_DLX)
-			dead_letter_msg(q, m, DEAD_MAXLEN);
+			queue_dlx_msg(q, m, DEAD_MAXLEN);
 	}
 	if (refused)
 		rr->n = kept;

@@ -9,9 +9,9 @@
 
 #include "protocol/table.h"
 #include "server/auth.h"
+#include "server/chan_reply_to.h"
 #include "server/conn.h"
 #include "server/exchange.h"
-#include "server/reply_to.h"
 #include "server/vhost.h"
 
 int

@@ -7,10 +7,10 @@
 
 #include "lib/log.h"
 #include "server/auth.h"
+#include "server/auth_password.h"
 #include "server/broker.h"
 #include "server/exchange.h"
 #include "server/msg.h"
-#include "server/password.h"
 #include "server/queue.h"
 #include "server/vhost.h"
 #include "storage/store.h"

@@ -8,10 +8,10 @@
 #include "server/broker.h"
 #include "server/chan.h"
 #include "server/conn.h"
-#include "server/dead_letter.h"
 #include "server/msg.h"
 #include "server/persist.h"
 #include "server/queue_args.h"
+#include "server/queue_dlx.h"
 #include "server/vhost.h"
 
 struct queue *

@@ -23,7 +23,7 @@ int	queue_args_check(struct proto_table args, const char **key, char *why,
 	    size_t whylen);
 enum queue_type {
 	QUEUE_CLASSIC,
-	QUEUE_QUORUM,		/* x-queue-type=quorum (server/quorum.h) */
+	QUEUE_QUORUM,		/* x-queue-type=quorum (server/queue_quorum.h) */
 };
 /* The type x-queue-type names (args already checked). */
 enum queue_type queue_args_type(struct proto_table args);

@@ -7,9 +7,9 @@
 #include "server/queue.h"
 
 #include "server/broker.h"
-#include "server/dead_letter.h"
 #include "server/msg.h"
 #include "server/persist.h"
+#include "server/queue_dlx.h"
 #include "server/vhost.h"
 
 static struct ev_loop *

@@ -42,7 +42,7 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 
-#include "server/password.h"
+#include "server/auth_password.h"
 #include "tests/integration/harness.h"
 
 TestSuite(access, .timeout = 60);

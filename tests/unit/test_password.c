@@ -1,5 +1,5 @@
 /*
- * Unit tests for RabbitMQ-compatible password hashes (server/password.c).
+ * Unit tests for RabbitMQ-compatible password hashes (server/auth_password.c).
  *
  * Known-answer vectors, all verified against RabbitMQ 3.10.8:
  *  - "s3cret" and "p\u00e4ssw\u00f6rd\u2713" (SHA-256) were hashed by
@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "server/password.h"
+#include "server/auth_password.h"
 
 #define PW(s)	(s), strlen(s)
 

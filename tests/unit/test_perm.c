@@ -1,5 +1,5 @@
 /*
- * Unit tests for permission patterns (server/perm.c).
+ * Unit tests for permission patterns (server/auth_perm.c).
  *
  * The RabbitMQ behaviours named here were checked against RabbitMQ 3.10.8
  * with queue.declare and basic.publish under set_permissions.
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/perm.h"
+#include "server/auth_perm.h"
 
 #define S(s)	(s), strlen(s)
 

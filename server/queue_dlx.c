@@ -1,7 +1,7 @@
-/* Dead-lettering: see dead_letter.h. */
+/* Dead-lettering: see queue_dlx.h. */
 #include "autoconf.h"
 
-#include "server/dead_letter.h"
+#include "server/queue_dlx.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -280,11 +280,11 @@ dead_letter(struct queue *q, struct qentry *e, enum dead_reason why)
 		return;
 	if (e->m == NULL && !persist_load(q, e))
 		return;
-	dead_letter_msg(q, e->m, why);
+	queue_dlx_msg(q, e->m, why);
 }
 
 void
-dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why)
+queue_dlx_msg(struct queue *q, struct msg *m, enum dead_reason why)
 {
 	struct proto_table args = { q->args, q->args_len };
 	struct proto_basic_properties props;

@@ -1,5 +1,5 @@
 /*
- * RabbitMQ-compatible salted password hashes (see password.h).
+ * RabbitMQ-compatible salted password hashes (see auth_password.h).
  *
  * compat: the layout is RabbitMQ's rabbit_password: a 4-byte salt, then
  * H(salt || password), base64-encoded with the standard alphabet and "="
@@ -15,7 +15,7 @@
  */
 #include "autoconf.h"
 
-#include "server/password.h"
+#include "server/auth_password.h"
 
 #include <string.h>
 

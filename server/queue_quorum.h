@@ -7,8 +7,8 @@
  * consumers refuse a channel with a global prefetch limit. Their storage
  * is that of any durable queue.
  */
-#ifndef WARREN_SERVER_QUORUM_H
-#define WARREN_SERVER_QUORUM_H
+#ifndef WARREN_SERVER_QUEUE_QUORUM_H
+#define WARREN_SERVER_QUEUE_QUORUM_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,4 +29,4 @@ bool	quorum_over_limit(const struct queue *q, const struct qentry *e);
 bool	quorum_delivery_props(const struct queue *q, const struct qentry *e,
 	    bool get, const uint8_t **props, size_t *len, uint8_t **buf);
 
-#endif /* WARREN_SERVER_QUORUM_H */
+#endif /* WARREN_SERVER_QUEUE_QUORUM_H */

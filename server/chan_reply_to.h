@@ -7,8 +7,8 @@
  * the requesting channel, with no queue in between. The token is random
  * and valid only in the requester's vhost while its consumer lives.
  */
-#ifndef WARREN_SERVER_REPLY_TO_H
-#define WARREN_SERVER_REPLY_TO_H
+#ifndef WARREN_SERVER_CHAN_REPLY_TO_H
+#define WARREN_SERVER_CHAN_REPLY_TO_H
 
 #include <stdbool.h>
 
@@ -49,4 +49,4 @@ bool	reply_to_deliver(struct chan *ch, struct msg *m,
 	    const struct route_keys *keys);
 void	reply_to_free_all(struct broker *b);
 
-#endif /* WARREN_SERVER_REPLY_TO_H */
+#endif /* WARREN_SERVER_CHAN_REPLY_TO_H */

@@ -1,5 +1,5 @@
 /*
- * Permission patterns with PCRE2 (see perm.h).
+ * Permission patterns with PCRE2 (see auth_perm.h).
  *
  * Every queue.declare or basic.publish runs a pattern against a name the
  * client chose, so a careless or hostile pattern such as "(a+)+$" must not
@@ -25,7 +25,7 @@
  */
 #include "autoconf.h"
 
-#include "server/perm.h"
+#include "server/auth_perm.h"
 
 #include <stdio.h>
 #include <stdlib.h>

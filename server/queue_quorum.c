@@ -1,7 +1,7 @@
-/* Quorum queue behaviours (see quorum.h). */
+/* Quorum queue behaviours (see queue_quorum.h). */
 #include "autoconf.h"
 
-#include "server/quorum.h"
+#include "server/queue_quorum.h"
 
 #include <stdlib.h>
 

@@ -6,8 +6,8 @@
  * definitions. The password is hashed as the bytes the client sent (UTF-8
  * in practice); nothing is normalised.
  */
-#ifndef WARREN_SERVER_PASSWORD_H
-#define WARREN_SERVER_PASSWORD_H
+#ifndef WARREN_SERVER_AUTH_PASSWORD_H
+#define WARREN_SERVER_AUTH_PASSWORD_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,4 +59,4 @@ bool	password_hash_valid(enum password_algo algo, const char *hash_b64);
 void	password_check_dummy(enum password_algo algo, const char *pw,
 	    size_t pwlen);
 
-#endif /* WARREN_SERVER_PASSWORD_H */
+#endif /* WARREN_SERVER_AUTH_PASSWORD_H */

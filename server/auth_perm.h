@@ -5,10 +5,10 @@
  * compat: as RabbitMQ's internal backend, a pattern matches if it matches
  * anywhere in the name (re:run, unanchored: "foo" matches "xfooy"), ".*"
  * matches everything and "" matches nothing. Matching is bounded (see
- * perm.c), and a match that runs into the bound denies.
+ * auth_perm.c), and a match that runs into the bound denies.
  */
-#ifndef WARREN_SERVER_PERM_H
-#define WARREN_SERVER_PERM_H
+#ifndef WARREN_SERVER_AUTH_PERM_H
+#define WARREN_SERVER_AUTH_PERM_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,4 +34,4 @@ void		 perm_re_free(struct perm_re *re);
 /* The source pattern, NUL-terminated, for export; owned by re. */
 const char	*perm_re_pattern(const struct perm_re *re);
 
-#endif /* WARREN_SERVER_PERM_H */
+#endif /* WARREN_SERVER_AUTH_PERM_H */

@@ -1,7 +1,7 @@
-/* Direct reply-to: see reply_to.h. */
+/* Direct reply-to: see chan_reply_to.h. */
 #include "autoconf.h"
 
-#include "server/reply_to.h"
+#include "server/chan_reply_to.h"
 
 #include <stdlib.h>
 #include <string.h>

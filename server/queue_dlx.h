@@ -8,8 +8,8 @@
  * x-first-death-{reason,queue,exchange}. A fully automatic cycle (back to
  * a queue it died in, with no rejection on the way) drops it, as RabbitMQ.
  */
-#ifndef WARREN_SERVER_DEAD_LETTER_H
-#define WARREN_SERVER_DEAD_LETTER_H
+#ifndef WARREN_SERVER_QUEUE_DLX_H
+#define WARREN_SERVER_QUEUE_DLX_H
 
 struct msg;
 struct queue;
@@ -29,6 +29,6 @@ enum dead_reason {
  */
 void	dead_letter(struct queue *q, struct qentry *e, enum dead_reason why);
 /* The same for a message q never took (reject-publish-dlx). */
-void	dead_letter_msg(struct queue *q, struct msg *m, enum dead_reason why);
+void	queue_dlx_msg(struct queue *q, struct msg *m, enum dead_reason why);
 
-#endif /* WARREN_SERVER_DEAD_LETTER_H */
+#endif /* WARREN_SERVER_QUEUE_DLX_H */
