@@ -146,45 +146,86 @@ msg_check_cc(struct proto_table headers, char *why, size_t whylen)
 	return 0;
 }
 
+uint8_t *
+msg_rewrite_headers(struct proto_basic_properties *props, size_t old_len,
+    size_t extra, bool (*skip)(struct proto_str key, void *arg),
+    void (*add)(struct proto_writer *w, void *arg), void *arg, size_t *len)
+{
+	struct proto_table_iter it;
+	struct proto_writer hw, pw;
+	struct proto_field f;
+	struct proto_str key;
+	uint8_t *hbuf, *pbuf;
+	size_t hcap, pcap, t;
+
+	/* The headers at most grow by extra; the rest of props not at all. */
+	if (old_len > SIZE_MAX / 4 || extra > SIZE_MAX / 4)
+		return NULL;
+	hcap = old_len + extra;
+	pcap = old_len + hcap;
+	if ((hbuf = malloc(hcap)) == NULL)
+		return NULL;
+	if ((pbuf = malloc(pcap)) == NULL) {
+		free(hbuf);
+		return NULL;
+	}
+	hw = proto_writer(hbuf, hcap);
+	t = proto_table_begin(&hw);
+	if (props->flags & PROTO_BASIC_HEADERS_FLAG) {
+		proto_table_iter_init(&it, props->headers);
+		while (proto_table_next(&it, &key, &f)) {
+			if (skip != NULL && skip(key, arg))
+				continue;
+			proto_write_shortstr(&hw, key);
+			proto_field_write(&hw, &f);
+		}
+	}
+	if (add != NULL)
+		add(&hw, arg);
+	proto_table_end(&hw, t);
+	props->flags |= PROTO_BASIC_HEADERS_FLAG;
+	props->headers = (struct proto_table){ hbuf + 4, hw.len - 4 };
+	pw = proto_writer(pbuf, pcap);
+	if (hw.overflow || !proto_basic_properties_encode(props, &pw)) {
+		free(hbuf);
+		free(pbuf);
+		return NULL;
+	}
+	free(hbuf);
+	*len = pw.len;
+	return pbuf;
+}
+
+static bool
+is_bcc(struct proto_str key, void *arg)
+{
+	(void)arg;
+	return proto_str_eqc(key, "BCC");
+}
+
 int
 msg_strip_bcc(struct msg **mp)
 {
 	struct msg *old = *mp, *m = NULL;
 	struct proto_basic_properties props;
-	struct proto_table_iter it;
-	struct proto_writer hw, pw;
-	struct proto_field f, bcc;
-	struct proto_str key;
-	uint8_t *hbuf = NULL, *pbuf = NULL;
-	size_t t, cap = (size_t)old->props_len + 16;
+	struct proto_field bcc;
+	uint8_t *pbuf = NULL;
+	size_t plen;
 
 	if (!proto_table_get(msg_headers(old), "BCC", &bcc))
 		return 0;
-	if (msg_decode_props(old, &props) != 0 ||
-	    (hbuf = malloc(cap)) == NULL || (pbuf = malloc(cap)) == NULL)
-		goto out;
 	/*
 	 * compat: RabbitMQ deletes the first BCC and routes by it; a
 	 * second one would go out with the message. Every one goes here:
-	 * blind copies must stay blind.
+	 * blind copies must stay blind. The headers stay, maybe empty, as
+	 * in RabbitMQ.
 	 */
-	hw = proto_writer(hbuf, cap);
-	t = proto_table_begin(&hw);
-	proto_table_iter_init(&it, props.headers);
-	while (proto_table_next(&it, &key, &f)) {
-		if (proto_str_eqc(key, "BCC"))
-			continue;
-		proto_write_shortstr(&hw, key);
-		proto_field_write(&hw, &f);
-	}
-	proto_table_end(&hw, t);
-	/* compat: the headers stay, maybe empty, as in RabbitMQ. */
-	props.headers = (struct proto_table){ hbuf + 4, hw.len - 4 };
-	pw = proto_writer(pbuf, cap);
-	if (hw.overflow || !proto_basic_properties_encode(&props, &pw))
+	if (msg_decode_props(old, &props) != 0 ||
+	    (pbuf = msg_rewrite_headers(&props, old->props_len, 16, is_bcc,
+	    NULL, NULL, &plen)) == NULL)
 		goto out;
 	m = msg_new_bcc(msg_exchange(old), msg_rk(old), (struct proto_str){
-	    pbuf, pw.len }, bcc.kind == PROTO_FIELD_ARRAY ? bcc.v.table :
+	    pbuf, plen }, bcc.kind == PROTO_FIELD_ARRAY ? bcc.v.table :
 	    (struct proto_table){ NULL, 0 }, old->body_len);
 	if (m != NULL && msg_decode_props(m, NULL) != 0) {
 		msg_unref(m);
@@ -196,7 +237,6 @@ msg_strip_bcc(struct msg **mp)
 		*mp = m;
 	}
 out:
-	free(hbuf);
 	free(pbuf);
 	return m != NULL ? 0 : -1;
 }

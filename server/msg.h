@@ -83,6 +83,24 @@ int	msg_check_cc(struct proto_table headers, char *why, size_t whylen);
  * is then unchanged).
  */
 int	msg_strip_bcc(struct msg **mp);
+
+struct proto_basic_properties;
+struct proto_writer;
+
+/*
+ * Re-encodes props with its headers table rewritten: the old entries (if
+ * the headers flag is set) but those skip() drops, then what add() writes
+ * (either may be NULL); the headers flag is set, even on an empty table.
+ * extra bounds what add() writes beyond old_len, the encoded length of
+ * the old properties. Returns the new encoding (malloc'd, *len bytes), or
+ * NULL out of memory or room. BCC stripping, quorum delivery counts and
+ * dead-lettering rewrite headers this way.
+ */
+uint8_t	*msg_rewrite_headers(struct proto_basic_properties *props,
+	    size_t old_len, size_t extra,
+	    bool (*skip)(struct proto_str key, void *arg),
+	    void (*add)(struct proto_writer *w, void *arg), void *arg,
+	    size_t *len);
 struct route_keys;	/* server/exchange.h */
 /* The keys m is routed by: its routing key, its CC array, its BCC keys. */
 void	msg_route_keys(const struct msg *m, struct route_keys *k);

@@ -204,51 +204,74 @@ is_first_death_key(struct proto_str key)
  * are kept. The earlier entries keep their order, where RabbitMQ 3.10
  * and 3.12 reverse it whenever there are two or more.
  */
-static void
-write_headers(struct proto_writer *w, const struct queue *q,
-    const struct msg *m, const struct proto_basic_properties *props,
-    const struct route_keys *rks, bool drop_cc, const char *reason,
-    uint64_t now, struct deaths *d)
-{
-	struct proto_table headers = { NULL, 0 }, old = { NULL, 0 };
-	struct proto_table_iter it, ai;
-	struct proto_str key, qn = { (const uint8_t *)q->name, q->name_len };
-	struct proto_str rn = proto_str_c(reason);
-	struct proto_field f, xd;
-	bool had, counted = false;
-	size_t t, a;
+struct death_headers {
+	const struct queue			*q;
+	const struct msg			*m;
+	const struct proto_basic_properties	*props;	/* as published */
+	const struct route_keys			*rks;
+	bool					 drop_cc;
+	bool					 had;	/* an x-death */
+	struct proto_table			 old;	/* its array */
+	const char				*reason;
+	uint64_t				 now;
+	struct deaths				*d;
+};
 
-	if (props->flags & PROTO_BASIC_HEADERS_FLAG)
-		headers = props->headers;
-	if ((had = proto_table_get(headers, "x-death", &xd)) &&
+static void
+death_headers_init(struct death_headers *h)
+{
+	struct proto_table headers = { NULL, 0 };
+	struct proto_field xd;
+
+	h->old = (struct proto_table){ NULL, 0 };
+	if (h->props->flags & PROTO_BASIC_HEADERS_FLAG)
+		headers = h->props->headers;
+	if ((h->had = proto_table_get(headers, "x-death", &xd)) &&
 	    xd.kind == PROTO_FIELD_ARRAY)
-		old = xd.v.table;
-	t = proto_table_begin(w);
-	proto_table_iter_init(&it, headers);
-	while (proto_table_next(&it, &key, &f)) {
-		if (proto_str_eqc(key, "x-death") ||
-		    (!had && is_first_death_key(key)) ||
-		    (drop_cc && proto_str_eqc(key, "CC")))
-			continue;
-		proto_write_shortstr(w, key);
-		proto_field_write(w, &f);
-	}
+		h->old = xd.v.table;
+}
+
+/* The old headers that do not go on: msg_rewrite_headers' skip. */
+static bool
+death_headers_skip(struct proto_str key, void *arg)
+{
+	const struct death_headers *h = arg;
+
+	return proto_str_eqc(key, "x-death") ||
+	    (!h->had && is_first_death_key(key)) ||
+	    (h->drop_cc && proto_str_eqc(key, "CC"));
+}
+
+/* x-death and x-first-death-*: msg_rewrite_headers' add. */
+static void
+death_headers_add(struct proto_writer *w, void *arg)
+{
+	struct death_headers *h = arg;
+	const struct queue *q = h->q;
+	struct proto_table_iter ai;
+	struct proto_str qn = { (const uint8_t *)q->name, q->name_len };
+	struct proto_str rn = proto_str_c(h->reason);
+	struct proto_field f;
+	struct deaths *d = h->d;
+	bool counted = false;
+	size_t a;
+
 	proto_table_key(w, "x-death");
 	proto_write_u8(w, PROTO_FIELD_ARRAY);
 	a = proto_table_begin(w);
 	/* This death first: an earlier one of the queue and reason, counted. */
-	proto_table_iter_init(&ai, old);
+	proto_table_iter_init(&ai, h->old);
 	while (!counted && proto_array_next(&ai, &f))
 		if (is_entry_of(&f, qn, rn)) {
 			write_counted_death(w, f.v.table);
 			counted = true;
 		}
 	if (!counted)
-		write_new_death(w, q, m, props, rks, reason, now);
+		write_new_death(w, q, h->m, h->props, h->rks, h->reason, h->now);
 	d->queue[0] = qn;
 	d->stop[0] = proto_str_eqc(rn, "rejected");
 	d->n = 1;
-	proto_table_iter_init(&ai, old);
+	proto_table_iter_init(&ai, h->old);
 	while (proto_array_next(&ai, &f)) {
 		if (is_entry_of(&f, qn, rn))
 			continue;	/* written first above */
@@ -256,16 +279,15 @@ write_headers(struct proto_writer *w, const struct queue *q,
 		proto_field_write(w, &f);
 	}
 	proto_table_end(w, a);
-	if (!had) {
-		proto_table_put_longstr(w, "x-first-death-reason", reason);
+	if (!h->had) {
+		proto_table_put_longstr(w, "x-first-death-reason", h->reason);
 		proto_table_key(w, "x-first-death-queue");
 		proto_write_u8(w, PROTO_FIELD_LONGSTR);
 		proto_write_longstr(w, qn);
 		proto_table_key(w, "x-first-death-exchange");
 		proto_write_u8(w, PROTO_FIELD_LONGSTR);
-		proto_write_longstr(w, msg_exchange(m));
+		proto_write_longstr(w, msg_exchange(h->m));
 	}
-	proto_table_end(w, t);
 }
 
 void
@@ -287,8 +309,8 @@ void
 queue_dlx_msg(struct queue *q, struct msg *m, enum dead_reason why)
 {
 	struct proto_table args = { q->args, q->args_len };
-	struct proto_basic_properties props;
-	struct proto_writer hw, pw;
+	struct proto_basic_properties props, orig;
+	struct death_headers dh;
 	struct proto_field f;
 	struct route_result rr = { NULL, 0, 0 };
 	struct route_keys mk, dk;
@@ -296,8 +318,8 @@ queue_dlx_msg(struct queue *q, struct msg *m, enum dead_reason why)
 	struct proto_str key;
 	struct exchange *dlx;
 	struct msg *dm;
-	uint8_t *hbuf = NULL, *pbuf = NULL;
-	size_t cap, n = 0;
+	uint8_t *pbuf = NULL;
+	size_t plen, n = 0;
 	bool fixed_key;
 
 	if (q->vh == NULL || q->vh->b == NULL || q->args_len == 0 ||
@@ -318,21 +340,20 @@ queue_dlx_msg(struct queue *q, struct msg *m, enum dead_reason why)
 	dk = (struct route_keys){ .rk = mk.rk, .cc = mk.cc };
 	if (!(fixed_key = str_field(args, "x-dead-letter-routing-key", &key)))
 		key = msg_rk(m);
-	/* The old headers, the CC keys once more, names: all bounded. */
-	cap = (size_t)m->props_len * 2 + 4096;
-	if ((hbuf = malloc(cap)) == NULL || (pbuf = malloc(cap)) == NULL)
-		goto nomem;
-	hw = proto_writer(hbuf, cap);
-	write_headers(&hw, q, m, &props, &dk, fixed_key, reason_names[why],
-	    (uint64_t)ev_now(q->vh->b->loop), &d);
-	props.flags |= PROTO_BASIC_HEADERS_FLAG;
+	/* The death's entry reads the properties as published. */
+	orig = props;
+	dh = (struct death_headers){ .q = q, .m = m, .props = &orig,
+	    .rks = &dk, .drop_cc = fixed_key, .reason = reason_names[why],
+	    .now = (uint64_t)ev_now(q->vh->b->loop), .d = &d };
+	death_headers_init(&dh);
 	props.flags &= ~PROTO_BASIC_EXPIRATION_FLAG;
-	props.headers = (struct proto_table){ hbuf + 4, hw.len - 4 };
-	pw = proto_writer(pbuf, cap);
-	if (hw.overflow || !proto_basic_properties_encode(&props, &pw))
+	/* The old headers, the CC keys once more, names: all bounded. */
+	if ((pbuf = msg_rewrite_headers(&props, m->props_len,
+	    (size_t)m->props_len + 4096, death_headers_skip, death_headers_add,
+	    &dh, &plen)) == NULL)
 		goto nomem;
 	if ((dm = msg_new_bcc((struct proto_str){ (const uint8_t *)dlx->name,
-	    dlx->name_len }, key, (struct proto_str){ pbuf, pw.len },
+	    dlx->name_len }, key, (struct proto_str){ pbuf, plen },
 	    fixed_key ? (struct proto_table){ NULL, 0 } : mk.bcc,
 	    m->body_len)) == NULL)
 		goto nomem;
@@ -353,12 +374,10 @@ queue_dlx_msg(struct queue *q, struct msg *m, enum dead_reason why)
 		    q->name);
 	msg_unref(dm);
 	free(rr.q);
-	free(hbuf);
 	free(pbuf);
 	return;
 nomem:
 	log_warnx("dead-letter: cannot dead-letter a message of queue '%s'",
 	    q->name);
-	free(hbuf);
 	free(pbuf);
 }
