@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/vec.h"
 #include "server/alarm.h"
 #include "server/auth.h"
 #include "server/chan.h"
@@ -28,15 +29,8 @@
 int
 ptrvec_push(struct ptrvec *pv, void *p)
 {
-	if (pv->n == pv->cap) {
-		size_t ncap = pv->cap ? pv->cap * 2 : 16;
-		void **n = realloc(pv->v, ncap * sizeof(*n));
-
-		if (n == NULL)
-			return -1;
-		pv->v = n;
-		pv->cap = ncap;
-	}
+	if (vec_grow(&pv->v, &pv->cap, pv->n + 1, sizeof(*pv->v), 16) == -1)
+		return -1;
 	pv->v[pv->n++] = p;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/vec.h"
 #include "protocol/table.h"
 #include "server/alarm.h"
 #include "server/auth.h"
@@ -218,15 +219,10 @@ settle(struct chan *ch, uint64_t tag, bool multiple, bool ack, bool requeue,
 	if (!ch->tx)
 		return chan_settle(ch, tag, multiple, ack, requeue, method_id);
 	/* Held until tx.commit; rollback forgets it. */
-	if (ch->tx_nsettles == ch->tx_settles_cap) {
-		size_t ncap = ch->tx_settles_cap ? ch->tx_settles_cap * 2 : 16;
-
-		if ((t = realloc(ch->tx_settles, ncap * sizeof(*t))) == NULL)
-			return chan_fail(ch, PROTO_RESOURCE_ERROR, method_id,
-			    "out of memory");
-		ch->tx_settles = t;
-		ch->tx_settles_cap = ncap;
-	}
+	if (vec_grow(&ch->tx_settles, &ch->tx_settles_cap,
+	    ch->tx_nsettles + 1, sizeof(*t), 16) == -1)
+		return chan_fail(ch, PROTO_RESOURCE_ERROR, method_id,
+		    "out of memory");
 	t = &ch->tx_settles[ch->tx_nsettles++];
 	t->tag = tag;
 	t->multiple = multiple;
@@ -432,18 +428,11 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 static int
 tx_hold(struct chan *ch, struct msg *m, bool mandatory)
 {
-	struct tx_publish *t;
-
-	if (ch->tx_npubs == ch->tx_pubs_cap) {
-		size_t ncap = ch->tx_pubs_cap ? ch->tx_pubs_cap * 2 : 16;
-
-		if ((t = realloc(ch->tx_pubs, ncap * sizeof(*t))) == NULL) {
-			msg_unref(m);
-			return chan_fail(ch, PROTO_RESOURCE_ERROR,
-			    PROTO_BASIC_PUBLISH, "out of memory");
-		}
-		ch->tx_pubs = t;
-		ch->tx_pubs_cap = ncap;
+	if (vec_grow(&ch->tx_pubs, &ch->tx_pubs_cap, ch->tx_npubs + 1,
+	    sizeof(*ch->tx_pubs), 16) == -1) {
+		msg_unref(m);
+		return chan_fail(ch, PROTO_RESOURCE_ERROR,
+		    PROTO_BASIC_PUBLISH, "out of memory");
 	}
 	ch->tx_pubs[ch->tx_npubs].m = m;	/* the transaction owns it now */
 	ch->tx_pubs[ch->tx_npubs++].mandatory = mandatory;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/vec.h"
 #include "protocol/table.h"
 #include "server/queue.h"
 #include "server/route_headers.h"
@@ -108,15 +109,8 @@ exchange_free(struct exchange *ex)
 static int
 ptr_push(struct binding ***v, size_t *n, size_t *cap, struct binding *bd)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 4;
-		struct binding **p = realloc(*v, ncap * sizeof(*p));
-
-		if (p == NULL)
-			return -1;
-		*v = p;
-		*cap = ncap;
-	}
+	if (vec_grow(v, cap, *n + 1, sizeof(**v), 4) == -1)
+		return -1;
 	(*v)[(*n)++] = bd;
 	return 0;
 }
@@ -256,16 +250,10 @@ push_queue(struct route_pass *rp, struct queue *q)
 
 	if (q->route_mark == rp->gen)
 		return;
-	if (out->n == out->cap) {
-		size_t ncap = out->cap ? out->cap * 2 : 8;
-		struct queue **n = realloc(out->q, ncap * sizeof(*n));
-
-		if (n == NULL) {
-			rp->failed = true;
-			return;
-		}
-		out->q = n;
-		out->cap = ncap;
+	if (vec_grow(&out->q, &out->cap, out->n + 1, sizeof(*out->q), 8) ==
+	    -1) {
+		rp->failed = true;
+		return;
 	}
 	q->route_mark = rp->gen;
 	out->q[out->n++] = q;
@@ -276,16 +264,10 @@ push_exchange(struct route_pass *rp, struct exchange *ex)
 {
 	if (ex->route_mark == rp->gen)
 		return;		/* visited: cycles end here */
-	if (rp->ntodo == rp->todo_cap) {
-		size_t ncap = rp->todo_cap ? rp->todo_cap * 2 : 8;
-		struct exchange **n = realloc(rp->todo, ncap * sizeof(*n));
-
-		if (n == NULL) {
-			rp->failed = true;
-			return;
-		}
-		rp->todo = n;
-		rp->todo_cap = ncap;
+	if (vec_grow(&rp->todo, &rp->todo_cap, rp->ntodo + 1,
+	    sizeof(*rp->todo), 8) == -1) {
+		rp->failed = true;
+		return;
 	}
 	ex->route_mark = rp->gen;
 	rp->todo[rp->ntodo++] = ex;

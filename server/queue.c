@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/vec.h"
 #include "server/broker.h"
 #include "server/chan.h"
 #include "server/conn.h"
@@ -351,15 +352,9 @@ queue_remove_consumer(struct queue *q, struct consumer *c)
 int
 queue_add_binding(struct queue *q, struct binding *bd)
 {
-	if (q->nbindings == q->bindings_cap) {
-		size_t ncap = q->bindings_cap ? q->bindings_cap * 2 : 4;
-		struct binding **n = realloc(q->bindings, ncap * sizeof(*n));
-
-		if (n == NULL)
-			return -1;
-		q->bindings = n;
-		q->bindings_cap = ncap;
-	}
+	if (vec_grow(&q->bindings, &q->bindings_cap, q->nbindings + 1,
+	    sizeof(*q->bindings), 4) == -1)
+		return -1;
 	q->bindings[q->nbindings++] = bd;
 	return 0;
 }

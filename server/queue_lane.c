@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "lib/vec.h"
+
 static int
 ring_grow(struct qlane *l)
 {
@@ -37,15 +39,9 @@ qlane_requeue(struct qlane *l, const struct qentry *e)
 {
 	size_t i;
 
-	if (l->heap_count == l->heap_cap) {
-		size_t ncap = l->heap_cap ? l->heap_cap * 2 : 16;
-		struct qentry *n = realloc(l->heap, ncap * sizeof(*n));
-
-		if (n == NULL)
-			return -1;
-		l->heap = n;
-		l->heap_cap = ncap;
-	}
+	if (vec_grow(&l->heap, &l->heap_cap, l->heap_count + 1,
+	    sizeof(*l->heap), 16) == -1)
+		return -1;
 	/* Sift up. */
 	i = l->heap_count++;
 	while (i > 0 && l->heap[(i - 1) / 2].seq > e->seq) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "lib/log.h"
+#include "lib/vec.h"
 
 /* A grow-only list of queue ids, ascending when filled from a scan. */
 struct ids {
@@ -16,16 +17,8 @@ struct ids {
 static int
 ids_add(struct ids *l, uint64_t id)
 {
-	uint64_t *v;
-	size_t cap;
-
-	if (l->n == l->cap) {
-		cap = l->cap != 0 ? l->cap * 2 : 64;
-		if ((v = realloc(l->v, cap * sizeof(*v))) == NULL)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (vec_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v), 64) == -1)
+		return -1;
 	l->v[l->n++] = id;
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/vec.h"
 #include "storage/store_backend.h"
 
 /*
@@ -69,21 +70,14 @@ struct store {
 static void *
 grow(void *p, size_t *cap, size_t need, size_t size, size_t min)
 {
-	size_t n = *cap != 0 ? *cap : min;
-
-	while (n < need)
-		n *= 2;
-	if (n == *cap)
-		return p;
 	/*
 	 * XXX: the void store_* calls cannot report this; a broker out of
 	 * memory cannot keep its promises anyway.
 	 */
-	if (n > SIZE_MAX / size || (p = realloc(p, n * size)) == NULL) {
+	if (vec_grow(&p, cap, need, size, min) == -1) {
 		log_warnx("store: out of memory");
 		abort();
 	}
-	*cap = n;
 	return p;
 }
 
