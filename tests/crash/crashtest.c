@@ -46,7 +46,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -63,6 +62,8 @@
 #include <amqp.h>
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
+
+#include "tests/common.h"
 
 #define QUEUE		"crashtest"
 #define QUEUE_RP	"crashtest-rp"	/* x-max-length, reject-publish */
@@ -147,26 +148,6 @@ static atomic_bool	stop_flag;
 static atomic_bool	kill_flag;	/* set just before the SIGKILL */
 
 /* ---- small things ------------------------------------------------------ */
-
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec	ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 static uint64_t
 rnd(uint64_t *s)
@@ -305,7 +286,7 @@ broker_start(const struct opts *o, struct broker *b)
 		_exit(127);
 	}
 	b->pid = pid;
-	deadline = now_ms() + START_MS;
+	deadline = tc_now_ms() + START_MS;
 	for (;;) {
 		if ((b->port = read_port(o->dir)) > 0)
 			return true;
@@ -315,7 +296,7 @@ broker_start(const struct opts *o, struct broker *b)
 			    "listening (status 0x%x); see %s\n", st, logfile);
 			return false;
 		}
-		if (now_ms() > deadline) {
+		if (tc_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			b->pid = 0;
@@ -323,7 +304,7 @@ broker_start(const struct opts *o, struct broker *b)
 			    "within %d ms; see %s\n", START_MS, logfile);
 			return false;
 		}
-		sleep_ms(5);
+		tc_sleep_ms(5);
 	}
 }
 
@@ -332,7 +313,7 @@ broker_start(const struct opts *o, struct broker *b)
 static int
 broker_stop(struct broker *b, int signo)
 {
-	long	deadline = now_ms() + STOP_MS;
+	long	deadline = tc_now_ms() + STOP_MS;
 	int	st;
 
 	if (b->pid <= 0)
@@ -343,13 +324,13 @@ broker_stop(struct broker *b, int signo)
 
 		if (w == b->pid)
 			break;
-		if (now_ms() > deadline) {
+		if (tc_now_ms() > deadline) {
 			kill(b->pid, SIGKILL);
 			waitpid(b->pid, &st, 0);
 			b->pid = 0;
 			return -1;
 		}
-		sleep_ms(5);
+		tc_sleep_ms(5);
 	}
 	b->pid = 0;
 	if (WIFEXITED(st))
@@ -566,12 +547,12 @@ publisher(void *arg)
 		}
 		/* The slow reader lets its output back up in the broker. */
 		if (p->kind == KIND_SLOW)
-			sleep_ms(SLOW_READ_MS);
+			tc_sleep_ms(SLOW_READ_MS);
 		/* Wait for confirms (blocking briefly), then take all that
 		 * are already here; the slow reader reads for a turn. */
 		tv.tv_sec = 0;
 		tv.tv_usec = 100000;
-		for (long until = now_ms() + SLOW_READ_MS;;) {
+		for (long until = tc_now_ms() + SLOW_READ_MS;;) {
 			amqp_maybe_release_buffers(c);
 			rc = amqp_simple_wait_frame_noblock(c, &f, &tv);
 			if (rc == AMQP_STATUS_TIMEOUT)
@@ -604,7 +585,7 @@ publisher(void *arg)
 				}
 			}
 			tv.tv_usec = p->kind == KIND_SLOW &&
-			    now_ms() < until ? 10000 : 0;
+			    tc_now_ms() < until ? 10000 : 0;
 		}
 	}
 out:
@@ -644,7 +625,7 @@ consumer(void *arg)
 	size_t			 npending = 0, pcap = 0;
 	struct held		 held[16];
 	int			 nheld = 0;
-	long			 last_rt = now_ms();
+	long			 last_rt = tc_now_ms();
 
 	if ((c = connect_broker(k->port, k->err, sizeof(k->err))) == NULL)
 		return NULL;
@@ -747,7 +728,7 @@ consumer(void *arg)
 		/* A round trip every 20 acks or 50 ms proves the acks
 		 * before it were processed. */
 		if (npending >= 20 || (npending > 0 &&
-		    now_ms() - last_rt >= 50)) {
+		    tc_now_ms() - last_rt >= 50)) {
 			amqp_basic_qos(c, 1, 0, PREFETCH, 0);
 			if (amqp_get_rpc_reply(c).reply_type !=
 			    AMQP_RESPONSE_NORMAL)
@@ -756,7 +737,7 @@ consumer(void *arg)
 				kind_set(k->ack, pending[i], ACK_CERTAIN);
 			npending = 0;
 			k->round_trips++;
-			last_rt = now_ms();
+			last_rt = tc_now_ms();
 		}
 	}
 out:
@@ -1056,7 +1037,7 @@ run_round(const struct opts *o, int round, uint64_t run_base,
 	if (pthread_create(&tk, NULL, consumer, &k) != 0)
 		die("pthread_create");
 	/* The kill time counts from when every client is going. */
-	for (t0 = now_ms(); now_ms() - t0 < START_MS; sleep_ms(1)) {
+	for (t0 = tc_now_ms(); tc_now_ms() - t0 < START_MS; tc_sleep_ms(1)) {
 		bool	all = atomic_load(&k.connected);
 
 		for (i = 0; i < NKIND; i++)
@@ -1064,7 +1045,7 @@ run_round(const struct opts *o, int round, uint64_t run_base,
 		if (all)
 			break;
 	}
-	sleep_ms(kill_ms);
+	tc_sleep_ms(kill_ms);
 	atomic_store(&kill_flag, true);
 	rv = broker_stop(&b, SIGKILL);
 	atomic_store(&stop_flag, true);
@@ -1185,16 +1166,6 @@ run_round(const struct opts *o, int round, uint64_t run_base,
 	return 0;
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void
 usage(void)
 {
@@ -1301,6 +1272,6 @@ main(int argc, char **argv)
 		printf("crashtest: FAILED; data dir kept: %s (warrend log: "
 		    "%s/crashtest-warrend.log)\n", o.dir, o.dir);
 	else if (o.own_dir && !o.keep)
-		nftw(o.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		tc_rm_tree(o.dir);
 	return bad ? 1 : 0;
 }

@@ -39,7 +39,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -56,6 +55,8 @@
 #include <amqp.h>
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
+
+#include "tests/common.h"
 
 #define BATCH		100	/* messages published before consuming them */
 #define BODY_SIZE	256
@@ -155,24 +156,6 @@ rng(void)
 	return rng_state * 2685821657736338717ULL;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec	ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 static void
 vlog(const struct flood *f, const char *fmt, ...)
 {
@@ -252,14 +235,6 @@ broker_alive(struct flood *f, int *status)
 	return false;
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void
 start_broker(struct flood *f)
 {
@@ -298,8 +273,8 @@ start_broker(struct flood *f)
 		fprintf(stderr, "exec %s: %s\n", f->warrend, strerror(errno));
 		_exit(127);
 	}
-	deadline = now_ms() + START_MS;
-	while (now_ms() < deadline) {
+	deadline = tc_now_ms() + START_MS;
+	while (tc_now_ms() < deadline) {
 		if (!broker_alive(f, &status))
 			die("warrend exited during startup (status 0x%x); see %s",
 			    status, log);
@@ -311,7 +286,7 @@ start_broker(struct flood *f)
 			if (f->port > 0)
 				return;
 		}
-		sleep_ms(20);
+		tc_sleep_ms(20);
 	}
 	die("warrend did not write %s within %d ms", portfile, START_MS);
 }
@@ -326,15 +301,15 @@ stop_broker(struct flood *f)
 	if (f->pid == 0)
 		return -1;
 	kill(f->pid, SIGTERM);
-	deadline = now_ms() + STOP_MS;
-	while (now_ms() < deadline) {
+	deadline = tc_now_ms() + STOP_MS;
+	while (tc_now_ms() < deadline) {
 		if (waitpid(f->pid, &status, WNOHANG) == f->pid) {
 			f->pid = 0;
 			if (WIFEXITED(status))
 				return WEXITSTATUS(status);
 			return 128 + WTERMSIG(status);
 		}
-		sleep_ms(20);
+		tc_sleep_ms(20);
 	}
 	kill(f->pid, SIGKILL);
 	waitpid(f->pid, &status, 0);
@@ -393,7 +368,7 @@ throughput(amqp_connection_state_t c, amqp_bytes_t queue, double secs)
 	uint64_t		 n = 0;
 
 	memset(body, 'm', sizeof(body));
-	t0 = now_ms();
+	t0 = tc_now_ms();
 	end = t0 + (long)(secs * 1000);
 	do {
 		for (int i = 0; i < BATCH; i++)
@@ -410,9 +385,9 @@ throughput(amqp_connection_state_t c, amqp_bytes_t queue, double secs)
 			amqp_destroy_envelope(&env);
 		}
 		n += BATCH;
-	} while (now_ms() < end);
-	return (double)n * 1000.0 / (double)(now_ms() - t0 > 0 ?
-	    now_ms() - t0 : 1);
+	} while (tc_now_ms() < end);
+	return (double)n * 1000.0 / (double)(tc_now_ms() - t0 > 0 ?
+	    tc_now_ms() - t0 : 1);
 }
 
 static void
@@ -462,7 +437,7 @@ hostile_closed(struct hostile *h, bool rst)
 {
 	h->state = H_CLOSED;
 	h->rst = rst;
-	h->t_closed = now_ms();
+	h->t_closed = tc_now_ms();
 	close(h->fd);		/* also leaves the epoll set */
 	h->fd = -1;
 }
@@ -494,7 +469,7 @@ hostile_event(struct flood *f, struct hostile *h, uint32_t ev)
 		if ((ev & EPOLLOUT) == 0 && (ev & (EPOLLHUP | EPOLLERR)) == 0)
 			return;
 		h->state = H_OPEN;
-		h->t_est = now_ms();
+		h->t_est = tc_now_ms();
 		/* A few dozen bytes always fit in a fresh socket buffer. */
 		if (h->len > 0 && send(h->fd, h->payload, h->len,
 		    MSG_NOSIGNAL) == -1 && errno != EPIPE &&
@@ -530,7 +505,7 @@ hostile_open(struct flood *f, struct hostile *h, const struct sockaddr_in *sa)
 {
 	struct epoll_event	e;
 
-	h->t_open = now_ms();
+	h->t_open = tc_now_ms();
 	h->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (h->fd == -1)
 		goto fail;
@@ -598,7 +573,7 @@ flood_main(void *arg)
 		for (int k = 0; k < OPEN_BATCH && next < f->nh; k++)
 			hostile_open(f, &f->h[next++], &sa);
 		if (next == f->nh && !atomic_load(&f->opened)) {
-			f->t_opened = now_ms();
+			f->t_opened = tc_now_ms();
 			/* Past this, anything still open has failed the test;
 			 * a SYN dropped on a full backlog retries within 7 s. */
 			hard_deadline = f->t_opened + 7000 +
@@ -610,14 +585,14 @@ flood_main(void *arg)
 		n = epoll_wait(f->ep, evs, 512, next < f->nh ? 0 : 50);
 		for (int i = 0; i < n; i++)
 			hostile_event(f, &f->h[evs[i].data.u32], evs[i].events);
-		if (now_ms() >= next_sample) {
+		if (tc_now_ms() >= next_sample) {
 			sample(f);
-			next_sample = now_ms() + SAMPLE_MS;
+			next_sample = tc_now_ms() + SAMPLE_MS;
 		}
 		if (next == f->nh) {
 			if ((left = pending(f)) == 0)
 				break;
-			if (now_ms() > hard_deadline)
+			if (tc_now_ms() > hard_deadline)
 				break;
 		}
 	}
@@ -718,7 +693,7 @@ main(int argc, char **argv)
 	if (unloaded <= 0)
 		die("normal client failed before the flood");
 	vlog(f, "unloaded: %.0f msgs/s", unloaded);
-	sleep_ms(100);
+	tc_sleep_ms(100);
 	fds_before = count_fds(f->pid);
 	rss_before = rss_kib(f->pid);
 	f->fds_peak = fds_before;
@@ -727,7 +702,7 @@ main(int argc, char **argv)
 	if ((errno = pthread_create(&th, NULL, flood_main, f)) != 0)
 		die("pthread_create: %s", strerror(errno));
 	while (!atomic_load(&f->opened))
-		sleep_ms(5);
+		tc_sleep_ms(5);
 	loaded = throughput(c, queue, f->secs);
 	vlog(f, "loaded: %.0f msgs/s", loaded);
 	pthread_join(th, NULL);
@@ -765,13 +740,13 @@ main(int argc, char **argv)
 
 	/* The broker's descriptors come back once it has processed the
 	 * closes; give it a moment. */
-	deadline = now_ms() + 5000;
+	deadline = tc_now_ms() + 5000;
 	do {
 		fds_after = count_fds(f->pid);
 		if (fds_after != -1 && fds_after <= fds_before + FD_SLACK)
 			break;
-		sleep_ms(100);
-	} while (now_ms() < deadline);
+		tc_sleep_ms(100);
+	} while (tc_now_ms() < deadline);
 	rss_after = rss_kib(f->pid);
 
 	/* The normal client still works. */
@@ -855,7 +830,7 @@ main(int argc, char **argv)
 	fflush(stdout);
 
 	if (ok && !f->keep)
-		nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		tc_rm_tree(f->dir);
 	else
 		fprintf(stderr, "flood: data dir kept: %s\n", f->dir);
 	close(f->ep);

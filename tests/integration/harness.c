@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,6 +27,7 @@
 #include <amqp_tcp_socket.h>
 #include <criterion/criterion.h>
 
+#include "tests/common.h"
 #include "tests/integration/harness.h"
 
 #define HB_START_TIMEOUT_MS	10000
@@ -59,42 +59,6 @@ static amqp_connection_state_t	hb_dead_conn;
 static char	hb_close_text[1024];
 static char	hb_raw_text[1024];
 
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec	ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
-	nanosleep(&ts, NULL);
-}
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void
-rm_tree(const char *dir)
-{
-	if (dir[0] != '\0')
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 hb_cleanup_atexit(void)
 {
@@ -108,7 +72,7 @@ hb_cleanup_atexit(void)
 		waitpid(b->pid, &st, 0);
 		b->pid = 0;
 	}
-	rm_tree(b->dir);
+	tc_rm_tree(b->dir);
 	b->dir[0] = '\0';
 	hb_current = NULL;
 }
@@ -225,7 +189,7 @@ spawn(struct hbroker *b, const char *const *extra, bool append_log)
 	b->pid = pid;
 	track(b);
 
-	deadline = now_ms() + HB_START_TIMEOUT_MS;
+	deadline = tc_now_ms() + HB_START_TIMEOUT_MS;
 	for (;;) {
 		if ((port = read_port_file(portfile)) > 0) {
 			b->port = port;
@@ -239,10 +203,10 @@ spawn(struct hbroker *b, const char *const *extra, bool append_log)
 			    "(status %d); see %s", warrend,
 			    WIFEXITED(st) ? WEXITSTATUS(st) : -1, logfile);
 		}
-		if (now_ms() > deadline)
+		if (tc_now_ms() > deadline)
 			cr_assert_fail("warrend did not write %s within %d ms",
 			    portfile, HB_START_TIMEOUT_MS);
-		sleep_ms(10);
+		tc_sleep_ms(10);
 	}
 }
 
@@ -348,7 +312,7 @@ hb_halt(struct hbroker *b, int signo)
 		return b->exit_status;	/* already reaped (hb_alive) */
 	if (signo != 0)
 		kill(b->pid, signo);
-	deadline = now_ms() + HB_STOP_TIMEOUT_MS;
+	deadline = tc_now_ms() + HB_STOP_TIMEOUT_MS;
 	for (;;) {
 		pid_t	w = waitpid(b->pid, &st, WNOHANG);
 
@@ -361,13 +325,13 @@ hb_halt(struct hbroker *b, int signo)
 		}
 		if (w == -1 && errno != EINTR)
 			break;
-		if (now_ms() > deadline) {
+		if (tc_now_ms() > deadline) {
 			kill(b->pid, SIGKILL);
 			waitpid(b->pid, &st, 0);
 			rv = -1;
 			break;
 		}
-		sleep_ms(10);
+		tc_sleep_ms(10);
 	}
 	b->pid = 0;
 	b->exit_status = rv;
@@ -393,7 +357,7 @@ hb_stop_sig(struct hbroker *b, int signo)
 		if (rv != 0)
 			dump_stderr_log(b);
 	}
-	rm_tree(b->dir);
+	tc_rm_tree(b->dir);
 	b->dir[0] = '\0';
 	track(b);
 	if (hb_current == b)
@@ -661,7 +625,7 @@ wait_readable(int fd, long deadline)
 	int		rc;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - tc_now_ms();
 		if (left < 0)
 			left = 0;
 		pfd.fd = fd;
@@ -703,7 +667,7 @@ hb_raw_read(int fd, void *buf, size_t n, int timeout_ms)
 	uint8_t	*p = buf;
 	size_t	 got = 0;
 	ssize_t	 r;
-	long	 deadline = now_ms() + timeout_ms;
+	long	 deadline = tc_now_ms() + timeout_ms;
 
 	while (got < n) {
 		if (!wait_readable(fd, deadline))
@@ -715,7 +679,7 @@ hb_raw_read(int fd, void *buf, size_t n, int timeout_ms)
 			return (int)got;
 		got += (size_t)r;
 		/* After the first bytes, only wait briefly for the rest. */
-		deadline = now_ms() + 200;
+		deadline = tc_now_ms() + 200;
 	}
 	return (int)got;
 }
@@ -724,7 +688,7 @@ int
 hb_raw_wait_eof(int fd, int timeout_ms)
 {
 	uint8_t	buf[4096];
-	long	deadline = now_ms() + timeout_ms;
+	long	deadline = tc_now_ms() + timeout_ms;
 	ssize_t	r;
 
 	for (;;) {
@@ -755,7 +719,7 @@ int
 hb_raw_read_frame(int fd, struct hframe *f, int timeout_ms)
 {
 	uint8_t	hdr[7], end;
-	long	deadline = now_ms() + timeout_ms;
+	long	deadline = tc_now_ms() + timeout_ms;
 	int	rc;
 
 	memset(f, 0, sizeof(*f));
@@ -999,11 +963,11 @@ int
 hb_raw_count_until_eof(int fd, int timeout_ms)
 {
 	struct hframe	f;
-	long		deadline = now_ms() + timeout_ms;
+	long		deadline = tc_now_ms() + timeout_ms;
 	int		n = 0, rc;
 
 	for (;;) {
-		long	left = deadline - now_ms();
+		long	left = deadline - tc_now_ms();
 
 		if (left < 0)
 			return -1;
@@ -1012,7 +976,7 @@ hb_raw_count_until_eof(int fd, int timeout_ms)
 			return n;
 		if (rc == -1) {
 			/* A timeout, or garbage; tell them apart by time. */
-			if (now_ms() >= deadline)
+			if (tc_now_ms() >= deadline)
 				return -1;
 			return n;
 		}
@@ -1081,13 +1045,13 @@ int
 hb_raw_expect_close(int fd, int timeout_ms, bool *is_conn)
 {
 	struct hframe	f;
-	long		deadline = now_ms() + timeout_ms;
+	long		deadline = tc_now_ms() + timeout_ms;
 	int		code, rc;
 	size_t		tl;
 
 	hb_raw_text[0] = '\0';
 	for (;;) {
-		long	left = deadline - now_ms();
+		long	left = deadline - tc_now_ms();
 
 		if (left < 0)
 			return -1;
@@ -1142,7 +1106,7 @@ hb_run(const char *const *argv, char *out, size_t outlen, char *err,
 {
 	int	 po[2], pe[2], st, rv = -1;
 	size_t	 no = 0, ne = 0;
-	long	 deadline = now_ms() + 10000;
+	long	 deadline = tc_now_ms() + 10000;
 	pid_t	 pid;
 	bool	 oopen = true, eopen = true;
 
@@ -1163,7 +1127,7 @@ hb_run(const char *const *argv, char *out, size_t outlen, char *err,
 	}
 	close(po[1]);
 	close(pe[1]);
-	while ((oopen || eopen) && now_ms() < deadline) {
+	while ((oopen || eopen) && tc_now_ms() < deadline) {
 		struct pollfd	pfd[2];
 		char		tmp[4096];
 		ssize_t		r;
@@ -1206,7 +1170,7 @@ hb_run(const char *const *argv, char *out, size_t outlen, char *err,
 		out[no] = '\0';
 	if (err != NULL && errlen > 0)
 		err[ne] = '\0';
-	while (now_ms() < deadline) {
+	while (tc_now_ms() < deadline) {
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			if (WIFEXITED(st))
 				rv = WEXITSTATUS(st);
@@ -1214,7 +1178,7 @@ hb_run(const char *const *argv, char *out, size_t outlen, char *err,
 				rv = 128 + WTERMSIG(st);
 			return rv;
 		}
-		sleep_ms(10);
+		tc_sleep_ms(10);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
@@ -1254,7 +1218,7 @@ read_byte(int fd, char *c, long deadline)
 int
 hb_http_read(int fd, struct hhttp *r, bool head_request, int timeout_ms)
 {
-	long	 deadline = now_ms() + timeout_ms;
+	long	 deadline = tc_now_ms() + timeout_ms;
 	size_t	 n = 0, want = 0, got = 0;
 	const char *cl;
 	char	 c;

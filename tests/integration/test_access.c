@@ -22,7 +22,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <ifaddrs.h>
 #include <poll.h>
 #include <sched.h>
@@ -43,6 +42,7 @@
 #include <criterion/logging.h>
 
 #include "server/auth_password.h"
+#include "tests/common.h"
 #include "tests/integration/harness.h"
 
 TestSuite(access, .timeout = 60);
@@ -73,21 +73,10 @@ struct perm {
 
 /* ---- files ------------------------------------------------------------ */
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void
 defs_cleanup(void)
 {
-	if (defs_dir[0] != '\0')
-		nftw(defs_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	tc_rm_tree(defs_dir);
 	defs_dir[0] = '\0';
 }
 

@@ -22,28 +22,12 @@
 #include <amqp.h>
 #include <criterion/criterion.h>
 
+#include "tests/common.h"
 #include "tests/integration/harness.h"
 
 #define GUEST	"guest:guest"
 
 static struct hbroker	b;
-
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec	ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 /* Sends a formatted request on fd. */
 static void
@@ -386,9 +370,9 @@ Test(admin_http, slowloris_is_closed_by_the_header_timeout)
 	hb_start(&b, extra);
 	hb_require_warrend(&b);
 	fd = hb_http_connect(&b);
-	start = now_ms();
+	start = tc_now_ms();
 	/* One byte every 100 ms: the head is never done in time. */
-	while (now_ms() - start < 5000) {
+	while (tc_now_ms() - start < 5000) {
 		struct pollfd	pfd = { .fd = fd, .events = POLLIN };
 		char		c;
 
@@ -406,7 +390,7 @@ Test(admin_http, slowloris_is_closed_by_the_header_timeout)
 			}
 		}
 	}
-	elapsed = now_ms() - start;
+	elapsed = tc_now_ms() - start;
 	cr_assert(closed, "still open after %ld ms", elapsed);
 	cr_assert(elapsed >= 800 && elapsed < 3000, "closed after %ld ms",
 	    elapsed);
@@ -435,8 +419,8 @@ Test(admin_http, many_idle_admin_connections_leave_amqp_working)
 	for (int i = 0; i < IDLE; i++)
 		fds[i] = hb_http_connect(&b);
 	/* Those past admin-max-connections are accepted and closed. */
-	deadline = now_ms() + 5000;
-	while (refused < IDLE - MAX && now_ms() < deadline) {
+	deadline = tc_now_ms() + 5000;
+	while (refused < IDLE - MAX && tc_now_ms() < deadline) {
 		refused = 0;
 		for (int i = 0; i < IDLE; i++) {
 			struct pollfd	pfd = { .fd = fds[i], .events = POLLIN };
@@ -445,7 +429,7 @@ Test(admin_http, many_idle_admin_connections_leave_amqp_working)
 				refused++;
 		}
 		if (refused < IDLE - MAX)
-			sleep_ms(50);
+			tc_sleep_ms(50);
 	}
 	cr_assert_eq(refused, IDLE - MAX);
 	/* AMQP is not affected. */
@@ -454,8 +438,8 @@ Test(admin_http, many_idle_admin_connections_leave_amqp_working)
 	for (int i = 0; i < IDLE; i++)
 		close(fds[i]);
 	/* Once they are gone, the API answers again. */
-	deadline = now_ms() + 5000;
-	while (status != 200 && now_ms() < deadline) {
+	deadline = tc_now_ms() + 5000;
+	while (status != 200 && tc_now_ms() < deadline) {
 		int	fd = hb_http_connect(&b);
 
 		send_req(fd, "GET", "/api/whoami", GUEST, NULL);
@@ -465,7 +449,7 @@ Test(admin_http, many_idle_admin_connections_leave_amqp_working)
 		}
 		close(fd);
 		if (status != 200)
-			sleep_ms(50);
+			tc_sleep_ms(50);
 	}
 	cr_assert_eq(status, 200);
 	cr_assert(hb_alive(&b));
@@ -519,8 +503,8 @@ Test(admin_http, overview_counts_connections_channels_queues_consumers)
 	    amqp_empty_table);
 	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
 	/* RabbitMQ's statistics lag; warren's do not. */
-	deadline = now_ms() + 15000;
-	while (!ok && now_ms() < deadline) {
+	deadline = tc_now_ms() + 15000;
+	while (!ok && tc_now_ms() < deadline) {
 		cr_assert_eq(hb_http(&b, "GET", "/api/overview", GUEST, NULL,
 		    &r), 200);
 		ok = json_int_in(r.body, "object_totals", "connections") >= 1 &&
@@ -529,8 +513,8 @@ Test(admin_http, overview_counts_connections_channels_queues_consumers)
 		    json_int_in(r.body, "object_totals", "consumers") >= 1 &&
 		    json_int_in(r.body, "object_totals", "exchanges") >= 6;
 		if (!ok)
-			sleep_ms(200);
-		if (ok || now_ms() >= deadline)
+			tc_sleep_ms(200);
+		if (ok || tc_now_ms() >= deadline)
 			cr_assert(ok, "%s", r.body);
 		hb_http_free(&r);
 	}
