@@ -14,6 +14,7 @@
 #include <amqp_tcp_socket.h>
 #include <criterion/criterion.h>
 
+#include "tests/common.h"
 #include "tests/integration/harness.h"
 
 #define FRAME_MAX	131072
@@ -325,15 +326,6 @@ Test(connection, tune_ok_channel_max_zero_is_refused)
 	cr_assert_eq(tune_ok_then_open(0, FRAME_MAX, 0), 0);
 }
 
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 Test(connection, heartbeat_frames_arrive)
 {
 	struct hframe	f;
@@ -341,8 +333,8 @@ Test(connection, heartbeat_frames_arrive)
 	int		fd, beats = 0;
 
 	fd = hb_raw_handshake_hb(&b, FRAME_MAX, 1);
-	deadline = now_ms() + 3500;
-	while (now_ms() < deadline && beats < 2) {
+	deadline = tc_now_ms() + 3500;
+	while (tc_now_ms() < deadline && beats < 2) {
 		/* Keep our side alive so the server has no reason to go. */
 		hb_raw_send_frame(fd, AMQP_FRAME_HEARTBEAT, 0, NULL, 0);
 		if (hb_raw_read_frame(fd, &f, 500) != 1)
@@ -365,10 +357,10 @@ Test(connection, silent_peer_is_disconnected)
 
 	/* Two missed 1 s intervals; RabbitMQ takes about 3 s. */
 	fd = hb_raw_handshake_hb(&b, FRAME_MAX, 1);
-	t0 = now_ms();
+	t0 = tc_now_ms();
 	cr_assert_eq(hb_raw_wait_eof(fd, 6000), 0,
 	    "silent peer still connected after 6 s");
-	cr_assert_geq(now_ms() - t0, 1000, "disconnected too early");
+	cr_assert_geq(tc_now_ms() - t0, 1000, "disconnected too early");
 	close(fd);
 }
 

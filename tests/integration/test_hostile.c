@@ -91,6 +91,7 @@
 #include <amqp_tcp_socket.h>
 #include <criterion/criterion.h>
 
+#include "tests/common.h"
 #include "tests/integration/harness.h"
 
 #define FRAME_MAX	131072
@@ -145,15 +146,6 @@ TestSuite(hostile_tables, .init = setup_tables, .fini = teardown,
     .timeout = 120);
 TestSuite(hostile_consumers, .init = setup_consumers, .fini = teardown,
     .timeout = 120);
-
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- a growable byte buffer for frames larger than struct hbuf ------- */
 
@@ -379,11 +371,11 @@ static int
 read_reply(int fd, uint16_t ch, uint16_t cls, uint16_t mth, bool *is_conn)
 {
 	struct hframe	f;
-	long		deadline = now_ms() + WAIT_MS;
+	long		deadline = tc_now_ms() + WAIT_MS;
 	int		rc, code;
 
 	for (;;) {
-		if (now_ms() > deadline)
+		if (tc_now_ms() > deadline)
 			return -1;
 		if ((rc = hb_raw_read_frame(fd, &f, WAIT_MS)) != 1)
 			return -1;
@@ -464,11 +456,11 @@ Test(hostile_handshake, silence_after_start_is_closed_by_timeout)
 
 	/* RabbitMQ's handshake_timeout is 10 s; warrend runs with 2. */
 	fd = hb_raw_open_start(&b);
-	t0 = now_ms();
+	t0 = tc_now_ms();
 	cr_assert_eq(hb_raw_wait_eof(fd, 15000), 0,
 	    "silent client still connected after 15 s");
 	if (!b.external)
-		cr_assert_geq(now_ms() - t0, 1500, "closed too early");
+		cr_assert_geq(tc_now_ms() - t0, 1500, "closed too early");
 	close(fd);
 	assert_serving();
 }
@@ -1237,13 +1229,13 @@ Test(hostile, content_interleaved_on_two_channels_is_legal)
 	close(fd);
 	{
 		amqp_queue_declare_ok_t	*ok;
-		long			 deadline = now_ms() + 5000;
+		long			 deadline = tc_now_ms() + 5000;
 
 		do {
 			ok = amqp_queue_declare(c, 1, amqp_cstring_bytes(q2),
 			    1, 0, 0, 1, amqp_empty_table);
 			cr_assert_not_null(ok);
-		} while (ok->message_count < 1 && now_ms() < deadline);
+		} while (ok->message_count < 1 && tc_now_ms() < deadline);
 		cr_assert_eq(ok->message_count, 1);
 		ok = amqp_queue_declare(c, 1, amqp_cstring_bytes(q1), 1, 0, 0,
 		    1, amqp_empty_table);
@@ -1432,14 +1424,14 @@ Test(hostile, ack_multiple_far_ahead)
 	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
 	{
 		amqp_queue_declare_ok_t	*ok;
-		long			 deadline = now_ms() + 5000;
+		long			 deadline = tc_now_ms() + 5000;
 
 		/* Nothing was acked: all three are back. */
 		do {
 			ok = amqp_queue_declare(c, 2, amqp_cstring_bytes(q),
 			    1, 0, 0, 1, amqp_empty_table);
 			cr_assert_not_null(ok);
-		} while (ok->message_count < 3 && now_ms() < deadline);
+		} while (ok->message_count < 3 && tc_now_ms() < deadline);
 		cr_assert_eq(ok->message_count, 3);
 	}
 	amqp_queue_delete(c, 2, amqp_cstring_bytes(q), 0, 0);
@@ -1807,7 +1799,7 @@ Test(hostile, pathological_topic_bindings_route_in_bounded_time)
 		key[2 * i + 1] = '.';
 	}
 	key[253] = '\0';
-	t0 = now_ms();
+	t0 = tc_now_ms();
 	for (int i = 0; i < 10; i++)
 		cr_assert_eq(amqp_basic_publish(c, 1, amqp_cstring_bytes(x),
 		    amqp_cstring_bytes(key), 0, 0, NULL,
@@ -1815,13 +1807,13 @@ Test(hostile, pathological_topic_bindings_route_in_bounded_time)
 	ok = amqp_queue_declare(c, 1, amqp_cstring_bytes(qs[0]), 1, 0, 0, 1,
 	    amqp_empty_table);
 	cr_assert_not_null(ok, "no answer to the round trip");
-	cr_assert_lt(now_ms() - t0, 5000, "10 publishes took %ld ms",
-	    now_ms() - t0);
+	cr_assert_lt(tc_now_ms() - t0, 5000, "10 publishes took %ld ms",
+	    tc_now_ms() - t0);
 	{
 		static const uint32_t	want[4] = { 10, 10, 0, 0 };
 
 		for (int i = 0; i < 4; i++) {
-			long	deadline = now_ms() + 3000;
+			long	deadline = tc_now_ms() + 3000;
 
 			do {
 				ok = amqp_queue_declare(c, 1,
@@ -1829,7 +1821,7 @@ Test(hostile, pathological_topic_bindings_route_in_bounded_time)
 				    amqp_empty_table);
 				cr_assert_not_null(ok);
 			} while (ok->message_count < want[i] &&
-			    now_ms() < deadline);
+			    tc_now_ms() < deadline);
 			cr_assert_eq(ok->message_count, want[i],
 			    "binding '%s' got %u", pats[i], ok->message_count);
 		}
@@ -1942,13 +1934,13 @@ Test(hostile, connection_dropped_in_the_middle_of_a_frame)
 	cr_assert_not_null(ok);
 	cr_assert_eq(ok->message_count, 0, "a partial message was enqueued");
 	if (!b.external) {
-		deadline = now_ms() + 5000;
+		deadline = tc_now_ms() + 5000;
 		do {
 			fds1 = count_fds(b.pid);
 			if (fds1 <= fds0)
 				break;
 			usleep(50000);
-		} while (now_ms() < deadline);
+		} while (tc_now_ms() < deadline);
 		cr_assert_leq(fds1, fds0, "warrend has %ld descriptors, %ld "
 		    "before", fds1, fds0);
 	}
