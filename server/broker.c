@@ -196,7 +196,7 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 			chan_commit_done(ch);
 		}
 		b->dirty_chans.n = 0;
-		/* Everything queued so far may go out (conn.h: the barrier). */
+		/* Everything queued so far may go out (io.h: the barrier). */
 		b->commit_gen++;
 		flush_list(&b->dirty_conns, flush_conn);
 		if (b->admin_ops != NULL)
