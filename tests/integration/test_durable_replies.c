@@ -100,6 +100,29 @@ put_publish(struct hbuf *w, uint16_t ch, const char *q, const char *body)
 	put_frame(w, AMQP_FRAME_BODY, ch, body, strlen(body));
 }
 
+/*
+ * A raw connection in confirm mode that sent n persistent publishes to q
+ * in one write, so the broker handles them all before its commit.
+ */
+static int
+publish_in_one_write(const struct hbroker *b, const char *q, int n)
+{
+	struct hbuf *w = calloc(1, sizeof(*w));
+	char body[32];
+	int fd;
+
+	cr_assert_not_null(w);
+	fd = hb_raw_handshake_channel(b, 131072, 1);
+	hb_raw_send_method(fd, 1, 85, 10, "\0", 1);	/* confirm.select */
+	for (int i = 0; i < n; i++) {
+		snprintf(body, sizeof(body), "message %d", i + 1);
+		put_publish(w, 1, q, body);
+	}
+	hb_raw_send(fd, w->data, w->len);
+	free(w);
+	return fd;
+}
+
 static uint64_t
 get_u64(const uint8_t *p)
 {
@@ -162,7 +185,6 @@ Test(durable_replies, no_ack_next_to_a_refused_publish_when_commit_fails)
 {
 	static struct hbroker b;
 	char *q = strdup(hb_name("rq"));
-	struct hbuf *w = calloc(1, sizeof(*w));
 	uint64_t acked, nacked;
 	int fd;
 
@@ -171,11 +193,7 @@ Test(durable_replies, no_ack_next_to_a_refused_publish_when_commit_fails)
 	declare_durable(&b, q, true);
 	hb_halt(&b, SIGTERM);
 	hb_restart(&b, failing);
-	fd = hb_raw_handshake_channel(&b, 131072, 1);
-	hb_raw_send_method(fd, 1, 85, 10, "\0", 1);	/* confirm.select */
-	put_publish(w, 1, q, "first");
-	put_publish(w, 1, q, "second");
-	hb_raw_send(fd, w->data, w->len);
+	fd = publish_in_one_write(&b, q, 2);
 	read_confirms(fd, 2, &acked, &nacked);
 	cr_expect_eq(acked, 0, "%llu publish(es) acked although no commit "
 	    "succeeded", (unsigned long long)acked);
@@ -195,19 +213,13 @@ Test(durable_replies, ack_then_nack_in_order_next_to_a_refused_publish)
 {
 	static struct hbroker b;
 	char *q = strdup(hb_name("rq"));
-	struct hbuf *w = calloc(1, sizeof(*w));
 	uint64_t acked, nacked;
 	int fd;
 
 	hb_start(&b, NULL);
 	hb_require_warrend(&b);
 	declare_durable(&b, q, true);
-	fd = hb_raw_handshake_channel(&b, 131072, 1);
-	hb_raw_send_method(fd, 1, 85, 10, "\0", 1);	/* confirm.select */
-	put_publish(w, 1, q, "first");
-	put_publish(w, 1, q, "second");
-	put_publish(w, 1, q, "third");
-	hb_raw_send(fd, w->data, w->len);
+	fd = publish_in_one_write(&b, q, 3);
 	read_confirms(fd, 3, &acked, &nacked);
 	cr_expect_eq(acked, 1);
 	cr_expect_eq(nacked, 2);
