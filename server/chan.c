@@ -705,9 +705,11 @@ chan_commit_failed(struct chan *ch)
 		ch->tx_commit_owed = false;
 		ch->c->commit_wait = false;
 		/*
-		 * compat: RabbitMQ reports a failure inside the broker as a
-		 * 541 INTERNAL_ERROR connection error; a tx.commit that did
-		 * not reach the disk must never be answered commit-ok.
+		 * compat: RabbitMQ 3.10 reports a failure inside the broker
+		 * (seen by killing a channel process under a transaction) as
+		 * connection.close 541 "INTERNAL_ERROR"; warren adds why after
+		 * the dash. A tx.commit that did not reach the disk must never
+		 * be answered commit-ok.
 		 */
 		chan_fail(ch, PROTO_INTERNAL_ERROR, PROTO_TX_COMMIT,
 		    "tx.commit could not be written to disk");
