@@ -460,6 +460,8 @@ content_header(struct chan *ch, const struct proto_content_event *ev)
 	struct proto_str raw = ev->props;
 	uint64_t max = ch->c->b->cfg.max_message_size;
 	struct msg *m;
+	char why[96];
+	int rc;
 
 	/* Refused before anything is allocated for the body. */
 	if (ev->body_size > max)
@@ -474,73 +476,62 @@ content_header(struct chan *ch, const struct proto_content_event *ev)
 		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_BASIC_PUBLISH,
 		    "out of memory for a %llu-byte message",
 		    (unsigned long long)ev->body_size);
+	/* From here on every refusal goes through fail: the reply texts
+	 * quote the properties, which live in m. */
 	if (msg_decode_props(m, &props) != 0) {
-		msg_unref(m);
-		return chan_fail(ch, PROTO_SYNTAX_ERROR, PROTO_BASIC_PUBLISH,
+		rc = chan_fail(ch, PROTO_SYNTAX_ERROR, PROTO_BASIC_PUBLISH,
 		    "malformed content properties");
+		goto fail;
 	}
 	/* compat: RabbitMQ 3.10 takes only 1 and 2, as a channel error. */
 	if ((props.flags & PROTO_BASIC_DELIVERY_MODE_FLAG) &&
 	    props.delivery_mode != 1 && props.delivery_mode != 2) {
-		int rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
 		    PROTO_BASIC_PUBLISH, "invalid message: "
 		    "{delivery_mode_unknown,%u}", (unsigned)props.delivery_mode);
-
-		msg_unref(m);
-		return rc;
+		goto fail;
 	}
 	if ((props.flags & PROTO_BASIC_USER_ID_FLAG) &&
 	    !proto_str_eqc(props.user_id, ch->c->user) &&
 	    !user_impersonates(ch->c)) {
-		int rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
 		    PROTO_BASIC_PUBLISH, "user_id property set to '%.*s' but "
 		    "authenticated user was '%s'", PSTR(props.user_id),
 		    ch->c->user);
-
-		msg_unref(m);
-		return rc;
+		goto fail;
 	}
-	if (props.flags & PROTO_BASIC_EXPIRATION_FLAG) {
-		char why[96];
-
-		if (msg_parse_expiration(props.expiration, &m->ttl_ms, why,
-		    sizeof(why)) == -1) {
-			int rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
-			    PROTO_BASIC_PUBLISH, "invalid expiration '%.*s': %s",
-			    PSTR(props.expiration), why);
-
-			msg_unref(m);
-			return rc;
-		}
+	if ((props.flags & PROTO_BASIC_EXPIRATION_FLAG) &&
+	    msg_parse_expiration(props.expiration, &m->ttl_ms, why,
+	    sizeof(why)) == -1) {
+		rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
+		    PROTO_BASIC_PUBLISH, "invalid expiration '%.*s': %s",
+		    PSTR(props.expiration), why);
+		goto fail;
 	}
 	if ((props.flags & PROTO_BASIC_REPLY_TO_FLAG) &&
-	    proto_str_eqc(props.reply_to, REPLY_TO_QUEUE)) {
-		int rc = reply_to_rewrite(ch, &m);
-
-		if (rc != 0) {
-			msg_unref(m);
-			return rc;
-		}
-	}
+	    proto_str_eqc(props.reply_to, REPLY_TO_QUEUE) &&
+	    (rc = reply_to_rewrite(ch, &m)) != 0)
+		goto fail;
 	if (m->headers_len != 0) {
-		char why[96];
-
 		/* compat: rabbit_basic:message/3, after the checks above. */
 		if (msg_check_cc(msg_headers(m), why, sizeof(why)) == -1) {
-			int rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
+			rc = chan_fail(ch, PROTO_PRECONDITION_FAILED,
 			    PROTO_BASIC_PUBLISH, "invalid message: %s", why);
-
-			msg_unref(m);
-			return rc;
+			goto fail;
 		}
+		/* The headers are the client's, so this stays recoverable. */
 		if (msg_strip_bcc(&m) == -1) {
-			msg_unref(m);
-			return chan_fail(ch, PROTO_RESOURCE_ERROR,
+			rc = chan_fail(ch, PROTO_RESOURCE_ERROR,
 			    PROTO_BASIC_PUBLISH, "out of memory");
+			goto fail;
 		}
 	}
 	ch->pub_msg = m;
 	return 0;
+
+fail:
+	msg_unref(m);
+	return rc;
 }
 
 int
