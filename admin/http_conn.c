@@ -160,8 +160,10 @@ arm(struct http_conn *h)
 static void
 wake(struct http_conn *h)
 {
-	if (!h->dirty && broker_wake_http(h->b, h) == 0)
+	if (!h->dirty) {
+		broker_wake_http(h->b, h);
 		h->dirty = true;
+	}
 }
 
 /* Serializes an answer into out; a final one stops further parsing. */

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "lib/vec.h"
+#include "lib/xmalloc.h"
 #include "server/alarm.h"
 #include "server/auth.h"
 #include "server/chan.h"
@@ -26,13 +26,11 @@
 #include "server/vhost.h"
 #include "storage/store.h"
 
-int
+void
 ptrvec_push(struct ptrvec *pv, void *p)
 {
-	if (vec_grow(&pv->v, &pv->cap, pv->n + 1, sizeof(*pv->v), 16) == -1)
-		return -1;
+	xvec_grow(&pv->v, &pv->cap, pv->n + 1, sizeof(*pv->v), 16);
 	pv->v[pv->n++] = p;
-	return 0;
 }
 
 static bool
@@ -221,16 +219,13 @@ void
 broker_wake_queue(struct broker *b, struct queue *q)
 {
 	queue_ref(q);	/* the list's reference; a delete cannot free it */
-	if (ptrvec_push(&b->dirty_queues, q) == -1) {
-		q->dirty = false;
-		queue_unref(q);
-	}
+	ptrvec_push(&b->dirty_queues, q);
 }
 
-int
+void
 broker_wake_http(struct broker *b, struct http_conn *h)
 {
-	return ptrvec_push(&b->dirty_http, h);
+	ptrvec_push(&b->dirty_http, h);
 }
 
 void
@@ -244,21 +239,25 @@ broker_unwake_http(struct broker *b, struct http_conn *h)
 void
 broker_wake_chan(struct broker *b, struct chan *ch)
 {
-	if (!ch->dirty && ptrvec_push(&b->dirty_chans, ch) == 0)
+	if (!ch->dirty) {
+		ptrvec_push(&b->dirty_chans, ch);
 		ch->dirty = true;
+	}
 }
 
-int
+void
 broker_wake_input(struct broker *b, struct conn *c)
 {
-	return ptrvec_push(&b->pending_input, c);
+	ptrvec_push(&b->pending_input, c);
 }
 
 void
 broker_wake_conn(struct broker *b, struct conn *c)
 {
-	if (!c->dirty && ptrvec_push(&b->dirty_conns, c) == 0)
+	if (!c->dirty) {
+		ptrvec_push(&b->dirty_conns, c);
 		c->dirty = true;
+	}
 }
 
 static void

@@ -31,7 +31,7 @@ struct ptrvec {
 	void	**v;
 	size_t	  n, cap;
 };
-int	ptrvec_push(struct ptrvec *pv, void *p);
+void	ptrvec_push(struct ptrvec *pv, void *p);
 
 struct broker {
 	struct ev_loop	*loop;
@@ -116,11 +116,11 @@ void	broker_wake_chan(struct broker *b, struct chan *ch);
 void	broker_wake_conn(struct broker *b, struct conn *c);
 /*
  * An admin connection has an answer to send after the next commit
- * (http_conn_flush); 0, or -1 out of memory. _unwake drops it (closed).
+ * (http_conn_flush). _unwake drops it (closed).
  */
-int	broker_wake_http(struct broker *b, struct http_conn *h);
+void	broker_wake_http(struct broker *b, struct http_conn *h);
 void	broker_unwake_http(struct broker *b, struct http_conn *h);
-/* Queues a connection's left-over frames for the next round; -1 on ENOMEM. */
-int	broker_wake_input(struct broker *b, struct conn *c);
+/* Queues a connection's left-over frames for the next round. */
+void	broker_wake_input(struct broker *b, struct conn *c);
 
 #endif /* WARREN_SERVER_BROKER_H */

@@ -149,8 +149,7 @@ bury(struct conn *c)
 		if (c->vh != NULL)
 			c->vh->nconns--;
 	}
-	if (ptrvec_push(&b->dead_conns, c) == -1)
-		log_warnx("conn %s: leaked on out of memory", c->name);
+	ptrvec_push(&b->dead_conns, c);
 }
 
 void
@@ -352,9 +351,9 @@ conn_flow_pause(struct conn *c, struct queue *q)
 	 * A connection that also consumes is never paused: its own acks
 	 * would go unread and the queue could never drain.
 	 */
-	if (c->flow_q != NULL || c->nconsumers > 0 ||
-	    ptrvec_push(&c->b->flow_paused, c) == -1)
+	if (c->flow_q != NULL || c->nconsumers > 0)
 		return;
+	ptrvec_push(&c->b->flow_paused, c);
 	queue_ref(q);
 	c->flow_q = q;
 	set_reading(c, false);
@@ -1011,7 +1010,8 @@ process_input(struct conn *c)
 		 * frames behind it must not overtake it, so they wait too.
 		 */
 		if ((frames++ == INPUT_BUDGET || c->commit_wait) &&
-		    !c->input_pending && broker_wake_input(c->b, c) == 0) {
+		    !c->input_pending) {
+			broker_wake_input(c->b, c);
 			set_reading(c, false);
 			c->input_pending = true;
 			return;

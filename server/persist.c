@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 #include "server/auth.h"
 #include "server/auth_password.h"
 #include "server/broker.h"
@@ -336,8 +337,8 @@ on_vhost(void *arg, struct store_blob name)
 	struct recovery *r = arg;
 	char *s;
 
-	if ((s = strndup(name.p, name.len)) == NULL ||
-	    vhost_create(r->b, s) == NULL)
+	s = xstrndup(name.p, name.len);
+	if (vhost_create(r->b, s) == NULL)
 		fatalx("out of memory");
 	free(s);
 }
@@ -346,11 +347,7 @@ on_vhost(void *arg, struct store_blob name)
 static char *
 cstr(struct store_blob b)
 {
-	char *s = strndup(b.p ? b.p : "", b.len);
-
-	if (s == NULL)
-		fatalx("out of memory");
-	return s;
+	return xstrndup(b.p ? b.p : "", b.len);
 }
 
 static void

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "lib/log.h"
-#include "lib/vec.h"
+#include "lib/xmalloc.h"
 
 /* A grow-only list of queue ids, ascending when filled from a scan. */
 struct ids {
@@ -14,13 +14,11 @@ struct ids {
 	size_t		 n, cap;
 };
 
-static int
+static void
 ids_add(struct ids *l, uint64_t id)
 {
-	if (vec_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v), 64) == -1)
-		return -1;
+	xvec_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v), 64);
 	l->v[l->n++] = id;
-	return 0;
 }
 
 static int
@@ -64,13 +62,7 @@ drop_exclusive(struct sql_store *st)
 		return -1;
 	sqlite3_bind_int(s, 1, STORE_QUEUE_EXCLUSIVE);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if (ids_add(&l, (uint64_t)sqlite3_column_int64(s, 0)) == -1) {
-			sqlite3_finalize(s);
-			free(l.v);
-			snprintf(st->errmsg, sizeof(st->errmsg),
-			    "recover: out of memory");
-			return -1;
-		}
+		ids_add(&l, (uint64_t)sqlite3_column_int64(s, 0));
 	if (finish(st, s, rc) == -1) {
 		free(l.v);
 		return -1;
@@ -175,13 +167,7 @@ scan_definitions(struct sql_store *st, const struct store_recovery *cb,
 	    "ORDER BY id", &s) == -1)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (ids_add(queues, (uint64_t)sqlite3_column_int64(s,
-		    0)) == -1) {
-			sqlite3_finalize(s);
-			snprintf(st->errmsg, sizeof(st->errmsg),
-			    "recover: out of memory");
-			return -1;
-		}
+		ids_add(queues, (uint64_t)sqlite3_column_int64(s, 0));
 		if (cb->queue != NULL)
 			cb->queue(arg, (uint64_t)sqlite3_column_int64(s, 0),
 			    sql_column_blob(s, 1), sql_column_blob(s, 2),

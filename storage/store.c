@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "lib/vec.h"
+#include "lib/xmalloc.h"
 #include "storage/store_backend.h"
 
 /*
@@ -67,17 +67,14 @@ struct store {
 	char		 errmsg[256];
 };
 
+/*
+ * The batch is bookkeeping (lib/xmalloc.h): the void store_* calls cannot
+ * report a failure, and a broker out of memory cannot keep its promises.
+ */
 static void *
 grow(void *p, size_t *cap, size_t need, size_t size, size_t min)
 {
-	/*
-	 * XXX: the void store_* calls cannot report this; a broker out of
-	 * memory cannot keep its promises anyway.
-	 */
-	if (vec_grow(&p, cap, need, size, min) == -1) {
-		log_warnx("store: out of memory");
-		abort();
-	}
+	xvec_grow(&p, cap, need, size, min);
 	return p;
 }
 
@@ -122,10 +119,7 @@ map_set(struct store *st, struct bmap *m, uint64_t k1, uint64_t k2,
 		old = m->slots;
 		oldcap = m->cap;
 		m->cap = oldcap != 0 ? oldcap * 2 : 256;
-		if ((m->slots = calloc(m->cap, sizeof(*s))) == NULL) {
-			log_warnx("store: out of memory");
-			abort();
-		}
+		m->slots = xcalloc(m->cap, sizeof(*s));
 		m->n = 0;
 		for (i = 0; i < oldcap; i++)
 			if (old[i].gen == st->gen)
@@ -178,11 +172,9 @@ copy(struct store *st, struct store_blob b)
 		c = c->next;
 	if (c == NULL || c->cap - c->len < b.len) {
 		cap = b.len > 4096 ? b.len : 4096;
-		if (cap > SIZE_MAX - sizeof(*n) ||
-		    (n = malloc(sizeof(*n) + cap)) == NULL) {
-			log_warnx("store: out of memory");
-			abort();
-		}
+		if (cap > SIZE_MAX - sizeof(*n))
+			abort();	/* a blob is far below that */
+		n = xmalloc(sizeof(*n) + cap);
 		n->next = NULL;
 		n->len = 0;
 		n->cap = cap;
@@ -333,11 +325,7 @@ store_new(const struct store_backend_ops *ops, void *be, char *err,
 {
 	struct store *st;
 
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		snprintf(err, errlen, "store: out of memory");
-		ops->close(be);
-		return NULL;
-	}
+	st = xcalloc(1, sizeof(*st));
 	st->be_ops = ops;
 	st->be = be;
 	st->gen = 1;
