@@ -237,10 +237,8 @@ api_vhost_put(struct api_ctx *ctx)
 		goto out;
 	}
 	created = (vh = broker_vhost(ctx->b, name, strlen(name))) == NULL;
-	if (created && (vh = vhost_create(ctx->b, name)) == NULL) {
-		api_error(ctx, 500, "internal_error", "out of memory");
-		goto out;
-	}
+	if (created)
+		vh = vhost_create(ctx->b, name);
 	/* compat: RabbitMQ gives whoever creates a vhost full permissions. */
 	if (created && auth_permission_set(ctx->b, ctx->user->name, name,
 	    ".*", ".*", ".*", err, sizeof(err)) == -1) {
@@ -248,11 +246,8 @@ api_vhost_put(struct api_ctx *ctx)
 		goto out;
 	}
 	/* An update keeps what the body does not mention. */
-	if (vhost_set_meta(vh, desc != NULL ? desc : (d != NULL ? "" :
-	    vh->description), t != NULL ? tags : vh->tags) == -1) {
-		api_error(ctx, 500, "internal_error", "out of memory");
-		goto out;
-	}
+	vhost_set_meta(vh, desc != NULL ? desc : (d != NULL ? "" :
+	    vh->description), t != NULL ? tags : vh->tags);
 	api_status(ctx, created ? 201 : 204);
 out:
 	json_free(body);

@@ -9,6 +9,7 @@
 
 #include "lib/log.h"
 #include "lib/siphash.h"
+#include "lib/xmalloc.h"
 
 /*
  * One key for every map in the process, drawn once from the kernel. A
@@ -83,32 +84,28 @@ hmap_get(const struct hmap *m, const void *key, size_t klen)
 	return find(m, key, klen, hash_bytes(key, klen))->val;
 }
 
-static int
+static void
 grow(struct hmap *m)
 {
 	struct hmap_slot *old = m->slots;
 	size_t ocap = m->cap, ncap = ocap ? ocap * 2 : 8;
 
-	if ((m->slots = calloc(ncap, sizeof(*m->slots))) == NULL) {
-		m->slots = old;
-		return -1;
-	}
+	m->slots = xcalloc(ncap, sizeof(*m->slots));
 	m->cap = ncap;
 	for (size_t i = 0; i < ocap; i++)
 		if (old[i].val != NULL)
 			*find(m, old[i].key, old[i].klen, old[i].hash) = old[i];
 	free(old);
-	return 0;
 }
 
-int
+void
 hmap_put(struct hmap *m, const void *key, size_t klen, void *val)
 {
 	struct hmap_slot *s;
 	uint64_t h;
 
-	if ((m->count + 1) * 4 > m->cap * 3 && grow(m) == -1)
-		return -1;
+	if ((m->count + 1) * 4 > m->cap * 3)
+		grow(m);
 	h = hash_bytes(key, klen);
 	s = find(m, key, klen, h);
 	if (s->val == NULL)
@@ -117,7 +114,6 @@ hmap_put(struct hmap *m, const void *key, size_t klen, void *val)
 	s->klen = klen;
 	s->hash = h;
 	s->val = val;
-	return 0;
 }
 
 void *

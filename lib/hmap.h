@@ -28,8 +28,8 @@ struct hmap {
 void	hmap_init(struct hmap *m);
 void	hmap_free(struct hmap *m);
 void	*hmap_get(const struct hmap *m, const void *key, size_t klen);
-/* Inserts or replaces; val must not be NULL. Returns -1 on ENOMEM. */
-int	hmap_put(struct hmap *m, const void *key, size_t klen, void *val);
+/* Inserts or replaces; val must not be NULL. Aborts out of memory. */
+void	hmap_put(struct hmap *m, const void *key, size_t klen, void *val);
 /* Removes and returns the value, or NULL. */
 void	*hmap_del(struct hmap *m, const void *key, size_t klen);
 

@@ -142,11 +142,7 @@ auth_user_put(struct broker *b, const char *name, const char *hash,
 		hmap_del(&b->users, old->name, strlen(old->name));
 		user_free(old);
 	}
-	if (hmap_put(&b->users, u->name, strlen(u->name), u) == -1) {
-		user_free(u);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	hmap_put(&b->users, u->name, strlen(u->name), u);
 	b->auth_gen++;
 	persist_user(b, u);
 	return 0;
@@ -212,11 +208,7 @@ auth_permission_set(struct broker *b, const char *user, const char *vhost,
 	}
 	if ((old = hmap_del(&u->perms, vhost, strlen(vhost))) != NULL)
 		permission_free(old);
-	if (hmap_put(&u->perms, pm->vhost, strlen(pm->vhost), pm) == -1) {
-		permission_free(pm);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	hmap_put(&u->perms, pm->vhost, strlen(pm->vhost), pm);
 	b->auth_gen++;
 	persist_permission(b, user, vhost, src[0], src[1], src[2]);
 	return 0;

@@ -132,8 +132,7 @@ auth_topic_permission_set(struct broker *b, const char *user,
 	}
 	if ((old = hmap_del(&u->topic_perms, tp->key, tp->key_len)) != NULL)
 		auth_topic_free(old);
-	if (hmap_put(&u->topic_perms, tp->key, tp->key_len, tp) == -1)
-		goto nomem;
+	hmap_put(&u->topic_perms, tp->key, tp->key_len, tp);
 	b->auth_gen++;
 	persist_topic_permission(b, user, vhost, exchange, src[0], src[1]);
 	return 0;

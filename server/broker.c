@@ -354,9 +354,8 @@ seed(struct broker *b)
 	struct vhost *vh;
 	char err[512];
 
-	if ((vh = vhost_create(b, "/")) == NULL ||
-	    vhost_set_meta(vh, "Default virtual host", "") == -1)
-		fatalx("out of memory");
+	vh = vhost_create(b, "/");
+	vhost_set_meta(vh, "Default virtual host", "");
 	if (b->users.count == 0 &&
 	    strcmp(b->cfg.load_definitions, "none") == 0) {
 		if (auth_user_set_password(b, b->cfg.default_user,

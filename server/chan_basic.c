@@ -9,6 +9,7 @@
 
 #include "lib/log.h"
 #include "lib/vec.h"
+#include "lib/xmalloc.h"
 #include "protocol/table.h"
 #include "server/alarm.h"
 #include "server/auth.h"
@@ -112,9 +113,7 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_BASIC_CONSUME,
 		    "queue '%s' in vhost '%s' in exclusive use", q->name,
 		    q->vh->name);
-	if ((cs = calloc(1, sizeof(*cs))) == NULL)
-		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_BASIC_CONSUME,
-		    "out of memory");
+	cs = xcalloc(1, sizeof(*cs));
 	memcpy(cs->tag, tag, tag_len);
 	cs->tag_len = (uint8_t)tag_len;
 	cs->ch = ch;
@@ -123,11 +122,7 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 	cs->exclusive = m->exclusive;
 	cs->priority = priority;
 	cs->prefetch = ch->prefetch_consumer;
-	if (hmap_put(&ch->consumers, cs->tag, cs->tag_len, cs) == -1) {
-		free(cs);
-		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_BASIC_CONSUME,
-		    "out of memory");
-	}
+	hmap_put(&ch->consumers, cs->tag, cs->tag_len, cs);
 	cs->cnext = ch->consumer_list;
 	ch->consumer_list = cs;
 	ch->c->nconsumers++;
@@ -374,8 +369,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		    "no exchange '%.*s' in vhost '%s'", PSTR(msg_exchange(m)),
 		    vh->name);
 	msg_route_keys(m, &keys);
-	if (exchange_route_keys(ex, &keys, msg_headers(m), rr) == -1)
-		failed = true;
+	exchange_route_keys(ex, &keys, msg_headers(m), rr);
 	/*
 	 * Direct replies: any key of a message to the default exchange may
 	 * name a reply channel (no queue has such a name).

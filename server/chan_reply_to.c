@@ -70,12 +70,8 @@ reply_to_consume(struct chan *ch, const struct proto_basic_consume *m)
 		    "attempt to reuse consumer tag '%.*s'", (int)tag_len, tag);
 	ch->reply_token_len = (uint8_t)chan_gen_name(ch, REPLY_TO_PREFIX,
 	    ch->reply_token, sizeof(ch->reply_token));
-	if (hmap_put(&ch->c->b->reply_tos, ch->reply_token,
-	    ch->reply_token_len, ch) == -1) {
-		ch->reply_token_len = 0;
-		return chan_fail(ch, PROTO_RESOURCE_ERROR, PROTO_BASIC_CONSUME,
-		    "out of memory");
-	}
+	hmap_put(&ch->c->b->reply_tos, ch->reply_token, ch->reply_token_len,
+	    ch);
 	memcpy(ch->reply_tag, tag, tag_len);
 	ch->reply_tag_len = (uint8_t)tag_len;
 	if (!m->no_wait) {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/vec.h"
+#include "lib/xmalloc.h"
 #include "protocol/table.h"
 #include "server/queue.h"
 #include "server/route_headers.h"
@@ -39,13 +39,11 @@ exchange_kind_name(enum exchange_kind kind)
 static char *
 dup_bytes(const void *p, size_t len)
 {
-	char *s = malloc(len + 1);
+	char *s = xmalloc(len + 1);
 
-	if (s != NULL) {
-		if (len)
-			memcpy(s, p, len);
-		s[len] = '\0';
-	}
+	if (len)
+		memcpy(s, p, len);
+	s[len] = '\0';
 	return s;
 }
 
@@ -56,36 +54,26 @@ exchange_new(struct vhost *vh, struct proto_str name, enum exchange_kind kind,
 	struct exchange *ex;
 	struct proto_field f;
 
-	if ((ex = calloc(1, sizeof(*ex))) == NULL)
-		return NULL;
+	ex = xcalloc(1, sizeof(*ex));
 	ex->vh = vh;
 	ex->kind = kind;
 	ex->durable = durable;
 	ex->auto_delete = auto_delete;
 	ex->internal = internal;
 	hmap_init(&ex->direct);
-	if ((ex->name = dup_bytes(name.p, name.len)) == NULL)
-		goto fail;
+	ex->name = dup_bytes(name.p, name.len);
 	ex->name_len = name.len;
-	if (args.len && (ex->args = (uint8_t *)dup_bytes(args.p, args.len)) == NULL)
-		goto fail;
+	if (args.len)
+		ex->args = (uint8_t *)dup_bytes(args.p, args.len);
 	ex->args_len = args.len;
 	if (args.len && proto_table_get(args, "alternate-exchange", &f) &&
 	    f.kind == PROTO_FIELD_LONGSTR) {
-		if ((ex->alternate = dup_bytes(f.v.str.p, f.v.str.len)) == NULL)
-			goto fail;
+		ex->alternate = dup_bytes(f.v.str.p, f.v.str.len);
 		ex->alternate_len = f.v.str.len;
 	}
-	if (kind == EXCHANGE_TOPIC && (ex->topic = topic_trie_new()) == NULL)
-		goto fail;
+	if (kind == EXCHANGE_TOPIC)
+		ex->topic = topic_trie_new();
 	return ex;
-fail:
-	free(ex->alternate);
-	free(ex->args);
-	free(ex->name);
-	hmap_free(&ex->direct);
-	free(ex);
-	return NULL;
 }
 
 void
@@ -106,13 +94,11 @@ exchange_free(struct exchange *ex)
 	free(ex);
 }
 
-static int
+static void
 ptr_push(struct binding ***v, size_t *n, size_t *cap, struct binding *bd)
 {
-	if (vec_grow(v, cap, *n + 1, sizeof(**v), 4) == -1)
-		return -1;
+	xvec_grow(v, cap, *n + 1, sizeof(**v), 4);
 	(*v)[(*n)++] = bd;
-	return 0;
 }
 
 static void
@@ -142,24 +128,19 @@ exchange_find_binding(struct exchange *src, struct queue *q,
 	return NULL;
 }
 
-static int
+static void
 direct_add(struct exchange *ex, struct binding *bd)
 {
 	struct binding_set *set;
 
 	set = hmap_get(&ex->direct, bd->key, bd->key_len);
 	if (set == NULL) {
-		if ((set = calloc(1, sizeof(*set))) == NULL)
-			return -1;
-		if ((set->key = dup_bytes(bd->key, bd->key_len)) == NULL ||
-		    hmap_put(&ex->direct, set->key, bd->key_len, set) == -1) {
-			free(set->key);
-			free(set);
-			return -1;
-		}
+		set = xcalloc(1, sizeof(*set));
+		set->key = dup_bytes(bd->key, bd->key_len);
 		set->key_len = bd->key_len;
+		hmap_put(&ex->direct, set->key, bd->key_len, set);
 	}
-	return ptr_push(&set->v, &set->n, &set->cap, bd);
+	ptr_push(&set->v, &set->n, &set->cap, bd);
 }
 
 static void
@@ -184,34 +165,32 @@ exchange_bind(struct exchange *src, struct queue *q, struct exchange *dst,
 {
 	struct binding *bd;
 
-	if ((bd = calloc(1, sizeof(*bd))) == NULL)
+	/* Before anything is allocated: the one refusal left (EINVAL). */
+	if (src->kind == EXCHANGE_TOPIC && key.len > TOPIC_KEY_MAX)
 		return -1;
+	bd = xcalloc(1, sizeof(*bd));
 	bd->src = src;
 	bd->q = q;
 	bd->dst = dst;
-	if ((bd->key = dup_bytes(key.p, key.len)) == NULL)
-		goto fail;
+	bd->key = dup_bytes(key.p, key.len);
 	bd->key_len = key.len;
-	if (args.len && (bd->args = (uint8_t *)dup_bytes(args.p, args.len)) == NULL)
-		goto fail;
+	if (args.len)
+		bd->args = (uint8_t *)dup_bytes(args.p, args.len);
 	bd->args_len = args.len;
-	if (ptr_push(&src->bindings, &src->nbindings, &src->bindings_cap, bd) == -1)
-		goto fail;
-	if ((src->kind == EXCHANGE_DIRECT && direct_add(src, bd) == -1) ||
-	    (src->kind == EXCHANGE_TOPIC &&
-	    topic_trie_add(src->topic, bd->key, bd->key_len, bd) == -1) ||
-	    (q != NULL && queue_add_binding(q, bd) == -1) ||
-	    (dst != NULL && ptr_push(&dst->incoming, &dst->nincoming,
-	    &dst->incoming_cap, bd) == -1)) {
+	ptr_push(&src->bindings, &src->nbindings, &src->bindings_cap, bd);
+	if (src->kind == EXCHANGE_DIRECT)
+		direct_add(src, bd);
+	if (src->kind == EXCHANGE_TOPIC &&
+	    topic_trie_add(src->topic, bd->key, bd->key_len, bd) == -1) {
 		exchange_unbind(bd);
 		return -1;
 	}
+	if (q != NULL)
+		queue_add_binding(q, bd);
+	if (dst != NULL)
+		ptr_push(&dst->incoming, &dst->nincoming, &dst->incoming_cap,
+		    bd);
 	return 0;
-fail:
-	free(bd->key);
-	free(bd->args);
-	free(bd);
-	return -1;
 }
 
 void
@@ -240,7 +219,6 @@ struct route_pass {
 	struct exchange		**todo;
 	size_t			 ntodo, todo_cap;
 	size_t			 matched;	/* bindings matched by this exchange */
-	bool			 failed;
 };
 
 static void
@@ -250,11 +228,7 @@ push_queue(struct route_pass *rp, struct queue *q)
 
 	if (q->route_mark == rp->gen)
 		return;
-	if (vec_grow(&out->q, &out->cap, out->n + 1, sizeof(*out->q), 8) ==
-	    -1) {
-		rp->failed = true;
-		return;
-	}
+	xvec_grow(&out->q, &out->cap, out->n + 1, sizeof(*out->q), 8);
 	q->route_mark = rp->gen;
 	out->q[out->n++] = q;
 }
@@ -264,11 +238,8 @@ push_exchange(struct route_pass *rp, struct exchange *ex)
 {
 	if (ex->route_mark == rp->gen)
 		return;		/* visited: cycles end here */
-	if (vec_grow(&rp->todo, &rp->todo_cap, rp->ntodo + 1,
-	    sizeof(*rp->todo), 8) == -1) {
-		rp->failed = true;
-		return;
-	}
+	xvec_grow(&rp->todo, &rp->todo_cap, rp->ntodo + 1, sizeof(*rp->todo),
+	    8);
 	ex->route_mark = rp->gen;
 	rp->todo[rp->ntodo++] = ex;
 }
@@ -383,7 +354,7 @@ route_one(struct route_pass *rp, struct exchange *ex,
 	}
 }
 
-int
+void
 exchange_route_keys(struct exchange *ex, const struct route_keys *keys,
     struct proto_table headers, struct route_result *out)
 {
@@ -408,14 +379,13 @@ exchange_route_keys(struct exchange *ex, const struct route_keys *keys,
 			push_exchange(&rp, ae);
 	}
 	free(rp.todo);
-	return rp.failed ? -1 : 0;
 }
 
-int
+void
 exchange_route(struct exchange *ex, struct proto_str rk,
     struct proto_table headers, struct route_result *out)
 {
 	struct route_keys keys = { .rk = rk };
 
-	return exchange_route_keys(ex, &keys, headers, out);
+	exchange_route_keys(ex, &keys, headers, out);
 }

@@ -82,7 +82,8 @@ void	exchange_free(struct exchange *ex);
 /* Finds a binding equal to (src, dest, key, args). */
 struct binding *exchange_find_binding(struct exchange *src, struct queue *q,
 	    struct exchange *dst, struct proto_str key, struct proto_table args);
-/* Adds a binding (caller checked it is new). -1 on ENOMEM. */
+/* Adds a binding (caller checked it is new). -1 for a topic binding key
+ * longer than TOPIC_KEY_MAX. */
 int	exchange_bind(struct exchange *src, struct queue *q,
 	    struct exchange *dst, struct proto_str key, struct proto_table args);
 /* Removes and frees a binding from every index and list. */
@@ -119,12 +120,12 @@ struct route_result {
  * alternate exchanges; each exchange is visited at most once, so cycles
  * end, and routes all the keys, whose queues accumulate in one result.
  * Work is at most (exchanges reached) x (keys), with no allocation but
- * the result. Returns -1 if memory ran out (the result is incomplete).
+ * the result.
  */
-int	exchange_route_keys(struct exchange *ex, const struct route_keys *keys,
+void	exchange_route_keys(struct exchange *ex, const struct route_keys *keys,
 	    struct proto_table headers, struct route_result *out);
 /* The same for one routing key. */
-int	exchange_route(struct exchange *ex, struct proto_str rk,
+void	exchange_route(struct exchange *ex, struct proto_str rk,
 	    struct proto_table headers, struct route_result *out);
 
 #endif /* WARREN_SERVER_EXCHANGE_H */

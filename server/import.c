@@ -39,8 +39,7 @@ on_vhost(void *arg, const struct defs_vhost *v)
 	const char *d, *t;
 
 	if ((vh = broker_vhost(im->b, v->name, strlen(v->name))) == NULL) {
-		if ((vh = vhost_create(im->b, v->name)) == NULL)
-			goto nomem;
+		vh = vhost_create(im->b, v->name);
 		im->created++;
 	}
 	/*
@@ -49,13 +48,9 @@ on_vhost(void *arg, const struct defs_vhost *v)
 	 */
 	d = v->description != NULL ? v->description : vh->description;
 	t = v->tags != NULL ? v->tags : vh->tags;
-	if ((strcmp(d, vh->description) != 0 || strcmp(t, vh->tags) != 0) &&
-	    vhost_set_meta(vh, d, t) == -1)
-		goto nomem;
+	if (strcmp(d, vh->description) != 0 || strcmp(t, vh->tags) != 0)
+		vhost_set_meta(vh, d, t);
 	return 0;
-nomem:
-	snprintf(im->err, im->errlen, "out of memory");
-	return -1;
 }
 
 static int

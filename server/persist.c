@@ -338,8 +338,7 @@ on_vhost(void *arg, struct store_blob name)
 	char *s;
 
 	s = xstrndup(name.p, name.len);
-	if (vhost_create(r->b, s) == NULL)
-		fatalx("out of memory");
+	vhost_create(r->b, s);
 	free(s);
 }
 
@@ -358,8 +357,8 @@ on_vhost_meta(void *arg, struct store_blob name, struct store_blob description,
 	struct vhost *vh = vhost_of(r, name);
 	char *d = cstr(description), *t = cstr(tags);
 
-	if (vh != NULL && vhost_set_meta(vh, d, t) == -1)
-		fatalx("out of memory");
+	if (vh != NULL)
+		vhost_set_meta(vh, d, t);
 	free(d);
 	free(t);
 }
@@ -435,7 +434,6 @@ on_exchange(void *arg, struct store_blob vhost, struct store_blob name,
 	struct recovery *r = arg;
 	struct vhost *vh = vhost_of(r, vhost);
 	enum exchange_kind kind;
-	struct exchange *ex;
 	struct proto_str n = { name.p, name.len };
 
 	if (vh == NULL || vhost_exchange(vh, n) != NULL)
@@ -447,11 +445,10 @@ on_exchange(void *arg, struct store_blob vhost, struct store_blob name,
 		return;
 	}
 	/* The path declares end in; persist.c writes nothing back. */
-	if (vhost_create_exchange(vh, n, kind, true,
+	vhost_create_exchange(vh, n, kind, true,
 	    (flags & STORE_EXCHANGE_AUTO_DELETE) != 0,
 	    (flags & STORE_EXCHANGE_INTERNAL) != 0,
-	    (struct proto_table){ args.p, args.len }, &ex) == -1)
-		fatalx("out of memory");
+	    (struct proto_table){ args.p, args.len });
 }
 
 static void
@@ -464,13 +461,11 @@ on_queue(void *arg, uint64_t id, struct store_blob vhost,
 
 	if (vh == NULL)
 		return;
-	if (vhost_create_queue(vh, (struct proto_str){ name.p, name.len }, true,
-	    false, (flags & STORE_QUEUE_AUTO_DELETE) != 0,
-	    (struct proto_table){ args.p, args.len }, &q) == -1)
-		fatalx("out of memory");
+	q = vhost_create_queue(vh, (struct proto_str){ name.p, name.len },
+	    true, false, (flags & STORE_QUEUE_AUTO_DELETE) != 0,
+	    (struct proto_table){ args.p, args.len });
 	q->store_id = id;
-	if (hmap_put(&r->queues, &q->store_id, sizeof(q->store_id), q) == -1)
-		fatalx("out of memory");
+	hmap_put(&r->queues, &q->store_id, sizeof(q->store_id), q);
 	r->nqueues++;
 }
 
@@ -488,8 +483,10 @@ on_binding(void *arg, struct store_blob vhost, struct store_blob source,
 	    source.len }, dest_is_queue, (struct proto_str){ dest.p,
 	    dest.len }, &bd) == -1)
 		return;
+	/* Only a topic key over 255 bytes is refused; none is stored. */
 	if (vhost_add_binding(vh, &bd) == -1)
-		fatalx("out of memory");
+		log_warnx("recovery: binding from '%.*s' skipped",
+		    (int)source.len, (const char *)source.p);
 }
 
 static void

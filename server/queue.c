@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/vec.h"
+#include "lib/xmalloc.h"
 #include "server/broker.h"
 #include "server/chan.h"
 #include "server/conn.h"
@@ -21,19 +21,13 @@ queue_new(struct vhost *vh, struct proto_str name, bool durable,
 {
 	struct queue *q;
 
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		return NULL;
+	q = xcalloc(1, sizeof(*q));
 	q->max_priority = queue_args_max_priority(args);
 	q->lanes = q->max_priority == 0 ? &q->lane0 :
-	    calloc((size_t)q->max_priority + 1, sizeof(*q->lanes));
-	if (q->lanes == NULL || (q->name = malloc(name.len + 1)) == NULL ||
-	    (args.len && (q->args = malloc(args.len)) == NULL)) {
-		if (q->lanes != &q->lane0)
-			free(q->lanes);
-		free(q->name);
-		free(q);
-		return NULL;
-	}
+	    xcalloc((size_t)q->max_priority + 1, sizeof(*q->lanes));
+	q->name = xmalloc(name.len + 1);
+	if (args.len)
+		q->args = xmalloc(args.len);
 	memcpy(q->name, name.p, name.len);
 	q->name[name.len] = '\0';
 	q->name_len = name.len;
@@ -349,14 +343,12 @@ queue_remove_consumer(struct queue *q, struct consumer *c)
 	queue_lease_touch(q);	/* unused from now on, maybe */
 }
 
-int
+void
 queue_add_binding(struct queue *q, struct binding *bd)
 {
-	if (vec_grow(&q->bindings, &q->bindings_cap, q->nbindings + 1,
-	    sizeof(*q->bindings), 4) == -1)
-		return -1;
+	xvec_grow(&q->bindings, &q->bindings_cap, q->nbindings + 1,
+	    sizeof(*q->bindings), 4);
 	q->bindings[q->nbindings++] = bd;
-	return 0;
 }
 
 void

@@ -152,8 +152,8 @@ bool	queue_ttl_expired(const struct queue *q, const struct qentry *e);
 void	queue_ttl_arm(struct queue *q);
 void	queue_ttl_stop(struct queue *q);
 
-/* Records a binding to this queue; -1 on ENOMEM. */
-int	queue_add_binding(struct queue *q, struct binding *bd);
+/* Records a binding to this queue. */
+void	queue_add_binding(struct queue *q, struct binding *bd);
 void	queue_remove_binding(struct queue *q, struct binding *bd);
 
 #endif /* WARREN_SERVER_QUEUE_H */

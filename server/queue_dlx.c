@@ -363,9 +363,7 @@ queue_dlx_msg(struct queue *q, struct msg *m, enum dead_reason why)
 		goto nomem;
 	}
 	msg_route_keys(dm, &mk);
-	if (exchange_route_keys(dlx, &mk, msg_headers(dm), &rr) == -1)
-		log_warnx("dead-letter: out of memory routing from '%s'",
-		    q->name);
+	exchange_route_keys(dlx, &mk, msg_headers(dm), &rr);
 	for (size_t i = 0; i < rr.n; i++)
 		if (!is_cycle(&d, rr.q[i]))
 			rr.q[n++] = rr.q[i];

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/chan.h"
@@ -33,16 +34,10 @@ vhost_new(struct broker *b, const char *name)
 	struct vhost *vh;
 	struct exchange *ex;
 
-	if ((vh = calloc(1, sizeof(*vh))) == NULL)
-		return NULL;
-	if ((vh->name = strdup(name)) == NULL ||
-	    (vh->description = strdup("")) == NULL ||
-	    (vh->tags = strdup("")) == NULL) {
-		free(vh->name);
-		free(vh->description);
-		free(vh);
-		return NULL;
-	}
+	vh = xcalloc(1, sizeof(*vh));
+	vh->name = xstrdup(name);
+	vh->description = xstrdup("");
+	vh->tags = xstrdup("");
 	vh->b = b;
 	vh->max_connections = vh->max_queues = -1;
 	hmap_init(&vh->exchanges);
@@ -51,12 +46,7 @@ vhost_new(struct broker *b, const char *name)
 		ex = exchange_new(vh, proto_str_c(builtin[i].name),
 		    builtin[i].kind, true, false, false,
 		    (struct proto_table){ NULL, 0 });
-		if (ex == NULL || vhost_add_exchange(vh, ex) == -1) {
-			if (ex)
-				exchange_free(ex);
-			vhost_free(vh);
-			return NULL;
-		}
+		vhost_add_exchange(vh, ex);
 		ex->builtin = true;
 	}
 	return vh;
@@ -91,12 +81,8 @@ vhost_create(struct broker *b, const char *name)
 
 	if ((vh = broker_vhost(b, name, strlen(name))) != NULL)
 		return vh;
-	if ((vh = vhost_new(b, name)) == NULL)
-		return NULL;
-	if (hmap_put(&b->vhosts, vh->name, strlen(vh->name), vh) == -1) {
-		vhost_free(vh);
-		return NULL;
-	}
+	vh = vhost_new(b, name);
+	hmap_put(&b->vhosts, vh->name, strlen(vh->name), vh);
 	if (b->recovering)
 		return vh;
 	log_info("vhost '%s' created", vh->name);
@@ -144,21 +130,18 @@ vhost_delete(struct vhost *vh)
 	vhost_free(vh);
 }
 
-int
+void
 vhost_set_meta(struct vhost *vh, const char *description, const char *tags)
 {
 	char *d, *t;
 
-	if ((d = strdup(description)) == NULL || (t = strdup(tags)) == NULL) {
-		free(d);
-		return -1;
-	}
+	d = xstrdup(description);
+	t = xstrdup(tags);
 	free(vh->description);
 	free(vh->tags);
 	vh->description = d;
 	vh->tags = t;
 	persist_vhost_meta(vh);
-	return 0;
 }
 
 void
@@ -182,57 +165,43 @@ vhost_queue(struct vhost *vh, struct proto_str name)
 	return hmap_get(&vh->queues, name.p, name.len);
 }
 
-int
+void
 vhost_add_exchange(struct vhost *vh, struct exchange *ex)
 {
-	return hmap_put(&vh->exchanges, ex->name, ex->name_len, ex);
+	hmap_put(&vh->exchanges, ex->name, ex->name_len, ex);
 }
 
-int
+void
 vhost_add_queue(struct vhost *vh, struct queue *q)
 {
-	if (hmap_put(&vh->queues, q->name, q->name_len, q) == -1)
-		return -1;
+	hmap_put(&vh->queues, q->name, q->name_len, q);
 	queue_lease_touch(q);	/* x-expires counts from here */
-	return 0;
 }
 
-int
+struct exchange *
 vhost_create_exchange(struct vhost *vh, struct proto_str name, int kind,
-    bool durable, bool auto_delete, bool internal, struct proto_table args,
-    struct exchange **out)
+    bool durable, bool auto_delete, bool internal, struct proto_table args)
 {
 	struct exchange *ex;
 
 	ex = exchange_new(vh, name, (enum exchange_kind)kind, durable,
 	    auto_delete, internal, args);
-	if (ex == NULL || vhost_add_exchange(vh, ex) == -1) {
-		if (ex)
-			exchange_free(ex);
-		return -1;
-	}
+	vhost_add_exchange(vh, ex);
 	persist_exchange(ex);
-	*out = ex;
-	return 0;
+	return ex;
 }
 
-int
+struct queue *
 vhost_create_queue(struct vhost *vh, struct proto_str name, bool durable,
-    bool exclusive, bool auto_delete, struct proto_table args,
-    struct queue **out)
+    bool exclusive, bool auto_delete, struct proto_table args)
 {
 	struct queue *q;
 
 	q = queue_new(vh, name, durable, exclusive, auto_delete, args);
-	if (q == NULL || vhost_add_queue(vh, q) == -1) {
-		if (q)
-			queue_unref(q);
-		return -1;
-	}
+	vhost_add_queue(vh, q);
 	/* Exclusive queues are never stored; persist_queue() knows. */
 	persist_queue(q);
-	*out = q;
-	return 0;
+	return q;
 }
 
 int

@@ -34,7 +34,7 @@ struct vhost *vhost_new(struct broker *b, const char *name);
 void	vhost_free(struct vhost *vh);
 /*
  * Creates and stores a vhost; returns it, or the existing one of that
- * name, or NULL when memory ran out.
+ * name.
  */
 struct vhost *vhost_create(struct broker *b, const char *name);
 /*
@@ -43,8 +43,8 @@ struct vhost *vhost_create(struct broker *b, const char *name);
  * bindings, permissions and limits go, in memory and in the store.
  */
 void	vhost_delete(struct vhost *vh);
-/* Sets the vhost's description and tags and stores them; -1 on ENOMEM. */
-int	vhost_set_meta(struct vhost *vh, const char *description,
+/* Sets the vhost's description and tags and stores them. */
+void	vhost_set_meta(struct vhost *vh, const char *description,
 	    const char *tags);
 /* Sets the vhost's limits (-1 = none) and stores them. */
 void	vhost_set_limits(struct vhost *vh, int64_t max_connections,
@@ -53,9 +53,9 @@ void	vhost_set_limits(struct vhost *vh, int64_t max_connections,
 struct exchange *vhost_exchange(struct vhost *vh, struct proto_str name);
 struct queue *vhost_queue(struct vhost *vh, struct proto_str name);
 
-/* Adds a new exchange/queue to the maps. -1 on ENOMEM. */
-int	vhost_add_exchange(struct vhost *vh, struct exchange *ex);
-int	vhost_add_queue(struct vhost *vh, struct queue *q);
+/* Adds a new exchange/queue to the maps. */
+void	vhost_add_exchange(struct vhost *vh, struct exchange *ex);
+void	vhost_add_queue(struct vhost *vh, struct queue *q);
 
 /* ---- declares (server/vhost_declare.c) -------------------------------- */
 
@@ -161,15 +161,14 @@ int	vhost_remove_exchange(struct vhost *vh, struct exchange *ex,
 /*
  * Trusted: creates and stores a new exchange, queue or binding, with no
  * checks. The declares above end here, and so does recovery at start
- * (where persist.c writes nothing). Each returns 0, or -1 when memory ran
- * out.
+ * (where persist.c writes nothing).
  */
-int	vhost_create_exchange(struct vhost *vh, struct proto_str name,
-	    int kind, bool durable, bool auto_delete, bool internal,
-	    struct proto_table args, struct exchange **out);
-int	vhost_create_queue(struct vhost *vh, struct proto_str name,
+struct exchange *vhost_create_exchange(struct vhost *vh,
+	    struct proto_str name, int kind, bool durable, bool auto_delete,
+	    bool internal, struct proto_table args);
+struct queue *vhost_create_queue(struct vhost *vh, struct proto_str name,
 	    bool durable, bool exclusive, bool auto_delete,
-	    struct proto_table args, struct queue **out);
+	    struct proto_table args);
 /* Binds unless the same binding exists. */
 int	vhost_add_binding(struct vhost *vh, const struct vhost_binding *bd);
 

@@ -300,9 +300,8 @@ vhost_declare_queue(struct vhost *vh, const struct vhost_queue_decl *d,
 		return refuse(r, PROTO_PRECONDITION_FAILED, "cannot declare "
 		    "queue '%.*s': queue limit in vhost '%s' (%lld) is reached",
 		    PSTR(name), vh->name, (long long)vh->max_queues);
-	if (vhost_create_queue(vh, name, d->durable, d->exclusive,
-	    d->auto_delete, d->args, &q) == -1)
-		return refuse(r, PROTO_RESOURCE_ERROR, "out of memory");
+	q = vhost_create_queue(vh, name, d->durable, d->exclusive,
+	    d->auto_delete, d->args);
 	if (d->exclusive)
 		q->owner = d->owner;
 	*out = q;
@@ -393,10 +392,8 @@ vhost_declare_exchange(struct vhost *vh, const struct vhost_exchange_decl *d,
 		    "contains reserved prefix 'amq.*'", PSTR(d->name));
 	if ((rc = check_alternate(vh, d, r)) != 0)
 		return rc;
-	if (vhost_create_exchange(vh, d->name, kind, d->durable,
-	    d->auto_delete, d->internal, d->args, &ex) == -1)
-		return refuse(r, PROTO_RESOURCE_ERROR, "out of memory");
-	*out = ex;
+	*out = vhost_create_exchange(vh, d->name, kind, d->durable,
+	    d->auto_delete, d->internal, d->args);
 	return done(r, true);
 }
 
