@@ -44,6 +44,14 @@ hash_bytes(const void *key, size_t len)
 	return siphash24(hmap_key, key, len);
 }
 
+uint64_t
+hmap_hash(const void *key, size_t len)
+{
+	if (!hmap_keyed)
+		hmap_key_init();
+	return hash_bytes(key, len);
+}
+
 void
 hmap_init(struct hmap *m)
 {

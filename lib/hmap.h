@@ -26,6 +26,11 @@ struct hmap {
 };
 
 void	hmap_init(struct hmap *m);
+/*
+ * The maps' keyed hash (SipHash-2-4 under the one per-process key), for
+ * other tables whose keys clients choose.
+ */
+uint64_t hmap_hash(const void *key, size_t len);
 void	hmap_free(struct hmap *m);
 void	*hmap_get(const struct hmap *m, const void *key, size_t klen);
 /* Inserts or replaces; val must not be NULL. Aborts out of memory. */

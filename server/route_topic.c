@@ -24,7 +24,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+
+#include "lib/hmap.h"
+#include "lib/xmalloc.h"
 
 /*
  * Open-addressing hash of entry pointers, each stored with its hash.
@@ -85,7 +87,6 @@ struct topic_trie {
 	struct topic_node	*root;
 	struct tmap		 dests;		/* by dest pointer */
 	struct tmap		 bindings;	/* by (node, dest) */
-	uint64_t		 seed;
 	uint64_t		 gen;
 };
 
@@ -99,44 +100,29 @@ struct bkey {
 	const struct topic_dest	*d;
 };
 
-static uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 /*
- * Word hash, seeded per trie: binding keys come from clients, and a fixed
- * hash would let one craft many colliding words under a single node.
+ * Word hash: binding keys come from clients, and an unkeyed hash would
+ * let one craft many colliding words under a single node. The maps' keyed
+ * SipHash (lib/hmap.h) serves the pointer tables too.
  */
 static uint64_t
-hash_word(uint64_t seed, const char *p, size_t n)
+hash_word(const char *p, size_t n)
 {
-	uint64_t	h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
-	size_t		i;
-
-	for (i = 0; i < n; i++) {
-		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
-		h ^= h >> 29;
-	}
-	return mix64(h);
+	return hmap_hash(p, n);
 }
 
 static uint64_t
-hash_ptr(uint64_t seed, const void *p)
+hash_ptr(const void *p)
 {
-	return mix64((uint64_t)(uintptr_t)p ^ seed);
+	return hmap_hash(&p, sizeof(p));
 }
 
 static uint64_t
-hash_pair(uint64_t seed, const void *a, const void *b)
+hash_pair(const void *a, const void *b)
 {
-	return mix64(hash_ptr(seed, a) ^ (uint64_t)(uintptr_t)b);
+	const void *k[2] = { a, b };
+
+	return hmap_hash(k, sizeof(k));
 }
 
 static void *
@@ -155,17 +141,16 @@ tmap_find(const struct tmap *m, uint64_t h,
 }
 
 /* Makes room for one more entry, so tmap_insert cannot fail. */
-static int
+static void
 tmap_reserve(struct tmap *m)
 {
 	struct tmap_slot	*ns;
 	size_t			 ncap, mask, i, j;
 
 	if ((m->n + 1) * 2 <= m->cap)
-		return 0;
+		return;
 	ncap = m->cap ? m->cap * 2 : 4;
-	if ((ns = calloc(ncap, sizeof(*ns))) == NULL)
-		return -1;
+	ns = xcalloc(ncap, sizeof(*ns));
 	mask = ncap - 1;
 	for (i = 0; i < m->cap; i++) {
 		if (m->slot[i].ent == NULL)
@@ -178,7 +163,6 @@ tmap_reserve(struct tmap *m)
 	free(m->slot);
 	m->slot = ns;
 	m->cap = ncap;
-	return 0;
 }
 
 static void
@@ -304,8 +288,7 @@ node_new(enum node_kind kind, struct topic_node *parent, const struct wkey *k)
 	struct topic_node	*n;
 	size_t			 wlen = kind == NODE_WORD ? k->len : 0;
 
-	if ((n = calloc(1, sizeof(*n) + wlen)) == NULL)
-		return NULL;
+	n = xcalloc(1, sizeof(*n) + wlen);
 	n->kind = kind;
 	n->parent = parent;
 	n->wlen = wlen;
@@ -337,13 +320,11 @@ child_get(struct topic_trie *t, struct topic_node *n, const struct wkey *k,
 			    NODE_HASH, n, k);
 		return *slot;
 	}
-	h = hash_word(t->seed, k->p, k->len);
+	h = hash_word(k->p, k->len);
 	if ((c = tmap_find(&n->children, h, node_eq, k)) != NULL || !create)
 		return c;
-	if (tmap_reserve(&n->children) == -1)
-		return NULL;
-	if ((c = node_new(NODE_WORD, n, k)) == NULL)
-		return NULL;
+	tmap_reserve(&n->children);
+	c = node_new(NODE_WORD, n, k);
 	c->whash = h;
 	tmap_insert(&n->children, h, c);
 	return c;
@@ -402,15 +383,8 @@ topic_trie_new(void)
 {
 	struct topic_trie	*t;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return NULL;
-	if ((t->root = node_new(NODE_ROOT, NULL, NULL)) == NULL) {
-		free(t);
-		return NULL;
-	}
-	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
-	    (ssize_t)sizeof(t->seed))
-		t->seed = mix64((uint64_t)(uintptr_t)t);
+	t = xcalloc(1, sizeof(*t));
+	t->root = node_new(NODE_ROOT, NULL, NULL);
 	return t;
 }
 
@@ -450,12 +424,11 @@ topic_trie_free(struct topic_trie *t)
 int
 topic_trie_add(struct topic_trie *t, const char *key, size_t len, void *dest)
 {
-	struct topic_node	*n, *last = NULL;
+	struct topic_node	*n;
 	struct topic_dest	*d;
-	struct topic_binding	*b, **nb;
+	struct topic_binding	*b;
 	struct bkey		 bk;
 	uint64_t		 dh, bh;
-	size_t			 ncap;
 
 	/*
 	 * spec: binding keys are shortstr; the limit also bounds the trie
@@ -465,34 +438,22 @@ topic_trie_add(struct topic_trie *t, const char *key, size_t len, void *dest)
 		errno = EINVAL;
 		return -1;
 	}
-	if ((n = key_node(t, key, len, true, &last)) == NULL) {
-		prune(t, last);
-		errno = ENOMEM;
-		return -1;
-	}
-	dh = hash_ptr(t->seed, dest);
+	n = key_node(t, key, len, true, NULL);	/* creating: never NULL */
+	dh = hash_ptr(dest);
 	if ((d = tmap_find(&t->dests, dh, dest_eq, dest)) == NULL) {
-		if (tmap_reserve(&t->dests) == -1 ||
-		    (d = calloc(1, sizeof(*d))) == NULL)
-			goto fail;
+		tmap_reserve(&t->dests);
+		d = xcalloc(1, sizeof(*d));
 		d->dest = dest;
 		tmap_insert(&t->dests, dh, d);
 	}
 	bk.node = n;
 	bk.d = d;
-	bh = hash_pair(t->seed, n, d);
+	bh = hash_pair(n, d);
 	if (tmap_find(&t->bindings, bh, binding_eq, &bk) != NULL)
 		return 0;
-	if (n->nbind == n->bindcap) {
-		ncap = n->bindcap ? n->bindcap * 2 : 2;
-		if ((nb = reallocarray(n->bind, ncap, sizeof(*nb))) == NULL)
-			goto fail;
-		n->bind = nb;
-		n->bindcap = ncap;
-	}
-	if (tmap_reserve(&t->bindings) == -1 ||
-	    (b = calloc(1, sizeof(*b))) == NULL)
-		goto fail;
+	xvec_grow(&n->bind, &n->bindcap, n->nbind + 1, sizeof(*n->bind), 2);
+	tmap_reserve(&t->bindings);
+	b = xcalloc(1, sizeof(*b));
 	b->node = n;
 	b->d = d;
 	b->idx = n->nbind;
@@ -500,15 +461,6 @@ topic_trie_add(struct topic_trie *t, const char *key, size_t len, void *dest)
 	d->refs++;
 	tmap_insert(&t->bindings, bh, b);
 	return 0;
-
-fail:
-	if (d != NULL && d->refs == 0) {
-		tmap_remove(&t->dests, dh, d);
-		free(d);
-	}
-	prune(t, n);
-	errno = ENOMEM;
-	return -1;
 }
 
 bool
@@ -525,12 +477,12 @@ topic_trie_remove(struct topic_trie *t, const char *key, size_t len,
 		return false;
 	if ((n = key_node(t, key, len, false, NULL)) == NULL)
 		return false;
-	dh = hash_ptr(t->seed, dest);
+	dh = hash_ptr(dest);
 	if ((d = tmap_find(&t->dests, dh, dest_eq, dest)) == NULL)
 		return false;
 	bk.node = n;
 	bk.d = d;
-	bh = hash_pair(t->seed, n, d);
+	bh = hash_pair(n, d);
 	if ((b = tmap_find(&t->bindings, bh, binding_eq, &bk)) == NULL)
 		return false;
 	tmap_remove(&t->bindings, bh, b);
@@ -610,7 +562,7 @@ walk_node(struct walk *w, struct topic_node *n, size_t pos)
 	if (n->children.n > 0) {
 		k.p = w->rk + pos;
 		k.len = e - pos;
-		c = tmap_find(&n->children, hash_word(w->t->seed, k.p, k.len),
+		c = tmap_find(&n->children, hash_word(k.p, k.len),
 		    node_eq, &k);
 		if (c != NULL)
 			walk_node(w, c, e + 1);

@@ -24,8 +24,8 @@ void			 topic_trie_free(struct topic_trie *t);
 
 /*
  * Adds binding key -> dest (an opaque pointer). A (key, dest) pair already
- * present is kept once. Returns 0, or -1 with errno ENOMEM, or EINVAL for a
- * key longer than TOPIC_KEY_MAX bytes.
+ * present is kept once. Returns 0, or -1 with errno EINVAL for a key longer
+ * than TOPIC_KEY_MAX bytes; aborts out of memory (lib/xmalloc.h).
  */
 int	topic_trie_add(struct topic_trie *t, const char *key, size_t len,
 	    void *dest);
