@@ -242,6 +242,24 @@ out_append(struct conn *c, const void *p, size_t len)
 	return true;
 }
 
+/* Writes one method frame at w's end; false if it cannot be encoded. */
+static bool
+write_method(struct conn *c, struct proto_writer *w, uint16_t channel,
+    const struct proto_method *m)
+{
+	size_t at = w->len;
+
+	proto_frame_begin(w, PROTO_FRAME_METHOD, channel, 0);
+	if (!proto_method_encode(m, w)) {
+		log_warnx("conn %s: cannot encode method %08x", c->name, m->id);
+		return false;
+	}
+	proto_patch_u32(w, at + 3, (uint32_t)(w->len - at -
+	    PROTO_FRAME_HDR_LEN));
+	proto_frame_end(w);
+	return true;
+}
+
 bool
 conn_send_method(struct conn *c, uint16_t channel, const struct proto_method *m)
 {
@@ -255,14 +273,7 @@ conn_send_method(struct conn *c, uint16_t channel, const struct proto_method *m)
 		return false;
 	}
 	w = proto_writer(p, METHOD_MAX);
-	proto_frame_begin(&w, PROTO_FRAME_METHOD, channel, 0);
-	if (!proto_method_encode(m, &w)) {
-		log_warnx("conn %s: cannot encode method %08x", c->name, m->id);
-		return false;
-	}
-	proto_patch_u32(&w, 3, (uint32_t)(w.len - PROTO_FRAME_HDR_LEN));
-	proto_frame_end(&w);
-	if (w.overflow)
+	if (!write_method(c, &w, channel, m) || w.overflow)
 		return false;
 	io_commit(&c->io, w.len);
 	broker_wake_conn(c->b, c);
@@ -289,11 +300,8 @@ conn_send_content(struct conn *c, uint16_t channel,
 		return false;
 	}
 	w = proto_writer(p, need);
-	proto_frame_begin(&w, PROTO_FRAME_METHOD, channel, 0);
-	if (!proto_method_encode(m, &w))
+	if (!write_method(c, &w, channel, m))
 		return false;
-	proto_patch_u32(&w, 3, (uint32_t)(w.len - PROTO_FRAME_HDR_LEN));
-	proto_frame_end(&w);
 	at = w.len;
 	proto_frame_begin(&w, PROTO_FRAME_HEADER, channel, 0);
 	proto_content_header_begin(&w, PROTO_CLASS_BASIC, body_len);
