@@ -2,6 +2,7 @@
 
 #include "server/chan.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,9 +377,14 @@ chan_gen_name(struct chan *ch, const char *prefix, char *buf, size_t len)
 
 /* ---- unacked deliveries ------------------------------------------------ */
 
+/* The ring's capacity is 0 or a power of two, so masking wraps. */
+#define UA_CAP_OK(ch)	(((ch)->ua_cap & ((ch)->ua_cap - 1)) == 0 && \
+			    (ch)->ua_len <= (ch)->ua_cap)
+
 static struct unacked *
 ua_at(struct chan *ch, size_t i)
 {
+	assert(UA_CAP_OK(ch) && i < ch->ua_len);
 	return &ch->unacked[(ch->ua_head + i) & (ch->ua_cap - 1)];
 }
 
@@ -398,6 +404,7 @@ ua_push(struct chan *ch)
 		ch->ua_cap = ncap;
 		ch->ua_head = 0;
 	}
+	assert(UA_CAP_OK(ch) && ch->ua_len < ch->ua_cap);
 	return &ch->unacked[(ch->ua_head + ch->ua_len++) & (ch->ua_cap - 1)];
 }
 
@@ -440,10 +447,12 @@ settle_one(struct chan *ch, struct unacked *u, bool ack, bool requeue)
 {
 	struct queue *q = u->q;
 
+	assert(!u->settled && ch->unacked_count > 0 && q->unacked > 0);
 	u->settled = true;
 	ch->unacked_count--;
 	q->unacked--;
 	if (u->c != NULL) {
+		assert(u->c->unacked > 0);
 		u->c->unacked--;
 		queue_wake(u->c->q);
 	}

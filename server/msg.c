@@ -2,6 +2,7 @@
 
 #include "server/msg.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +269,7 @@ msg_append(struct msg *m, const uint8_t *p, size_t n)
 void
 msg_unref(struct msg *m)
 {
+	assert(m == NULL || m->refs > 0);
 	if (m != NULL && --m->refs == 0)
 		free(m);
 }

@@ -2,6 +2,7 @@
 
 #include "server/queue.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,7 @@ queue_ref(struct queue *q)
 void
 queue_unref(struct queue *q)
 {
+	assert(q->refs > 0);
 	if (--q->refs > 0)
 		return;
 	queue_lease_stop(q);

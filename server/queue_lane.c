@@ -3,6 +3,7 @@
 
 #include "server/queue_lane.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #include "lib/vec.h"
@@ -29,6 +30,9 @@ qlane_push(struct qlane *l, const struct qentry *e)
 {
 	if (l->ring_count == l->ring_cap && ring_grow(l) == -1)
 		return -1;
+	/* Masking wraps only if the capacity is a power of two. */
+	assert((l->ring_cap & (l->ring_cap - 1)) == 0 &&
+	    l->ring_count < l->ring_cap);
 	l->ring[(l->ring_head + l->ring_count) & (l->ring_cap - 1)] = *e;
 	l->ring_count++;
 	return 0;
@@ -58,6 +62,7 @@ heap_pop(struct qlane *l, struct qentry *out)
 	struct qentry last;
 	size_t i = 0, n;
 
+	assert(l->heap_count > 0 && l->heap_count <= l->heap_cap);
 	*out = l->heap[0];
 	last = l->heap[--l->heap_count];
 	n = l->heap_count;
@@ -87,6 +92,7 @@ qlane_pop(struct qlane *l, struct qentry *out)
 	}
 	if (l->ring_count == 0)
 		return false;
+	assert(l->ring_count <= l->ring_cap && l->ring_head < l->ring_cap);
 	*out = l->ring[l->ring_head];
 	l->ring_head = (l->ring_head + 1) & (l->ring_cap - 1);
 	l->ring_count--;

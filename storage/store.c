@@ -2,6 +2,7 @@
 
 #include "storage/store.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,8 +295,10 @@ batch_release(struct store *st)
 		return;
 	for (size_t i = 0; i < st->nops; i++) {
 		o = &st->ops[i];
-		if (o->w.kind == STORE_OP_MESSAGE_PUT)
+		if (o->w.kind == STORE_OP_MESSAGE_PUT) {
+			assert(o->owner != NULL);
 			st->release(o->owner);
+		}
 	}
 }
 
@@ -539,6 +542,7 @@ pending_entry(struct store *st, uint64_t queue_id, uint64_t seq)
 
 	if ((s = map_find(st, &st->entries, queue_id, seq)) == NULL)
 		return NULL;
+	assert(s->op < st->nops);
 	o = &st->ops[s->op];
 	return o->dead ? NULL : o;
 }
@@ -608,6 +612,9 @@ store_del_entry(struct store *st, uint64_t queue_id, uint64_t seq,
 	msg_id = o->w.v[ENTRY_MSG].n;
 	if ((s = map_find(st, &st->msgs, msg_id, 0)) != NULL) {
 		m = &st->ops[s->op];
+		assert(s->op < st->nops &&
+		    m->w.kind == STORE_OP_MESSAGE_PUT &&
+		    m->w.v[MESSAGE_PUT_REFS].n > 0);
 		/* Written with fewer refs, or not at all once none is left. */
 		if (m->w.v[MESSAGE_PUT_REFS].n <= 1)
 			m->dead = true;
