@@ -102,6 +102,12 @@ struct broker_admin_ops {
 
 /* Sets up state, default vhost and listener. Exits on startup failure. */
 void	broker_init(struct broker *b, struct ev_loop *loop);
+/*
+ * For unit tests: a real broker on loop with default options, the null
+ * store (store_open_null) and the default vhost "/", but no listener,
+ * no signals, no data directory. broker_free tears it down.
+ */
+void	broker_init_test(struct broker *b, struct ev_loop *loop);
 /* Starts the listener(s) and writes the port/pid files. */
 void	broker_start(struct broker *b);
 /* Stops listening and closes every connection with 320 CONNECTION_FORCED. */

@@ -32,7 +32,7 @@ cblob(const char *s)
 static struct store *
 store_of(const struct vhost *vh)
 {
-	return vh != NULL && vh->b != NULL ? vh->b->store : NULL;
+	return vh != NULL ? vh->b->store : NULL;
 }
 
 /* Definitions to write: none while they are read back at start. */
@@ -74,7 +74,7 @@ persist_vhost_deleted(struct broker *b, const char *name)
 void
 persist_vhost_meta(const struct vhost *vh)
 {
-	struct store *st = vh->b != NULL ? defs_store(vh->b) : NULL;
+	struct store *st = defs_store(vh->b);
 
 	if (st != NULL)
 		store_put_vhost_meta(st, cblob(vh->name),
@@ -84,7 +84,7 @@ persist_vhost_meta(const struct vhost *vh)
 void
 persist_vhost_limits(const struct vhost *vh)
 {
-	struct store *st = vh->b != NULL ? defs_store(vh->b) : NULL;
+	struct store *st = defs_store(vh->b);
 
 	if (st != NULL)
 		store_put_vhost_limits(st, cblob(vh->name),

@@ -292,18 +292,17 @@ queue_dispatch(struct queue *q)
 			return;
 		if (!chan_deliver(cs->ch, cs, q, &e))
 			return;
-		if (q->vh != NULL && q->vh->b != NULL)
-			q->last_dispatch = ev_now(q->vh->b->loop);
+		/* A queue being dispatched is in its vhost. */
+		q->last_dispatch = ev_now(q->vh->b->loop);
 	}
 }
 
 bool
 queue_consumers_active(const struct queue *q)
 {
-	struct broker *b = q->vh != NULL ? q->vh->b : NULL;
-
-	return b != NULL && q->nconsumers > 0 &&
-	    ev_now(b->loop) - q->last_dispatch < 1.0;
+	/* A queue removed from its vhost (vh NULL) has no consumers. */
+	return q->vh != NULL && q->nconsumers > 0 &&
+	    ev_now(q->vh->b->loop) - q->last_dispatch < 1.0;
 }
 
 void

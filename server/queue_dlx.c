@@ -322,7 +322,7 @@ queue_dlx_msg(struct queue *q, struct msg *m, enum dead_reason why)
 	size_t plen, n = 0;
 	bool fixed_key;
 
-	if (q->vh == NULL || q->vh->b == NULL || q->args_len == 0 ||
+	if (q->vh == NULL || q->args_len == 0 ||
 	    !proto_table_get(args, "x-dead-letter-exchange", &f) ||
 	    f.kind != PROTO_FIELD_LONGSTR)
 		return;

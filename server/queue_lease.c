@@ -29,7 +29,7 @@ on_lease(struct ev_loop *loop, ev_timer *w, int revents)
 void
 queue_lease_stop(struct queue *q)
 {
-	if (q->expires_ms == 0 || q->vh == NULL || q->vh->b == NULL)
+	if (q->expires_ms == 0 || q->vh == NULL)
 		return;
 	ev_timer_stop(q->vh->b->loop, &q->lease);
 }
@@ -39,9 +39,9 @@ queue_lease_touch(struct queue *q)
 {
 	struct broker *b;
 
-	if (q->expires_ms == 0 || q->vh == NULL || (b = q->vh->b) == NULL ||
-	    b->loop == NULL)
+	if (q->expires_ms == 0 || q->vh == NULL)
 		return;
+	b = q->vh->b;
 	ev_timer_stop(b->loop, &q->lease);
 	if (q->deleted || q->nconsumers > 0)
 		return;

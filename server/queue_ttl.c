@@ -12,10 +12,11 @@
 #include "server/queue_dlx.h"
 #include "server/vhost.h"
 
+/* NULL for a queue removed from its vhost (vhost_remove_queue). */
 static struct ev_loop *
 loop_of(const struct queue *q)
 {
-	return q->vh != NULL && q->vh->b != NULL ? q->vh->b->loop : NULL;
+	return q->vh != NULL ? q->vh->b->loop : NULL;
 }
 
 /* Milliseconds since the epoch, as the loop sees it; 0 without a loop. */

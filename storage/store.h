@@ -51,6 +51,11 @@ struct store_blob {
  */
 struct store *store_open(const char *dir, enum store_durability durability,
 	    char *err, size_t errlen);
+/*
+ * A store that keeps nothing (storage/store_null.c): writes succeed and
+ * are forgotten, loads fail. For unit tests, through broker_init_test.
+ */
+struct store *store_open_null(void);
 /* Commits nothing: call store_commit() first. Releases the lock. */
 void	store_close(struct store *st);
 

@@ -150,6 +150,7 @@ Test(auth, amqplain_login_of_wrong_type_is_malformed)
 	    w.len - 4 }, &user, &pass), -1);
 }
 
+static struct ev_loop	*loop;
 static struct broker	 b;
 static struct user	*logged_in;
 static struct sockaddr_in from;		/* the peer: loopback unless a test moves it */
@@ -159,9 +160,10 @@ setup(void)
 {
 	char err[256];
 
-	memset(&b, 0, sizeof(b));
-	auth_init(&b);
-	b.cfg.loopback_users = "guest";
+	/* Its defaults include loopback-users "guest". */
+	loop = ev_loop_new(EVFLAG_AUTO);
+	cr_assert_not_null(loop);
+	broker_init_test(&b, loop);
 	cr_assert_eq(auth_user_set_password(&b, "guest", "guest",
 	    "administrator", err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(auth_user_set_password(&b, "alice", "s3cret", "", err,
@@ -175,7 +177,8 @@ setup(void)
 static void
 teardown(void)
 {
-	auth_free(&b);
+	broker_free(&b);
+	ev_loop_destroy(loop);
 }
 
 TestSuite(auth, .init = setup, .fini = teardown);

@@ -2,8 +2,9 @@
 
 /*
  * Unit tests for a queue's ready entries (server/queue.c): the FIFO ring,
- * requeue to the original position, purge. The queues have no consumers
- * and no vhost, so nothing is ever woken.
+ * requeue to the original position, purge. The queues live in the vhost
+ * "/" of a test broker (broker_init_test) but are not in its map, and
+ * have no consumers, so nothing is ever woken.
  */
 #include <criterion/criterion.h>
 
@@ -12,18 +13,27 @@
 #include <stdint.h>
 
 #include "protocol/wire.h"
+#include "server/broker.h"
 #include "server/msg.h"
 #include "server/queue.h"
 
 #define NMSG	64
 
+static struct ev_loop	*loop;
+static struct broker	 broker;
+static struct vhost	*vh;
 static struct queue	*q;
 static struct msg	*m[NMSG];	/* the test's own reference to each */
 
 static void
 setup(void)
 {
-	q = queue_new(NULL, proto_str_c("q"), false, false, false,
+	loop = ev_loop_new(EVFLAG_AUTO);
+	cr_assert_not_null(loop);
+	broker_init_test(&broker, loop);
+	vh = broker_vhost(&broker, "/", 1);
+	cr_assert_not_null(vh);
+	q = queue_new(vh, proto_str_c("q"), false, false, false,
 	    (struct proto_table){ NULL, 0 });
 	cr_assert_not_null(q);
 	for (size_t i = 0; i < NMSG; i++) {
@@ -40,6 +50,8 @@ teardown(void)
 		queue_unref(q);
 	for (size_t i = 0; i < NMSG; i++)
 		msg_unref(m[i]);
+	broker_free(&broker);
+	ev_loop_destroy(loop);
 }
 
 TestSuite(queue, .init = setup, .fini = teardown);
@@ -238,7 +250,7 @@ static const uint8_t pri_args[] = {
 static struct queue *
 priority_queue(void)
 {
-	struct queue *pq = queue_new(NULL, proto_str_c("pq"), false, false,
+	struct queue *pq = queue_new(vh, proto_str_c("pq"), false, false,
 	    false, (struct proto_table){ pri_args, sizeof(pri_args) });
 
 	cr_assert_not_null(pq);

@@ -1,9 +1,9 @@
 #include "autoconf.h"
 
 /*
- * Unit tests for exchanges, bindings and routing on a real vhost
- * (server/exchange.c, server/vhost.c). No broker or loop is needed: nothing
- * here has consumers, so no queue is ever woken.
+ * Unit tests for exchanges, bindings and routing on the vhost "/" of a
+ * test broker (broker_init_test; server/exchange.c, server/vhost.c).
+ * Nothing here has consumers, so no queue is ever woken.
  */
 #include <criterion/criterion.h>
 
@@ -15,19 +15,25 @@
 
 #include "protocol/table.h"
 #include "protocol/wire.h"
+#include "server/broker.h"
 #include "server/exchange.h"
 #include "server/queue.h"
 #include "server/vhost.h"
 
 static const struct proto_table	notab = { NULL, 0 };
 
+static struct ev_loop		*loop;
+static struct broker		 broker;
 static struct vhost		*vh;
 static struct route_result	 res;
 
 static void
 setup(void)
 {
-	vh = vhost_new(NULL, "/");
+	loop = ev_loop_new(EVFLAG_AUTO);
+	cr_assert_not_null(loop);
+	broker_init_test(&broker, loop);
+	vh = broker_vhost(&broker, "/", 1);
 	cr_assert_not_null(vh);
 	memset(&res, 0, sizeof(res));
 }
@@ -36,7 +42,8 @@ static void
 teardown(void)
 {
 	free(res.q);
-	vhost_free(vh);
+	broker_free(&broker);
+	ev_loop_destroy(loop);
 }
 
 TestSuite(routing, .init = setup, .fini = teardown);
