@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 #include "protocol/table.h"
 #include "server/auth_password.h"
 #include "server/auth_perm.h"
@@ -118,15 +119,10 @@ auth_user_put(struct broker *b, const char *name, const char *hash,
 		    "'%s'", name, algorithm);
 		return -1;
 	}
-	if ((u = calloc(1, sizeof(*u))) == NULL ||
-	    (u->name = strdup(name)) == NULL ||
-	    (u->hash = strdup(hash ? hash : "")) == NULL ||
-	    (u->tags = strdup(tags ? tags : "")) == NULL) {
-		if (u)
-			user_free(u);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	u = xcalloc(1, sizeof(*u));
+	u->name = xstrdup(name);
+	u->hash = xstrdup(hash ? hash : "");
+	u->tags = xstrdup(tags ? tags : "");
 	hmap_init(&u->perms);
 	hmap_init(&u->topic_perms);
 	u->algo = (int)algo;
@@ -189,12 +185,8 @@ auth_permission_set(struct broker *b, const char *user, const char *vhost,
 		snprintf(err, errlen, "no user '%s'", user);
 		return -1;
 	}
-	if ((pm = calloc(1, sizeof(*pm))) == NULL ||
-	    (pm->vhost = strdup(vhost)) == NULL) {
-		free(pm);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	pm = xcalloc(1, sizeof(*pm));
+	pm->vhost = xstrdup(vhost);
 	for (int i = 0; i < 3; i++) {
 		const char *s = src[i] ? src[i] : "";
 

@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/chan_reply_to.h"
@@ -27,8 +28,7 @@ chan_new(struct conn *c, uint16_t id)
 {
 	struct chan *ch;
 
-	if ((ch = calloc(1, sizeof(*ch))) == NULL)
-		return NULL;
+	ch = xcalloc(1, sizeof(*ch));
 	ch->c = c;
 	ch->id = id;
 	ch->state = CHAN_OPEN;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 #include "protocol/frame.h"
 #include "protocol/table.h"
 #include "server/auth.h"
@@ -898,20 +899,13 @@ on_channel_open(struct conn *c, uint16_t id)
 
 		while (ncap <= id)
 			ncap *= 2;
-		if ((n = realloc(c->chans, ncap * sizeof(*n))) == NULL) {
-			conn_fail(c, PROTO_RESOURCE_ERROR, PROTO_CHANNEL_OPEN,
-			    "out of memory");
-			return;
-		}
+		/* Bookkeeping: channel-max caps id (lib/xmalloc.h). */
+		n = xreallocarray(c->chans, ncap, sizeof(*n));
 		memset(n + c->chans_cap, 0, (ncap - c->chans_cap) * sizeof(*n));
 		c->chans = n;
 		c->chans_cap = ncap;
 	}
-	if ((ch = chan_new(c, id)) == NULL) {
-		conn_fail(c, PROTO_RESOURCE_ERROR, PROTO_CHANNEL_OPEN,
-		    "out of memory");
-		return;
-	}
+	ch = chan_new(c, id);
 	c->chans[id] = ch;
 	c->nchans++;
 	conn_send_method(c, id, &ok);
