@@ -9,6 +9,7 @@
 #include "admin/api.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/xmalloc.h"
 #include "server/broker.h"
 #include "server/tls.h"
 
@@ -35,8 +36,7 @@ http_conn_new(struct broker *b, int fd, bool tls)
 		}
 		return NULL;
 	}
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return NULL;
+	h = xcalloc(1, sizeof(*h));
 	h->b = b;
 	io_peer(fd, &h->peer, h->name, sizeof(h->name));
 	/*

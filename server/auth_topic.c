@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/xmalloc.h"
 #include "server/auth_perm.h"
 #include "server/broker.h"
 #include "server/persist.h"
@@ -106,15 +107,13 @@ auth_topic_permission_set(struct broker *b, const char *user,
 		snprintf(err, errlen, "no user '%s'", user);
 		return -1;
 	}
-	if ((tp = calloc(1, sizeof(*tp) + vl + 1 + el + 1)) == NULL)
-		goto nomem;
+	tp = xcalloc(1, sizeof(*tp) + vl + 1 + el + 1);
 	memcpy(tp->key, vhost, vl + 1);
 	memcpy(tp->key + vl + 1, exchange, el + 1);
 	tp->vhost_len = vl;
 	tp->key_len = vl + 1 + el;
 	for (int i = 0; i < 2; i++) {
-		if ((tp->src[i] = strdup(src[i])) == NULL)
-			goto nomem;
+		tp->src[i] = xstrdup(src[i]);
 		if ((n = expand(pat, sizeof(pat), src[i], user, vhost)) >=
 		    sizeof(pat)) {
 			snprintf(err, errlen, "topic permission of '%s' in "
@@ -136,11 +135,6 @@ auth_topic_permission_set(struct broker *b, const char *user,
 	b->auth_gen++;
 	persist_topic_permission(b, user, vhost, exchange, src[0], src[1]);
 	return 0;
-nomem:
-	if (tp != NULL)
-		auth_topic_free(tp);
-	snprintf(err, errlen, "out of memory");
-	return -1;
 }
 
 void

@@ -44,8 +44,7 @@ conn_create(struct broker *b, int fd, bool tls)
 	size_t hwm = b->cfg.output_high_water;
 	struct conn *c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
+	c = xcalloc(1, sizeof(*c));
 	c->b = b;
 	c->id = ++b->next_conn_id;
 	c->state = CONN_HEADER;
@@ -184,14 +183,7 @@ release(struct conn *c)
 
 		if (q->owner != c)
 			continue;
-		if (n == cap) {
-			struct queue **o;
-
-			cap = cap ? cap * 2 : 8;
-			if ((o = realloc(owned, cap * sizeof(*o))) == NULL)
-				break;
-			owned = o;
-		}
+		xvec_grow(&owned, &cap, n + 1, sizeof(*owned), 8);
 		owned[n++] = q;
 	}
 	for (size_t i = 0; i < n; i++)
