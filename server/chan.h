@@ -180,8 +180,12 @@ void	chan_requeue_all(struct chan *ch);
  */
 int	chan_check_access(struct chan *ch, int kind, const char *what,
 	    struct proto_str name, uint32_t method_id);
-/* Shared checks (chan_queue.c); each returns 0 or the code it raised. */
-int	chan_find_queue(struct chan *ch, struct proto_str name,
+/*
+ * Shared checks (chan_queue.c); each returns 0 or the code it raised.
+ * chan_find_queue checks kind (enum perm_kind; -1: none) on the queue
+ * before it looks the queue up.
+ */
+int	chan_find_queue(struct chan *ch, struct proto_str name, int kind,
 	    uint32_t method_id, struct queue **out);
 struct vhost_reply;
 /* Raises what a vhost_declare_*() or vhost_bind() refused; returns its code. */

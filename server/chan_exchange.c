@@ -93,12 +93,13 @@ e2e(struct chan *ch, uint32_t id, struct proto_str dst_name,
 	    id)) != 0 || (rc = chan_check_access(ch, PERM_READ, "exchange",
 	    src_name, id)) != 0)
 		return rc;
-	if ((dst = vhost_exchange(ch->c->vh, dst_name)) == NULL)
-		return not_found(ch, dst_name, id);
+	/* compat: rabbit_channel's order: the source's topic check and 404 first. */
 	if ((src = vhost_exchange(ch->c->vh, src_name)) == NULL)
 		return not_found(ch, src_name, id);
 	if ((rc = chan_check_topic(ch, src, PERM_READ, key, id)) != 0)
 		return rc;
+	if ((dst = vhost_exchange(ch->c->vh, dst_name)) == NULL)
+		return not_found(ch, dst_name, id);
 	bd.src = src;
 	bd.dst = dst;
 	if (bind && vhost_bind(ch->c->vh, &bd, &r) != 0)

@@ -21,11 +21,12 @@ chan_refuse(struct chan *ch, uint32_t method_id, const struct vhost_reply *r)
 }
 
 int
-chan_find_queue(struct chan *ch, struct proto_str name, uint32_t method_id,
-    struct queue **out)
+chan_find_queue(struct chan *ch, struct proto_str name, int kind,
+    uint32_t method_id, struct queue **out)
 {
 	struct vhost_reply r;
 	struct queue *q;
+	int rc;
 
 	/* spec: an empty queue name means the channel's last declared queue. */
 	if (name.len == 0) {
@@ -35,6 +36,13 @@ chan_find_queue(struct chan *ch, struct proto_str name, uint32_t method_id,
 		name = (struct proto_str){ (const uint8_t *)ch->last_queue,
 		    ch->last_queue_len };
 	}
+	/*
+	 * The right before the lookup, as in rabbit_channel: a 404 for a
+	 * queue the user may not touch would tell which names exist.
+	 */
+	if (kind >= 0 && (rc = chan_check_access(ch, kind, "queue", name,
+	    method_id)) != 0)
+		return rc;
 	if ((q = vhost_queue(ch->c->vh, name)) == NULL)
 		return chan_fail(ch, PROTO_NOT_FOUND, method_id,
 		    "no queue '%.*s' in vhost '%s'", PSTR(name),
@@ -97,7 +105,7 @@ queue_declare(struct chan *ch, const struct proto_queue_declare *m)
 			return chan_fail(ch, PROTO_NOT_FOUND,
 			    PROTO_QUEUE_DECLARE, "no queue '' in vhost '%s'",
 			    vh->name);
-		if ((rc = chan_find_queue(ch, name, PROTO_QUEUE_DECLARE,
+		if ((rc = chan_find_queue(ch, name, -1, PROTO_QUEUE_DECLARE,
 		    &q)) != 0)
 			return rc;
 		return declare_ok(ch, q, m->no_wait);
@@ -116,34 +124,44 @@ queue_declare(struct chan *ch, const struct proto_queue_declare *m)
 	return declare_ok(ch, q, m->no_wait);
 }
 
-/* Looks up the exchange of a queue.bind/unbind; the default one refuses. */
+/*
+ * The checks of queue.bind and queue.unbind in rabbit_channel's order:
+ * write on the queue, not the default exchange, read on the exchange,
+ * the topic permission on the binding key, and only then the lookups
+ * (the exchange's 404 before the queue's), so that no answer tells a
+ * user about a name it has no rights on.
+ */
 static int
-bind_exchange(struct chan *ch, struct proto_str name, uint32_t method_id,
-    struct exchange **out)
+bind_ends(struct chan *ch, struct proto_str queue, struct proto_str exchange,
+    struct proto_str key, uint32_t method_id, struct queue **q,
+    struct exchange **ex)
 {
-	if (name.len == 0)
-		return chan_fail(ch, PROTO_ACCESS_REFUSED, method_id,
-		    "operation not permitted on the default exchange");
-	if ((*out = vhost_exchange(ch->c->vh, name)) == NULL)
-		return chan_fail(ch, PROTO_NOT_FOUND, method_id,
-		    "no exchange '%.*s' in vhost '%s'", PSTR(name),
-		    ch->c->vh->name);
-	return 0;
-}
-
-/* compat: binding needs write on the queue and read on the exchange. */
-static int
-access_bind(struct chan *ch, struct queue *q, struct proto_str exchange,
-    uint32_t method_id)
-{
+	struct proto_str qname = queue;
 	int rc;
 
-	if ((rc = chan_check_access(ch, PERM_WRITE, "queue",
-	    (struct proto_str){ (const uint8_t *)q->name, q->name_len },
+	if (qname.len == 0) {
+		if (ch->last_queue_len == 0)
+			return chan_fail(ch, PROTO_NOT_FOUND, method_id,
+			    "no previously declared queue");
+		qname = (struct proto_str){ (const uint8_t *)ch->last_queue,
+		    ch->last_queue_len };
+	}
+	if ((rc = chan_check_access(ch, PERM_WRITE, "queue", qname,
 	    method_id)) != 0)
 		return rc;
-	return chan_check_access(ch, PERM_READ, "exchange", exchange,
-	    method_id);
+	if (exchange.len == 0)
+		return chan_fail(ch, PROTO_ACCESS_REFUSED, method_id,
+		    "operation not permitted on the default exchange");
+	if ((rc = chan_check_access(ch, PERM_READ, "exchange", exchange,
+	    method_id)) != 0)
+		return rc;
+	if ((*ex = vhost_exchange(ch->c->vh, exchange)) == NULL)
+		return chan_fail(ch, PROTO_NOT_FOUND, method_id,
+		    "no exchange '%.*s' in vhost '%s'", PSTR(exchange),
+		    ch->c->vh->name);
+	if ((rc = chan_check_topic(ch, *ex, PERM_READ, key, method_id)) != 0)
+		return rc;
+	return chan_find_queue(ch, qname, -1, method_id, q);
 }
 
 static int
@@ -155,11 +173,8 @@ queue_bind(struct chan *ch, const struct proto_queue_bind *m)
 	struct queue *q;
 	int rc;
 
-	if ((rc = chan_find_queue(ch, m->queue, PROTO_QUEUE_BIND, &q)) != 0 ||
-	    (rc = bind_exchange(ch, m->exchange, PROTO_QUEUE_BIND, &ex)) != 0 ||
-	    (rc = access_bind(ch, q, m->exchange, PROTO_QUEUE_BIND)) != 0 ||
-	    (rc = chan_check_topic(ch, ex, PERM_READ, m->routing_key,
-	    PROTO_QUEUE_BIND)) != 0)
+	if ((rc = bind_ends(ch, m->queue, m->exchange, m->routing_key,
+	    PROTO_QUEUE_BIND, &q, &ex)) != 0)
 		return rc;
 	if (vhost_bind(ch->c->vh, &(struct vhost_binding){ .src = ex,
 	    .q = q, .key = m->routing_key, .args = m->arguments }, &r) != 0)
@@ -177,11 +192,8 @@ queue_unbind(struct chan *ch, const struct proto_queue_unbind *m)
 	struct queue *q;
 	int rc;
 
-	if ((rc = chan_find_queue(ch, m->queue, PROTO_QUEUE_UNBIND, &q)) != 0 ||
-	    (rc = bind_exchange(ch, m->exchange, PROTO_QUEUE_UNBIND, &ex)) != 0 ||
-	    (rc = access_bind(ch, q, m->exchange, PROTO_QUEUE_UNBIND)) != 0 ||
-	    (rc = chan_check_topic(ch, ex, PERM_READ, m->routing_key,
-	    PROTO_QUEUE_UNBIND)) != 0)
+	if ((rc = bind_ends(ch, m->queue, m->exchange, m->routing_key,
+	    PROTO_QUEUE_UNBIND, &q, &ex)) != 0)
 		return rc;
 	vhost_unbind(ch->c->vh, &(struct vhost_binding){ .src = ex, .q = q,
 	    .key = m->routing_key, .args = m->arguments });
@@ -196,9 +208,8 @@ queue_purge_method(struct chan *ch, const struct proto_queue_purge *m)
 	struct queue *q;
 	int rc;
 
-	if ((rc = chan_find_queue(ch, m->queue, PROTO_QUEUE_PURGE, &q)) != 0 ||
-	    (rc = chan_check_access(ch, PERM_READ, "queue", (struct proto_str){
-	    (const uint8_t *)q->name, q->name_len }, PROTO_QUEUE_PURGE)) != 0)
+	if ((rc = chan_find_queue(ch, m->queue, PERM_READ, PROTO_QUEUE_PURGE,
+	    &q)) != 0)
 		return rc;
 	ok.u.queue_purge_ok.message_count = queue_purge(q);
 	if (!m->no_wait)

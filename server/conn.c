@@ -709,7 +709,24 @@ static void
 on_open(struct conn *c, const struct proto_connection_open *m)
 {
 	struct proto_method ok = { .id = PROTO_CONNECTION_OPEN_OK };
+	char vhost[256];
 
+	/*
+	 * compat: the vhost access check comes first, so a logged-in user
+	 * learns nothing about vhosts it may not open: a missing one gets
+	 * the same 530 as one without permissions. RabbitMQ 3.10 checks the
+	 * connection limits first and says "vhost X not found" to anyone.
+	 */
+	snprintf(vhost, sizeof(vhost), "%.*s", PSTR(m->virtual_host));
+	if ((m->virtual_host.len > 0 && memchr(m->virtual_host.p, 0,
+	    m->virtual_host.len) != NULL) ||
+	    !auth_vhost_allowed(auth_user(c->b, c->user, strlen(c->user)),
+	    vhost)) {
+		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_OPEN,
+		    "access to vhost '%.*s' refused for user '%s'",
+		    PSTR(m->virtual_host), c->user);
+		return;
+	}
 	c->vh = broker_vhost(c->b, (const char *)m->virtual_host.p,
 	    m->virtual_host.len);
 	if (c->vh == NULL) {
@@ -731,14 +748,6 @@ on_open(struct conn *c, const struct proto_connection_open *m)
 		    "access to vhost '%s' refused for user '%s': connection "
 		    "limit (%lld) is reached", c->vh->name, c->user,
 		    (long long)c->vh->max_connections);
-		c->vh = NULL;
-		return;
-	}
-	if (!auth_vhost_allowed(auth_user(c->b, c->user, strlen(c->user)),
-	    c->vh->name)) {
-		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_OPEN,
-		    "access to vhost '%s' refused for user '%s'", c->vh->name,
-		    c->user);
 		c->vh = NULL;
 		return;
 	}

@@ -1212,6 +1212,94 @@ Test(access, get_refused_without_read)
 	hb_stop(&broker);
 }
 
+/* ---- no 404 for names without rights ---------------------------------- */
+
+/*
+ * compat: rabbit_channel checks the right before it looks the queue or
+ * exchange up, so a user learns nothing about names it has no rights on:
+ * an existing name (q1, x1) and a missing one get the same 403 (checked
+ * on RabbitMQ 3.10.8).
+ */
+Test(access, missing_and_existing_queues_get_the_same_403)
+{
+	static const char *const	names[] = { "q1", "qmissing" };
+	amqp_connection_state_t		c;
+
+	start_bob("^bob", "^bob", "^bob");
+	c = bob();
+	expect_ok(do_queue_declare(c, "bob-q", false), "declare bob-q");
+	for (size_t i = 0; i < 2; i++) {
+		const char	*q = names[i];
+
+		expect_refused(c, do_get(c, q), "queue", q);
+		reopen(c);
+		expect_refused(c, do_queue_purge(c, q), "queue", q);
+		reopen(c);
+		expect_refused(c, do_consume(c, q), "queue", q);
+		reopen(c);
+		expect_refused(c, do_queue_bind(c, q, "amq.direct", "k"),
+		    "queue", q);
+		reopen(c);
+		expect_refused(c, do_queue_unbind(c, q, "amq.direct", "k"),
+		    "queue", q);
+		reopen(c);
+		expect_refused(c, do_queue_delete(c, q), "queue", q);
+		reopen(c);
+	}
+	hb_close(c);
+	hb_stop(&broker);
+}
+
+Test(access, missing_and_existing_exchanges_get_the_same_403)
+{
+	static const char *const	names[] = { "x1", "xmissing" };
+	amqp_connection_state_t		c;
+
+	start_bob("^bob", "^bob", "^bob");
+	c = bob();
+	expect_ok(do_queue_declare(c, "bob-q", false), "declare bob-q");
+	amqp_exchange_declare(c, 1, amqp_cstring_bytes("bob-x"),
+	    amqp_cstring_bytes("fanout"), 0, 0, 0, 0, amqp_empty_table);
+	ok(c, "declare bob-x");
+	for (size_t i = 0; i < 2; i++) {
+		const char	*x = names[i];
+
+		expect_refused(c, do_publish(c, x, "k", "m"), "exchange", x);
+		reopen(c);
+		expect_refused(c, do_queue_bind(c, "bob-q", x, "k"),
+		    "exchange", x);
+		reopen(c);
+		expect_refused(c, do_queue_unbind(c, "bob-q", x, "k"),
+		    "exchange", x);
+		reopen(c);
+		expect_refused(c, do_exchange_bind(c, "bob-x", x, "k"),
+		    "exchange", x);
+		reopen(c);
+		expect_refused(c, do_exchange_bind(c, x, "bob-x", "k"),
+		    "exchange", x);
+		reopen(c);
+		expect_refused(c, do_exchange_delete(c, x), "exchange", x);
+		reopen(c);
+	}
+	hb_close(c);
+	hb_stop(&broker);
+}
+
+/*
+ * compat: a logged-in user is told the same for a vhost that does not
+ * exist as for one it may not open. RabbitMQ 3.10.8 answers "vhost nope
+ * not found" to anyone, which tells which vhosts exist; warren does not.
+ */
+Test(access, missing_vhost_looks_like_one_without_access)
+{
+	start_bob(".*", ".*", ".*");	/* bob: "/" only */
+	expect_open_refused("other", "bob", BOB_PW,
+	    "NOT_ALLOWED - access to vhost 'other' refused for user 'bob'");
+	expect_open_refused("nope", "bob", BOB_PW,
+	    "NOT_ALLOWED - access to vhost 'nope' refused for user 'bob'");
+	hb_stop(&broker);
+}
+
 /* ---- patterns --------------------------------------------------------- */
 
 Test(access, empty_patterns_deny_everything)
@@ -1368,7 +1456,7 @@ Test(access, unknown_vhost_refused_with_530)
 {
 	start_bob(".*", ".*", ".*");
 	expect_open_refused("nope", "alice", ALICE_PW,
-	    "NOT_ALLOWED - vhost nope not found");
+	    "NOT_ALLOWED - access to vhost 'nope' refused for user 'alice'");
 	hb_stop(&broker);
 }
 

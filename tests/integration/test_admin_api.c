@@ -198,7 +198,7 @@ Test(admin_api, vhost_deletion_survives_restart_even_for_the_default_vhost)
 	cr_assert_null(hb_connect_opts(&b, "/", "guest", "guest", 131072, 0,
 	    &r));
 	cr_assert_str_eq(hb_expect_close(NULL, r, true, 530),
-	    "NOT_ALLOWED - vhost / not found");
+	    "NOT_ALLOWED - access to vhost '/' refused for user 'guest'");
 	call("GET", "/api/vhosts/%2F", NULL, 404);
 	hb_stop(&b);
 }

@@ -238,7 +238,14 @@ Test(connection, unknown_vhost_is_not_allowed)
 	    FRAME_MAX, 0, &r);
 	cr_assert_null(c);
 	text = hb_expect_close(NULL, r, true, 530);
-	cr_assert_str_eq(text, "NOT_ALLOWED - vhost no-such-vhost not found");
+	/*
+	 * compat: RabbitMQ 3.10 names a missing vhost; warren says what it
+	 * says for a vhost the user may not open (see test_access.c).
+	 */
+	cr_assert_str_eq(text, b.external ?
+	    "NOT_ALLOWED - vhost no-such-vhost not found" :
+	    "NOT_ALLOWED - access to vhost 'no-such-vhost' refused for user "
+	    "'guest'");
 }
 
 Test(connection, tune_proposes_rabbitmq_defaults)
