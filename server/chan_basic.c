@@ -447,6 +447,34 @@ publish_complete(struct chan *ch)
 	return rc;
 }
 
+/*
+ * compat: every CC and BCC key of a message to a topic exchange meets the
+ * user's topic write permission, like the routing key (basic_publish):
+ * they route it too. RabbitMQ checks them since 4.0.3; 3.10 checks only
+ * the routing key, so its topic permissions can be bypassed with CC.
+ */
+static int
+check_topic_cc(struct chan *ch, const struct msg *m)
+{
+	struct route_keys_iter it;
+	struct route_keys keys;
+	struct exchange *ex;
+	struct proto_str key;
+	int rc;
+
+	ex = vhost_exchange(ch->c->vh, msg_exchange(m));
+	if (ex == NULL || ex->kind != EXCHANGE_TOPIC)
+		return 0;	/* a vanished exchange: routing says 404 */
+	msg_route_keys(m, &keys);
+	exchange_keys_init(&it, &keys);
+	exchange_keys_next(&it, &key);	/* the routing key: checked */
+	while (exchange_keys_next(&it, &key))
+		if ((rc = chan_check_topic(ch, ex, PERM_WRITE, key,
+		    PROTO_BASIC_PUBLISH)) != 0)
+			return rc;
+	return 0;
+}
+
 static int
 content_header(struct chan *ch, const struct proto_content_event *ev)
 {
@@ -519,6 +547,8 @@ content_header(struct chan *ch, const struct proto_content_event *ev)
 			    PROTO_BASIC_PUBLISH, "out of memory");
 			goto fail;
 		}
+		if ((rc = check_topic_cc(ch, m)) != 0)
+			goto fail;
 	}
 	ch->pub_msg = m;
 	return 0;
