@@ -327,22 +327,46 @@ auth_parse_amqplain(struct proto_str r, struct proto_str *user,
 	return 0;
 }
 
-/* Whether name is listed in the comma-separated loopback-users option. */
+/*
+ * Whether name is listed in the comma-separated loopback-users option.
+ * Blanks around an entry are not part of it: "guest, admin" lists admin.
+ */
 static bool
-loopback_only(const char *list, struct proto_str name)
+loopback_only(const char *list, const char *name, size_t len)
 {
 	const char *p = list;
 
 	while (p != NULL && *p != '\0') {
 		size_t n = strcspn(p, ",");
+		size_t b = 0, e = n;
 
-		if (n == name.len && memcmp(p, name.p, n) == 0)
+		while (b < e && (p[b] == ' ' || p[b] == '\t'))
+			b++;
+		while (e > b && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+			e--;
+		if (e - b == len && memcmp(p + b, name, len) == 0)
 			return true;
 		p += n;
 		if (*p == ',')
 			p++;
 	}
 	return false;
+}
+
+/*
+ * compat: RabbitMQ's loopback_users, decided from the real socket after
+ * any mechanism's success (rabbit_reader's auth_phase): PLAIN, AMQPLAIN
+ * and EXTERNAL alike.
+ */
+static bool
+loopback_refused(struct broker *b, const struct user *u,
+    const struct sockaddr *peer)
+{
+	if (!loopback_only(b->cfg.loopback_users, u->name, strlen(u->name)) ||
+	    auth_is_loopback(peer))
+		return false;
+	log_info("auth: user '%s' can only connect via localhost", u->name);
+	return true;
 }
 
 enum auth_result
@@ -384,19 +408,15 @@ auth_login(struct broker *b, struct proto_str mechanism,
 		    u->name);
 		return AUTH_REFUSED;
 	}
-	/* compat: RabbitMQ's loopback_users, decided from the real socket. */
-	if (loopback_only(b->cfg.loopback_users, name) &&
-	    !auth_is_loopback(peer)) {
-		log_info("auth: user '%s' can only connect via localhost",
-		    u->name);
+	if (loopback_refused(b, u, peer))
 		return AUTH_REFUSED;
-	}
 	*out = u;
 	return AUTH_OK;
 }
 
 enum auth_result
-auth_login_external(struct broker *b, const char *name, struct user **out)
+auth_login_external(struct broker *b, const char *name,
+    const struct sockaddr *peer, struct user **out)
 {
 	struct user *u = hmap_get(&b->users, name, strlen(name));
 
@@ -404,6 +424,8 @@ auth_login_external(struct broker *b, const char *name, struct user **out)
 		log_info("auth: EXTERNAL login refused: no user '%s'", name);
 		return AUTH_REFUSED;
 	}
+	if (loopback_refused(b, u, peer))
+		return AUTH_REFUSED;
 	*out = u;
 	return AUTH_OK;
 }

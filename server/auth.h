@@ -88,9 +88,12 @@ enum auth_result auth_login(struct broker *b, struct proto_str mechanism,
 	    struct proto_str response, const struct sockaddr *peer,
 	    struct user **user);
 
-/* Logs name in without a password (SASL EXTERNAL): it must exist. */
+/*
+ * Logs name in without a password (SASL EXTERNAL): it must exist, and
+ * loopback-users holds as for auth_login.
+ */
 enum auth_result auth_login_external(struct broker *b, const char *name,
-	    struct user **user);
+	    const struct sockaddr *peer, struct user **user);
 
 /* Removes a user's permissions in a vhost (open connections keep going). */
 void	auth_permission_del(struct broker *b, const char *user,

@@ -627,7 +627,8 @@ external_login(struct conn *c, struct user **user)
 		return AUTH_REFUSED;
 	name = strcmp(c->b->cfg.tls_cert_login_from, "distinguished_name") ==
 	    0 ? dn : cn;
-	return auth_login_external(c->b, name, user);
+	return auth_login_external(c->b, name,
+	    (const struct sockaddr *)&c->peer, user);
 }
 
 static void

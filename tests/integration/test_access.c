@@ -1842,6 +1842,31 @@ Test(access, loopback_user_refused_via_local_non_loopback_address)
 	hb_stop(&broker);
 }
 
+/* The list's blanks are no part of its names: "bob, alice" names alice. */
+Test(access, loopback_users_list_entries_are_trimmed)
+{
+	const char	*extra[] = { "--loopback-users", "bob, alice", "--bind",
+			    "0.0.0.0", NULL };
+	struct perm	 p = { "/", ".*", ".*", ".*" };
+	char		 text[512], addr[INET_ADDRSTRLEN];
+	int		 code;
+
+	start_perms(&p, 1, extra);
+	if (ns_setup())
+		snprintf(addr, sizeof(addr), "%s", ns.ha);
+	else if (!local_non_loopback(addr, sizeof(addr)))
+		cr_skip_test("no local non-loopback IPv4 address");
+	code = try_login(addr, broker.port, "alice", ALICE_PW, text,
+	    sizeof(text));
+	cr_assert_eq(code, 403, "alice via %s: %d '%s'", addr, code, text);
+	cr_assert_str_eq(text, LOGIN_REFUSED);
+	code = try_login(addr, broker.port, "bob", BOB_PW, text,
+	    sizeof(text));
+	cr_assert_eq(code, 403, "bob via %s: %d '%s'", addr, code, text);
+	ns_cleanup();
+	hb_stop(&broker);
+}
+
 /* ---- bad definitions -------------------------------------------------- */
 
 /*

@@ -266,6 +266,38 @@ Test(auth, guest_is_refused_from_a_non_loopback_peer)
 	    AUTH_OK);
 }
 
+Test(auth, loopback_users_entries_are_trimmed)
+{
+	b.cfg.loopback_users = "guest, alice";
+	from.sin_addr.s_addr = inet_addr("192.0.2.7");
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0alice\0s3cret")),
+	    AUTH_REFUSED, "' alice' did not name alice");
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0guest\0guest")),
+	    AUTH_REFUSED);
+	b.cfg.loopback_users = " alice\t,\tguest ";
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0alice\0s3cret")),
+	    AUTH_REFUSED);
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0guest\0guest")),
+	    AUTH_REFUSED);
+	/* A blank is no wildcard, nor is a prefix a name. */
+	b.cfg.loopback_users = " , ali";
+	cr_assert_eq(login(proto_str_c("PLAIN"), BYTES("\0alice\0s3cret")),
+	    AUTH_OK);
+}
+
+/* compat: rabbit_reader checks loopback_users after any mechanism. */
+Test(auth, external_login_honours_loopback_users)
+{
+	cr_assert_eq(auth_login_external(&b, "guest", (struct sockaddr *)&from,
+	    &logged_in), AUTH_OK);
+	from.sin_addr.s_addr = inet_addr("192.0.2.7");
+	cr_assert_eq(auth_login_external(&b, "guest", (struct sockaddr *)&from,
+	    &logged_in), AUTH_REFUSED);
+	cr_assert_eq(auth_login_external(&b, "alice", (struct sockaddr *)&from,
+	    &logged_in), AUTH_OK);
+	cr_assert_str_eq(logged_in->name, "alice");
+}
+
 Test(auth, loopback_is_decided_for_ipv4_ipv6_and_v4_mapped)
 {
 	struct sockaddr_in v4 = { .sin_family = AF_INET };
