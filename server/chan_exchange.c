@@ -59,6 +59,14 @@ exchange_delete(struct chan *ch, const struct proto_exchange_delete *m)
 
 	if (m->exchange.len == 0)
 		return default_refused(ch, PROTO_EXCHANGE_DELETE);
+	/*
+	 * compat: RabbitMQ 3.10 refuses every amq.* name, existing or not,
+	 * before the permission check (checked on 3.10.8).
+	 */
+	if (vhost_name_reserved(m->exchange))
+		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_EXCHANGE_DELETE,
+		    "deletion of system exchange '%.*s' in vhost '%s' not "
+		    "allowed", PSTR(m->exchange), ch->c->vh->name);
 	if ((rc = chan_check_access(ch, PERM_CONFIGURE, "exchange",
 	    m->exchange, PROTO_EXCHANGE_DELETE)) != 0)
 		return rc;

@@ -421,9 +421,9 @@ vhost_remove_exchange(struct vhost *vh, struct exchange *ex, bool if_unused,
     struct vhost_reply *r)
 {
 	if (ex->builtin)
-		return refuse(r, PROTO_ACCESS_REFUSED, "exchange '%s' in vhost "
-		    "'%s' is a system exchange and cannot be deleted",
-		    ex->name, vh->name);
+		return refuse(r, PROTO_ACCESS_REFUSED, "deletion of system "
+		    "exchange '%s' in vhost '%s' not allowed", ex->name,
+		    vh->name);
 	if (if_unused && ex->nbindings > 0)
 		return refuse(r, PROTO_PRECONDITION_FAILED, "exchange '%s' in "
 		    "vhost '%s' in use", ex->name, vh->name);

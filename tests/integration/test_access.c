@@ -767,6 +767,20 @@ Test(access, exchange_delete_refused_without_configure)
 	hb_stop(&broker);
 }
 
+/* compat: RabbitMQ 3.10 refuses an amq.* name before the right. */
+Test(access, exchange_delete_of_amq_names_refused_before_the_right)
+{
+	amqp_connection_state_t	c;
+
+	start_bob("^bob", "^bob", "^bob");
+	c = bob();
+	cr_assert_str_eq(hb_expect_close(c, do_exchange_delete(c,
+	    "amq.direct"), false, 403), "ACCESS_REFUSED - deletion of system "
+	    "exchange 'amq.direct' in vhost '/' not allowed");
+	hb_close(c);
+	hb_stop(&broker);
+}
+
 /* ---- queue.declare / queue.delete: configure; queue.purge: read ------- */
 
 Test(access, queue_declare_allowed_by_configure_alone)

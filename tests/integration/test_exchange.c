@@ -1008,3 +1008,29 @@ Test(exchange, mandatory_ae_without_queue_returns)
 	amqp_destroy_message(&m);
 	hb_close(c);
 }
+
+/*
+ * compat: RabbitMQ 3.10 refuses to delete any amq.* exchange, existing
+ * or not, with these words (checked on 3.10.8); the built-ins stay.
+ */
+Test(exchange, delete_of_an_amq_name_is_refused_with_rabbitmq_words)
+{
+	static const char *const	names[] = { "amq.direct", "amq.topic",
+					    "amq.no-such", "amq." };
+	amqp_connection_state_t		c = ut_connect();
+	char				want[200];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		amqp_exchange_delete(c, 1, amqp_cstring_bytes(names[i]), 0);
+		snprintf(want, sizeof(want), "ACCESS_REFUSED - deletion of "
+		    "system exchange '%s' in vhost '/' not allowed", names[i]);
+		cr_assert_str_eq(hb_expect_close(c, amqp_get_rpc_reply(c),
+		    false, 403), want);
+		cr_assert_not_null(amqp_channel_open(c, 1));
+	}
+	cr_assert_eq(xdeclare(c, "amq.direct", "direct", true, false, false,
+	    false, amqp_empty_table).reply_type, AMQP_RESPONSE_NORMAL);
+	cr_assert_eq(xdeclare(c, "amq.topic", "topic", true, false, false,
+	    false, amqp_empty_table).reply_type, AMQP_RESPONSE_NORMAL);
+	hb_close(c);
+}
