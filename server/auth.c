@@ -301,7 +301,12 @@ auth_parse_plain(struct proto_str r, struct proto_str *user,
 		part[n].p = rd.p;
 		part[n].len = 0;
 	}
-	if (n != 2 || part[1].len == 0)
+	/*
+	 * compat: RabbitMQ 3.10 takes no authzid (it wants the response to
+	 * begin with NUL) and hangs up on one, even one naming the user
+	 * itself (checked on 3.10.8): nobody may ask to act as another.
+	 */
+	if (n != 2 || part[0].len != 0 || part[1].len == 0)
 		return -1;
 	*user = part[1];
 	*pass = part[2];

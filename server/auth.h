@@ -137,7 +137,10 @@ bool	auth_can(const struct user *u, const char *vhost, enum perm_kind kind,
 /* Whether sa is a loopback address (IPv4 127/8, ::1, v4-mapped 127/8). */
 bool	auth_is_loopback(const struct sockaddr *sa);
 
-/* Splits a PLAIN response ([authzid] NUL authcid NUL passwd). */
+/*
+ * Splits a PLAIN response ([authzid] NUL authcid NUL passwd); a non-empty
+ * authzid is refused as malformed, as RabbitMQ 3.10 refuses it.
+ */
 int	auth_parse_plain(struct proto_str response, struct proto_str *user,
 	    struct proto_str *pass);
 /* Reads LOGIN and PASSWORD from an AMQPLAIN response (table entries). */

@@ -216,6 +216,26 @@ Test(connection, malformed_plain_response_closes)
 	close(fd);
 }
 
+/*
+ * compat: RabbitMQ 3.10 takes no PLAIN authzid, not even the user's own
+ * name: it hangs up without a connection.close (checked on 3.10.8).
+ */
+Test(connection, plain_with_an_authzid_closes)
+{
+	static const char	resp1[] = "guest\0guest\0guest";
+	static const char	resp2[] = "admin\0guest\0guest";
+	int			fd;
+
+	fd = hb_raw_open_start(&b);
+	hb_raw_send_start_ok(fd, "PLAIN", resp1, sizeof(resp1) - 1, true);
+	cr_assert_eq(hb_raw_count_until_eof(fd, SILENT_MS), 0);
+	close(fd);
+	fd = hb_raw_open_start(&b);
+	hb_raw_send_start_ok(fd, "PLAIN", resp2, sizeof(resp2) - 1, false);
+	cr_assert_eq(hb_raw_count_until_eof(fd, SILENT_MS), 0);
+	close(fd);
+}
+
 Test(connection, unknown_mechanism_closes)
 {
 	static const char	resp[] = "\0guest\0guest";
