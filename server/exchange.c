@@ -371,7 +371,12 @@ exchange_route_keys(struct exchange *ex, const struct route_keys *keys,
 		/*
 		 * compat: RabbitMQ consults an exchange's alternate exchange
 		 * when that exchange's own bindings matched nothing, for
-		 * all the keys together.
+		 * all the keys together. The rights were checked once, when
+		 * the exchange was declared (read on it, write on the
+		 * alternate, vhost_declare.c): the alternate belongs to the
+		 * exchange, not to each publisher, so a publisher needs no
+		 * write on it, and the declarer keeps it after losing that
+		 * right, as in RabbitMQ 3.10 (checked on 3.10.8).
 		 */
 		if (rp.matched == 0 && x->alternate != NULL &&
 		    (ae = vhost_exchange(x->vh, (struct proto_str){

@@ -142,7 +142,11 @@ refused(struct import *im, const struct vhost_reply *r)
  * compat: RabbitMQ's import declares, so checks names and arguments, but
  * leaves an existing exchange or queue as it is (the file is loaded at
  * every start). The file is trusted: the rights arguments imply are not
- * checked, as for RabbitMQ's internal acting user.
+ * checked, as for RabbitMQ's internal acting user (an alternate exchange
+ * needs no write on it here). Its types are: RabbitMQ 3.10 stores an
+ * alternate-exchange that is no string and then never routes by it
+ * (checked on 3.10.8); warren refuses the file instead of silently
+ * losing the alternate.
  */
 static int
 on_exchange(void *arg, const struct defs_exchange *x)

@@ -700,6 +700,42 @@ Test(access, alternate_exchange_needs_read_on_it_and_write_on_the_alternate)
 	hb_stop(&broker);
 }
 
+/*
+ * compat: the alternate's rights are checked at declare time only: the
+ * alternate belongs to the exchange, so once declared it keeps routing
+ * after its declarer lost write on it, as in RabbitMQ 3.10 (checked on
+ * 3.10.8), while a direct publish to it is refused.
+ */
+Test(access, alternate_exchange_is_checked_at_declare_time_only)
+{
+	amqp_connection_state_t	a, c;
+	struct hhttp		resp;
+	int			st;
+
+	start_bob("^xnew$", "^(x2|xnew)$", "^xnew$");
+	a = alice();
+	expect_ok(do_queue_declare(a, "qae", false), "declare qae");
+	expect_ok(do_queue_bind(a, "qae", "x2", ""), "bind qae to x2");
+	c = bob();
+	expect_ok(declare_with_ae(c, "xnew", "x2"), "exchange.declare with an "
+	    "alternate");
+	hb_close(c);
+	st = hb_http(&broker, "PUT", "/api/permissions/%2F/bob",
+	    "alice:" ALICE_PW, "{\"configure\":\"^xnew$\",\"write\":"
+	    "\"^xnew$\",\"read\":\"^xnew$\"}", &resp);
+	hb_http_free(&resp);
+	cr_assert(st >= 200 && st < 300, "PUT permissions: %d", st);
+	c = bob();
+	expect_ok(do_publish(c, "xnew", "no-binding", "via the alternate"),
+	    "publish to xnew");
+	expect_refused(c, do_publish(c, "x2", "", "direct"), "exchange", "x2");
+	hb_close(c);
+	expect_body(a, "qae", "via the alternate");
+	cr_assert_eq(count(a, "qae"), 0);
+	hb_close(a);
+	hb_stop(&broker);
+}
+
 Test(access, exchange_declare_refused_without_configure)
 {
 	amqp_connection_state_t	c;
@@ -1941,6 +1977,29 @@ Test(access, unknown_hashing_algorithm_fails_start)
 		cr_skip_test("tests warrend itself; external broker in use");
 	expect_start_failure(defs_text(NULL, 0,
 	    "rabbit_password_hashing_rot13"), want);
+}
+
+/*
+ * compat: RabbitMQ 3.10's import stores an alternate-exchange of another
+ * type and never routes by it; warren refuses the file.
+ */
+Test(access, non_string_alternate_exchange_in_definitions_fails_start)
+{
+	const char *const	want[] = { "invalid type",
+				    "'alternate-exchange'", "xae", NULL };
+	char			*text = defs_text(NULL, 0, NULL), *at;
+	struct sbuf		 s = { NULL, 0, 0 };
+
+	if (getenv("WARREN_TEST_URL") != NULL &&
+	    getenv("WARREN_TEST_URL")[0] != '\0')
+		cr_skip_test("tests warrend itself; external broker in use");
+	cr_assert_not_null(at = strstr(text, "\"exchanges\": [\n"));
+	at += strlen("\"exchanges\": [\n");
+	sb_printf(&s, "%.*s  {\"name\": \"xae\", \"vhost\": \"/\", "
+	    "\"type\": \"direct\", \"durable\": true, \"auto_delete\": false, "
+	    "\"internal\": false, \"arguments\": {\"alternate-exchange\": 5}},"
+	    "\n%s", (int)(at - text), text, at);
+	expect_start_failure(s.p, want);
 }
 
 /* ---- reloading -------------------------------------------------------- */
