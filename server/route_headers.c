@@ -21,6 +21,7 @@
 
 #include "server/route_headers.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum xmatch {
@@ -161,19 +162,121 @@ lookup(struct proto_table t, struct proto_str key, struct proto_field *val)
 	return false;
 }
 
+struct headers_entry {
+	struct proto_str	key;
+	struct proto_field	val;
+	size_t			pos;	/* in the table: the first one wins */
+};
+
+static int
+key_cmp(struct proto_str a, struct proto_str b)
+{
+	size_t	n = a.len < b.len ? a.len : b.len;
+	int	c = n ? memcmp(a.p, b.p, n) : 0;
+
+	if (c != 0)
+		return c;
+	return a.len < b.len ? -1 : a.len > b.len;
+}
+
+static int
+entry_cmp(const void *pa, const void *pb)
+{
+	const struct headers_entry *a = pa, *b = pb;
+	int c = key_cmp(a->key, b->key);
+
+	if (c != 0)
+		return c;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+void
+headers_index_init(struct headers_index *ix, struct proto_table headers)
+{
+	ix->headers = headers;
+	ix->v = NULL;
+	ix->n = 0;
+	ix->state = 0;
+}
+
+void
+headers_index_free(struct headers_index *ix)
+{
+	free(ix->v);
+	ix->v = NULL;
+	ix->state = 0;
+}
+
+/* Sorts the header entries once, by key then position; false on ENOMEM. */
+static bool
+index_build(struct headers_index *ix)
+{
+	struct proto_table_iter	it;
+	struct proto_str	k;
+	struct proto_field	v;
+	size_t			n = 0;
+
+	if (ix->state != 0)
+		return ix->state == 1;
+	ix->state = 2;		/* fall back to scanning if this fails */
+	proto_table_iter_init(&it, ix->headers);
+	while (proto_table_next(&it, &k, &v))
+		n++;
+	if (n == 0 || (ix->v = calloc(n, sizeof(*ix->v))) == NULL)
+		return false;
+	proto_table_iter_init(&it, ix->headers);
+	for (ix->n = 0; ix->n < n && proto_table_next(&it, &k, &v); ix->n++) {
+		ix->v[ix->n].key = k;
+		ix->v[ix->n].val = v;
+		ix->v[ix->n].pos = ix->n;
+	}
+	qsort(ix->v, ix->n, sizeof(*ix->v), entry_cmp);
+	ix->state = 1;
+	return true;
+}
+
+/* Binary search for the first entry under key. */
+static bool
+index_lookup(const struct headers_index *ix, struct proto_str key,
+    struct proto_field *val)
+{
+	size_t	lo = 0, hi = ix->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (key_cmp(ix->v[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == ix->n || key_cmp(ix->v[lo].key, key) != 0)
+		return false;
+	*val = ix->v[lo].val;
+	return true;
+}
+
 /*
- * O(binding keys x header entries). Both tables are bounded by the frame
- * size and each loop stops early (all: at the first miss; any: at the
- * first hit), so this stays allocation-free rather than sorting.
+ * Below this many binding keys a plain scan of the headers per key is
+ * cheaper than sorting them (the common case: a few keys per binding).
+ */
+#define SCAN_KEYS	8
+
+/*
+ * O(k log m + m log m) for k binding keys and m headers, the sort being
+ * done at most once per message (per index), however many bindings use
+ * it; a binding with few keys scans instead, O(k m) with small k. The old
+ * pairwise scan let one 20,000-key binding and one 20,000-header message
+ * block the loop for seconds.
  */
 bool
-headers_match(struct proto_table binding_args, struct proto_table headers)
+headers_match_index(struct proto_table binding_args, struct headers_index *ix)
 {
 	struct proto_table_iter	it;
 	struct proto_str	key;
 	struct proto_field	bval, hval;
 	enum xmatch		m;
-	bool			all, with_x, hit;
+	bool			all, with_x, hit, found, sorted = false;
+	size_t			nkeys = 0;
 
 	if (parse_xmatch(binding_args, &m) == -1)
 		m = XMATCH_ALL;		/* refused at bind time anyway */
@@ -187,8 +290,11 @@ headers_match(struct proto_table binding_args, struct proto_table headers)
 		/* compat: the prefix test is case-sensitive ("X-a" counts). */
 		if (!with_x && key.len >= 2 && memcmp(key.p, "x-", 2) == 0)
 			continue;
-		hit = lookup(headers, key, &hval) &&
-		    (bval.kind == PROTO_FIELD_VOID ||
+		if (++nkeys == SCAN_KEYS && ix->headers.len > 0)
+			sorted = index_build(ix);
+		found = sorted ? index_lookup(ix, key, &hval) :
+		    lookup(ix->headers, key, &hval);
+		hit = found && (bval.kind == PROTO_FIELD_VOID ||
 		    headers_value_equal(&bval, &hval));
 		if (all && !hit)
 			return false;
@@ -196,4 +302,16 @@ headers_match(struct proto_table binding_args, struct proto_table headers)
 			return true;
 	}
 	return all;
+}
+
+bool
+headers_match(struct proto_table binding_args, struct proto_table headers)
+{
+	struct headers_index	ix;
+	bool			r;
+
+	headers_index_init(&ix, headers);
+	r = headers_match_index(binding_args, &ix);
+	headers_index_free(&ix);
+	return r;
 }

@@ -5,6 +5,7 @@
 #define WARREN_SERVER_ROUTE_HEADERS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "protocol/table.h"
 
@@ -21,6 +22,26 @@
  */
 bool	headers_match(struct proto_table binding_args,
 	    struct proto_table headers);
+
+/*
+ * One message's headers, sorted by key on first need, for matching them
+ * against many bindings: matching a binding of k keys against m headers
+ * then costs O(k log m), plus O(m log m) once per message.
+ */
+struct headers_entry;
+struct headers_index {
+	struct proto_table	 headers;
+	struct headers_entry	*v;
+	size_t			 n;
+	int			 state;	/* 0: unsorted, 1: sorted, 2: failed */
+};
+/* Allocates nothing; headers must outlive the index. */
+void	headers_index_init(struct headers_index *ix,
+	    struct proto_table headers);
+void	headers_index_free(struct headers_index *ix);
+/* headers_match() against the indexed headers. */
+bool	headers_match_index(struct proto_table binding_args,
+	    struct headers_index *ix);
 
 /*
  * Checks x-match in binding_args: 0 if absent or a longstr holding one of

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "protocol/table.h"
@@ -306,4 +307,115 @@ Test(route_headers, check_args_rejects_non_longstr_mode)
 	cr_assert_eq(headers_check_args(tab(1, "x-match", X("any"))), -1);
 	cr_assert_eq(headers_check_args(tab(1, "x-match", I(1))), -1);
 	cr_assert_eq(headers_check_args(tab(1, "x-match", V())), -1);
+}
+
+/*
+ * Bindings with many keys match through the sorted index
+ * (headers_match_index): results must equal the plain scan's, including
+ * the first of duplicate header keys winning and keys holding NULs.
+ */
+static struct proto_table
+big(uint8_t *buf, size_t cap, int n, int step, int first, bool xmatch_any,
+    int dup_value)
+{
+	struct proto_writer	w = proto_writer(buf, cap);
+	struct proto_field	f;
+	char			k[16];
+	int			i, j;
+
+	if (xmatch_any) {
+		proto_table_key(&w, "x-match");
+		f = S("any");
+		proto_field_write(&w, &f);
+	}
+	for (j = 0, i = first; j < n; j++, i += step) {
+		snprintf(k, sizeof(k), "k%d", i);
+		proto_table_key(&w, k);
+		f = I(i);
+		proto_field_write(&w, &f);
+		if (dup_value != 0 && j == n / 2) {
+			/* The same key again, a later value: ignored. */
+			proto_table_key(&w, k);
+			f = I(dup_value);
+			proto_field_write(&w, &f);
+		}
+	}
+	cr_assert(!w.overflow);
+	cr_assert(proto_table_validate((struct proto_table){ w.p, w.len }));
+	return (struct proto_table){ w.p, w.len };
+}
+
+Test(route_headers, many_keys_use_the_index)
+{
+	static uint8_t	b1[65536], h1[65536], h2[65536], h3[65536];
+	struct proto_table bind, hs, rev, dup;
+
+	/* Binding keys 0..999, headers in the reverse order: matches. */
+	bind = big(b1, sizeof(b1), 1000, 1, 0, false, 0);
+	rev = big(h1, sizeof(h1), 1000, -1, 999, false, 0);
+	cr_assert(hm(bind, rev));
+	/* One header missing (only 0..998 present): all fails. */
+	hs = big(h2, sizeof(h2), 999, 1, 0, false, 0);
+	cr_assert(!hm(bind, hs));
+	/* A duplicate header key: its first value counts, so all matches. */
+	dup = big(h3, sizeof(h3), 1000, 1, 0, false, -7);
+	cr_assert(hm(bind, dup));
+	/* any: one shared key among many is enough, none is not. */
+	bind = big(b1, sizeof(b1), 1000, 1, 5000, true, 0);
+	cr_assert(!hm(bind, rev));
+	hs = big(h2, sizeof(h2), 1, 1, 5999, false, 0);
+	cr_assert(hm(bind, hs));
+}
+
+Test(route_headers, index_is_shared_by_bindings)
+{
+	static uint8_t	b1[65536], b2[65536], h1[65536];
+	struct proto_table a = big(b1, sizeof(b1), 100, 1, 0, false, 0);
+	struct proto_table c = big(b2, sizeof(b2), 100, 1, 50, false, 0);
+	struct proto_table h = big(h1, sizeof(h1), 120, 1, 0, false, 0);
+	struct headers_index ix;
+
+	headers_index_init(&ix, h);
+	cr_assert(headers_match_index(a, &ix));
+	cr_assert(!headers_match_index(c, &ix));	/* 120..149 missing */
+	cr_assert(headers_match_index(a, &ix));
+	headers_index_free(&ix);
+}
+
+Test(route_headers, index_keys_compare_as_bytes)
+{
+	/* "a" sorts before "a\0" and "ab": lengths and NULs both count. */
+	static const uint8_t k[] = { 'a', 0 };
+	struct proto_table h, b;
+	uint8_t hb[256], bb[256];
+	struct proto_writer w = proto_writer(hb, sizeof(hb));
+	struct proto_field f = I(1);
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		char kk[8];
+
+		snprintf(kk, sizeof(kk), "a%c", 'b' + i);
+		proto_table_key(&w, kk);
+		proto_field_write(&w, &f);
+	}
+	proto_table_key(&w, "a");
+	proto_field_write(&w, &f);
+	h = (struct proto_table){ w.p, w.len };
+	cr_assert(proto_table_validate(h));
+	/* A binding of 9 keys naming "a\0" (absent) among present ones. */
+	w = proto_writer(bb, sizeof(bb));
+	for (i = 0; i < 8; i++) {
+		char kk[8];
+
+		snprintf(kk, sizeof(kk), "a%c", 'b' + i);
+		proto_table_key(&w, kk);
+		proto_field_write(&w, &f);
+	}
+	proto_write_u8(&w, sizeof(k));
+	proto_write_bytes(&w, k, sizeof(k));
+	proto_field_write(&w, &f);
+	b = (struct proto_table){ w.p, w.len };
+	cr_assert(proto_table_validate(b));
+	cr_assert(!hm(b, h));
 }
