@@ -2,6 +2,8 @@
 
 #include "server/exchange.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +63,7 @@ exchange_new(struct vhost *vh, struct proto_str name, enum exchange_kind kind,
 	ex->auto_delete = auto_delete;
 	ex->internal = internal;
 	hmap_init(&ex->direct);
+	hmap_init(&ex->by_ident);
 	ex->name = dup_bytes(name.p, name.len);
 	ex->name_len = name.len;
 	if (args.len)
@@ -86,6 +89,7 @@ exchange_free(struct exchange *ex)
 	if (ex->topic)
 		topic_trie_free(ex->topic);
 	hmap_free(&ex->direct);
+	hmap_free(&ex->by_ident);
 	free(ex->bindings);
 	free(ex->incoming);
 	free(ex->alternate);
@@ -94,38 +98,82 @@ exchange_free(struct exchange *ex)
 	free(ex);
 }
 
+/* Appends bd to a list, recording its position in *idx. */
 static void
-ptr_push(struct binding ***v, size_t *n, size_t *cap, struct binding *bd)
+ptr_push(struct binding ***v, size_t *n, size_t *cap, struct binding *bd,
+    size_t *idx)
 {
 	xvec_grow(v, cap, *n + 1, sizeof(**v), 4);
+	*idx = *n;
 	(*v)[(*n)++] = bd;
 }
 
+/*
+ * Drops bd from a list in O(1), moving the last entry into its place; off
+ * names which position field the list uses (offsetof in struct binding).
+ * Lists are unordered: nothing depends on binding order (compat: RabbitMQ
+ * does not order fan-out either).
+ */
 static void
-ptr_remove(struct binding **v, size_t *n, struct binding *bd)
+ptr_remove(struct binding **v, size_t *n, struct binding *bd, size_t off)
 {
-	for (size_t i = 0; i < *n; i++)
-		if (v[i] == bd) {
-			memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
-			(*n)--;
-			return;
-		}
+	size_t i = *(size_t *)(void *)((char *)bd + off);
+	struct binding *last;
+
+	if (i >= *n || v[i] != bd)
+		return;		/* not on this list (a failed bind) */
+	last = v[--*n];
+	v[i] = last;
+	*(size_t *)(void *)((char *)last + off) = i;
+}
+
+#define IDENT_PTR	sizeof(void *)
+
+/*
+ * The identity of a binding within its source exchange, as one byte
+ * string: a tag, the destination pointer, the key length, the key and the
+ * arguments. Bindings are equal exactly when their idents are.
+ */
+static size_t
+ident_len(struct proto_str key, struct proto_table args)
+{
+	return 1 + IDENT_PTR + sizeof(uint32_t) + key.len + args.len;
+}
+
+static void
+ident_fill(uint8_t *p, struct queue *q, struct exchange *dst,
+    struct proto_str key, struct proto_table args)
+{
+	const void *d = q != NULL ? (const void *)q : (const void *)dst;
+	uint32_t kl = (uint32_t)key.len;
+
+	*p++ = q != NULL ? 'q' : 'e';
+	memcpy(p, &d, IDENT_PTR);
+	p += IDENT_PTR;
+	memcpy(p, &kl, sizeof(kl));
+	p += sizeof(kl);
+	if (key.len)
+		memcpy(p, key.p, key.len);
+	p += key.len;
+	if (args.len)
+		memcpy(p, args.p, args.len);
 }
 
 struct binding *
 exchange_find_binding(struct exchange *src, struct queue *q,
     struct exchange *dst, struct proto_str key, struct proto_table args)
 {
-	for (size_t i = 0; i < src->nbindings; i++) {
-		struct binding *bd = src->bindings[i];
+	uint8_t buf[512], *p = buf;
+	size_t len = ident_len(key, args);
+	struct binding *bd;
 
-		if (bd->q == q && bd->dst == dst && bd->key_len == key.len &&
-		    (key.len == 0 || memcmp(bd->key, key.p, key.len) == 0) &&
-		    bd->args_len == args.len &&
-		    (args.len == 0 || memcmp(bd->args, args.p, args.len) == 0))
-			return bd;
-	}
-	return NULL;
+	if (len > sizeof(buf))
+		p = xmalloc(len);
+	ident_fill(p, q, dst, key, args);
+	bd = hmap_get(&src->by_ident, p, len);
+	if (p != buf)
+		free(p);
+	return bd;
 }
 
 static void
@@ -140,7 +188,7 @@ direct_add(struct exchange *ex, struct binding *bd)
 		set->key_len = bd->key_len;
 		hmap_put(&ex->direct, set->key, bd->key_len, set);
 	}
-	ptr_push(&set->v, &set->n, &set->cap, bd);
+	ptr_push(&set->v, &set->n, &set->cap, bd, &bd->set_idx);
 }
 
 static void
@@ -150,7 +198,7 @@ direct_remove(struct exchange *ex, struct binding *bd)
 
 	if (set == NULL)
 		return;
-	ptr_remove(set->v, &set->n, bd);
+	ptr_remove(set->v, &set->n, bd, offsetof(struct binding, set_idx));
 	if (set->n == 0) {
 		hmap_del(&ex->direct, set->key, set->key_len);
 		free(set->v);
@@ -177,7 +225,13 @@ exchange_bind(struct exchange *src, struct queue *q, struct exchange *dst,
 	if (args.len)
 		bd->args = (uint8_t *)dup_bytes(args.p, args.len);
 	bd->args_len = args.len;
-	ptr_push(&src->bindings, &src->nbindings, &src->bindings_cap, bd);
+	bd->ident_len = ident_len(key, args);
+	bd->ident = xmalloc(bd->ident_len);
+	ident_fill(bd->ident, q, dst, key, args);
+	bd->src_idx = bd->dst_idx = bd->set_idx = SIZE_MAX;
+	hmap_put(&src->by_ident, bd->ident, bd->ident_len, bd);
+	ptr_push(&src->bindings, &src->nbindings, &src->bindings_cap, bd,
+	    &bd->src_idx);
 	if (src->kind == EXCHANGE_DIRECT)
 		direct_add(src, bd);
 	if (src->kind == EXCHANGE_TOPIC &&
@@ -189,7 +243,7 @@ exchange_bind(struct exchange *src, struct queue *q, struct exchange *dst,
 		queue_add_binding(q, bd);
 	if (dst != NULL)
 		ptr_push(&dst->incoming, &dst->nincoming, &dst->incoming_cap,
-		    bd);
+		    bd, &bd->dst_idx);
 	return 0;
 }
 
@@ -198,7 +252,10 @@ exchange_unbind(struct binding *bd)
 {
 	struct exchange *src = bd->src;
 
-	ptr_remove(src->bindings, &src->nbindings, bd);
+	if (hmap_get(&src->by_ident, bd->ident, bd->ident_len) == bd)
+		hmap_del(&src->by_ident, bd->ident, bd->ident_len);
+	ptr_remove(src->bindings, &src->nbindings, bd,
+	    offsetof(struct binding, src_idx));
 	if (src->kind == EXCHANGE_DIRECT)
 		direct_remove(src, bd);
 	else if (src->kind == EXCHANGE_TOPIC)
@@ -206,7 +263,9 @@ exchange_unbind(struct binding *bd)
 	if (bd->q != NULL)
 		queue_remove_binding(bd->q, bd);
 	if (bd->dst != NULL)
-		ptr_remove(bd->dst->incoming, &bd->dst->nincoming, bd);
+		ptr_remove(bd->dst->incoming, &bd->dst->nincoming, bd,
+		    offsetof(struct binding, dst_idx));
+	free(bd->ident);
 	free(bd->key);
 	free(bd->args);
 	free(bd);
@@ -219,6 +278,7 @@ struct route_pass {
 	struct exchange		**todo;
 	size_t			 ntodo, todo_cap;
 	size_t			 matched;	/* bindings matched by this exchange */
+	struct headers_index	 hix;	/* the message's headers, sorted once */
 };
 
 static void
@@ -346,8 +406,8 @@ route_one(struct route_pass *rp, struct exchange *ex,
 		for (size_t i = 0; i < ex->nbindings; i++) {
 			struct binding *bd = ex->bindings[i];
 
-			if (headers_match((struct proto_table){ bd->args,
-			    bd->args_len }, headers))
+			if (headers_match_index((struct proto_table){ bd->args,
+			    bd->args_len }, &rp->hix))
 				take(rp, bd);
 		}
 		break;
@@ -362,6 +422,7 @@ exchange_route_keys(struct exchange *ex, const struct route_keys *keys,
 	struct exchange *ae;
 
 	out->n = 0;
+	headers_index_init(&rp.hix, headers);
 	push_exchange(&rp, ex);
 	for (size_t i = 0; i < rp.ntodo; i++) {
 		struct exchange *x = rp.todo[i];
@@ -384,6 +445,7 @@ exchange_route_keys(struct exchange *ex, const struct route_keys *keys,
 			push_exchange(&rp, ae);
 	}
 	free(rp.todo);
+	headers_index_free(&rp.hix);
 }
 
 void

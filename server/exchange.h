@@ -36,6 +36,13 @@ struct binding {
 	size_t		 key_len;
 	uint8_t		*args;		/* raw table bytes, validated */
 	size_t		 args_len;
+	/* (destination, key, args) as bytes: the key of src->by_ident. */
+	uint8_t		*ident;
+	size_t		 ident_len;
+	/* Positions, so every list drops a binding without a scan. */
+	size_t		 src_idx;	/* in src->bindings */
+	size_t		 dst_idx;	/* in q->bindings or dst->incoming */
+	size_t		 set_idx;	/* in its direct binding_set */
 };
 
 /* The direct index: all bindings sharing one routing key. */
@@ -60,8 +67,9 @@ struct exchange {
 	char		*alternate;	/* alternate-exchange name, or NULL */
 	size_t		 alternate_len;
 
-	struct binding	**bindings;	/* outgoing, every kind */
+	struct binding	**bindings;	/* outgoing, every kind, unordered */
 	size_t		 nbindings, bindings_cap;
+	struct hmap	 by_ident;	/* binding ident -> struct binding */
 	struct hmap	 direct;	/* key -> struct binding_set */
 	struct topic_trie *topic;
 	struct binding	**incoming;	/* e2e bindings whose destination this is */
@@ -79,14 +87,14 @@ struct exchange *exchange_new(struct vhost *vh, struct proto_str name,
 /* Unbinds everything and frees. */
 void	exchange_free(struct exchange *ex);
 
-/* Finds a binding equal to (src, dest, key, args). */
+/* Finds a binding equal to (src, dest, key, args), in O(key + args). */
 struct binding *exchange_find_binding(struct exchange *src, struct queue *q,
 	    struct exchange *dst, struct proto_str key, struct proto_table args);
 /* Adds a binding (caller checked it is new). -1 for a topic binding key
  * longer than TOPIC_KEY_MAX. */
 int	exchange_bind(struct exchange *src, struct queue *q,
 	    struct exchange *dst, struct proto_str key, struct proto_table args);
-/* Removes and frees a binding from every index and list. */
+/* Removes and frees a binding from every index and list, in O(1). */
 void	exchange_unbind(struct binding *bd);
 
 /*

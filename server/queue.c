@@ -10,6 +10,7 @@
 #include "server/broker.h"
 #include "server/chan.h"
 #include "server/conn.h"
+#include "server/exchange.h"
 #include "server/msg.h"
 #include "server/persist.h"
 #include "server/queue_args.h"
@@ -349,15 +350,19 @@ queue_add_binding(struct queue *q, struct binding *bd)
 {
 	xvec_grow(&q->bindings, &q->bindings_cap, q->nbindings + 1,
 	    sizeof(*q->bindings), 4);
+	bd->dst_idx = q->nbindings;
 	q->bindings[q->nbindings++] = bd;
 }
 
+/* O(1): the binding knows its position (vhost_delete_queue unbinds many). */
 void
 queue_remove_binding(struct queue *q, struct binding *bd)
 {
-	for (size_t i = 0; i < q->nbindings; i++)
-		if (q->bindings[i] == bd) {
-			q->bindings[i] = q->bindings[--q->nbindings];
-			return;
-		}
+	struct binding *last;
+
+	if (bd->dst_idx >= q->nbindings || q->bindings[bd->dst_idx] != bd)
+		return;
+	last = q->bindings[--q->nbindings];
+	q->bindings[bd->dst_idx] = last;
+	last->dst_idx = bd->dst_idx;
 }
