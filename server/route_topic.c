@@ -9,12 +9,8 @@
  *
  * compat: RabbitMQ 3.10's own matcher backtracks; binding "#.#.#.#.#.#.#.#"
  * or "*.#.*.#.*.#" and publishing to 127 one-letter words did not finish
- * within two minutes there. Here a walk visits each ("#" node, word
- * position) pair at most once, which bounds the walk by trie nodes x words
- * (see walk_hash()).
- *
- * Positions in a routing key are byte offsets of word starts; rlen + 1
- * means "all words consumed", so no word array is needed.
+ * within two minutes there. Here a match visits each trie node at most
+ * once (see walk_node()), so it costs O(trie nodes) for any routing key.
  */
 #include "autoconf.h"
 
@@ -52,6 +48,7 @@ enum node_kind {
 };
 
 struct topic_binding;
+struct walk;
 
 struct topic_node {
 	struct topic_node	*parent;
@@ -61,9 +58,6 @@ struct topic_node {
 	struct topic_binding	**bind;		/* bindings ending here */
 	size_t			 nbind;
 	size_t			 bindcap;
-	/* "#" nodes: positions >= memo_lo were walked in call memo_gen. */
-	uint64_t		 memo_gen;
-	size_t			 memo_lo;
 	uint64_t		 whash;
 	enum node_kind		 kind;
 	size_t			 wlen;
@@ -88,6 +82,7 @@ struct topic_trie {
 	struct tmap		 dests;		/* by dest pointer */
 	struct tmap		 bindings;	/* by (node, dest) */
 	uint64_t		 gen;
+	struct walk		*walk;		/* match scratch, made on first use */
 };
 
 struct wkey {
@@ -418,6 +413,7 @@ topic_trie_free(struct topic_trie *t)
 		free(t->dests.slot[i].ent);
 	free(t->dests.slot);
 	free(t->bindings.slot);
+	free(t->walk);
 	free(t);
 }
 
@@ -511,17 +507,121 @@ topic_trie_count(const struct topic_trie *t)
 	return t->bindings.n;
 }
 
+/*
+ * Matching walks the trie once, top-down, carrying for each node the SET
+ * of routing-key positions (words consumed so far) at which the node's
+ * path matches, as a bitset. Each node is visited at most once per match,
+ * and its work is O(SET_WORDS) bit operations plus min(literal children,
+ * positions) hash lookups, so a match costs O(trie nodes) whatever the
+ * routing key: the old walk visited (node, position) pairs, O(nodes x
+ * words), and 10,000 bindings of 32 wildcard words with 128-word routing
+ * keys stalled the loop for seconds.
+ */
+#define POS_MAX		(TOPIC_KEY_MAX + 1)	/* words in a key, at most */
+#define SET_WORDS	((POS_MAX + 1 + 63) / 64)	/* positions 0..POS_MAX */
+
+struct pset {
+	uint64_t	b[SET_WORDS];
+};
+
+struct rkword {
+	const char	*p;
+	size_t		 len;
+	uint64_t	 h;
+	uint16_t	 id;	/* position of the first equal word */
+};
+
 struct walk {
 	struct topic_trie	*t;
-	const char		*rk;
-	size_t			 len;
-	size_t			 end;	/* len + 1: all words consumed */
+	size_t			 nw;	/* words in the routing key */
 	uint64_t		 gen;
 	void			(*cb)(void *, void *);
 	void			*arg;
+	struct rkword		 w[POS_MAX];
+	struct pset		 occ[POS_MAX];	/* by id: where the word is */
+	uint16_t		 tab[2 * POS_MAX];	/* word -> id + 1 */
 };
 
-static void	walk_hash(struct walk *, struct topic_node *, size_t);
+static bool
+pset_has(const struct pset *s, size_t k)
+{
+	return (s->b[k / 64] >> (k % 64)) & 1;
+}
+
+static void
+pset_add(struct pset *s, size_t k)
+{
+	s->b[k / 64] |= UINT64_C(1) << (k % 64);
+}
+
+static bool
+pset_empty(const struct pset *s)
+{
+	uint64_t	or = 0;
+
+	for (size_t i = 0; i < SET_WORDS; i++)
+		or |= s->b[i];
+	return or == 0;
+}
+
+/* The next member at or after k, or SIZE_MAX. */
+static size_t
+pset_next(const struct pset *s, size_t k)
+{
+	size_t		i = k / 64;
+	uint64_t	m;
+
+	if (i >= SET_WORDS)
+		return SIZE_MAX;
+	m = s->b[i] & (~UINT64_C(0) << (k % 64));
+	for (;;) {
+		if (m != 0)
+			return i * 64 + (size_t)__builtin_ctzll(m);
+		if (++i == SET_WORDS)
+			return SIZE_MAX;
+		m = s->b[i];
+	}
+}
+
+/* Drops members past nw: positions beyond the last word do not exist. */
+static void
+pset_clip(struct pset *s, size_t nw)
+{
+	size_t	i = nw / 64, b = nw % 64;
+
+	if (b != 63)
+		s->b[i] &= (UINT64_C(1) << (b + 1)) - 1;
+	for (i++; i < SET_WORDS; i++)
+		s->b[i] = 0;
+}
+
+/* {k + 1 : k in a, k < nw}, each member also in mask when mask != NULL. */
+static void
+pset_step(struct pset *out, const struct pset *a, const struct pset *mask,
+    size_t nw)
+{
+	uint64_t	carry = 0, v;
+
+	for (size_t i = 0; i < SET_WORDS; i++) {
+		v = mask != NULL ? a->b[i] & mask->b[i] : a->b[i];
+		out->b[i] = (v << 1) | carry;
+		carry = v >> 63;
+	}
+	pset_clip(out, nw);
+}
+
+/* {k : first <= k <= nw}: what a "#" makes of positions from first on. */
+static void
+pset_from(struct pset *out, size_t first, size_t nw)
+{
+	size_t	i = first / 64;
+
+	memset(out, 0, sizeof(*out));
+	out->b[i] = ~UINT64_C(0) << (first % 64);
+	for (i++; i < SET_WORDS; i++)
+		out->b[i] = ~UINT64_C(0);
+	pset_clip(out, nw);
+}
 
 static void
 emit(struct walk *w, struct topic_node *n)
@@ -538,83 +638,141 @@ emit(struct walk *w, struct topic_node *n)
 	}
 }
 
-/*
- * Node n has matched the words before pos. A non-"#" state (n, pos) is
- * reached only from its parent's single state, so it runs at most once
- * when every "#" state does; the recursion depth is at most twice the
- * trie depth, since it only ever moves down the trie.
- */
-static void
-walk_node(struct walk *w, struct topic_node *n, size_t pos)
+/* The id of routing-key word (p, len) with hash h, or -1 if absent. */
+static int
+rk_word_id(const struct walk *w, const char *p, size_t len, uint64_t h)
 {
-	struct topic_node	*c;
-	struct wkey		 k;
-	size_t			 e;
+	size_t	mask = sizeof(w->tab) / sizeof(w->tab[0]) - 1, i;
 
-	if (pos == w->end) {
-		emit(w, n);
-		/* "#" may match zero words at the end. */
-		if (n->hash != NULL)
-			walk_hash(w, n->hash, pos);
+	for (i = h & mask; w->tab[i] != 0; i = (i + 1) & mask) {
+		const struct rkword *x = &w->w[w->tab[i] - 1];
+
+		if (x->h == h && x->len == len &&
+		    (len == 0 || memcmp(x->p, p, len) == 0))
+			return w->tab[i] - 1;
+	}
+	return -1;
+}
+
+static void	walk_node(struct walk *, struct topic_node *, const struct pset *);
+
+/* The literal children of n, for the positions in s (before the end). */
+static void
+walk_literals(struct walk *w, struct topic_node *n, const struct pset *s)
+{
+	struct pset	 t, done;
+	struct wkey	 k;
+	struct topic_node *c;
+	size_t		 q, npos = 0, i;
+	int		 id;
+
+	for (q = pset_next(s, 0); q != SIZE_MAX && q < w->nw;
+	    q = pset_next(s, q + 1))
+		npos++;
+	if (n->children.n <= npos) {
+		/* Fewer children than positions: look each child up. */
+		for (i = 0; i < n->children.cap; i++) {
+			if ((c = n->children.slot[i].ent) == NULL)
+				continue;
+			id = rk_word_id(w, c->word, c->wlen, c->whash);
+			if (id < 0)
+				continue;
+			pset_step(&t, s, &w->occ[id], w->nw);
+			walk_node(w, c, &t);
+		}
 		return;
 	}
-	e = word_end(w->rk, w->len, pos);
-	if (n->children.n > 0) {
-		k.p = w->rk + pos;
-		k.len = e - pos;
-		c = tmap_find(&n->children, hash_word(k.p, k.len),
-		    node_eq, &k);
-		if (c != NULL)
-			walk_node(w, c, e + 1);
+	/* Fewer positions: look each distinct word up among the children. */
+	memset(&done, 0, sizeof(done));
+	for (q = pset_next(s, 0); q != SIZE_MAX && q < w->nw;
+	    q = pset_next(s, q + 1)) {
+		id = w->w[q].id;
+		if (pset_has(&done, (size_t)id))
+			continue;
+		pset_add(&done, (size_t)id);
+		k.p = w->w[q].p;
+		k.len = w->w[q].len;
+		c = tmap_find(&n->children, w->w[q].h, node_eq, &k);
+		if (c == NULL)
+			continue;
+		pset_step(&t, s, &w->occ[id], w->nw);
+		walk_node(w, c, &t);
 	}
-	if (n->star != NULL)
-		walk_node(w, n->star, e + 1);
-	if (n->hash != NULL)
-		walk_hash(w, n->hash, pos);
 }
 
 /*
- * "#" node h is entered at pos: it may swallow any number of the words
- * from pos on, so h's own children are tried at pos and at every later word
- * start. Once entered at pos, every position after it has been tried too,
- * so the positions tried in this call always form a suffix [memo_lo, end]
- * and one number memoises them: a later entry only walks the positions
- * below memo_lo. Each (h, position) pair thus runs once per call.
+ * Node n's path matches the routing key's first k words for each k in s.
+ * The recursion follows the trie downwards, so its depth is the trie's,
+ * bounded by the words of a TOPIC_KEY_MAX-byte binding key.
  */
 static void
-walk_hash(struct walk *w, struct topic_node *h, size_t pos)
+walk_node(struct walk *w, struct topic_node *n, const struct pset *s)
 {
-	size_t	stop, q;
+	struct pset	t;
 
-	if (h->memo_gen == w->gen) {
-		if (pos >= h->memo_lo)
-			return;
-		stop = h->memo_lo;
-	} else
-		stop = w->end + 1;
-	h->memo_gen = w->gen;
-	h->memo_lo = pos;
-	for (q = pos; q < stop; q = word_end(w->rk, w->len, q) + 1) {
-		walk_node(w, h, q);
-		if (q == w->end)
-			break;
+	if (pset_empty(s))
+		return;
+	if (pset_has(s, w->nw))
+		emit(w, n);
+	if (n->hash != NULL) {
+		/* "#" takes zero or more words: every position from the first. */
+		pset_from(&t, pset_next(s, 0), w->nw);
+		walk_node(w, n->hash, &t);
 	}
+	if (n->star != NULL) {
+		pset_step(&t, s, NULL, w->nw);
+		walk_node(w, n->star, &t);
+	}
+	if (n->children.n > 0)
+		walk_literals(w, n, s);
 }
 
 void
 topic_trie_match(struct topic_trie *t, const char *rk, size_t len,
     void (*cb)(void *dest, void *arg), void *arg)
 {
-	struct walk	w;
+	struct walk	*w;
+	struct words	 it;
+	struct wkey	 k;
+	struct pset	 s;
+	size_t		 mask;
+	int		 id;
 
-	w.t = t;
-	w.rk = rk;
-	w.len = len;
-	w.end = len + 1;
-	w.gen = ++t->gen;
-	w.cb = cb;
-	w.arg = arg;
-	walk_node(&w, t->root, len == 0 ? w.end : 0);
+	if (len > TOPIC_KEY_MAX)
+		return;		/* spec: shortstr; the decoder refuses more */
+	/* About 20 KB: too much for the stack of a deep caller; reused. */
+	if ((w = t->walk) == NULL)
+		w = t->walk = xmalloc(sizeof(*w));
+	w->t = t;
+	w->nw = 0;
+	w->gen = ++t->gen;
+	w->cb = cb;
+	w->arg = arg;
+	memset(w->tab, 0, sizeof(w->tab));
+	mask = sizeof(w->tab) / sizeof(w->tab[0]) - 1;
+	words_init(&it, rk, len);
+	while (words_next(&it, &k)) {
+		struct rkword *x = &w->w[w->nw];
+
+		x->p = k.p;
+		x->len = k.len;
+		x->h = hash_word(k.p, k.len);
+		if ((id = rk_word_id(w, k.p, k.len, x->h)) < 0) {
+			size_t i;
+
+			id = (int)w->nw;
+			memset(&w->occ[id], 0, sizeof(w->occ[id]));
+			for (i = x->h & mask; w->tab[i] != 0; i = (i + 1) & mask)
+				;
+			w->tab[i] = (uint16_t)(w->nw + 1);
+		}
+		x->id = (uint16_t)id;
+		pset_add(&w->occ[id], w->nw);
+		w->nw++;
+	}
+	memset(&s, 0, sizeof(s));
+	pset_add(&s, 0);
+	walk_node(w, t->root, &s);
 }
 
 /*

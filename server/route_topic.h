@@ -5,8 +5,9 @@
  * words) and the empty key has no words at all. In a binding key "*" is
  * exactly one word and "#" zero or more. Bindings live in a trie whose
  * edges are binding words, with dedicated "*" and "#" children. Matching
- * visits each (node, word position) pair at most once, so the work is
- * bounded by nodes x words even for hostile keys such as "#.#.#.#".
+ * visits each node at most once, carrying the set of word positions it
+ * matches at, so the work is bounded by the trie's size even for hostile
+ * keys such as "#.#.#.#".
  */
 #ifndef WARREN_SERVER_ROUTE_TOPIC_H
 #define WARREN_SERVER_ROUTE_TOPIC_H

@@ -13,7 +13,7 @@
 
 #include "server/route_topic.h"
 
-#define MAXHITS	64
+#define MAXHITS	512
 
 struct hits {
 	void	*dest[MAXHITS];
@@ -442,5 +442,65 @@ Test(route_topic, trie_agrees_with_predicate)
 	for (i = 0; i < 200; i++)
 		topic_trie_remove(t, pats[i], strlen(pats[i]), &q[i]);
 	cr_assert_eq(topic_trie_count(t), 0);
+	topic_trie_free(t);
+}
+
+/*
+ * Long keys: positions cross the 64-bit words of the walk's position sets
+ * (up to 256 words). Bindings are mostly wildcards with a few literals;
+ * routing keys of 60..250 words over a tiny alphabet.
+ */
+static void
+random_long_key(uint32_t *s, char *out, bool wild, size_t maxw)
+{
+	static const char *const pw[] = { "a", "b", "", "*", "#" };
+	size_t	nwords = maxw / 4 + rnd(s) % (maxw - maxw / 4), i, len = 0;
+
+	for (i = 0; i < nwords && len + 2 < 255; i++) {
+		const char *w;
+
+		if (wild)
+			w = pw[rnd(s) % 8 < 6 ? 3 + rnd(s) % 2 : rnd(s) % 3];
+		else
+			w = pw[rnd(s) % 3];
+		if (i > 0)
+			out[len++] = '.';
+		memcpy(out + len, w, strlen(w));
+		len += strlen(w);
+	}
+	out[len] = '\0';
+}
+
+Test(route_topic, trie_agrees_with_predicate_on_long_keys)
+{
+	struct topic_trie	*t = topic_trie_new();
+	static char		 pats[300][256];
+	static int		 q[300];
+	char			 rk[256];
+	struct hits		 h;
+	uint32_t		 s = 777;
+	size_t			 i, n, r, hits = 0;
+
+	cr_assert_not_null(t);
+	for (i = 0; i < 300; i++) {
+		random_long_key(&s, pats[i], true, i % 3 == 0 ? 8 : 120);
+		cr_assert_eq(topic_trie_add(t, pats[i], strlen(pats[i]), &q[i]), 0);
+	}
+	for (r = 0; r < 300; r++) {
+		random_long_key(&s, rk, false, 250);
+		h.n = 0;
+		topic_trie_match(t, rk, strlen(rk), collect, &h);
+		n = 0;
+		for (i = 0; i < 300; i++) {
+			bool want = tm(pats[i], rk);
+
+			cr_assert_eq(count_of(&h, &q[i]), want ? 1 : 0,
+			    "\"%s\" vs \"%s\"", pats[i], rk);
+			n += want;
+		}
+		cr_assert_eq(h.n, n);
+		hits += n;
+	}
+	cr_assert_gt(hits, 0, "the test must exercise matches too");
 	topic_trie_free(t);
 }
