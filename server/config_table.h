@@ -69,6 +69,14 @@ CONFIG_X("connection-max", CONFIG_INT, "0", connection_max, 0, 1000000,
 CONFIG_X("consumer-max-per-channel", CONFIG_INT, "0",
     consumer_max_per_channel, 0, 1000000,
     "most consumers on one channel (0 = no limit)")
+CONFIG_X("binding-max-per-exchange", CONFIG_INT, "100000",
+    binding_max_per_exchange, 0, 100000000,
+    "most bindings from one exchange (0 = no limit)")
+CONFIG_X("binding-max-per-queue", CONFIG_INT, "100000",
+    binding_max_per_queue, 0, 100000000,
+    "most bindings to one queue (0 = no limit)")
+CONFIG_X("topic-key-max-words", CONFIG_INT, "32", topic_key_max_words, 0,
+    256, "most words in a topic-exchange binding key (0 = no limit)")
 CONFIG_X("tls-cert-login-from", CONFIG_STR, "common_name",
     tls_cert_login_from, 0, 0,
     "SASL EXTERNAL user name: common_name or distinguished_name")

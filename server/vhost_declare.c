@@ -17,6 +17,7 @@
 #include "protocol/utf8.h"
 #include "server/auth.h"
 #include "server/auth_perm.h"
+#include "server/broker.h"
 #include "server/conn.h"
 #include "server/exchange.h"
 #include "server/persist.h"
@@ -452,6 +453,53 @@ vhost_check_binding_args(const struct exchange *src, struct proto_table args,
 	    PSTR(f.v.str));
 }
 
+/* Words in a topic key: dots + 1, none in the empty key (route_topic.h). */
+static size_t
+key_words(struct proto_str key)
+{
+	size_t n = key.len > 0;
+
+	for (size_t i = 0; i < key.len; i++)
+		n += key.p[i] == '.';
+	return n;
+}
+
+/*
+ * The caps that keep binding tables, and the work of routing through
+ * them, bounded (RELIABILITY.md §3.1 "Pathological routing"); a binding
+ * that exists already passes, since binding twice adds nothing.
+ *
+ * compat: RabbitMQ 3.10 has none of these caps: it takes any number of
+ * bindings and any topic key of up to 255 bytes.
+ */
+static int
+check_binding_limits(struct vhost *vh, const struct vhost_binding *bd,
+    struct vhost_reply *r)
+{
+	const struct config *cfg = &vh->b->cfg;
+	size_t words;
+
+	if (bd->src->kind == EXCHANGE_TOPIC && cfg->topic_key_max_words != 0 &&
+	    (words = key_words(bd->key)) > cfg->topic_key_max_words)
+		return refuse(r, PROTO_PRECONDITION_FAILED, "binding key has %zu "
+		    "words, more than the maximum (%" PRIu64 ") for a topic "
+		    "exchange", words, cfg->topic_key_max_words);
+	if (exchange_find_binding(bd->src, bd->q, bd->dst, bd->key,
+	    bd->args) != NULL)
+		return 0;
+	if (cfg->binding_max_per_exchange != 0 &&
+	    bd->src->nbindings >= cfg->binding_max_per_exchange)
+		return refuse(r, PROTO_PRECONDITION_FAILED, "reached maximum "
+		    "(%" PRIu64 ") of bindings from exchange '%s' in vhost '%s'",
+		    cfg->binding_max_per_exchange, bd->src->name, vh->name);
+	if (bd->q != NULL && cfg->binding_max_per_queue != 0 &&
+	    bd->q->nbindings >= cfg->binding_max_per_queue)
+		return refuse(r, PROTO_PRECONDITION_FAILED, "reached maximum "
+		    "(%" PRIu64 ") of bindings to queue '%s' in vhost '%s'",
+		    cfg->binding_max_per_queue, bd->q->name, vh->name);
+	return 0;
+}
+
 int
 vhost_bind(struct vhost *vh, const struct vhost_binding *bd,
     struct vhost_reply *r)
@@ -464,6 +512,8 @@ vhost_bind(struct vhost *vh, const struct vhost_binding *bd,
 		return refuse(r, PROTO_ACCESS_REFUSED, "operation not permitted "
 		    "on the default exchange");
 	if ((rc = vhost_check_binding_args(bd->src, bd->args, r)) != 0)
+		return rc;
+	if ((rc = check_binding_limits(vh, bd, r)) != 0)
 		return rc;
 	if (vhost_add_binding(vh, bd) == -1)
 		return refuse(r, PROTO_RESOURCE_ERROR, "out of memory");
