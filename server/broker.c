@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -150,7 +151,8 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		 * Frames left over by the fairness budget, a budget each;
 		 * those that run out again wait for the next round.
 		 */
-		for (size_t i = 0, n0 = b->pending_input.n; i < n0; i++) {
+		for (size_t i = 0, n0 = round > 0 && broker_turn_spent(b) ?
+		    0 : b->pending_input.n; i < n0; i++) {
 			struct conn *c = b->pending_input.v[i];
 
 			b->pending_input.v[i] = NULL;
@@ -207,6 +209,37 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		ev_idle_start(loop, &b->idle);	/* do not sleep with work left */
 	else
 		ev_idle_stop(loop, &b->idle);
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Input work per loop turn, across connections. At 10 ms another client's
+ * round trip waits about that long per busy connection ahead of it; each
+ * connection still gets some frames every turn (conn.c), so none starves.
+ */
+#define TURN_INPUT_NS	(10 * 1000000u)
+
+bool
+broker_turn_spent(const struct broker *b)
+{
+	return mono_ns() - b->turn_start_ns > TURN_INPUT_NS;
+}
+
+/* Runs first after the loop wakes: a new turn and a new input budget. */
+static void
+on_turn(struct ev_loop *loop, ev_check *w, int revents)
+{
+	struct broker *b = ev_userdata(loop);
+
+	b->turn_start_ns = mono_ns();
 }
 
 static void
@@ -419,6 +452,10 @@ broker_init(struct broker *b, struct ev_loop *loop)
 	ev_prepare_init(&b->prepare, on_prepare);
 	ev_prepare_start(loop, &b->prepare);
 	ev_idle_init(&b->idle, on_idle);
+	ev_check_init(&b->turn_check, on_turn);
+	ev_set_priority(&b->turn_check, EV_MAXPRI);
+	ev_check_start(loop, &b->turn_check);
+	b->turn_start_ns = mono_ns();
 	ev_timer_init(&b->stop_timer, on_stop_timer, 0.05, 0.05);
 	ev_timer_init(&b->retry_timer, on_retry, 1.0, 1.0);
 	ev_signal_init(&b->sigterm, on_signal, SIGTERM);

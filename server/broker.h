@@ -57,6 +57,8 @@ struct broker {
 
 	ev_prepare	 prepare;
 	ev_idle		 idle;		/* keeps the loop awake with work left */
+	ev_check	 turn_check;	/* marks when each loop turn starts */
+	uint64_t	 turn_start_ns;	/* CLOCK_MONOTONIC */
 	ev_signal	 sigterm, sigint;
 	ev_signal	 sighup;	/* reloads the TLS certificates */
 	ev_timer	 stop_timer;
@@ -115,6 +117,14 @@ void	broker_shutdown(struct broker *b, const char *reason);
 void	broker_free(struct broker *b);
 
 struct vhost *broker_vhost(struct broker *b, const char *name, size_t len);
+
+/*
+ * Whether this loop turn has used up its time for client input (a few
+ * ms): input handlers then yield, keeping their frames for the next turn,
+ * so one client's expensive frames (binds, wide routing) cannot keep the
+ * others waiting. Cheap enough to call every few frames.
+ */
+bool	broker_turn_spent(const struct broker *b);
 
 /* Queue work for the prepare step (each call is idempotent). */
 void	broker_wake_queue(struct broker *b, struct queue *q);

@@ -22,6 +22,7 @@
 #define PREAUTH_FRAME_MAX	PROTO_FRAME_MIN_SIZE
 #define READ_CHUNK		65536	/* input room past a frame */
 #define INPUT_BUDGET		4096	/* frames per connection per loop turn */
+#define INPUT_CHECK		32	/* frames between time budget checks */
 #define CLOSE_TIMEOUT		3.0	/* seconds to wait for close-ok */
 #define METHOD_MAX		8192	/* largest method frame we send */
 
@@ -1013,7 +1014,14 @@ process_input(struct conn *c)
 		 * A tx.commit-ok waits for the store commit; replies to the
 		 * frames behind it must not overtake it, so they wait too.
 		 */
-		if ((frames++ == INPUT_BUDGET || c->commit_wait) &&
+		/*
+		 * The turn's time budget too, checked every INPUT_CHECK
+		 * frames: frames such as binds or wide fan-out publishes cost
+		 * far more than a frame count suggests (broker_turn_spent).
+		 */
+		if ((frames == INPUT_BUDGET || c->commit_wait ||
+		    (frames != 0 && frames % INPUT_CHECK == 0 &&
+		    broker_turn_spent(c->b))) &&
 		    !c->input_pending) {
 			broker_wake_input(c->b, c);
 			set_reading(c, false);
@@ -1022,6 +1030,7 @@ process_input(struct conn *c)
 		}
 		if (c->commit_wait)
 			return;	/* already waiting on the broker's list */
+		frames++;
 		if (c->state == CONN_HEADER) {
 			switch (proto_header_check(buf_head(&c->io.in),
 			    buf_used(&c->io.in))) {
