@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -702,4 +703,64 @@ Test(routing, alternate_exchange_only_when_no_key_matched)
 	/* Nothing matched: the alternate routes all the keys too. */
 	cr_assert_eq(route_cc(ex, "other", miss, NULL), 1);
 	cr_assert_eq(count(qae), 1);
+}
+
+/*
+ * The binding index (issue 10 item 8): bindings are found by identity and
+ * dropped from every list by position. Many bindings, some sharing a key,
+ * some to other destinations, removed in a scrambled order: every lookup,
+ * route and list stays consistent.
+ */
+Test(routing, binding_index_survives_scrambled_unbinds)
+{
+	enum { N = 600 };
+	struct exchange *d = xdecl("d", EXCHANGE_DIRECT);
+	struct exchange *e = xdecl("e", EXCHANGE_FANOUT);
+	struct queue *q1 = qdecl("q1"), *q2 = qdecl("q2");
+	static char keys[N][16];
+	bool bound[N];
+
+	for (int i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%d", i % 200);
+		/* i and i + 200, i + 400 share a key: q1, q2 and e. */
+		if (i < 200)
+			bindq(d, q1, keys[i]);
+		else if (i < 400)
+			bindq(d, q2, keys[i]);
+		else
+			bindx(d, e, keys[i]);
+		bound[i] = true;
+	}
+	cr_assert_eq(d->nbindings, N);
+	cr_assert_eq(q1->nbindings, 200);
+	cr_assert_eq(e->nincoming, 200);
+	for (int step = 0; step < N; step++) {
+		int i = (step * 7919) % N;	/* 7919 is prime: a permutation */
+		struct queue *q = i < 200 ? q1 : i < 400 ? q2 : NULL;
+		struct exchange *x = i < 400 ? NULL : e;
+		struct binding *bd = exchange_find_binding(d, q, x,
+		    proto_str_c(keys[i]), notab);
+
+		cr_assert_not_null(bd, "binding %d lost", i);
+		exchange_unbind(bd);
+		bound[i] = false;
+		cr_assert_null(exchange_find_binding(d, q, x,
+		    proto_str_c(keys[i]), notab));
+		if (step % 50 != 0)
+			continue;
+		for (int j = 0; j < 200; j++) {
+			route(d, keys[j]);
+			cr_assert_eq(count(q1), bound[j]);
+			cr_assert_eq(count(q2), bound[j + 200]);
+		}
+		/* Every list's positions still name their entries. */
+		for (size_t j = 0; j < d->nbindings; j++)
+			cr_assert_eq(d->bindings[j]->src_idx, j);
+		for (size_t j = 0; j < q1->nbindings; j++)
+			cr_assert_eq(q1->bindings[j]->dst_idx, j);
+		for (size_t j = 0; j < e->nincoming; j++)
+			cr_assert_eq(e->incoming[j]->dst_idx, j);
+	}
+	cr_assert_eq(d->nbindings, 0);
+	cr_assert_eq(q1->nbindings + q2->nbindings + e->nincoming, 0);
 }
