@@ -382,7 +382,7 @@ route_key(struct route_pass *rp, struct exchange *ex, struct proto_str rk)
 
 static void
 route_one(struct route_pass *rp, struct exchange *ex,
-    const struct route_keys *keys, struct proto_table headers)
+    const struct route_keys *keys)
 {
 	struct route_keys_iter it;
 	struct proto_str rk;
@@ -428,7 +428,7 @@ exchange_route_keys(struct exchange *ex, const struct route_keys *keys,
 		struct exchange *x = rp.todo[i];
 
 		rp.matched = 0;
-		route_one(&rp, x, keys, headers);
+		route_one(&rp, x, keys);
 		/*
 		 * compat: RabbitMQ consults an exchange's alternate exchange
 		 * when that exchange's own bindings matched nothing, for
