@@ -28,6 +28,10 @@ CONFIG_X("log-level", CONFIG_STR, "info", log_level, 0, 0,
     "debug, info, warn or error")
 CONFIG_X("max-message-size", CONFIG_INT, "134217728", max_message_size, 1,
     536870912, "largest message body accepted, in bytes")
+CONFIG_X("content-in-flight-max", CONFIG_INT, "268435456",
+    content_in_flight_max, 1, UINT64_C(1099511627776),
+    "message body bytes one connection may have under way (announced in "
+    "content headers, not yet routed); past it its next message waits")
 CONFIG_X("frame-max", CONFIG_INT, "131072", frame_max, 4096, 1048576,
     "largest frame proposed in connection.tune, in bytes")
 CONFIG_X("channel-max", CONFIG_INT, "2047", channel_max, 1, 65535,
