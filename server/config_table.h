@@ -40,6 +40,9 @@ CONFIG_X("heartbeat", CONFIG_INT, "60", heartbeat, 0, 65535,
     "heartbeat interval proposed in connection.tune, in seconds")
 CONFIG_X("output-high-water", CONFIG_INT, "1048576", output_high_water, 65536,
     1073741824, "bytes queued for a client before its deliveries pause")
+CONFIG_X("send-timeout", CONFIG_INT, "30", send_timeout, 0, 86400,
+    "seconds a client without heartbeats may leave its output unread "
+    "before it is closed (0 = never)")
 CONFIG_X("handshake-timeout", CONFIG_INT, "10", handshake_timeout, 1, 3600,
     "seconds a client has to finish connection.open, and an HTTP admin "
     "client to send a request's headers")

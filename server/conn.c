@@ -343,7 +343,8 @@ set_reading(struct conn *c, bool on)
 static bool
 may_read(const struct conn *c)
 {
-	return !c->blocked && c->flow_q == NULL && !c->content_wait;
+	return !c->blocked && c->flow_q == NULL && !c->content_wait &&
+	    !c->get_wait;
 }
 
 void
@@ -469,6 +470,32 @@ content_may_go(struct conn *c, const struct proto_frame *f)
 }
 
 /*
+ * basic.get answers with a whole message whatever the output backlog: a
+ * client that pipelines gets (with nack requeue, one message can answer
+ * them all) and reads nothing would pin a message per get. So a get
+ * waits, unread, while the output is above the high-water mark, as
+ * deliveries to consumers do (chan_consumer_can_take). compat: RabbitMQ
+ * 3.10 answers gets whatever its writer holds.
+ */
+static bool
+get_may_go(struct conn *c, const struct proto_frame *f)
+{
+	uint32_t id;
+
+	if (c->state != CONN_RUNNING || f->type != PROTO_FRAME_METHOD ||
+	    f->size < 4)
+		return true;
+	id = (uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
+	    (uint32_t)f->payload[2] << 8 | f->payload[3];
+	if (id != PROTO_BASIC_GET ||
+	    io_queued(&c->io) < c->b->cfg.output_high_water)
+		return true;
+	c->get_wait = true;
+	set_reading(c, false);
+	return false;
+}
+
+/*
  * After output was written: closes a connection that waited for it, and
  * wakes consumers held by the high-water mark once below it. Returns
  * false when c died.
@@ -483,6 +510,10 @@ output_written(struct conn *c, bool was_throttled)
 	c->throttled = io_queued(&c->io) >= c->b->cfg.output_high_water;
 	if (was_throttled && !c->throttled)
 		wake_consumers(c);
+	if (c->get_wait && !c->throttled) {
+		c->get_wait = false;
+		broker_wake_conn(c->b, c);	/* its flush reads on */
+	}
 	return true;
 }
 
@@ -820,14 +851,44 @@ on_open(struct conn *c, const struct proto_connection_open *m)
 	c->opened = true;
 	c->b->nopen++;
 	c->vh->nconns++;
-	/* Handshake done: the timer now drives heartbeats. */
+	/*
+	 * Handshake done: the timer now drives heartbeats, and watches the
+	 * output (output_stalled), without heartbeats too.
+	 */
 	ev_timer_stop(c->b->loop, &c->timer);
-	if (c->heartbeat > 0) {
-		ev_timer_set(&c->timer, c->heartbeat / 2.0, c->heartbeat / 2.0);
+	c->out_since = ev_now(c->b->loop);
+	if (c->heartbeat > 0 || c->b->cfg.send_timeout > 0) {
+		double every = c->heartbeat > 0 ? c->heartbeat / 2.0 :
+		    c->b->cfg.send_timeout / 2.0;
+
+		ev_timer_set(&c->timer, every, every);
 		ev_timer_start(c->b->loop, &c->timer);
 	}
 	log_info("conn %s: user '%s' opened vhost '%s'", c->name, c->user,
 	    c->vh->name);
+}
+
+/*
+ * Whether the client has left its output unread too long: twice the
+ * heartbeat, or send-timeout without heartbeats. A client that reads
+ * nothing is not read either (io's back-pressure), so its heartbeat
+ * clock is paused; this is what ends it, and what it pins.
+ * compat: RabbitMQ 3.10 sets no TCP send timeout by default (its
+ * tcp_listen_options have none, checked), so without heartbeats its
+ * writer waits for such a client forever; with them its monitor closes
+ * a client that sends nothing after two intervals, as warren does here.
+ */
+static bool
+output_stalled(struct conn *c, ev_tstamp now)
+{
+	double limit = c->heartbeat > 0 ? 2.0 * c->heartbeat :
+	    (double)c->b->cfg.send_timeout;
+
+	if (io_queued(&c->io) == 0 || c->io.last_send > c->out_since) {
+		c->out_since = now;
+		return false;
+	}
+	return limit > 0 && now - c->out_since > limit;
 }
 
 static void
@@ -840,10 +901,17 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	switch (c->state) {
 	case CONN_RUNNING:
+		if (output_stalled(c, now)) {
+			conn_abort(c, "client stopped reading its output");
+			return;
+		}
+		if (c->heartbeat == 0)
+			return;
 		/*
 		 * spec: 4.2.7 a peer silent for two intervals is dead. compat:
 		 * not while we are not reading it (blocked by an alarm, or its
-		 * output backed up): RabbitMQ pauses the monitor then too.
+		 * output backed up, which output_stalled bounds): RabbitMQ
+		 * pauses the monitor for blocked connections too.
 		 */
 		if (!io_reading(&c->io))
 			c->io.last_recv = now;
@@ -1113,7 +1181,7 @@ process_input(struct conn *c)
 		case PROTO_PARSE_FRAME:
 			break;
 		}
-		if (!content_may_go(c, &f))
+		if (!content_may_go(c, &f) || !get_may_go(c, &f))
 			return;
 		on_frame(c, &f);
 		if (c->state == CONN_DEAD)

@@ -58,6 +58,8 @@ struct conn {
 	bool		 input_pending;	/* frames left over: its budget ran out */
 	bool		 commit_wait;	/* a tx.commit-ok waits for COMMIT */
 	bool		 content_wait;	/* a content header waits for room */
+	bool		 get_wait;	/* a basic.get waits for the output */
+	ev_tstamp	 out_since;	/* output last empty or moving */
 	/* Body bytes of the publishes under way on all its channels. */
 	uint64_t	 content_in_flight;
 	struct queue	*flow_q;	/* publisher paused until it drains */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -392,4 +393,103 @@ Test(alarm, the_memory_alarm_stops_a_publish_under_way)
 	    "body past its 24 MB watermark", (peak - idle) / 1024);
 	cr_assert_gt(left, 0, "the whole body was read during the alarm");
 	amqp_destroy_connection(c);
+}
+
+/* Whether the broker's end of fd's connection is still established. */
+static bool
+established(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char cmd[200], out[1024] = "", err[256];
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	snprintf(cmd, sizeof(cmd), "ss -tnH state established "
+	    "'( sport = :%d and dport = :%d )'", b.port,
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	hb_run(argv, out, sizeof(out), err, sizeof(err));
+	return strchr(out, ':') != NULL;
+}
+
+/* Pipelines n basic.get + basic.nack requeue pairs on channel 1. */
+static void
+pipeline_gets(int fd, const char *q, int n)
+{
+	for (int i = 1; i <= n; i++) {
+		uint8_t get[300] = { 0, 0 }, nack[10] = { 0 };
+		size_t ql = strlen(q);
+
+		get[2] = (uint8_t)ql;
+		memcpy(get + 3, q, ql);
+		get[3 + ql] = 0;		/* no-ack false */
+		hb_raw_send_method(fd, 1, 60, 70, get, ql + 4);
+		for (int k = 0; k < 8; k++)
+			nack[k] = (uint8_t)((uint64_t)i >> (56 - 8 * k));
+		nack[8] = 2;			/* requeue */
+		hb_raw_send_method(fd, 1, 60, 120, nack, 9);
+	}
+}
+
+Test(alarm, pipelined_gets_wait_for_the_output_and_a_stuck_client_goes)
+{
+	enum { NCLIENTS = 3, NGETS = 11 };
+	static const uint8_t reserved[1] = { 0 };
+	amqp_connection_state_t c;
+	char q[NCLIENTS][64];
+	int fd[NCLIENTS];
+	long base, peak = 0, rss, start;
+	bool gone = false;
+	struct hframe f;
+
+#if defined(__SANITIZE_ADDRESS__)
+	cr_skip_test("memory is not returned under AddressSanitizer");
+#endif
+	hb_start(&b, NULL);
+	hb_require_warrend(&b);
+	c = hb_connect(&b);
+	for (int i = 0; i < NCLIENTS; i++) {
+		snprintf(q[i], sizeof(q[i]), "%s", hb_name("gets"));
+		amqp_queue_declare(c, 1, amqp_cstring_bytes(q[i]), 0, 0, 0, 0,
+		    amqp_empty_table);
+		cr_assert_eq(amqp_get_rpc_reply(c).reply_type,
+		    AMQP_RESPONSE_NORMAL);
+		publish(c, q[i], 10 * MIB);
+	}
+	hb_close(c);
+	usleep(200000);
+	base = hb_rss_kib(b.pid);
+	/*
+	 * Clients that ask for the same 10 MB message again and again and
+	 * read nothing; the first negotiated a 2 s heartbeat.
+	 */
+	fd[0] = hb_raw_handshake_hb(&b, 131072, 2);
+	hb_raw_send_method(fd[0], 1, 20, 10, reserved, sizeof(reserved));
+	cr_assert_eq(hb_raw_read_frame(fd[0], &f, 5000), 1);
+	hb_raw_frame_free(&f);
+	for (int i = 1; i < NCLIENTS; i++)
+		fd[i] = hb_raw_handshake_channel(&b, 131072, 1);
+	for (int i = 0; i < NCLIENTS; i++)
+		pipeline_gets(fd[i], q[i], NGETS);
+	start = tc_now_ms();
+	while (tc_now_ms() - start < 9000) {
+		if ((rss = hb_rss_kib(b.pid)) > peak)
+			peak = rss;
+		if (tc_now_ms() - start > 4000 && !established(fd[0])) {
+			gone = true;
+			break;
+		}
+		usleep(100000);
+	}
+	cr_log_info("peak %ld MB over the queued messages, stuck client "
+	    "gone after %ld ms", (peak - base) / 1024, tc_now_ms() - start);
+	cr_assert_lt(peak, base + 100 * 1024, "%d clients pin %ld MB",
+	    NCLIENTS, (peak - base) / 1024);
+	cr_assert(gone, "a client that negotiated a 2 s heartbeat and reads "
+	    "nothing is still connected after 9 s");
+	/* Without heartbeats, send-timeout (30 s) has not passed yet. */
+	for (int i = 1; i < NCLIENTS; i++)
+		cr_assert(established(fd[i]));
+	for (int i = 0; i < NCLIENTS; i++)
+		close(fd[i]);
 }
