@@ -12,6 +12,9 @@ CONFIG_X("admin-port", CONFIG_INT, "15672", admin_port, 0, 65535,
     "(0 = ephemeral, written to DIR/warrend.admin-port)")
 CONFIG_X("admin-max-connections", CONFIG_INT, "512", admin_max_connections,
     1, 1000000, "most HTTP admin API connections at once")
+CONFIG_X("admin-max-connections-per-address", CONFIG_INT, "32",
+    admin_max_connections_per_address, 1, 1000000,
+    "most HTTP admin API connections at once from one IP address")
 CONFIG_X("data-dir", CONFIG_STR, "./data", data_dir, 0, 0,
     "directory for the pid file and the database")
 CONFIG_X("default-user", CONFIG_STR, "guest", default_user, 0, 0,
