@@ -19,6 +19,12 @@ struct http_response;
 struct json;
 struct user;		/* server/auth.h */
 
+/*
+ * The largest request body any route takes (user, vhost and permission
+ * documents are a few hundred bytes).
+ */
+#define API_BODY_MAX		65536u
+
 /* The most bytes of one response body (a listing of many queues). */
 #define API_RESPONSE_MAX	(256u << 20)
 

@@ -133,6 +133,7 @@ struct http_response {
 	char		 allow[64];	/* the Allow header of a 405, or "" */
 	bool		 authenticate;	/* WWW-Authenticate: Basic (a 401) */
 	bool		 close;		/* close the connection after it */
+	bool		 authenticated;	/* the request's credentials passed */
 };
 
 void	http_response_init(struct http_response *r, size_t body_max);

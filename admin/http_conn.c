@@ -2,6 +2,7 @@
 
 #include "admin/http_conn.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +23,60 @@ static void	on_io(struct io *, enum io_event, void *);
 static void	on_timer(struct ev_loop *, ev_timer *, int);
 static void	run(struct http_conn *h);
 
+static bool
+same_address(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+		    &((const struct sockaddr_in *)b)->sin_addr,
+		    sizeof(struct in_addr)) == 0;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((const struct sockaddr_in6 *)b)->sin6_addr,
+		    sizeof(struct in6_addr)) == 0;
+	return false;
+}
+
+/*
+ * Whether the client at peer has its share of connections already: one
+ * address cannot take all of admin-max-connections and lock everyone
+ * else out. compat: RabbitMQ 3.10 (Cowboy, ranch) has no such limit.
+ */
+static bool
+address_full(struct broker *b, const struct sockaddr_storage *peer)
+{
+	uint64_t n = 0;
+
+	if (peer->ss_family != AF_INET && peer->ss_family != AF_INET6)
+		return false;
+	for (struct http_conn *h = b->http_conns; h != NULL; h = h->next)
+		if (same_address(&h->peer, peer) &&
+		    ++n >= b->cfg.admin_max_connections_per_address)
+			return true;
+	return false;
+}
+
 struct http_conn *
 http_conn_new(struct broker *b, int fd, bool tls)
 {
+	struct sockaddr_storage peer;
 	struct http_conn *h;
+	char name[64];
 
+	io_peer(fd, &peer, name, sizeof(name));
+	if (address_full(b, &peer)) {
+		if (ev_now(b->loop) - b->http_full_logged >= 1.0) {
+			log_warnx("admin: %s has %llu connections, refusing "
+			    "more (admin-max-connections-per-address)", name,
+			    (unsigned long long)
+			    b->cfg.admin_max_connections_per_address);
+			b->http_full_logged = ev_now(b->loop);
+		}
+		return NULL;
+	}
 	if (b->nhttp_conns >= b->cfg.admin_max_connections) {
 		/* One line a second at most, however hard the flood. */
 		if (ev_now(b->loop) - b->http_full_logged >= 1.0) {
@@ -38,12 +88,14 @@ http_conn_new(struct broker *b, int fd, bool tls)
 	}
 	h = xcalloc(1, sizeof(*h));
 	h->b = b;
-	io_peer(fd, &h->peer, h->name, sizeof(h->name));
+	h->peer = peer;
+	snprintf(h->name, sizeof(h->name), "%s", name);
 	/*
-	 * Room for the largest head and body, never more: a complete or
-	 * refused request stops reading before the buffer can fill.
+	 * Room for the largest head and the largest body a route takes,
+	 * never more: a complete or refused request stops reading before
+	 * the buffer can fill.
 	 */
-	io_init(&h->io, b->loop, fd, HTTP_HEAD_MAX + HTTP_BODY_MAX + 1,
+	io_init(&h->io, b->loop, fd, HTTP_HEAD_MAX + API_BODY_MAX + 1,
 	    OUT_MAX, on_io, h);
 	/* Answers wait for the commit of what their request changed. */
 	io_set_barrier(&h->io, &b->commit_gen);
@@ -149,7 +201,8 @@ arm(struct http_conn *h)
 			    HTTP_BODY_MIN_RATE;
 	} else {
 		h->request_start = 0;
-		at = h->last_active + HTTP_IDLE_TIMEOUT;
+		at = h->last_active + (h->authed ? HTTP_IDLE_TIMEOUT :
+		    HTTP_UNAUTH_IDLE_TIMEOUT);
 	}
 	ev_timer_stop(h->b->loop, &h->timer);
 	ev_timer_set(&h->timer, at > now ? at - now : 0., 0.);
@@ -262,6 +315,8 @@ step(struct http_conn *h)
 	h->req.peer = h->peer;
 	http_response_init(&resp, API_RESPONSE_MAX);
 	api_handle(h->b, &h->req, &resp);
+	if (resp.authenticated)
+		h->authed = true;
 	log_debug("admin %s: %.*s %.*s: %d", h->name, PSTR(h->req.method_name),
 	    PSTR(h->req.path), resp.status);
 	close = !h->req.keep_alive || resp.close || h->b->stopping;

@@ -7,7 +7,8 @@
  * the request changed. Every wait is bounded: --handshake-timeout for a
  * TLS handshake and a request's head (and, scaled by its size, its body),
  * a minute for an idle keep-alive connection or a client that does not
- * read its answer.
+ * read its answer (HTTP_UNAUTH_IDLE_TIMEOUT while it has not logged in).
+ * Connections are limited in all and per client address.
  */
 #ifndef WARREN_ADMIN_HTTP_CONN_H
 #define WARREN_ADMIN_HTTP_CONN_H
@@ -24,6 +25,11 @@ struct broker;
 
 /* Seconds a keep-alive connection may sit idle, or an answer go unread. */
 #define HTTP_IDLE_TIMEOUT	60.0
+/*
+ * Seconds a connection that has not sent good credentials yet may sit
+ * idle between requests.
+ */
+#define HTTP_UNAUTH_IDLE_TIMEOUT	5.0
 /* Bytes a second a body must at least arrive at, after the head's time. */
 #define HTTP_BODY_MIN_RATE	65536.0
 
@@ -44,6 +50,7 @@ struct http_conn {
 	bool			 dirty;		/* on the broker's flush list */
 	bool			 responding;	/* a final answer is in out */
 	bool			 head_checked;	/* api_check_head ran */
+	bool			 authed;	/* a request's credentials passed */
 	bool			 close_after;	/* close once out is written */
 	bool			 lingering;	/* written, draining until close */
 	char			 close_reason[64];
@@ -52,7 +59,8 @@ struct http_conn {
 /*
  * Takes a connected, non-blocking socket from an admin listener (with
  * tls, HTTPS: a handshake comes first); NULL (the caller closes fd) past
- * admin-max-connections or out of memory.
+ * admin-max-connections, admin-max-connections-per-address or out of
+ * memory.
  */
 struct http_conn *http_conn_new(struct broker *b, int fd, bool tls);
 /* The listeners' accept callbacks (server/listener.h): http_conn_new. */

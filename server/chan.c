@@ -97,6 +97,8 @@ chan_release(struct chan *ch)
 		chan_remove_consumer(ch, ch->consumer_list);
 	reply_to_release(ch);
 	chan_requeue_all(ch);
+	if (ch->pub_msg != NULL)
+		conn_content_end(ch->c, ch->pub_msg->body_len);
 	msg_unref(ch->pub_msg);
 	ch->pub_msg = NULL;
 	proto_content_reset(&ch->content);

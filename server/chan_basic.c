@@ -440,6 +440,7 @@ publish_complete(struct chan *ch)
 	int rc;
 
 	ch->pub_msg = NULL;
+	conn_content_end(ch->c, m->body_len);
 	if (ch->tx)
 		return tx_hold(ch, m, ch->pub_mandatory);
 	rc = chan_route_publish(ch, m, ch->pub_mandatory);
@@ -551,6 +552,7 @@ content_header(struct chan *ch, const struct proto_content_event *ev)
 			goto fail;
 	}
 	ch->pub_msg = m;
+	conn_content_begin(ch->c, m->body_len);
 	return 0;
 
 fail:

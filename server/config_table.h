@@ -12,6 +12,9 @@ CONFIG_X("admin-port", CONFIG_INT, "15672", admin_port, 0, 65535,
     "(0 = ephemeral, written to DIR/warrend.admin-port)")
 CONFIG_X("admin-max-connections", CONFIG_INT, "512", admin_max_connections,
     1, 1000000, "most HTTP admin API connections at once")
+CONFIG_X("admin-max-connections-per-address", CONFIG_INT, "32",
+    admin_max_connections_per_address, 1, 1000000,
+    "most HTTP admin API connections at once from one IP address")
 CONFIG_X("data-dir", CONFIG_STR, "./data", data_dir, 0, 0,
     "directory for the pid file and the database")
 CONFIG_X("default-user", CONFIG_STR, "guest", default_user, 0, 0,
@@ -28,6 +31,10 @@ CONFIG_X("log-level", CONFIG_STR, "info", log_level, 0, 0,
     "debug, info, warn or error")
 CONFIG_X("max-message-size", CONFIG_INT, "134217728", max_message_size, 1,
     536870912, "largest message body accepted, in bytes")
+CONFIG_X("content-in-flight-max", CONFIG_INT, "268435456",
+    content_in_flight_max, 1, UINT64_C(1099511627776),
+    "message body bytes one connection may have under way (announced in "
+    "content headers, not yet routed); past it its next message waits")
 CONFIG_X("frame-max", CONFIG_INT, "131072", frame_max, 4096, 1048576,
     "largest frame proposed in connection.tune, in bytes")
 CONFIG_X("channel-max", CONFIG_INT, "2047", channel_max, 1, 65535,
@@ -36,6 +43,9 @@ CONFIG_X("heartbeat", CONFIG_INT, "60", heartbeat, 0, 65535,
     "heartbeat interval proposed in connection.tune, in seconds")
 CONFIG_X("output-high-water", CONFIG_INT, "1048576", output_high_water, 65536,
     1073741824, "bytes queued for a client before its deliveries pause")
+CONFIG_X("send-timeout", CONFIG_INT, "30", send_timeout, 0, 86400,
+    "seconds a client without heartbeats may leave its output unread "
+    "before it is closed (0 = never)")
 CONFIG_X("handshake-timeout", CONFIG_INT, "10", handshake_timeout, 1, 3600,
     "seconds a client has to finish connection.open, and an HTTP admin "
     "client to send a request's headers")

@@ -11,6 +11,7 @@
 #include "lib/xmalloc.h"
 #include "protocol/frame.h"
 #include "protocol/table.h"
+#include "server/alarm.h"
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/chan.h"
@@ -343,7 +344,8 @@ set_reading(struct conn *c, bool on)
 static bool
 may_read(const struct conn *c)
 {
-	return !c->blocked && c->flow_q == NULL;
+	return !c->blocked && c->flow_q == NULL && !c->content_wait &&
+	    !c->get_wait;
 }
 
 void
@@ -405,6 +407,94 @@ conn_resume_reading(struct conn *c)
 	}
 }
 
+void
+conn_content_begin(struct conn *c, uint64_t len)
+{
+	c->content_in_flight += len;
+}
+
+void
+conn_content_end(struct conn *c, uint64_t len)
+{
+	c->content_in_flight -= len < c->content_in_flight ?
+	    len : c->content_in_flight;
+	if (c->content_wait && c->state != CONN_DEAD) {
+		c->content_wait = false;
+		/* Off this call stack: it may be inside this conn's input. */
+		broker_wake_conn(c->b, c);
+	}
+}
+
+/*
+ * Whether the frame f may be taken now; if not, the connection stops
+ * being read with f left in its buffer. Publishes already under way on
+ * other channels are the memory no alarm sees coming: the alarm is
+ * sampled once a second while a client can send a gigabyte in that time,
+ * and a started message is assembled whatever the alarm says. So a
+ * content header is taken only while the bodies under way, its own
+ * included, fit content-in-flight-max (or when nothing else is under way,
+ * so that any message up to max-message-size goes), and no content frame
+ * at all is taken from a connection while an alarm is on.
+ * compat: RabbitMQ 3.10 takes content under way whatever the alarm (it
+ * blocks a connection at its next basic.publish) and has no such cap; it
+ * sends no error for either here, and neither does warren: the client
+ * just waits, as a blocked client does. A client that interleaves the
+ * frames of several publishes (the spec lets it; RabbitMQ's clients send
+ * each message's frames together) and starts more than the cap at once
+ * waits for good: the bodies that would end the wait are behind the
+ * header that waits.
+ */
+static bool
+content_may_go(struct conn *c, const struct proto_frame *f)
+{
+	uint64_t size = 0;
+
+	if (c->state != CONN_RUNNING || (f->type != PROTO_FRAME_HEADER &&
+	    f->type != PROTO_FRAME_BODY))
+		return true;
+	if (alarm_active(c->b)) {
+		alarm_block(c);
+		set_reading(c, false);
+		return false;
+	}
+	if (f->type != PROTO_FRAME_HEADER || f->size < 12 ||
+	    c->content_in_flight == 0)
+		return true;
+	for (int i = 4; i < 12; i++)
+		size = size << 8 | f->payload[i];
+	if (size <= c->b->cfg.content_in_flight_max &&
+	    c->content_in_flight <= c->b->cfg.content_in_flight_max - size)
+		return true;
+	c->content_wait = true;
+	set_reading(c, false);
+	return false;
+}
+
+/*
+ * basic.get answers with a whole message whatever the output backlog: a
+ * client that pipelines gets (with nack requeue, one message can answer
+ * them all) and reads nothing would pin a message per get. So a get
+ * waits, unread, while the output is above the high-water mark, as
+ * deliveries to consumers do (chan_consumer_can_take). compat: RabbitMQ
+ * 3.10 answers gets whatever its writer holds.
+ */
+static bool
+get_may_go(struct conn *c, const struct proto_frame *f)
+{
+	uint32_t id;
+
+	if (c->state != CONN_RUNNING || f->type != PROTO_FRAME_METHOD ||
+	    f->size < 4)
+		return true;
+	id = (uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
+	    (uint32_t)f->payload[2] << 8 | f->payload[3];
+	if (id != PROTO_BASIC_GET ||
+	    io_queued(&c->io) < c->b->cfg.output_high_water)
+		return true;
+	c->get_wait = true;
+	set_reading(c, false);
+	return false;
+}
 
 /*
  * After output was written: closes a connection that waited for it, and
@@ -421,6 +511,10 @@ output_written(struct conn *c, bool was_throttled)
 	c->throttled = io_queued(&c->io) >= c->b->cfg.output_high_water;
 	if (was_throttled && !c->throttled)
 		wake_consumers(c);
+	if (c->get_wait && !c->throttled) {
+		c->get_wait = false;
+		broker_wake_conn(c->b, c);	/* its flush reads on */
+	}
 	return true;
 }
 
@@ -758,14 +852,44 @@ on_open(struct conn *c, const struct proto_connection_open *m)
 	c->opened = true;
 	c->b->nopen++;
 	c->vh->nconns++;
-	/* Handshake done: the timer now drives heartbeats. */
+	/*
+	 * Handshake done: the timer now drives heartbeats, and watches the
+	 * output (output_stalled), without heartbeats too.
+	 */
 	ev_timer_stop(c->b->loop, &c->timer);
-	if (c->heartbeat > 0) {
-		ev_timer_set(&c->timer, c->heartbeat / 2.0, c->heartbeat / 2.0);
+	c->out_since = ev_now(c->b->loop);
+	if (c->heartbeat > 0 || c->b->cfg.send_timeout > 0) {
+		double every = c->heartbeat > 0 ? c->heartbeat / 2.0 :
+		    c->b->cfg.send_timeout / 2.0;
+
+		ev_timer_set(&c->timer, every, every);
 		ev_timer_start(c->b->loop, &c->timer);
 	}
 	log_info("conn %s: user '%s' opened vhost '%s'", c->name, c->user,
 	    c->vh->name);
+}
+
+/*
+ * Whether the client has left its output unread too long: twice the
+ * heartbeat, or send-timeout without heartbeats. A client that reads
+ * nothing is not read either (io's back-pressure), so its heartbeat
+ * clock is paused; this is what ends it, and what it pins.
+ * compat: RabbitMQ 3.10 sets no TCP send timeout by default (its
+ * tcp_listen_options have none, checked), so without heartbeats its
+ * writer waits for such a client forever; with them its monitor closes
+ * a client that sends nothing after two intervals, as warren does here.
+ */
+static bool
+output_stalled(struct conn *c, ev_tstamp now)
+{
+	double limit = c->heartbeat > 0 ? 2.0 * c->heartbeat :
+	    (double)c->b->cfg.send_timeout;
+
+	if (io_queued(&c->io) == 0 || c->io.last_send > c->out_since) {
+		c->out_since = now;
+		return false;
+	}
+	return limit > 0 && now - c->out_since > limit;
 }
 
 static void
@@ -778,10 +902,17 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 	switch (c->state) {
 	case CONN_RUNNING:
+		if (output_stalled(c, now)) {
+			conn_abort(c, "client stopped reading its output");
+			return;
+		}
+		if (c->heartbeat == 0)
+			return;
 		/*
 		 * spec: 4.2.7 a peer silent for two intervals is dead. compat:
 		 * not while we are not reading it (blocked by an alarm, or its
-		 * output backed up): RabbitMQ pauses the monitor then too.
+		 * output backed up, which output_stalled bounds): RabbitMQ
+		 * pauses the monitor for blocked connections too.
 		 */
 		if (!io_reading(&c->io))
 			c->io.last_recv = now;
@@ -1059,6 +1190,8 @@ process_input(struct conn *c)
 		case PROTO_PARSE_FRAME:
 			break;
 		}
+		if (!content_may_go(c, &f) || !get_may_go(c, &f))
+			return;
 		on_frame(c, &f);
 		if (c->state == CONN_DEAD)
 			return;

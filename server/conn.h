@@ -57,6 +57,11 @@ struct conn {
 	bool		 opened;	/* counted in the broker's nopen */
 	bool		 input_pending;	/* frames left over: its budget ran out */
 	bool		 commit_wait;	/* a tx.commit-ok waits for COMMIT */
+	bool		 content_wait;	/* a content header waits for room */
+	bool		 get_wait;	/* a basic.get waits for the output */
+	ev_tstamp	 out_since;	/* output last empty or moving */
+	/* Body bytes of the publishes under way on all its channels. */
+	uint64_t	 content_in_flight;
 	struct queue	*flow_q;	/* publisher paused until it drains */
 	uint32_t	 nconsumers;	/* on all its channels */
 	struct sockaddr_storage peer;	/* the socket's real peer address */
@@ -108,6 +113,12 @@ void	conn_continue_input(struct conn *c);
 void	conn_pause_reading(struct conn *c);
 /* Reads again, unless the output backlog still holds it off. */
 void	conn_resume_reading(struct conn *c);
+/*
+ * A publish of len body bytes started (its content header was taken) or
+ * ended (routed, held by a transaction, or dropped with its channel).
+ */
+void	conn_content_begin(struct conn *c, uint64_t len);
+void	conn_content_end(struct conn *c, uint64_t len);
 /* Writes buffered output now; called from the prepare step. */
 void	conn_flush(struct conn *c);
 /* Whether deliveries to this connection should pause (output backlog). */

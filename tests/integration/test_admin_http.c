@@ -8,6 +8,8 @@
  * warren's own limits skip there.
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -409,12 +411,15 @@ Test(admin_http, slowloris_is_closed_by_the_header_timeout)
 Test(admin_http, many_idle_admin_connections_leave_amqp_working)
 {
 	enum { IDLE = 600, MAX = 512 };
+	/* All from one address: its own limit is not what is tested here. */
+	static const char *const extra[] = {
+	    "--admin-max-connections-per-address", "1000", NULL };
 	amqp_connection_state_t	 c;
 	struct hhttp		 r;
 	int			 fds[IDLE], refused = 0, status = 0;
 	long			 deadline;
 
-	hb_start(&b, NULL);
+	hb_start(&b, extra);
 	hb_require_warrend(&b);
 	for (int i = 0; i < IDLE; i++)
 		fds[i] = hb_http_connect(&b);
@@ -627,8 +632,9 @@ Test(admin_http, sigterm_with_admin_connections_open_exits_cleanly)
 
 Test(admin_http, expect_100_continue_is_answered_before_the_body)
 {
-	static const char head[] = "GET /api/whoami HTTP/1.1\r\nHost: x\r\n"
-	    "Authorization: Basic Z3Vlc3Q6Z3Vlc3Q=\r\n"
+	static const char head[] = "PUT /api/vhosts/cont HTTP/1.1\r\n"
+	    "Host: x\r\nAuthorization: Basic Z3Vlc3Q6Z3Vlc3Q=\r\n"
+	    "Content-Type: application/json\r\n"
 	    "Expect: 100-continue\r\nContent-Length: 2\r\n\r\n";
 	struct hhttp	r;
 	int		fd;
@@ -642,7 +648,7 @@ Test(admin_http, expect_100_continue_is_answered_before_the_body)
 	hb_http_free(&r);
 	hb_raw_send(fd, "{}", 2);
 	cr_assert_eq(hb_http_read(fd, &r, false, 3000), 1);
-	cr_assert_eq(r.status, 200);
+	cr_assert_eq(r.status, 201);
 	hb_http_free(&r);
 	close(fd);
 	hb_stop(&b);
@@ -673,5 +679,138 @@ Test(admin_http, a_created_user_survives_kill9_right_after_its_answer)
 			hb_http_free(&r);
 		}
 	}
+	hb_stop(&b);
+}
+
+/* An admin API connection from source address src (a loopback alias). */
+static int
+connect_from(const char *src)
+{
+	struct sockaddr_in	 sa = { .sin_family = AF_INET };
+	int			 fd;
+
+	cr_assert_neq(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	cr_assert_eq(inet_pton(AF_INET, src, &sa.sin_addr), 1);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+	    "bind %s: %s", src, strerror(errno));
+	cr_assert_eq(inet_pton(AF_INET, b.host, &sa.sin_addr), 1);
+	sa.sin_port = htons((uint16_t)b.admin_port);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+Test(admin_http, a_body_is_refused_from_its_headers_where_a_route_takes_none)
+{
+	static const char get[] = "GET /api/overview HTTP/1.1\r\nHost: x\r\n"
+	    "Authorization: Basic bWdtdDpwdw==\r\n"	/* mgmt:pw */
+	    "Content-Length: 20000000\r\n\r\n";
+	static const char put[] = "PUT /api/vhosts/big HTTP/1.1\r\nHost: x\r\n"
+	    "Authorization: Basic Z3Vlc3Q6Z3Vlc3Q=\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 1000000\r\n\r\n";
+	const char	*extra[] = { "--load-definitions", write_defs(), NULL };
+	struct hhttp	 r;
+	int		 fd;
+
+	hb_start(&b, extra);
+	hb_require_warrend(&b);
+	/*
+	 * A management user's GET with a 20 MB body is answered at once,
+	 * without waiting for (and buffering) the body.
+	 */
+	fd = hb_http_connect(&b);
+	hb_raw_send(fd, get, sizeof(get) - 1);
+	cr_assert_eq(hb_http_read(fd, &r, false, 3000), 1,
+	    "no answer before the body");
+	cr_assert_eq(r.status, 413);
+	cr_assert_str_eq(r.body, "{\"error\":\"bad_request\",\"reason\":"
+	    "\"GET /api/overview takes no request body\"}");
+	hb_http_free(&r);
+	close(fd);
+	/* A route that takes a body takes a small one. */
+	fd = hb_http_connect(&b);
+	hb_raw_send(fd, put, sizeof(put) - 1);
+	cr_assert_eq(hb_http_read(fd, &r, false, 3000), 1,
+	    "no answer before the body");
+	cr_assert_eq(r.status, 413);
+	cr_assert_str_eq(r.body, "{\"error\":\"bad_request\",\"reason\":"
+	    "\"Exceeded HTTP request body size limit\"}");
+	hb_http_free(&r);
+	close(fd);
+	hb_stop(&b);
+}
+
+Test(admin_http, one_address_cannot_take_every_admin_connection)
+{
+	enum { MAX = 64 };
+	static const char *const extra[] = { "--admin-max-connections", "64",
+	    NULL };
+	int		 fds[MAX], fd, status = 0;
+	struct hhttp	 r;
+	long		 deadline;
+
+	hb_start(&b, extra);
+	hb_require_warrend(&b);
+	/* Idle sockets that never send a byte, all from 127.0.0.2. */
+	for (int i = 0; i < MAX; i++)
+		fds[i] = connect_from("127.0.0.2");
+	/* Another client is still served, well before they time out. */
+	tc_sleep_ms(300);
+	deadline = tc_now_ms() + 3000;
+	while (status != 200 && tc_now_ms() < deadline) {
+		fd = hb_http_connect(&b);
+		send_req(fd, "GET", "/api/whoami", GUEST, NULL);
+		if (hb_http_read(fd, &r, false, 1000) == 1) {
+			status = r.status;
+			hb_http_free(&r);
+		}
+		close(fd);
+		if (status != 200)
+			tc_sleep_ms(100);
+	}
+	cr_assert_eq(status, 200, "locked out by %d idle connections from "
+	    "another address", MAX);
+	for (int i = 0; i < MAX; i++)
+		close(fds[i]);
+	hb_stop(&b);
+}
+
+Test(admin_http, a_connection_that_never_logged_in_is_closed_soon)
+{
+	struct hhttp	r;
+	int		fd;
+	long		start;
+
+	hb_start(&b, NULL);
+	hb_require_warrend(&b);
+	fd = hb_http_connect(&b);
+	send_req(fd, "GET", "/api/whoami", NULL, NULL);
+	cr_assert_eq(hb_http_read(fd, &r, false, 3000), 1);
+	cr_assert_eq(r.status, 401);
+	hb_http_free(&r);
+	/* Kept alive, but not for the minute a logged-in client gets. */
+	start = tc_now_ms();
+	cr_assert_eq(hb_raw_wait_eof(fd, 10000), 0, "still open after 10 s");
+	cr_assert_lt(tc_now_ms() - start, 10000);
+	close(fd);
+	hb_stop(&b);
+}
+
+Test(admin_http, a_vhost_is_shown_to_administrators_only)
+{
+	const char	*extra[] = { "--load-definitions", write_defs(), NULL };
+	struct hhttp	 r;
+
+	hb_start(&b, extra);
+	hb_require_warrend(&b);
+	/* compat: RabbitMQ 3.10's answer, for a vhost that exists or not. */
+	cr_assert_eq(hb_http(&b, "GET", "/api/vhosts/%2F", "mgmt:pw", NULL,
+	    &r), 401);
+	cr_assert_str_eq(r.body, "{\"error\":\"not_authorised\","
+	    "\"reason\":\"Not administrator user\"}");
+	hb_http_free(&r);
+	cr_assert_eq(hb_http(&b, "GET", "/api/vhosts/nosuch", "mgmt:pw", NULL,
+	    &r), 401);
+	hb_http_free(&r);
 	hb_stop(&b);
 }
