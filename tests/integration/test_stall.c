@@ -173,6 +173,7 @@ Test(stall, headers_match_is_linear)
 	    amqp_cstring_bytes(q), 1, 0, 0, 0, amqp_empty_table);
 	ut_ok(c, "queue.declare passive");
 	cr_assert_eq(ok->message_count, 3);
+	cr_log_info("headers: worst wait %ld ms", worst);
 	cr_assert_lt(worst, STALL_MAX_MS, "another client waited %ld ms",
 	    worst);
 	hb_close(c);
@@ -231,6 +232,7 @@ Test(stall, many_bindings_are_indexed)
 	amqp_queue_delete(c, 1, amqp_cstring_bytes(q), 0, 0);
 	ut_ok(c, "queue.delete");
 	worst = prober_stop(&p);
+	cr_log_info("queue delete: worst wait %ld ms", worst);
 	cr_assert_lt(worst, STALL_MAX_MS, "another client waited %ld ms "
 	    "while the queue and its bindings were deleted", worst);
 	hb_close(c);
@@ -312,6 +314,8 @@ Test(stall, topic_wildcards_are_bounded)
 		words = 32;
 	}
 	worst = topic_stall(c, words, 10000);
+	cr_log_info("topic (%d-word bindings): worst wait %ld ms", words,
+	    worst);
 	cr_assert_lt(worst, STALL_MAX_MS, "another client waited %ld ms "
 	    "(%d-word bindings)", worst, words);
 	hb_close(c);
