@@ -636,22 +636,15 @@ ack_through(struct chan *ch, uint64_t tag)
 	send_confirm(ch, PROTO_BASIC_ACK, tag, tag - ch->confirmed > 1);
 }
 
+/*
+ * Bookkeeping (lib/xmalloc.h): the list holds only the publishes handled
+ * since the last commit, which the per-turn frame budget bounds.
+ */
 void
 chan_confirm_refused(struct chan *ch, uint64_t seq)
 {
-	if (ch->nrefused == ch->refused_cap) {
-		size_t ncap = ch->refused_cap ? ch->refused_cap * 2 : 16;
-		uint64_t *n = realloc(ch->refused, ncap * sizeof(*n));
-
-		if (n == NULL) {
-			/* Safe either way: a nack only says "maybe not". */
-			ch->refused_lost = true;
-			broker_wake_chan(ch->c->b, ch);
-			return;
-		}
-		ch->refused = n;
-		ch->refused_cap = ncap;
-	}
+	xvec_grow(&ch->refused, &ch->refused_cap, ch->nrefused + 1,
+	    sizeof(*ch->refused), 16);
 	ch->refused[ch->nrefused++] = seq;
 	broker_wake_chan(ch->c->b, ch);
 }
@@ -661,10 +654,6 @@ confirms_done(struct chan *ch)
 {
 	size_t i = 0;
 
-	if (ch->refused_lost) {
-		chan_commit_failed(ch);
-		return;
-	}
 	/*
 	 * Tags in order: acks up to each refused publish, its nack (a run
 	 * of refused tags right after the last confirm is one multiple
@@ -693,7 +682,7 @@ chan_commit_done(struct chan *ch)
 
 	if (ch->state != CHAN_OPEN)
 		return;
-	if (ch->confirmed < ch->pub_seq || ch->refused_lost)
+	if (ch->confirmed < ch->pub_seq)
 		confirms_done(ch);
 	if (ch->tx_commit_owed) {
 		ch->tx_commit_owed = false;
@@ -708,7 +697,6 @@ chan_commit_failed(struct chan *ch)
 	if (ch->state != CHAN_OPEN)
 		return;
 	ch->nrefused = 0;
-	ch->refused_lost = false;
 	if (ch->pub_seq > ch->confirmed)
 		send_confirm(ch, PROTO_BASIC_NACK, ch->pub_seq,
 		    ch->pub_seq - ch->confirmed > 1);

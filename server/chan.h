@@ -91,7 +91,6 @@ struct chan {
 	uint64_t	 confirmed;	/* acks and nacks sent up to here */
 	uint64_t	*refused;	/* seqs to nack whatever the commit does */
 	size_t		 nrefused, refused_cap;
-	bool		 refused_lost;	/* ENOMEM lost one: nack all pending */
 
 	char		 last_queue[256];	/* spec: "" means this queue */
 	uint8_t		 last_queue_len;

@@ -50,6 +50,23 @@ declare_durable(const struct hbroker *b, const char *q, bool reject_full)
 	hb_close(c);
 }
 
+/*
+ * A warrend with the durable queue q on disk; with failing_commits, it
+ * is then restarted with every commit failing.
+ */
+static void
+start_with_queue(struct hbroker *b, const char *q, bool reject_full,
+    bool failing_commits)
+{
+	hb_start(b, NULL);
+	hb_require_warrend(b);
+	declare_durable(b, q, reject_full);
+	if (failing_commits) {
+		hb_halt(b, SIGTERM);
+		hb_restart(b, failing);
+	}
+}
+
 /* Messages in q, seen by a passive declare on a fresh connection. */
 static uint32_t
 depth(const struct hbroker *b, const char *q)
@@ -188,11 +205,7 @@ Test(durable_replies, no_ack_next_to_a_refused_publish_when_commit_fails)
 	uint64_t acked, nacked;
 	int fd;
 
-	hb_start(&b, NULL);
-	hb_require_warrend(&b);
-	declare_durable(&b, q, true);
-	hb_halt(&b, SIGTERM);
-	hb_restart(&b, failing);
+	start_with_queue(&b, q, true, true);
 	fd = publish_in_one_write(&b, q, 2);
 	read_confirms(fd, 2, &acked, &nacked);
 	cr_expect_eq(acked, 0, "%llu publish(es) acked although no commit "
@@ -216,9 +229,7 @@ Test(durable_replies, ack_then_nack_in_order_next_to_a_refused_publish)
 	uint64_t acked, nacked;
 	int fd;
 
-	hb_start(&b, NULL);
-	hb_require_warrend(&b);
-	declare_durable(&b, q, true);
+	start_with_queue(&b, q, true, false);
 	fd = publish_in_one_write(&b, q, 3);
 	read_confirms(fd, 3, &acked, &nacked);
 	cr_expect_eq(acked, 1);
@@ -243,11 +254,7 @@ Test(durable_replies, failed_tx_commit_is_not_commit_ok)
 	bool is_conn = false;
 	int fd, code;
 
-	hb_start(&b, NULL);
-	hb_require_warrend(&b);
-	declare_durable(&b, q, false);
-	hb_halt(&b, SIGTERM);
-	hb_restart(&b, failing);
+	start_with_queue(&b, q, false, true);
 	fd = hb_raw_handshake_channel(&b, 131072, 1);
 	hb_raw_send_method(fd, 1, 90, 10, NULL, 0);	/* tx.select */
 	put_publish(w, 1, q, "in a transaction");
