@@ -11,6 +11,7 @@
 #include "lib/xmalloc.h"
 #include "protocol/frame.h"
 #include "protocol/table.h"
+#include "protocol/wire.h"
 #include "server/alarm.h"
 #include "server/auth.h"
 #include "server/broker.h"
@@ -447,7 +448,9 @@ conn_content_end(struct conn *c, uint64_t len)
 static bool
 content_may_go(struct conn *c, const struct proto_frame *f)
 {
-	uint64_t size = 0;
+	struct proto_reader r = proto_reader(f->payload, f->size);
+	uint32_t class_weight;
+	uint64_t size;
 
 	if (c->state != CONN_RUNNING || (f->type != PROTO_FRAME_HEADER &&
 	    f->type != PROTO_FRAME_BODY))
@@ -457,11 +460,10 @@ content_may_go(struct conn *c, const struct proto_frame *f)
 		set_reading(c, false);
 		return false;
 	}
-	if (f->type != PROTO_FRAME_HEADER || f->size < 12 ||
-	    c->content_in_flight == 0)
-		return true;
-	for (int i = 4; i < 12; i++)
-		size = size << 8 | f->payload[i];
+	/* The declared body size follows class-id and weight. */
+	if (f->type != PROTO_FRAME_HEADER || c->content_in_flight == 0 ||
+	    !proto_read_u32(&r, &class_weight) || !proto_read_u64(&r, &size))
+		return true;	/* a bad header is the content layer's error */
 	if (size <= c->b->cfg.content_in_flight_max &&
 	    c->content_in_flight <= c->b->cfg.content_in_flight_max - size)
 		return true;
@@ -481,13 +483,12 @@ content_may_go(struct conn *c, const struct proto_frame *f)
 static bool
 get_may_go(struct conn *c, const struct proto_frame *f)
 {
+	struct proto_reader r = proto_reader(f->payload, f->size);
 	uint32_t id;
 
 	if (c->state != CONN_RUNNING || f->type != PROTO_FRAME_METHOD ||
-	    f->size < 4)
+	    !proto_read_u32(&r, &id))
 		return true;
-	id = (uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
-	    (uint32_t)f->payload[2] << 8 | f->payload[3];
 	if (id != PROTO_BASIC_GET ||
 	    io_queued(&c->io) < c->b->cfg.output_high_water)
 		return true;
