@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/api_list.h"
 #include "admin/http.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -166,8 +167,10 @@ api_json_begin(struct api_ctx *ctx)
 void
 api_json_end(struct api_ctx *ctx)
 {
-	if (json_writer_done(&ctx->json) == 0)
+	if (json_writer_done(&ctx->json) == 0) {
+		api_columns_apply(ctx);
 		return;
+	}
 	log_warnx("admin: %.*s: answer too large or malformed",
 	    PSTR(ctx->req->path));
 	api_error(ctx, 500, "internal_error", "response too large");
@@ -382,6 +385,7 @@ api_handle(struct broker *b, const struct http_request *req,
 	if ((r = dispatch(&ctx, b, req, resp)) == NULL)
 		return;
 	r->handler(&ctx);
+	api_list_free(&ctx);
 	if (resp->status == 0)
 		api_error(&ctx, 500, "internal_error", "no answer");
 }

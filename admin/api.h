@@ -17,6 +17,7 @@ struct broker;
 struct http_request;	/* admin/http.h */
 struct http_response;
 struct json;
+struct api_list;	/* admin/api_list.c */
 struct user;		/* server/auth.h */
 
 /*
@@ -36,6 +37,7 @@ struct api_ctx {
 	struct proto_str	 arg[4];	/* decoded path segments matched by "{}" */
 	size_t			 nargs;
 	struct json_writer	 json;		/* api_json_begin's writer */
+	struct api_list		*list;		/* api_list.h; NULL until begun */
 };
 
 typedef void api_handler_fn(struct api_ctx *ctx);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "admin/api.h"
+#include "admin/api_list.h"
 #include "lib/json.h"
 #include "server/auth.h"
 #include "server/auth_perm.h"
@@ -37,16 +38,25 @@ write_permission(struct json_writer *w, const struct user *u,
 void
 api_permissions_list(struct api_ctx *ctx)
 {
-	struct json_writer *w = api_json_begin(ctx);
 	size_t i = 0, j;
-	void *u, *pm;
+	void *u, *p;
 
-	json_w_begin_array(w);
+	if (!api_list_begin_unpaged(ctx))
+		return;
 	while (hmap_next(&ctx->b->users, &i, &u))
-		for (j = 0; hmap_next(&((struct user *)u)->perms, &j, &pm);)
-			write_permission(w, u, pm);
-	json_w_end_array(w);
-	api_json_end(ctx);
+		for (j = 0; hmap_next(&((struct user *)u)->perms, &j, &p);) {
+			const struct permission *pm = p;
+			const char *name = ((struct user *)u)->name;
+			size_t n = strlen(name);
+
+			/* compat: x-vhost does not filter permissions. */
+			if (!api_list_wants(ctx, NULL, name, n))
+				continue;
+			write_permission(api_list_item(ctx, pm->vhost, name, n),
+			    u, pm);
+			api_list_item_end(ctx);
+		}
+	api_list_end(ctx);
 }
 
 /* GET /api/users/{user}/permissions */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "admin/api.h"
+#include "admin/api_list.h"
 #include "admin/http.h"
 #include "lib/json.h"
 #include "server/auth.h"
@@ -39,15 +40,21 @@ write_user(struct json_writer *w, const struct user *u)
 void
 api_users_list(struct api_ctx *ctx)
 {
-	struct json_writer *w = api_json_begin(ctx);
 	size_t i = 0;
 	void *v;
 
-	json_w_begin_array(w);
-	while (hmap_next(&ctx->b->users, &i, &v))
-		write_user(w, v);
-	json_w_end_array(w);
-	api_json_end(ctx);
+	if (!api_list_begin_unpaged(ctx))
+		return;
+	while (hmap_next(&ctx->b->users, &i, &v)) {
+		const struct user *u = v;
+		size_t n = strlen(u->name);
+
+		if (!api_list_wants(ctx, NULL, u->name, n))
+			continue;
+		write_user(api_list_item(ctx, NULL, u->name, n), u);
+		api_list_item_end(ctx);
+	}
+	api_list_end(ctx);
 }
 
 static struct user *

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "admin/api.h"
+#include "admin/api_list.h"
 #include "lib/json.h"
 #include "protocol/utf8.h"
 #include "server/auth.h"
@@ -92,16 +93,21 @@ vhost_arg(struct api_ctx *ctx, size_t i)
 void
 api_vhosts_list(struct api_ctx *ctx)
 {
-	struct json_writer *w = api_json_begin(ctx);
 	size_t i = 0;
 	void *v;
 
-	json_w_begin_array(w);
-	while (hmap_next(&ctx->b->vhosts, &i, &v))
-		if (visible(ctx, v))
-			write_vhost(w, v);
-	json_w_end_array(w);
-	api_json_end(ctx);
+	if (!api_list_begin(ctx))
+		return;
+	while (hmap_next(&ctx->b->vhosts, &i, &v)) {
+		struct vhost *vh = v;
+		size_t n = strlen(vh->name);
+
+		if (!visible(ctx, vh) || !api_list_wants(ctx, NULL, vh->name, n))
+			continue;
+		write_vhost(api_list_item(ctx, NULL, vh->name, n), vh);
+		api_list_item_end(ctx);
+	}
+	api_list_end(ctx);
 }
 
 void

@@ -1094,6 +1094,13 @@ json_w_null(struct json_writer *w)
 		put(w, "null", 4);
 }
 
+void
+json_w_raw(struct json_writer *w, const char *text, size_t len)
+{
+	if (value_prefix(w))
+		put(w, text, len);
+}
+
 int
 json_writer_done(const struct json_writer *w)
 {

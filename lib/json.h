@@ -121,6 +121,11 @@ void	json_w_uint(struct json_writer *w, uint64_t v);
 void	json_w_double(struct json_writer *w, double v);
 void	json_w_bool(struct json_writer *w, bool v);
 void	json_w_null(struct json_writer *w);
+/*
+ * One complete value already written as JSON text by a json_writer (a
+ * listing's stored item): copied as it is, not checked again.
+ */
+void	json_w_raw(struct json_writer *w, const char *text, size_t len);
 /* 0 if everything written so far is one complete, valid value; else -1. */
 int	json_writer_done(const struct json_writer *w);
 
