@@ -10,9 +10,8 @@
 #include "server/broker.h"
 #include "server/conn.h"
 
-/* Resident memory of this process, from /proc/self/statm. */
-static uint64_t
-rss_bytes(void)
+uint64_t
+alarm_rss_bytes(void)
 {
 	unsigned long long size, resident;
 	FILE *f = fopen("/proc/self/statm", "r");
@@ -25,8 +24,8 @@ rss_bytes(void)
 	return n == 2 ? resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
-static uint64_t
-disk_free(const char *dir)
+uint64_t
+alarm_disk_free(const char *dir)
 {
 	struct statvfs sv;
 
@@ -81,7 +80,8 @@ void
 alarm_check(struct broker *b)
 {
 	unsigned before = b->alarms, now = 0;
-	uint64_t rss = rss_bytes(), free_bytes = disk_free(b->cfg.data_dir);
+	uint64_t rss = alarm_rss_bytes(),
+	    free_bytes = alarm_disk_free(b->cfg.data_dir);
 
 	if (rss > b->memory_limit)
 		now |= ALARM_MEMORY;

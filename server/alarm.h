@@ -10,6 +10,7 @@
 #define WARREN_SERVER_ALARM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct broker;
 struct conn;
@@ -20,6 +21,10 @@ void	alarm_init(struct broker *b);
 void	alarm_check(struct broker *b);
 /* Whether an alarm is in effect. */
 bool	alarm_active(const struct broker *b);
+/* Resident memory of this process, from /proc/self/statm (0: unknown). */
+uint64_t alarm_rss_bytes(void);
+/* Free bytes for unprivileged users under dir (UINT64_MAX: unknown). */
+uint64_t alarm_disk_free(const char *dir);
 /* A publish arrived on c during an alarm: block the connection. */
 void	alarm_block(struct conn *c);
 

@@ -21,6 +21,7 @@
 #include "server/import.h"
 #include "server/listener.h"
 #include "server/msg.h"
+#include "server/node.h"
 #include "server/persist.h"
 #include "server/queue.h"
 #include "server/tls.h"
@@ -447,6 +448,7 @@ broker_init(struct broker *b, struct ev_loop *loop)
 		fatalx("unknown log level '%s'", b->cfg.log_level);
 	if (mkdir(b->cfg.data_dir, 0755) == -1 && errno != EEXIST)
 		fatal("data dir %s", b->cfg.data_dir);
+	node_init(b);
 	/* Everything stored is back before the listener accepts anyone. */
 	open_store(b);
 	ev_prepare_init(&b->prepare, on_prepare);
@@ -483,6 +485,7 @@ broker_init_test(struct broker *b, struct ev_loop *loop)
 	hmap_init(&b->vhosts);
 	hmap_init(&b->reply_tos);
 	auth_init(b);
+	node_init(b);
 	b->store = store_open_null();
 	store_set_release(b->store, release_msg);
 	vhost_create(b, "/");

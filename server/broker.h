@@ -54,6 +54,9 @@ struct broker {
 	uint64_t	 next_conn_id;
 	uint64_t	 next_name_id;	/* amq.gen- / amq.ctag- names */
 	bool		 stopping;
+	char		 node_name[256];	/* server/node.h */
+	char		 cluster_name[256];
+	ev_tstamp	 started_at;
 
 	ev_prepare	 prepare;
 	ev_idle		 idle;		/* keeps the loop awake with work left */

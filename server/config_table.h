@@ -90,3 +90,7 @@ CONFIG_X("topic-key-max-words", CONFIG_INT, "32", topic_key_max_words, 0,
 CONFIG_X("tls-cert-login-from", CONFIG_STR, "common_name",
     tls_cert_login_from, 0, 0,
     "SASL EXTERNAL user name: common_name or distinguished_name")
+CONFIG_X("node-name", CONFIG_STR, "none", node_name, 0, 0,
+    "node name in the admin API and metrics (none = RABBITMQ_NODENAME, "
+    "else rabbit@ and the short host name; a name without @ gets "
+    "@ and the short host name)")

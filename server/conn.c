@@ -2,6 +2,7 @@
 
 #include "server/conn.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,16 @@ conn_create(struct broker *b, int fd, bool tls)
 	c->state = CONN_HEADER;
 	c->frame_max = PREAUTH_FRAME_MAX;
 	io_peer(fd, &c->peer, c->name, sizeof(c->name));
+	io_local(fd, &c->local);
+	{
+		char host[INET6_ADDRSTRLEN + 1];
+		size_t n = strlen(c->name);
+		int port = io_addr(&c->local, host, sizeof(host));
+
+		snprintf(c->name + n, sizeof(c->name) - n, " -> %s:%d", host,
+		    port);
+	}
+	c->connected_at = (uint64_t)(ev_time() * 1000.0);
 	io_init(&c->io, b->loop, fd, PREAUTH_FRAME_MAX + READ_CHUNK,
 	    out_max(b), on_io, c);
 	io_set_barrier(&c->io, &b->commit_gen);
@@ -107,6 +118,7 @@ conn_free(struct conn *c)
 	release(c);
 	io_free(&c->io);
 	free(c->chans);
+	free(c->client_props);
 	free(c);
 }
 
@@ -195,14 +207,28 @@ release(struct conn *c)
 }
 
 void
+conn_close_forced(struct conn *c, const char *reason)
+{
+	if (c->state >= CONN_TUNE_OK && c->state < CONN_CLOSING)
+		conn_fail(c, PROTO_CONNECTION_FORCED, 0, "%s", reason);
+}
+
+bool
+conn_listed(const struct conn *c)
+{
+	return c->opened && c->state != CONN_DEAD;
+}
+
+void
 conn_close_user(struct broker *b, const char *user)
 {
+	char why[300];
+
 	/* compat: RabbitMQ's words when a user is deleted. */
+	snprintf(why, sizeof(why), "user '%s' is deleted", user);
 	for (struct conn *c = b->conns; c != NULL; c = c->next)
-		if (c->state >= CONN_TUNE_OK && c->state < CONN_CLOSING &&
-		    strcmp(c->user, user) == 0)
-			conn_fail(c, PROTO_CONNECTION_FORCED, 0,
-			    "user '%s' is deleted", user);
+		if (strcmp(c->user, user) == 0)
+			conn_close_forced(c, why);
 }
 
 void
@@ -727,6 +753,20 @@ external_login(struct conn *c, struct user **user)
 	    (const struct sockaddr *)&c->peer, user);
 }
 
+/* Keeps the client's properties for the admin API (a validated table). */
+static void
+keep_client_props(struct conn *c, struct proto_table props)
+{
+	free(c->client_props);
+	c->client_props = NULL;
+	c->client_props_len = 0;
+	if (props.len == 0 || !proto_table_validate(props))
+		return;
+	c->client_props = xmalloc(props.len);
+	memcpy(c->client_props, props.p, props.len);
+	c->client_props_len = (uint32_t)props.len;
+}
+
 static void
 on_start_ok(struct conn *c, const struct proto_connection_start_ok *m)
 {
@@ -763,6 +803,9 @@ on_start_ok(struct conn *c, const struct proto_connection_start_ok *m)
 		return;
 	}
 	snprintf(c->user, sizeof(c->user), "%s", user->name);
+	snprintf(c->mechanism, sizeof(c->mechanism), "%.*s",
+	    (int)sizeof(c->mechanism) - 1, mech);
+	keep_client_props(c, m->client_properties);
 	t.u.connection_tune.channel_max = (uint16_t)c->b->cfg.channel_max;
 	t.u.connection_tune.frame_max = (uint32_t)c->b->cfg.frame_max;
 	t.u.connection_tune.heartbeat = (uint16_t)c->b->cfg.heartbeat;

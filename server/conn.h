@@ -33,7 +33,9 @@ struct conn {
 	struct broker	*b;
 	struct conn	*prev, *next;	/* broker's list */
 	uint64_t	 id;
-	char		 name[96];	/* "peer -> local" for logs */
+	/* compat: "peer -> local" as RabbitMQ names a connection (logs, the
+	 * admin API's /api/connections/{name}). */
+	char		 name[128];
 	enum conn_state	 state;
 	/*
 	 * The socket (server/io.h), with the broker's commit_gen as its
@@ -65,6 +67,13 @@ struct conn {
 	struct queue	*flow_q;	/* publisher paused until it drains */
 	uint32_t	 nconsumers;	/* on all its channels */
 	struct sockaddr_storage peer;	/* the socket's real peer address */
+	struct sockaddr_storage local;	/* the listener's side */
+	uint64_t	 connected_at;	/* accepted, in ms since the epoch */
+	/* start-ok's client-properties table (validated), for the admin API;
+	 * bounded by the pre-tune frame size. */
+	uint8_t		*client_props;
+	uint32_t	 client_props_len;
+	char		 mechanism[16];	/* the SASL mechanism that logged in */
 	char		 user[256];
 	struct vhost	*vh;
 	struct chan	**chans;	/* indexed by channel id, grown on open */
@@ -84,6 +93,14 @@ void	conn_fail(struct conn *c, uint16_t code, uint32_t method_id,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Closes the connections of a deleted user with 320 CONNECTION_FORCED. */
 void	conn_close_user(struct broker *b, const char *user);
+/*
+ * Closes an open connection with 320 CONNECTION_FORCED and reason (an
+ * operator's close, a deleted user): connection.close is sent and its
+ * channels released. Nothing happens to one already closing.
+ */
+void	conn_close_forced(struct conn *c, const char *reason);
+/* Whether c is past connection.open and not closed: what RabbitMQ lists. */
+bool	conn_listed(const struct conn *c);
 /*
  * The connection's vhost is being deleted: sends connection.close 320
  * (unless already closing or dead), releases its channels and exclusive

@@ -363,6 +363,8 @@ write_out(struct io *io)
 		if (n == -1)
 			break;
 		buf_consume(&io->out, (size_t)n);
+		io->sent_oct += (uint64_t)n;
+		io->sent_cnt++;
 		safe -= (size_t)n;
 		if (io->gen != NULL)
 			io->out_safe = safe;
@@ -453,6 +455,8 @@ read_in(struct io *io)
 		}
 		if (n == -1)
 			break;
+		io->recv_oct += (uint64_t)n;
+		io->recv_cnt++;
 		if (io->discard)
 			io->discarded += (size_t)n;
 		else
@@ -569,26 +573,44 @@ io_shutdown(struct io *io)
 	update_read(io);
 }
 
+int
+io_addr(const struct sockaddr_storage *ss, char *host, size_t hostlen)
+{
+	snprintf(host, hostlen, "?");
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, (socklen_t)hostlen);
+		return ntohs(s4->sin_port);
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 =
+		    (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, (socklen_t)hostlen);
+		return ntohs(s6->sin6_port);
+	}
+	return 0;
+}
+
 void
 io_peer(int fd, struct sockaddr_storage *ss, char *name, size_t len)
 {
 	socklen_t sl = sizeof(*ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
+	char host[INET6_ADDRSTRLEN];
+	int port;
 
 	if (getpeername(fd, (struct sockaddr *)ss, &sl) == -1)
 		ss->ss_family = AF_UNSPEC;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 =
-		    (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		port = ntohs(s6->sin6_port);
-	}
+	port = io_addr(ss, host, sizeof(host));
 	snprintf(name, len, "%s:%d", host, port);
+}
+
+void
+io_local(int fd, struct sockaddr_storage *ss)
+{
+	socklen_t sl = sizeof(*ss);
+
+	if (getsockname(fd, (struct sockaddr *)ss, &sl) == -1)
+		ss->ss_family = AF_UNSPEC;
 }

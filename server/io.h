@@ -54,6 +54,9 @@ struct io {
 	ev_io		 tio;		/* TLS: handshake, cross-direction waits */
 	struct ssl_st	*ssl;		/* NULL on a plain socket */
 	ev_tstamp	 last_recv, last_send;	/* last progress each way */
+	/* Bytes and successful reads/writes so far (the admin API's
+	 * recv_oct, send_oct, recv_cnt, send_cnt). */
+	uint64_t	 recv_oct, sent_oct, recv_cnt, sent_cnt;
 	/* The barrier: see above. gen NULL means none. */
 	const uint64_t	*gen;
 	uint64_t	 out_gen;	/* *gen when out_safe was taken */
@@ -144,5 +147,9 @@ const char *io_error(const struct io *io);
  * "host:port" into name, for logs.
  */
 void	io_peer(int fd, struct sockaddr_storage *ss, char *name, size_t len);
+/* The socket's local address (AF_UNSPEC if unknown). */
+void	io_local(int fd, struct sockaddr_storage *ss);
+/* An address's host as text in host ("?" if unknown); returns its port. */
+int	io_addr(const struct sockaddr_storage *ss, char *host, size_t hostlen);
 
 #endif /* WARREN_SERVER_IO_H */

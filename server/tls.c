@@ -2,6 +2,8 @@
 
 #include "server/tls.h"
 
+#include <ctype.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +297,39 @@ tls_describe(const struct ssl_st *ssl, char *buf, size_t len)
 	snprintf(buf, len, "%s %s", SSL_get_version(ssl),
 	    SSL_get_cipher_name(ssl));
 	return buf;
+}
+
+static void
+lower_copy(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src != NULL && src[i] != '\0' && i + 1 < len; i++)
+		dst[i] = (char)tolower((unsigned char)src[i]);
+	dst[i] = '\0';
+}
+
+void
+tls_session_info(const struct ssl_st *ssl, struct tls_info *ti)
+{
+	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+	const EVP_MD *md;
+	const char *kx;
+	int nid;
+
+	memset(ti, 0, sizeof(*ti));
+	lower_copy(ti->protocol, sizeof(ti->protocol), SSL_get_version(ssl));
+	if (c == NULL)
+		return;
+	lower_copy(ti->cipher, sizeof(ti->cipher), SSL_CIPHER_get_name(c));
+	nid = SSL_CIPHER_get_kx_nid(c);
+	kx = nid == NID_undef ? NULL : OBJ_nid2sn(nid);
+	/* "KxANY" (TLS 1.3) and "KxECDHE": RabbitMQ shows "any", "ecdhe". */
+	if (kx != NULL && strncmp(kx, "Kx", 2) == 0)
+		kx += 2;
+	lower_copy(ti->key_exchange, sizeof(ti->key_exchange), kx);
+	if ((md = SSL_CIPHER_get_handshake_digest(c)) != NULL)
+		lower_copy(ti->hash, sizeof(ti->hash), EVP_MD_get0_name(md));
 }
 
 /* Copies a string of n bytes as a C string; -1 if it has a NUL or is long. */

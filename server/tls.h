@@ -71,6 +71,19 @@ const char	*tls_error(char *buf, size_t len);
 const char	*tls_describe(const struct ssl_st *ssl, char *buf, size_t len);
 
 /*
+ * A finished session's parameters, lower-case as RabbitMQ shows them:
+ * protocol ("tlsv1.3"), cipher ("aes_256_gcm"-like OpenSSL name),
+ * key exchange ("ecdhe", "any" under TLS 1.3) and hash ("sha384").
+ */
+struct tls_info {
+	char	protocol[16];
+	char	cipher[64];
+	char	key_exchange[32];
+	char	hash[32];
+};
+void	tls_session_info(const struct ssl_st *ssl, struct tls_info *ti);
+
+/*
  * The verified client certificate of a session, for SASL EXTERNAL: its
  * subject common name into cn and its whole subject as an RFC 2253 string
  * (e.g. "CN=alice,O=example") into dn; either buffer may be NULL.
