@@ -33,6 +33,12 @@ struct api_route {
  */
 #define SMALL_BODY	API_BODY_MAX
 
+/*
+ * A route anyone may call without credentials (the Kubernetes probes,
+ * the web UI's /api/auth). Not a user tag.
+ */
+#define ROUTE_NO_AUTH	0x80000000u
+
 /* compat: RabbitMQ management paths and the tags they need. */
 static const struct api_route routes[] = {
 	{ HTTP_GET,	"/api/overview",	api_overview,	0, 0 },
@@ -77,6 +83,65 @@ static const struct api_route routes[] = {
 	    api_topic_permission_put, USER_TAG_ADMINISTRATOR, SMALL_BODY },
 	{ HTTP_DELETE,	"/api/topic-permissions/{}/{}",
 	    api_topic_permission_delete, USER_TAG_ADMINISTRATOR, 0 },
+	/* compat: visibility per user is the handlers' (api_conns.c). */
+	{ HTTP_GET,	"/api/connections",	api_connections_list, 0, 0 },
+	{ HTTP_GET,	"/api/connections/username/{}", api_user_connections,
+	    0, 0 },
+	{ HTTP_DELETE,	"/api/connections/username/{}",
+	    api_user_connections_delete, 0, 0 },
+	{ HTTP_GET,	"/api/connections/{}",	api_connection_get, 0, 0 },
+	{ HTTP_DELETE,	"/api/connections/{}",	api_connection_delete, 0, 0 },
+	{ HTTP_GET,	"/api/connections/{}/channels",
+	    api_connection_channels, 0, 0 },
+	{ HTTP_GET,	"/api/vhosts/{}/connections", api_vhost_connections,
+	    0, 0 },
+	{ HTTP_GET,	"/api/vhosts/{}/channels", api_vhost_channels, 0, 0 },
+	{ HTTP_GET,	"/api/channels",	api_channels_list, 0, 0 },
+	{ HTTP_GET,	"/api/channels/{}",	api_channel_get, 0, 0 },
+	{ HTTP_GET,	"/api/consumers",	api_consumers_list, 0, 0 },
+	{ HTTP_GET,	"/api/consumers/{}",	api_vhost_consumers, 0, 0 },
+	/* compat: monitoring or administrator, as RabbitMQ 3.10. */
+	{ HTTP_GET,	"/api/nodes",		api_nodes_list,
+	    USER_TAG_MONITORING, 0 },
+	{ HTTP_GET,	"/api/nodes/{}",	api_node_get,
+	    USER_TAG_MONITORING, 0 },
+	{ HTTP_GET,	"/api/extensions",	api_extensions, 0, 0 },
+	{ HTTP_GET,	"/api/feature-flags",	api_feature_flags, 0, 0 },
+	{ HTTP_GET,	"/api/deprecated-features", api_deprecated_features,
+	    0, 0 },
+	{ HTTP_GET,	"/api/deprecated-features/used",
+	    api_deprecated_features, 0, 0 },
+	{ HTTP_GET,	"/api/version",		api_version, 0, 0 },
+	{ HTTP_GET,	"/api/cluster-name",	api_cluster_name_get, 0, 0 },
+	{ HTTP_PUT,	"/api/cluster-name",	api_cluster_name_put,
+	    USER_TAG_ADMINISTRATOR, SMALL_BODY },
+	{ HTTP_GET,	"/api/auth",		api_auth, ROUTE_NO_AUTH, 0 },
+	{ HTTP_GET,	"/api/aliveness-test/{}", api_aliveness_test, 0, 0 },
+	{ HTTP_GET,	"/api/healthchecks/node", api_healthchecks_node, 0, 0 },
+	{ HTTP_GET,	"/api/health/checks/alarms", api_health_alarms, 0, 0 },
+	{ HTTP_GET,	"/api/health/checks/local-alarms",
+	    api_health_local_alarms, 0, 0 },
+	{ HTTP_GET,	"/api/health/checks/port-listener/{}",
+	    api_health_port_listener, 0, 0 },
+	{ HTTP_GET,	"/api/health/checks/protocol-listener/{}",
+	    api_health_protocol_listener, 0, 0 },
+	{ HTTP_GET,	"/api/health/checks/virtual-hosts",
+	    api_health_virtual_hosts, 0, 0 },
+	{ HTTP_GET,	"/api/health/checks/node-is-quorum-critical",
+	    api_health_quorum_critical, 0, 0 },
+	{ HTTP_GET,	"/api/health/checks/certificate-expiration/{}/{}",
+	    api_health_certificate_expiration, 0, 0 },
+	{ HTTP_GET,	"/api/health/checks/metadata-store/initialized",
+	    api_health_metadata_store, 0, 0 },
+	/* compat: unauthenticated, for Kubernetes probes (contract §7). */
+	{ HTTP_GET,	"/api/health/checks/is-in-service",
+	    api_health_is_in_service, ROUTE_NO_AUTH, 0 },
+	{ HTTP_GET,	"/api/health/checks/ready-to-serve-clients",
+	    api_health_ready_to_serve, ROUTE_NO_AUTH, 0 },
+	{ HTTP_GET,	"/api/health/checks/below-node-connection-limit",
+	    api_health_below_connection_limit, ROUTE_NO_AUTH, 0 },
+	{ HTTP_GET,	"/api/health/checks/reached-target-cluster-size",
+	    api_health_target_cluster_size, ROUTE_NO_AUTH, 0 },
 };
 
 /* compat: any of these tags lets a user into the management API. */
@@ -369,6 +434,8 @@ dispatch(struct api_ctx *ctx, struct broker *b,
 		resp->close = true;
 		return NULL;
 	}
+	if (r->tags == ROUTE_NO_AUTH)
+		return r;
 	if (!authenticate(ctx) || !authorize(ctx, r))
 		return NULL;
 	resp->authenticated = true;

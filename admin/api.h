@@ -87,6 +87,20 @@ bool	api_name_arg(struct api_ctx *ctx, size_t i, const char *what,
 bool	api_tags_arg(struct api_ctx *ctx, const struct json *j, char *out,
 	    size_t outlen);
 
+/* The broker's listeners as RabbitMQ names their protocols (api_nodes.c). */
+struct api_listener {
+	const char	*protocol;	/* "amqp", "amqp/ssl", "http", "https" */
+	int		 port;
+};
+#define API_LISTENERS_MAX	8
+size_t	api_listeners(const struct broker *b, struct api_listener *out,
+	    size_t max);
+/* Overview and node pieces: listeners[], exchange_types[], contexts[]. */
+void	api_write_listeners(const struct broker *b, struct json_writer *w);
+void	api_write_exchange_types(struct json_writer *w);
+void	api_write_contexts(const struct broker *b, struct json_writer *w,
+	    bool with_node);
+
 /* Handlers, by resource file. */
 /* api_overview.c */
 api_handler_fn	api_overview;
@@ -114,5 +128,45 @@ api_handler_fn	api_user_permissions;
 api_handler_fn	api_vhost_permissions;
 api_handler_fn	api_user_topic_permissions;
 api_handler_fn	api_vhost_topic_permissions;
+
+/* api_conns.c */
+api_handler_fn	api_connections_list;
+api_handler_fn	api_connection_get;
+api_handler_fn	api_connection_delete;
+api_handler_fn	api_connection_channels;
+api_handler_fn	api_user_connections;
+api_handler_fn	api_user_connections_delete;
+api_handler_fn	api_vhost_connections;
+api_handler_fn	api_channels_list;
+api_handler_fn	api_channel_get;
+api_handler_fn	api_vhost_channels;
+api_handler_fn	api_consumers_list;
+api_handler_fn	api_vhost_consumers;
+/* api_nodes.c */
+api_handler_fn	api_nodes_list;
+api_handler_fn	api_node_get;
+/* api_health.c */
+api_handler_fn	api_health_alarms;
+api_handler_fn	api_health_local_alarms;
+api_handler_fn	api_health_port_listener;
+api_handler_fn	api_health_protocol_listener;
+api_handler_fn	api_health_virtual_hosts;
+api_handler_fn	api_health_quorum_critical;
+api_handler_fn	api_health_certificate_expiration;
+api_handler_fn	api_health_metadata_store;
+api_handler_fn	api_health_is_in_service;
+api_handler_fn	api_health_ready_to_serve;
+api_handler_fn	api_health_below_connection_limit;
+api_handler_fn	api_health_target_cluster_size;
+api_handler_fn	api_aliveness_test;
+api_handler_fn	api_healthchecks_node;
+/* api_misc.c */
+api_handler_fn	api_extensions;
+api_handler_fn	api_feature_flags;
+api_handler_fn	api_deprecated_features;
+api_handler_fn	api_version;
+api_handler_fn	api_cluster_name_get;
+api_handler_fn	api_cluster_name_put;
+api_handler_fn	api_auth;
 
 #endif /* WARREN_ADMIN_API_H */

@@ -30,19 +30,6 @@ api_whoami(struct api_ctx *ctx)
 	api_json_end(ctx);
 }
 
-/* "warren@host", the short host name, in the place of an Erlang node. */
-static void
-node_name(char *buf, size_t len)
-{
-	char host[256];
-
-	if (gethostname(host, sizeof(host)) == -1)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	host[strcspn(host, ".")] = '\0';
-	snprintf(buf, len, "warren@%s", host);
-}
-
 struct totals {
 	uint64_t	connections, channels, consumers, exchanges, queues;
 	uint64_t	ready, unacked;		/* messages in those queues */
@@ -79,7 +66,7 @@ count(struct api_ctx *ctx, struct totals *t)
 	}
 	for (struct conn *c = ctx->b->conns; c != NULL; c = c->next) {
 		/* Past connection.open, as RabbitMQ lists them. */
-		if (!c->opened || c->state == CONN_DEAD)
+		if (!conn_listed(c))
 			continue;
 		if (!all && strcmp(c->user, u->name) != 0)
 			continue;
@@ -89,26 +76,36 @@ count(struct api_ctx *ctx, struct totals *t)
 }
 
 static void
-listener(struct json_writer *w, const char *node, const char *protocol,
-    const char *addr, const struct listener *l)
+churn(struct json_writer *w, const struct broker_churn *c)
 {
-	if (l == NULL)
-		return;
+	const struct {
+		const char	*name;
+		uint64_t	 v;
+	} f[] = {
+		{ "channel_closed", c->channel_closed },
+		{ "channel_created", c->channel_created },
+		{ "connection_closed", c->connection_closed },
+		{ "connection_created", c->connection_created },
+		{ "queue_created", c->queue_created },
+		{ "queue_declared", c->queue_declared },
+		{ "queue_deleted", c->queue_deleted },
+	};
+
 	json_w_begin_object(w);
-	json_w_keyc(w, "node");
-	json_w_stringc(w, node);
-	json_w_keyc(w, "protocol");
-	json_w_stringc(w, protocol);
-	json_w_keyc(w, "ip_address");
-	json_w_stringc(w, addr);
-	json_w_keyc(w, "port");
-	json_w_int(w, l->port);
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		json_w_keyc(w, f[i].name);
+		json_w_uint(w, f[i].v);
+		/* integrator: "<name>_details":{"rate"} (mgmt-stats). */
+	}
 	json_w_end_object(w);
 }
 
 /*
- * Only fields warren can fill honestly; the versions are warren's own,
- * not a RabbitMQ version it would pretend to be.
+ * compat: RabbitMQ 3.10's overview fields. The versions are warren's
+ * own, not a RabbitMQ version it would pretend to be (the Terraform
+ * provider's ParseFloat of rabbitmq_version fails on "3.10.8" as on
+ * "0.1.0": it reads 0 either way); erlang_version is empty, there is
+ * no Erlang.
  */
 void
 api_overview(struct api_ctx *ctx)
@@ -116,24 +113,36 @@ api_overview(struct api_ctx *ctx)
 	struct broker *b = ctx->b;
 	struct json_writer *w;
 	struct totals t;
-	char node[300];
 
-	node_name(node, sizeof(node));
 	count(ctx, &t);
 	w = api_json_begin(ctx);
 	json_w_begin_object(w);
+	json_w_keyc(w, "churn_rates");
+	churn(w, &b->churn);
+	json_w_keyc(w, "cluster_name");
+	json_w_stringc(w, b->cluster_name);
+	json_w_keyc(w, "contexts");
+	api_write_contexts(b, w, true);
+	json_w_keyc(w, "disable_stats");
+	json_w_bool(w, false);
+	json_w_keyc(w, "enable_queue_totals");
+	json_w_bool(w, false);
+	json_w_keyc(w, "erlang_full_version");
+	json_w_stringc(w, "");
+	json_w_keyc(w, "erlang_version");
+	json_w_stringc(w, "");
+	json_w_keyc(w, "exchange_types");
+	api_write_exchange_types(w);
+	json_w_keyc(w, "listeners");
+	api_write_listeners(b, w);
 	json_w_keyc(w, "management_version");
 	json_w_stringc(w, PACKAGE_VERSION);
-	json_w_keyc(w, "product_name");
-	json_w_stringc(w, "warren");
-	json_w_keyc(w, "product_version");
-	json_w_stringc(w, PACKAGE_VERSION);
-	json_w_keyc(w, "rabbitmq_version");
-	json_w_stringc(w, PACKAGE_VERSION);
-	json_w_keyc(w, "cluster_name");
-	json_w_stringc(w, node);
+	/* integrator: message_stats (mgmt-stats); none are made up here. */
+	json_w_keyc(w, "message_stats");
+	json_w_begin_object(w);
+	json_w_end_object(w);
 	json_w_keyc(w, "node");
-	json_w_stringc(w, node);
+	json_w_stringc(w, b->node_name);
 	json_w_keyc(w, "object_totals");
 	json_w_begin_object(w);
 	json_w_keyc(w, "channels");
@@ -147,6 +156,10 @@ api_overview(struct api_ctx *ctx)
 	json_w_keyc(w, "queues");
 	json_w_uint(w, t.queues);
 	json_w_end_object(w);
+	json_w_keyc(w, "product_name");
+	json_w_stringc(w, "warren");
+	json_w_keyc(w, "product_version");
+	json_w_stringc(w, PACKAGE_VERSION);
 	json_w_keyc(w, "queue_totals");
 	json_w_begin_object(w);
 	json_w_keyc(w, "messages");
@@ -155,30 +168,33 @@ api_overview(struct api_ctx *ctx)
 	json_w_uint(w, t.ready);
 	json_w_keyc(w, "messages_unacknowledged");
 	json_w_uint(w, t.unacked);
+	/* integrator: messages*_details rates (mgmt-stats). */
 	json_w_end_object(w);
-	/* No rates or counters are kept yet: none are made up. */
-	json_w_keyc(w, "message_stats");
+	json_w_keyc(w, "rabbitmq_version");
+	json_w_stringc(w, PACKAGE_VERSION);
+	json_w_keyc(w, "rates_mode");
+	json_w_stringc(w, "basic");
+	json_w_keyc(w, "sample_retention_policies");
 	json_w_begin_object(w);
+	json_w_keyc(w, "basic");
+	json_w_begin_array(w);
+	json_w_uint(w, 600);
+	json_w_uint(w, 3600);
+	json_w_end_array(w);
+	json_w_keyc(w, "detailed");
+	json_w_begin_array(w);
+	json_w_uint(w, 600);
+	json_w_end_array(w);
+	json_w_keyc(w, "global");
+	json_w_begin_array(w);
+	json_w_uint(w, 600);
+	json_w_uint(w, 3600);
+	json_w_uint(w, 28800);
+	json_w_uint(w, 86400);
+	json_w_end_array(w);
 	json_w_end_object(w);
-	json_w_keyc(w, "exchange_types");
-	json_w_begin_array(w);
-	for (int k = EXCHANGE_DIRECT; k <= EXCHANGE_HEADERS; k++) {
-		json_w_begin_object(w);
-		json_w_keyc(w, "name");
-		json_w_stringc(w, exchange_kind_name((enum exchange_kind)k));
-		json_w_keyc(w, "enabled");
-		json_w_bool(w, true);
-		json_w_end_object(w);
-	}
-	json_w_end_array(w);
-	json_w_keyc(w, "listeners");
-	json_w_begin_array(w);
-	listener(w, node, "amqp", b->cfg.bind, b->amqp);
-	listener(w, node, "amqp/ssl", b->cfg.bind, b->amqps);
-	listener(w, node, "http", b->cfg.bind, b->admin);
-	/* compat: RabbitMQ names the management TLS listener "https". */
-	listener(w, node, "https", b->cfg.bind, b->admin_tls);
-	json_w_end_array(w);
+	json_w_keyc(w, "statistics_db_event_queue");
+	json_w_uint(w, 0);
 	json_w_end_object(w);
 	api_json_end(ctx);
 }

@@ -54,6 +54,12 @@ struct broker {
 	uint64_t	 next_conn_id;
 	uint64_t	 next_name_id;	/* amq.gen- / amq.ctag- names */
 	bool		 stopping;
+	/* compat: RabbitMQ's churn counters (/api/overview churn_rates). */
+	struct broker_churn {
+		uint64_t	connection_created, connection_closed;
+		uint64_t	channel_created, channel_closed;
+		uint64_t	queue_declared, queue_created, queue_deleted;
+	} churn;
 	char		 node_name[256];	/* server/node.h */
 	char		 cluster_name[256];
 	ev_tstamp	 started_at;

@@ -29,6 +29,7 @@ chan_new(struct conn *c, uint16_t id)
 	struct chan *ch;
 
 	ch = xcalloc(1, sizeof(*ch));
+	c->b->churn.channel_created++;
 	ch->c = c;
 	ch->id = id;
 	ch->state = CHAN_OPEN;
@@ -118,6 +119,7 @@ chan_free(struct chan *ch)
 	struct broker *b = ch->c->b;
 
 	chan_release(ch);
+	b->churn.channel_closed++;
 	if (ch->dirty)
 		for (size_t i = 0; i < b->dirty_chans.n; i++)
 			if (b->dirty_chans.v[i] == ch)

@@ -160,6 +160,7 @@ bury(struct conn *c)
 		c->flow_q = NULL;
 	}
 	if (c->opened) {
+		b->churn.connection_closed++;
 		b->nopen--;
 		if (c->vh != NULL)
 			c->vh->nconns--;
@@ -698,7 +699,8 @@ send_start(struct conn *c)
 	proto_table_put_longstr(&w, "copyright", "the warren authors");
 	proto_table_put_longstr(&w, "information",
 	    "AMQP 0-9-1 broker; see https://github.com/warren");
-	proto_table_put_longstr(&w, "cluster_name", "warren");
+	/* compat: RabbitMQ announces its cluster name here. */
+	proto_table_put_longstr(&w, "cluster_name", c->b->cluster_name);
 	proto_table_end(&w, t);
 	m.u.connection_start.version_major = 0;
 	m.u.connection_start.version_minor = 9;
@@ -895,6 +897,7 @@ on_open(struct conn *c, const struct proto_connection_open *m)
 	c->state = CONN_RUNNING;
 	c->opened = true;
 	c->b->nopen++;
+	c->b->churn.connection_created++;
 	c->vh->nconns++;
 	/*
 	 * Handshake done: the timer now drives heartbeats, and watches the

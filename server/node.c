@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "server/broker.h"
+#include "storage/store.h"
 
 /* The host name, whole or cut at its first dot. */
 static void
@@ -37,6 +38,18 @@ node_name_make(const char *opt, const char *env, char *out, size_t outlen)
 	/* compat: RabbitMQ appends the short host name to a bare name. */
 	host_name(host, sizeof(host), true);
 	snprintf(out, outlen, "%s@%s", name, host);
+}
+
+void
+node_set_cluster_name(struct broker *b, const void *name, size_t len)
+{
+	if (len >= sizeof(b->cluster_name))
+		len = sizeof(b->cluster_name) - 1;
+	memcpy(b->cluster_name, name, len);
+	b->cluster_name[len] = '\0';
+	if (!b->recovering)
+		store_put_cluster_name(b->store, (struct store_blob){
+		    b->cluster_name, len });
 }
 
 void

@@ -22,4 +22,10 @@ void	node_init(struct broker *b);
 void	node_name_make(const char *opt, const char *env, char *out,
 	    size_t outlen);
 
+/*
+ * Sets the cluster name (len bytes, no NUL; longer ones are cut) and
+ * stores it unless recovering.
+ */
+void	node_set_cluster_name(struct broker *b, const void *name, size_t len);
+
 #endif /* WARREN_SERVER_NODE_H */

@@ -12,6 +12,7 @@
 #include "server/broker.h"
 #include "server/exchange.h"
 #include "server/msg.h"
+#include "server/node.h"
 #include "server/queue.h"
 #include "server/vhost.h"
 #include "storage/store.h"
@@ -507,6 +508,14 @@ on_entry(void *arg, uint64_t queue_id, uint64_t seq, uint64_t msg_id,
 	r->entries++;
 }
 
+static void
+on_cluster_name(void *arg, struct store_blob name)
+{
+	struct recovery *r = arg;
+
+	node_set_cluster_name(r->b, name.p, name.len);
+}
+
 int
 persist_recover(struct broker *b)
 {
@@ -521,6 +530,7 @@ persist_recover(struct broker *b)
 		.queue = on_queue,
 		.binding = on_binding,
 		.entry = on_entry,
+		.cluster_name = on_cluster_name,
 	};
 	struct recovery r = { .b = b };
 	int rc;

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -330,6 +332,27 @@ tls_session_info(const struct ssl_st *ssl, struct tls_info *ti)
 	lower_copy(ti->key_exchange, sizeof(ti->key_exchange), kx);
 	if ((md = SSL_CIPHER_get_handshake_digest(c)) != NULL)
 		lower_copy(ti->hash, sizeof(ti->hash), EVP_MD_get0_name(md));
+}
+
+int
+tls_cert_not_after(const char *path, int64_t *out, int max)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x;
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	while (n < max && (x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		struct tm tm;
+
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+			out[n++] = (int64_t)timegm(&tm);
+		X509_free(x);
+	}
+	fclose(f);
+	ERR_clear_error();
+	return n > 0 ? n : -1;
 }
 
 /* Copies a string of n bytes as a C string; -1 if it has a NUL or is long. */

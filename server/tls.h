@@ -9,6 +9,7 @@
 #define WARREN_SERVER_TLS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -82,6 +83,12 @@ struct tls_info {
 	char	hash[32];
 };
 void	tls_session_info(const struct ssl_st *ssl, struct tls_info *ti);
+/*
+ * The notAfter time (seconds since the epoch) of each certificate in the
+ * PEM file at path, up to max of them. Returns how many, or -1 if the
+ * file cannot be read or holds no certificate.
+ */
+int	tls_cert_not_after(const char *path, int64_t *out, int max);
 
 /*
  * The verified client certificate of a session, for SASL EXTERNAL: its

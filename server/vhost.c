@@ -289,6 +289,7 @@ vhost_delete_queue(struct vhost *vh, struct queue *q)
 	if (q->deleted)
 		return 0;
 	q->deleted = true;	/* from here on, its entries write nothing */
+	vh->b->churn.queue_deleted++;
 	queue_lease_stop(q);
 	queue_ttl_stop(q);
 	hmap_del(&vh->queues, q->name, q->name_len);

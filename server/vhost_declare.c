@@ -281,6 +281,7 @@ vhost_declare_queue(struct vhost *vh, const struct vhost_queue_decl *d,
 		    (rc = check_queue_equivalence(vh, q, d, r)) != 0)
 			return rc;
 		*out = q;
+		vh->b->churn.queue_declared++;
 		return done(r, false);
 	}
 	if ((rc = check_name("queue", name, r)) != 0)
@@ -306,6 +307,8 @@ vhost_declare_queue(struct vhost *vh, const struct vhost_queue_decl *d,
 	if (d->exclusive)
 		q->owner = d->owner;
 	*out = q;
+	vh->b->churn.queue_declared++;
+	vh->b->churn.queue_created++;
 	return done(r, true);
 }
 

@@ -95,6 +95,15 @@ scan_definitions(struct sql_store *st, const struct store_recovery *cb,
 	sqlite3_stmt *s;
 	int rc;
 
+	if (prepare(st, "SELECT value FROM settings "
+	    "WHERE key = 'cluster_name'", &s) == -1)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb->cluster_name != NULL)
+			cb->cluster_name(arg, sql_column_blob(s, 0));
+	if (finish(st, s, rc) == -1)
+		return -1;
+
 	if (prepare(st, "SELECT name, max_connections, max_queues, "
 	    "description, tags FROM vhosts", &s) == -1)
 		return -1;

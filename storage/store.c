@@ -451,6 +451,12 @@ store_put_seeded(struct store *st)
 }
 
 void
+store_put_cluster_name(struct store *st, struct store_blob name)
+{
+	op_put(st, STORE_OP_CLUSTER_NAME, (union store_value[]){ B(name) });
+}
+
+void
 store_put_exchange(struct store *st, struct store_blob vhost,
     struct store_blob name, struct store_blob type, unsigned flags,
     struct store_blob args)

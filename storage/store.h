@@ -128,6 +128,8 @@ void	store_del_topic_permission(struct store *st, struct store_blob user,
  */
 bool	store_seeded(struct store *st);
 void	store_put_seeded(struct store *st);
+/* The cluster name an operator set (PUT /api/cluster-name). */
+void	store_put_cluster_name(struct store *st, struct store_blob name);
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -230,6 +232,8 @@ struct store_recovery {
 	void	(*entry)(void *arg, uint64_t queue_id, uint64_t seq,
 		    uint64_t msg_id, uint32_t delivery_count, unsigned flags,
 		    uint64_t expires_at, uint8_t priority);
+	/* The stored cluster name, if one was set (before the vhosts). */
+	void	(*cluster_name)(void *arg, struct store_blob name);
 };
 int	store_recover(struct store *st, const struct store_recovery *cb,
 	    void *arg);

@@ -91,6 +91,10 @@ const struct store_op_desc store_op_desc[STORE_OP_NKINDS] = {
 		"INSERT OR REPLACE INTO settings (key, value) "
 		"VALUES ('seeded', 1)",
 	} },
+	[STORE_OP_CLUSTER_NAME] = { "write cluster name", { BLOB /* name */ }, {
+		"INSERT OR REPLACE INTO settings (key, value) "
+		"VALUES ('cluster_name', ?1)",
+	} },
 	/* A redeclare with other properties replaces the definition. */
 	[STORE_OP_EXCHANGE_PUT] = { "put exchange",
 	    { BLOB /* vhost */, BLOB /* name */, BLOB /* type */,
