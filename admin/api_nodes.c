@@ -344,7 +344,28 @@ write_node(struct api_ctx *ctx, struct json_writer *w)
 	json_w_stringc(w, "disc");
 	json_w_keyc(w, "uptime");
 	json_w_uint(w, (uint64_t)((ev_now(b->loop) - b->started_at) * 1000.0));
-	/* integrator: node churn counters / rates (mgmt-stats) go here. */
+	{
+		const struct broker_churn *c = &b->churn;
+		const struct {
+			const char	*name;
+			uint64_t	 v;
+		} f[] = {
+			{ "channel_closed", c->channel_closed },
+			{ "channel_created", c->channel_created },
+			{ "connection_closed", c->connection_closed },
+			{ "connection_created", c->connection_created },
+			{ "queue_created", c->queue_created },
+			{ "queue_declared", c->queue_declared },
+			{ "queue_deleted", c->queue_deleted },
+		};
+
+		/* compat: RabbitMQ's node churn counters, flat. */
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+			json_w_keyc(w, f[i].name);
+			json_w_uint(w, f[i].v);
+		}
+	}
+	/* integrator: the *_details rates (mgmt-stats) go here. */
 	json_w_end_object(w);
 }
 
