@@ -323,7 +323,13 @@ tls_session_info(const struct ssl_st *ssl, struct tls_info *ti)
 	lower_copy(ti->protocol, sizeof(ti->protocol), SSL_get_version(ssl));
 	if (c == NULL)
 		return;
-	lower_copy(ti->cipher, sizeof(ti->cipher), SSL_CIPHER_get_name(c));
+	/* compat: the bulk cipher as Erlang names it: "aes_256_gcm". */
+	nid = SSL_CIPHER_get_cipher_nid(c);
+	lower_copy(ti->cipher, sizeof(ti->cipher), nid == NID_undef ?
+	    SSL_CIPHER_get_name(c) : OBJ_nid2ln(nid));
+	for (char *p = ti->cipher; *p != '\0'; p++)
+		if (*p == '-')
+			*p = '_';
 	nid = SSL_CIPHER_get_kx_nid(c);
 	kx = nid == NID_undef ? NULL : OBJ_nid2sn(nid);
 	/* "KxANY" (TLS 1.3) and "KxECDHE": RabbitMQ shows "any", "ecdhe". */

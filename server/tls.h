@@ -73,7 +73,7 @@ const char	*tls_describe(const struct ssl_st *ssl, char *buf, size_t len);
 
 /*
  * A finished session's parameters, lower-case as RabbitMQ shows them:
- * protocol ("tlsv1.3"), cipher ("aes_256_gcm"-like OpenSSL name),
+ * protocol ("tlsv1.3"), cipher ("aes_256_gcm"),
  * key exchange ("ecdhe", "any" under TLS 1.3) and hash ("sha384").
  */
 struct tls_info {
