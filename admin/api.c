@@ -118,6 +118,8 @@ static const struct api_route routes[] = {
 	{ HTTP_GET,	"/api/auth",		api_auth, ROUTE_NO_AUTH, 0 },
 	{ HTTP_GET,	"/api/aliveness-test/{}", api_aliveness_test, 0, 0 },
 	{ HTTP_GET,	"/api/healthchecks/node", api_healthchecks_node, 0, 0 },
+	{ HTTP_GET,	"/api/healthchecks/node/{}", api_healthchecks_node,
+	    0, 0 },
 	{ HTTP_GET,	"/api/health/checks/alarms", api_health_alarms, 0, 0 },
 	{ HTTP_GET,	"/api/health/checks/local-alarms",
 	    api_health_local_alarms, 0, 0 },

@@ -467,5 +467,11 @@ api_aliveness_test(struct api_ctx *ctx)
 void
 api_healthchecks_node(struct api_ctx *ctx)
 {
+	/* /api/healthchecks/node/{node}: only this node exists. */
+	if (ctx->nargs == 1 && !proto_str_eq(ctx->arg[0],
+	    proto_str_c(ctx->b->node_name))) {
+		api_error(ctx, 404, "Object Not Found", "Not Found");
+		return;
+	}
 	ok(ctx);
 }

@@ -74,6 +74,11 @@ Test(api_health, a_healthy_broker_answers_ok)
 	expect("/api/aliveness-test/nope", GUEST, 404,
 	    "{\"error\":\"Object Not Found\",\"reason\":\"Not Found\"}");
 	expect("/api/healthchecks/node", GUEST, 200, "{\"status\":\"ok\"}");
+	snprintf(path, sizeof(path), "/api/healthchecks/node/%s",
+	    aj_enc(node_name()));
+	expect(path, GUEST, 200, "{\"status\":\"ok\"}");
+	expect("/api/healthchecks/node/rabbit@elsewhere", GUEST, 404,
+	    "{\"error\":\"Object Not Found\",\"reason\":\"Not Found\"}");
 
 	snprintf(path, sizeof(path), "/api/health/checks/port-listener/%d",
 	    b.port);
