@@ -427,15 +427,29 @@ list_chans(struct api_ctx *ctx, const struct filter *f)
 	api_list_end(ctx);
 }
 
-/* The vhost named by path argument i; NULL after answering 404. */
+/*
+ * The vhost named by path argument i; NULL after answering 404, or 401
+ * when check_access and the user may not open it. compat: RabbitMQ 3.10
+ * checks it on /api/vhosts/{v}/connections and /channels (monitoring
+ * users too; administrators pass), not on /api/consumers/{v}.
+ */
 static struct vhost *
-vhost_arg(struct api_ctx *ctx, size_t i)
+vhost_arg(struct api_ctx *ctx, size_t i, bool check_access)
 {
 	struct vhost *vh = broker_vhost(ctx->b, (const char *)ctx->arg[i].p,
 	    ctx->arg[i].len);
 
-	if (vh == NULL)
+	if (vh == NULL) {
 		api_error(ctx, 404, "Object Not Found", "Not Found");
+		return NULL;
+	}
+	if (check_access &&
+	    (ctx->user->tag_bits & USER_TAG_ADMINISTRATOR) == 0 &&
+	    !auth_vhost_allowed(ctx->user, vh->name)) {
+		api_error(ctx, 401, "not_authorised",
+		    "User not authorised to access virtual host");
+		return NULL;
+	}
 	return vh;
 }
 
@@ -454,7 +468,7 @@ api_vhost_connections(struct api_ctx *ctx)
 {
 	struct filter f = { 0 };
 
-	if ((f.vh = vhost_arg(ctx, 0)) == NULL)
+	if ((f.vh = vhost_arg(ctx, 0, true)) == NULL)
 		return;
 	list_conns(ctx, &f);
 }
@@ -588,7 +602,7 @@ api_vhost_channels(struct api_ctx *ctx)
 {
 	struct filter f = { 0 };
 
-	if ((f.vh = vhost_arg(ctx, 0)) == NULL)
+	if ((f.vh = vhost_arg(ctx, 0, true)) == NULL)
 		return;
 	list_chans(ctx, &f);
 }
@@ -652,7 +666,7 @@ api_vhost_consumers(struct api_ctx *ctx)
 {
 	struct filter f = { 0 };
 
-	if ((f.vh = vhost_arg(ctx, 0)) == NULL)
+	if ((f.vh = vhost_arg(ctx, 0, false)) == NULL)
 		return;
 	list_consumers(ctx, &f);
 }

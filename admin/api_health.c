@@ -18,6 +18,7 @@
 #include "admin/api.h"
 #include "admin/http.h"
 #include "lib/json.h"
+#include "server/auth.h"
 #include "server/broker.h"
 #include "server/listener.h"
 #include "server/tls.h"
@@ -456,9 +457,18 @@ api_health_target_cluster_size(struct api_ctx *ctx)
 void
 api_aliveness_test(struct api_ctx *ctx)
 {
-	if (broker_vhost(ctx->b, (const char *)ctx->arg[0].p,
-	    ctx->arg[0].len) == NULL) {
+	struct vhost *vh = broker_vhost(ctx->b, (const char *)ctx->arg[0].p,
+	    ctx->arg[0].len);
+
+	if (vh == NULL) {
 		api_error(ctx, 404, "Object Not Found", "Not Found");
+		return;
+	}
+	/* compat: the user must be able to open the vhost (3.10, checked). */
+	if ((ctx->user->tag_bits & USER_TAG_ADMINISTRATOR) == 0 &&
+	    !auth_vhost_allowed(ctx->user, vh->name)) {
+		api_error(ctx, 401, "not_authorised",
+		    "User not authorised to access virtual host");
 		return;
 	}
 	ok(ctx);

@@ -366,6 +366,38 @@ Test(api_connections, visibility_per_user_tag)
 		free(body);
 	}
 
+	/*
+	 * A vhost the users may not open: 401 on its connections and
+	 * channels (monitoring too), not on its consumers; administrators
+	 * pass without permissions there.
+	 */
+	free(aj_call(B, "PUT", "/api/vhosts/elsewhere", GUEST, NULL, 201));
+	{
+		static const char *const who[] = { "mgr:p", "mon:p" };
+
+		for (i = 0; i < 2; i++) {
+			char *body = aj_call(B, "GET",
+			    "/api/vhosts/elsewhere/connections", who[i], NULL,
+			    401);
+
+			cr_expect_str_eq(body, "{\"error\":\"not_authorised\","
+			    "\"reason\":\"User not authorised to access "
+			    "virtual host\"}");
+			free(body);
+			free(aj_call(B, "GET", "/api/vhosts/elsewhere/channels",
+			    who[i], NULL, 401));
+			body = aj_call(B, "GET", "/api/consumers/elsewhere",
+			    who[i], NULL, 200);
+			cr_expect_str_eq(body, "[]");
+			free(body);
+		}
+	}
+	/* The creator got permissions on it: take them away. */
+	free(aj_call(B, "DELETE", "/api/permissions/elsewhere/guest", GUEST,
+	    NULL, 204));
+	free(aj_call(B, "GET", "/api/vhosts/elsewhere/connections", GUEST,
+	    NULL, 200));
+
 	/* Its owner may close its own. */
 	free(aj_call(B, "DELETE", mpath, "mgr:p", NULL, 204));
 	cr_expect_str_eq(closed_with(m, 320),

@@ -74,6 +74,14 @@ Test(api_health, a_healthy_broker_answers_ok)
 	expect("/api/aliveness-test/nope", GUEST, 404,
 	    "{\"error\":\"Object Not Found\",\"reason\":\"Not Found\"}");
 	expect("/api/healthchecks/node", GUEST, 200, "{\"status\":\"ok\"}");
+	/* compat: the aliveness test needs access to its vhost (3.10). */
+	free(aj_call(&b, "PUT", "/api/vhosts/closed", GUEST, NULL, 201));
+	free(aj_call(&b, "PUT", "/api/users/al", GUEST,
+	    "{\"password\":\"p\",\"tags\":\"monitoring\"}", 201));
+	expect("/api/aliveness-test/closed", "al:p", 401,
+	    "{\"error\":\"not_authorised\",\"reason\":\"User not authorised "
+	    "to access virtual host\"}");
+	expect("/api/aliveness-test/closed", GUEST, 200, "{\"status\":\"ok\"}");
 	snprintf(path, sizeof(path), "/api/healthchecks/node/%s",
 	    aj_enc(node_name()));
 	expect(path, GUEST, 200, "{\"status\":\"ok\"}");
