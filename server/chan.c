@@ -463,20 +463,7 @@ settle_one(struct chan *ch, struct unacked *u, bool ack, bool requeue)
 	if (ch->prefetch_channel != 0)
 		for (struct consumer *cs = ch->consumer_list; cs; cs = cs->cnext)
 			queue_wake(cs->q);
-	if (!ack && requeue && !q->deleted && quorum_over_limit(q, &u->e)) {
-		dead_letter(q, &u->e, DEAD_DELIVERY_LIMIT);
-		persist_entry_gone(q, &u->e);
-	} else if (!ack && requeue && !q->deleted &&
-	    queue_requeue(q, &u->e) == 0) {
-		u->e.m = NULL;
-	} else {
-		/* compat: rejected without requeue goes to the DLX. */
-		if (!ack && !requeue && !q->deleted)
-			dead_letter(q, &u->e, DEAD_REJECTED);
-		persist_entry_gone(q, &u->e);
-	}
-	msg_unref(u->e.m);
-	u->e.m = NULL;
+	queue_settle(q, &u->e, ack, requeue);
 	queue_unref(q);
 }
 

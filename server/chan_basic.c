@@ -362,36 +362,21 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 	struct exchange *ex;
 	uint64_t seq = ch->confirm ? ++ch->pub_seq : 0;
 	bool failed = false, delivered = false, refused = false;
-	size_t kept = 0;
 
 	if ((ex = vhost_exchange(vh, msg_exchange(m))) == NULL)
 		return chan_fail(ch, PROTO_NOT_FOUND, PROTO_BASIC_PUBLISH,
 		    "no exchange '%.*s' in vhost '%s'", PSTR(msg_exchange(m)),
 		    vh->name);
-	msg_route_keys(m, &keys);
-	exchange_route_keys(ex, &keys, msg_headers(m), rr);
+	if (vhost_publish(vh, ex, m, rr, &refused) == -1)
+		failed = true;
 	/*
 	 * Direct replies: any key of a message to the default exchange may
 	 * name a reply channel (no queue has such a name).
 	 */
-	if (ex->name_len == 0)
+	if (ex->name_len == 0) {
+		msg_route_keys(m, &keys);
 		delivered = reply_to_deliver(ch, m, &keys);
-	/* compat: a full reject-publish queue takes nothing; a nack says so. */
-	for (size_t i = 0; i < rr->n; i++) {
-		struct queue *q = rr->q[i];
-
-		if (!queue_refuses_more(q)) {
-			rr->q[kept++] = q;
-			continue;
-		}
-		refused = true;
-		if (q->overflow == QUEUE_REJECT_PUBLISH_DLX)
-			queue_dlx_msg(q, m, DEAD_MAXLEN);
 	}
-	if (refused)
-		rr->n = kept;
-	if (rr->n > 0 && vhost_enqueue(vh, rr->q, rr->n, m) == -1)
-		failed = true;
 	for (size_t i = 0; i < rr->n; i++) {
 		struct queue *q = rr->q[i];
 

@@ -260,14 +260,14 @@ encode_entries(struct loader *ld, struct proto_writer *w,
 }
 
 /*
- * Converts member "arguments" of object i into a field table. Absent or
- * {} gives no bytes. The buffer doubles until the table fits.
+ * Converts v, a JSON object (absent: NULL), into a field table; path
+ * names it in messages. Absent or {} gives no bytes. The buffer doubles
+ * until the table fits.
  */
 static int
-get_args(struct loader *ld, const struct json *obj, const char *sect,
-    size_t i, uint8_t **out, size_t *outlen)
+encode_args(struct loader *ld, const struct json *v, const char *where,
+    uint8_t **out, size_t *outlen)
 {
-	const struct json	*v = json_get(obj, "arguments");
 	struct proto_writer	 w;
 	uint8_t			*p = NULL, *np;
 	size_t			 cap = 256, at;
@@ -285,13 +285,11 @@ get_args(struct loader *ld, const struct json *obj, const char *sect,
 	for (;;) {
 		if ((np = realloc(p, cap)) == NULL) {
 			free(p);
-			return fail(ld, "%s[%zu].arguments: out of memory",
-			    sect, i);
+			return fail(ld, "%s: out of memory", where);
 		}
 		p = np;
 		w = proto_writer(p, cap);
-		at = path_push(path, sizeof(path), 0, "%s[%zu].arguments",
-		    sect, i);
+		at = path_push(path, sizeof(path), 0, "%s", where);
 		if (encode_entries(ld, &w, v, path, sizeof(path), at) == -1) {
 			free(p);
 			return -1;
@@ -300,23 +298,45 @@ get_args(struct loader *ld, const struct json *obj, const char *sect,
 			break;
 		if (cap >= DEFS_ARGS_MAX) {
 			free(p);
-			return fail(ld, "%s[%zu].arguments: larger than %d "
-			    "bytes as a field table", sect, i, DEFS_ARGS_MAX);
+			return fail(ld, "%s: larger than %d bytes as a field "
+			    "table", where, DEFS_ARGS_MAX);
 		}
 		cap *= 2;
 	}
 	/* Cheap insurance that the appliers get what the wire would. */
 	if (!proto_table_validate((struct proto_table){ p, w.len })) {
 		free(p);
-		return fail(ld, "%s[%zu].arguments: cannot be encoded", sect,
-		    i);
+		return fail(ld, "%s: cannot be encoded", where);
 	}
 	*out = p;
 	*outlen = w.len;
 	return 0;
 notobj:
-	return fail(ld, "%s[%zu].arguments: expected an object, not %s", sect,
-	    i, json_type_name(json_type(v)));
+	return fail(ld, "%s: expected an object, not %s", where,
+	    json_type_name(json_type(v)));
+}
+
+/* Converts member "arguments" of object i into a field table. */
+static int
+get_args(struct loader *ld, const struct json *obj, const char *sect,
+    size_t i, uint8_t **out, size_t *outlen)
+{
+	char where[128];
+
+	snprintf(where, sizeof(where), "%s[%zu].arguments", sect, i);
+	return encode_args(ld, json_get(obj, "arguments"), where, out, outlen);
+}
+
+int
+definitions_encode_args(const struct json *v, uint8_t **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	struct loader ld;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.err = err;
+	ld.errlen = errlen;
+	return encode_args(&ld, v, "arguments", out, outlen);
 }
 
 /*

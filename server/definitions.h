@@ -126,4 +126,15 @@ int	definitions_load_file(const char *path,
 	    const struct defs_callbacks *cb, void *arg, char *err,
 	    size_t errlen);
 
+struct json;
+/*
+ * The conversion above for one "arguments" value (a JSON object, or NULL
+ * for none), as the admin API takes it: *out (malloc'd, caller frees; NULL
+ * when empty) holds the table's entries without the length prefix.
+ * Returns 0, or -1 with RabbitMQ-style wording in err
+ * ("arguments.x: null is not allowed in arguments").
+ */
+int	definitions_encode_args(const struct json *v, uint8_t **out,
+	    size_t *outlen, char *err, size_t errlen);
+
 #endif /* WARREN_SERVER_DEFINITIONS_H */

@@ -15,6 +15,7 @@
 #include "server/persist.h"
 #include "server/queue_args.h"
 #include "server/queue_dlx.h"
+#include "server/queue_quorum.h"
 #include "server/vhost.h"
 
 struct queue *
@@ -37,6 +38,7 @@ queue_new(struct vhost *vh, struct proto_str name, bool durable,
 		memcpy(q->args, args.p, args.len);
 	q->args_len = args.len;
 	q->vh = vh;
+	q->created_at = ev_now(vh->b->loop);
 	q->refs = 1;
 	q->durable = durable;
 	q->exclusive = exclusive;
@@ -221,6 +223,25 @@ queue_take(struct queue *q, struct qentry *e)
 	if (q->nexpiring > 0)
 		queue_ttl_arm(q);
 	return found;
+}
+
+void
+queue_settle(struct queue *q, struct qentry *e, bool ack, bool requeue)
+{
+	if (!ack && requeue && !q->deleted && quorum_over_limit(q, e)) {
+		dead_letter(q, e, DEAD_DELIVERY_LIMIT);
+		persist_entry_gone(q, e);
+	} else if (!ack && requeue && !q->deleted &&
+	    queue_requeue(q, e) == 0) {
+		e->m = NULL;
+	} else {
+		/* compat: rejected without requeue goes to the DLX. */
+		if (!ack && !requeue && !q->deleted)
+			dead_letter(q, e, DEAD_REJECTED);
+		persist_entry_gone(q, e);
+	}
+	msg_unref(e->m);
+	e->m = NULL;
 }
 
 uint32_t

@@ -65,6 +65,7 @@ struct queue {
 	uint32_t	 nprioritised;	/* consumers with x-priority != 0 */
 	uint32_t	 unacked;	/* delivered, not yet settled */
 	double		 last_dispatch;	/* ev_now() of the last delivery */
+	double		 created_at;	/* ev_now() at creation (idle_since) */
 
 	uint64_t	 expires_ms;	/* x-expires lease; 0: none */
 	ev_timer	 lease;		/* runs while unused (queue_lease.c) */
@@ -115,6 +116,15 @@ const struct qentry *queue_head(const struct queue *q);
 /* queue_pop, with the body loaded from the store when needed; expired
  * entries on the way are dropped. */
 bool	queue_take(struct queue *q, struct qentry *e);
+/*
+ * Settles a delivered entry (taken by queue_take, counted in
+ * e->deliveries): ack drops it; requeue puts it back at its place, or
+ * dead-letters it past a quorum queue's delivery limit; a reject without
+ * requeue dead-letters it. Takes e's message reference. basic.ack/nack/
+ * reject and the admin API's get settle through here.
+ */
+void	queue_settle(struct queue *q, struct qentry *e, bool ack,
+	    bool requeue);
 /* Drops every ready message; returns how many. */
 uint32_t queue_purge(struct queue *q);
 

@@ -12,8 +12,11 @@
 #include "server/chan.h"
 #include "server/conn.h"
 #include "server/exchange.h"
+#include "server/msg.h"
 #include "server/persist.h"
 #include "server/queue.h"
+#include "server/queue_args.h"
+#include "server/queue_dlx.h"
 
 /* spec: 3.1.3 every vhost has these; compat: amq.match as RabbitMQ. */
 static const struct {
@@ -239,6 +242,34 @@ vhost_enqueue(struct vhost *vh, struct queue **qs, size_t n, struct msg *m)
 			rc = -1;
 	}
 	return rc;
+}
+
+int
+vhost_publish(struct vhost *vh, struct exchange *ex, struct msg *m,
+    struct route_result *rr, bool *refused)
+{
+	struct route_keys keys;
+	size_t kept = 0;
+
+	*refused = false;
+	msg_route_keys(m, &keys);
+	exchange_route_keys(ex, &keys, msg_headers(m), rr);
+	/* compat: a full reject-publish queue takes nothing; a nack says so. */
+	for (size_t i = 0; i < rr->n; i++) {
+		struct queue *q = rr->q[i];
+
+		if (!queue_refuses_more(q)) {
+			rr->q[kept++] = q;
+			continue;
+		}
+		*refused = true;
+		if (q->overflow == QUEUE_REJECT_PUBLISH_DLX)
+			queue_dlx_msg(q, m, DEAD_MAXLEN);
+	}
+	rr->n = kept;
+	if (rr->n > 0 && vhost_enqueue(vh, rr->q, rr->n, m) == -1)
+		return -1;
+	return 0;
 }
 
 void

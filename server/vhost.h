@@ -179,6 +179,17 @@ int	vhost_add_binding(struct vhost *vh, const struct vhost_binding *bd);
 int	vhost_enqueue(struct vhost *vh, struct queue **qs, size_t n,
 	    struct msg *m);
 
+struct route_result;	/* server/exchange.h */
+/*
+ * Routes m through ex and enqueues it in every queue found that takes
+ * it: a full reject-publish queue does not (and dead-letters it if so
+ * declared), and *refused says so. rr ends holding the queues it went
+ * to. basic.publish and the admin API's publish route through here.
+ * -1 when memory ran out for one of them.
+ */
+int	vhost_publish(struct vhost *vh, struct exchange *ex, struct msg *m,
+	    struct route_result *rr, bool *refused);
+
 /* Deletes an exchange: unbinds it everywhere, then frees it. */
 void	vhost_delete_exchange(struct vhost *vh, struct exchange *ex);
 /*
