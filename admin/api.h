@@ -168,5 +168,30 @@ api_handler_fn	api_version;
 api_handler_fn	api_cluster_name_get;
 api_handler_fn	api_cluster_name_put;
 api_handler_fn	api_auth;
+/* api_queues.c */
+api_handler_fn	api_queues_list;
+api_handler_fn	api_queues_vhost;
+api_handler_fn	api_queue_get;
+api_handler_fn	api_queue_put;
+api_handler_fn	api_queue_delete;
+api_handler_fn	api_queue_purge;
+api_handler_fn	api_queue_get_messages;
+api_handler_fn	api_queue_bindings;
+/* api_exchanges.c */
+api_handler_fn	api_exchanges_list;
+api_handler_fn	api_exchanges_vhost;
+api_handler_fn	api_exchange_get;
+api_handler_fn	api_exchange_put;
+api_handler_fn	api_exchange_delete;
+api_handler_fn	api_exchange_publish;
+api_handler_fn	api_exchange_bindings_source;
+api_handler_fn	api_exchange_bindings_destination;
+/* api_bindings.c */
+api_handler_fn	api_bindings_list;
+api_handler_fn	api_bindings_vhost;
+api_handler_fn	api_bindings_between;
+api_handler_fn	api_binding_post;
+api_handler_fn	api_binding_get;
+api_handler_fn	api_binding_delete;
 
 #endif /* WARREN_ADMIN_API_H */

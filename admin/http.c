@@ -607,13 +607,30 @@ http_response_reset(struct http_response *r)
 	r->status = 0;
 	buf_consume(&r->body, buf_used(&r->body));
 	r->allow[0] = '\0';
+	free(r->location);
+	r->location = NULL;
 	r->authenticate = false;
 	r->close = false;
+}
+
+int
+http_response_location(struct http_response *r, const char *dir,
+    const char *name)
+{
+	size_t n = strlen(dir) + 1 + strlen(name) + 1;
+
+	free(r->location);
+	if ((r->location = malloc(n)) == NULL)
+		return -1;
+	snprintf(r->location, n, "%s/%s", dir, name);
+	return 0;
 }
 
 void
 http_response_free(struct http_response *r)
 {
+	free(r->location);
+	r->location = NULL;
 	buf_free(&r->body);
 }
 
@@ -691,6 +708,8 @@ http_response_write(const struct http_response *r,
 		ok = ok && put(out, "date: %s\r\n", date);
 	if (r->allow[0] != '\0')
 		ok = ok && put(out, "allow: %s\r\n", r->allow);
+	if (r->location != NULL)
+		ok = ok && put(out, "location: %s\r\n", r->location);
 	if (r->authenticate)
 		ok = ok && put(out, "www-authenticate: Basic realm=\"RabbitMQ "
 		    "Management\"\r\n");

@@ -131,6 +131,7 @@ struct http_response {
 	int		 status;	/* 0 until someone answers */
 	struct buf	 body;		/* JSON, capped at creation */
 	char		 allow[64];	/* the Allow header of a 405, or "" */
+	char		*location;	/* Location header (malloc'd), or NULL */
 	bool		 authenticate;	/* WWW-Authenticate: Basic (a 401) */
 	bool		 close;		/* close the connection after it */
 	bool		 authenticated;	/* the request's credentials passed */
@@ -141,6 +142,9 @@ void	http_response_init(struct http_response *r, size_t body_max);
 void	http_response_reset(struct http_response *r);
 void	http_response_free(struct http_response *r);
 const char *http_status_text(int status);
+/* Sets the Location header to "dir/name". -1 out of memory. */
+int	http_response_location(struct http_response *r, const char *dir,
+	    const char *name);
 
 /*
  * Appends the status line, headers and (unless req is a HEAD) the body to
