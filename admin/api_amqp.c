@@ -312,18 +312,12 @@ int_prop(struct api_ctx *ctx, const struct json *props, const char *key,
 {
 	const struct json *v = json_get(props, key);
 	int64_t n;
-	char *end;
 
 	if (v == NULL)
 		return true;
-	if (!json_int(v, &n)) {
-		const char *s = json_type(v) == JSON_STRING ?
-		    json_str(v, NULL) : "";
-
-		n = strtoll(s, &end, 10);
-		if (*s == '\0' || *end != '\0')
-			goto bad;
-	}
+	/* compat: a number only ("3" is refused, unlike body members). */
+	if (!json_int(v, &n))
+		goto bad;
 	if (n < 0 || (uint64_t)n > max)
 		goto bad;
 	*out = (uint64_t)n;

@@ -305,10 +305,17 @@ api_bindings_between(struct api_ctx *ctx)
 	struct vhost_binding bd;
 	struct vhost *vh;
 
-	if (!ends(ctx, API_VHOST_READ, &vh, &bd) ||
+	struct proto_str dst = dest_is_queue(ctx) ? ctx->arg[2] :
+	    api_exchange_arg(ctx, 2);
+
+	if ((vh = api_vhost_arg(ctx, 0, API_VHOST_READ)) == NULL ||
 	    !api_list_begin_unpaged(ctx))
 		return;
-	offer_between(ctx, bd.src, bd.q, bd.q != NULL ? NULL : bd.dst);
+	/* compat: missing ends have no bindings: [], not a 404. */
+	memset(&bd, 0, sizeof(bd));
+	if (vhost_binding_ends(vh, api_exchange_arg(ctx, 1),
+	    dest_is_queue(ctx), dst, &bd) == 0)
+		offer_between(ctx, bd.src, bd.q, bd.q != NULL ? NULL : bd.dst);
 	api_list_end(ctx);
 }
 

@@ -530,8 +530,14 @@ api_queue_get_messages(struct api_ctx *ctx)
 
 	if ((body = api_body_object(ctx)) == NULL)
 		return;
-	if ((q = queue_arg(ctx, API_VHOST_WRITE, &vh)) == NULL)
+	if ((vh = api_vhost_arg(ctx, 0, API_VHOST_WRITE)) == NULL)
 		goto out;
+	/* compat: the channel's words for a missing queue. */
+	if ((q = vhost_queue(vh, ctx->arg[1])) == NULL) {
+		api_error(ctx, 404, "not_found", "NOT_FOUND - no queue '%.*s' "
+		    "in vhost '%s'", PSTR(ctx->arg[1]), vh->name);
+		goto out;
+	}
 	/* compat: RabbitMQ's checks, in its order. */
 	if (!api_int_member(ctx, body, "count", true, 0, &count))
 		goto out;
