@@ -35,12 +35,12 @@ struct bview {
 };
 
 /*
- * compat: RabbitMQ's quote_plus (rabbit_mgmt_format): letters, digits
- * and "-_." stay, a space becomes "+", every other byte %XX (uppercase),
- * "~" included.
+ * compat: RabbitMQ's quote_plus: letters, digits and "-_." stay, a space
+ * becomes "+", every other byte %XX (uppercase); "~" too in a
+ * properties_key, not in the Location quoting one (checked on 3.10).
  */
 static size_t
-quote_plus(const uint8_t *p, size_t n, char *out, size_t cap)
+quote_plus(const uint8_t *p, size_t n, bool tilde, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t at = 0;
@@ -49,7 +49,8 @@ quote_plus(const uint8_t *p, size_t n, char *out, size_t cap)
 		uint8_t c = p[i];
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '.' || (tilde && c == '~'))
 			out[at++] = (char)c;
 		else if (c == ' ')
 			out[at++] = '+';
@@ -89,7 +90,7 @@ props_key(const struct bview *b, char *out, size_t cap)
 
 	if (b->args.len == 0 && b->key.len == 0)
 		return (size_t)snprintf(out, cap, "~");
-	at = quote_plus(b->key.p, b->key.len, out, cap);
+	at = quote_plus(b->key.p, b->key.len, false, out, cap);
 	if (b->args.len == 0)
 		return at;
 	h = (uint32_t)siphash24(key, b->args.p, b->args.len);
@@ -519,8 +520,8 @@ api_binding_post(struct api_ctx *ctx)
 	 * compat: RabbitMQ's Location is relative: the quoted destination,
 	 * "/", and the quoted properties_key.
 	 */
-	quote_plus(b.dst.p, b.dst.len, qdst, sizeof(qdst));
-	quote_plus((const uint8_t *)pk, strlen(pk), qpk, sizeof(qpk));
+	quote_plus(b.dst.p, b.dst.len, true, qdst, sizeof(qdst));
+	quote_plus((const uint8_t *)pk, strlen(pk), true, qpk, sizeof(qpk));
 	api_status(ctx, 201);
 	if (http_response_location(ctx->resp, qdst, qpk) == -1)
 		api_error(ctx, 500, "internal_error", "Location too long");
