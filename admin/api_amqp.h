@@ -83,6 +83,12 @@ struct proto_str api_exchange_arg(const struct api_ctx *ctx, size_t i);
 /* Whether a name (queue, exchange, key) is at most 255 bytes of UTF-8. */
 bool	api_name_ok(struct api_ctx *ctx, struct proto_str s, const char *what);
 
+/*
+ * compat: erlang:phash2(Args, 1 bsl 32) of a binding's arguments as
+ * RabbitMQ holds them (api_phash.c): the hash in its properties_key.
+ */
+uint32_t api_args_phash2(struct proto_table args);
+
 /* The node name objects report ("rabbit@host" style). */
 const char *api_node(void);
 

@@ -15,7 +15,6 @@
 #include "admin/api_list.h"
 #include "admin/http.h"
 #include "lib/json.h"
-#include "lib/siphash.h"
 #include "protocol/table.h"
 #include "server/auth.h"
 #include "server/broker.h"
@@ -65,24 +64,16 @@ quote_plus(const uint8_t *p, size_t n, bool tilde, char *out, size_t cap)
 }
 
 /*
- * The binding's properties_key: "~" for an empty key without arguments,
- * the quoted key without arguments, else the quoted key, "~" and a hash
- * of the arguments.
- *
- * compat: RabbitMQ's hash is erlang:phash2 of the Erlang term of the
- * arguments, base64url'd; warren cannot compute an Erlang term hash, so
- * it hashes the arguments' field-table bytes as stored (SipHash-2-4 with
- * a fixed key, 32 bits, base64url: the same 6 characters of the same
- * alphabet). It is the same for the same binding across restarts and
- * releases, which is what Terraform needs; it differs from RabbitMQ's
- * value for the same arguments, so a key computed by a RabbitMQ node
- * does not name a warren binding with arguments (those without any have
- * the same key on both).
+ * compat: the binding's properties_key, as RabbitMQ's management plugin
+ * makes it (rabbit_mgmt_format:pack_binding_props): "~" for an empty key
+ * without arguments, the quoted key without arguments, else the quoted
+ * key, "~" and the base64url (unpadded) of the 32-bit phash2 of the
+ * arguments, so that a key a RabbitMQ node gave (Terraform keeps them)
+ * names the same binding here, across restarts and releases.
  */
 static size_t
 props_key(const struct bview *b, char *out, size_t cap)
 {
-	static const uint8_t key[SIPHASH_KEY_LEN] = "warren-props-key";
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
 	    "qrstuvwxyz0123456789-_";
 	size_t at;
@@ -93,8 +84,8 @@ props_key(const struct bview *b, char *out, size_t cap)
 	at = quote_plus(b->key.p, b->key.len, false, out, cap);
 	if (b->args.len == 0)
 		return at;
-	h = (uint32_t)siphash24(key, b->args.p, b->args.len);
-	/* base64url of 4 bytes, unpadded: 6 characters. */
+	h = api_args_phash2(b->args);
+	/* 4 bytes, big-endian, in 6 characters. */
 	out[at++] = '~';
 	for (int i = 0; i < 6; i++) {
 		int shift = 26 - 6 * i;

@@ -60,6 +60,7 @@ struct vhost_ent {
 struct loader {
 	char			*err;
 	size_t			 errlen;
+	bool			 sort_keys;	/* objects in key order */
 	struct vhost_ent	 *vhosts;
 	size_t			  nvhosts;
 	struct defs_vhost_limits *limits;
@@ -162,6 +163,8 @@ get_bool(struct loader *ld, const struct json *obj, const char *sect,
 
 static int	encode_entries(struct loader *, struct proto_writer *,
 		    const struct json *, char *, size_t, size_t);
+static int	encode_member(struct loader *, struct proto_writer *,
+		    const struct json *, size_t, char *, size_t, size_t);
 
 /*
  * compat: RabbitMQ's JSON-to-AMQP conversion (rabbit_misc:to_amqp_table),
@@ -232,30 +235,74 @@ encode_value(struct loader *ld, struct proto_writer *w, const struct json *v,
 	return fail(ld, "%s: unsupported value", path);
 }
 
-/* Writes the members of obj as table entries (no length prefix). */
+/* A member's key and place, to put an object's members in key order. */
+struct member {
+	const char	*key;
+	size_t		 len, i;
+};
+
+static int
+member_cmp(const void *x, const void *y)
+{
+	const struct member *a = x, *b = y;
+	int c = memcmp(a->key, b->key, a->len < b->len ? a->len : b->len);
+
+	if (c != 0)
+		return c;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/*
+ * Writes the members of obj as table entries (no length prefix); in key
+ * order when ld->sort_keys (compat: RabbitMQ's management API decodes
+ * JSON objects to Erlang maps, whose keys come out sorted).
+ */
 static int
 encode_entries(struct loader *ld, struct proto_writer *w,
     const struct json *obj, char *path, size_t cap, size_t at)
 {
-	const char	*key;
-	size_t		 i, n = json_len(obj), len;
+	size_t		 i, n = json_len(obj);
+	struct member	*order = NULL;
+	int		 rc = 0;
 
-	for (i = 0; i < n; i++) {
-		key = json_key_at(obj, i, &len);
-		path_push(path, cap, at, ".%.*s", (int)(len > 64 ? 64 : len),
-		    key);
-		/* spec: table keys are shortstrs; proto_table_validate wants
-		 * at least one byte. */
-		if (len == 0 || len > SHORTSTR_MAX)
-			return fail(ld, "%s: key must be 1 to %d bytes", path,
-			    SHORTSTR_MAX);
-		proto_write_shortstr(w, (struct proto_str){
-		    (const uint8_t *)key, len });
-		if (encode_value(ld, w, json_value_at(obj, i), path, cap,
-		    strlen(path)) == -1)
-			return -1;
-		path[at] = '\0';
+	if (ld->sort_keys && n > 1) {
+		if ((order = calloc(n, sizeof(*order))) == NULL)
+			return fail(ld, "%s: out of memory", path);
+		for (i = 0; i < n; i++) {
+			order[i].key = json_key_at(obj, i, &order[i].len);
+			order[i].i = i;
+		}
+		qsort(order, n, sizeof(*order), member_cmp);
 	}
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		i = order != NULL ? order[k].i : k;
+		rc = encode_member(ld, w, obj, i, path, cap, at);
+	}
+	free(order);
+	return rc;
+}
+
+/* Writes member i of obj as one table entry. */
+static int
+encode_member(struct loader *ld, struct proto_writer *w,
+    const struct json *obj, size_t i, char *path, size_t cap, size_t at)
+{
+	const char	*key;
+	size_t		 len;
+
+	key = json_key_at(obj, i, &len);
+	path_push(path, cap, at, ".%.*s", (int)(len > 64 ? 64 : len), key);
+	/* spec: table keys are shortstrs; proto_table_validate wants at
+	 * least one byte. */
+	if (len == 0 || len > SHORTSTR_MAX)
+		return fail(ld, "%s: key must be 1 to %d bytes", path,
+		    SHORTSTR_MAX);
+	proto_write_shortstr(w, (struct proto_str){ (const uint8_t *)key,
+	    len });
+	if (encode_value(ld, w, json_value_at(obj, i), path, cap,
+	    strlen(path)) == -1)
+		return -1;
+	path[at] = '\0';
 	return 0;
 }
 
@@ -336,6 +383,7 @@ definitions_encode_args(const struct json *v, uint8_t **out, size_t *outlen,
 	memset(&ld, 0, sizeof(ld));
 	ld.err = err;
 	ld.errlen = errlen;
+	ld.sort_keys = true;
 	return encode_args(&ld, v, "arguments", out, outlen);
 }
 

@@ -130,7 +130,9 @@ struct json;
 /*
  * The conversion above for one "arguments" value (a JSON object, or NULL
  * for none), as the admin API takes it: *out (malloc'd, caller frees; NULL
- * when empty) holds the table's entries without the length prefix.
+ * when empty) holds the table's entries without the length prefix, each
+ * object's members in key order (compat: RabbitMQ's management API reads
+ * JSON objects as Erlang maps, whose keys come out sorted).
  * Returns 0, or -1 with RabbitMQ-style wording in err
  * ("arguments.x: null is not allowed in arguments").
  */

@@ -100,7 +100,25 @@ Test(api_bindings, properties_keys_and_quoting)
 	cr_expect_str_eq(au_str(r->json, "properties_key"),
 	    "a+b%7Ec%2Fd%2B%25");
 	cr_expect_str_eq(au_str(r->json, "routing_key"), "a b~c/d+%");
-	/* With arguments: key "~" and a 6-character hash. */
+	/*
+	 * With arguments: key "~" and the phash2 of the arguments, the
+	 * values RabbitMQ 3.10 gives for the same bindings.
+	 */
+	cr_expect_str_eq(au_call(B, NULL, "POST", "/api/bindings/%2F/e/bx/q/bq",
+	    "{\"routing_key\":\"k\",\"arguments\":{\"x\":\"a\"}}",
+	    201)->location, "bq/k~8ZICiA");
+	cr_expect_str_eq(au_call(B, NULL, "POST", "/api/bindings/%2F/e/bx/q/bq",
+	    "{\"arguments\":{\"b\":[1,2],\"a\":true}}", 201)->location,
+	    "bq/~E2ZBCw");
+	cr_expect_str_eq(au_call(B, NULL, "POST", "/api/bindings/%2F/e/bx/q/bq",
+	    "{\"routing_key\":\"r\",\"arguments\":{\"n\":-5,"
+	    "\"m\":-200000000,\"f\":1.5,\"z\":0.0,\"t\":{\"b\":\"y\","
+	    "\"a\":[]},\"e\":[],\"o\":{}}}", 201)->location, "bq/r~undpUg");
+	cr_expect_str_eq(au_call(B, NULL, "POST", "/api/bindings/%2F/e/bx/q/bq",
+	    "{\"routing_key\":\"r\",\"arguments\":{\"big\":"
+	    "12345678901234,\"neg\":-12345678901234,\"s\":\"long string "
+	    "with more than twelve bytes in it \u00e9\"}}", 201)->location,
+	    "bq/r~UL17UQ");
 	r = au_call(B, NULL, "POST", "/api/bindings/%2F/e/bx/q/bq",
 	    "{\"routing_key\":\"k\",\"arguments\":{\"x\":1}}", 201);
 	cr_assert_eq(strlen(r->location), strlen("bq/k~") + 6, "%s",
@@ -114,7 +132,7 @@ Test(api_bindings, properties_keys_and_quoting)
 	    "{\"routing_key\":\"k\",\"arguments\":{\"x\":1}}", 201);
 	cr_expect_str_eq(r->location + 3, pk, "binding twice");
 	cr_expect_eq(json_len(au_call(B, NULL, "GET",
-	    "/api/bindings/%2F/e/bx/q/bq", NULL, 200)->json), 4);
+	    "/api/bindings/%2F/e/bx/q/bq", NULL, 200)->json), 8);
 }
 
 Test(api_bindings, properties_key_survives_a_restart)
@@ -140,6 +158,53 @@ Test(api_bindings, properties_key_survives_a_restart)
 	au_call(B, NULL, "DELETE", path, NULL, 204);
 	cr_expect_str_eq(au_call(B, NULL, "GET", "/api/bindings/%2F/e/bx/q/bq",
 	    NULL, 200)->body, "[]");
+}
+
+Test(api_bindings, amqp_bindings_have_rabbitmqs_keys)
+{
+	amqp_connection_state_t c;
+	amqp_table_entry_t e[5];
+	amqp_table_t t = { 2, e };
+	struct au_reply *r;
+
+	need_admin();
+	setup_ends();
+	c = ut_connect();
+	/* Out of key order, as a client may send them. */
+	e[0].key = amqp_cstring_bytes("b");
+	e[0].value.kind = AMQP_FIELD_KIND_UTF8;
+	e[0].value.value.bytes = amqp_cstring_bytes("y");
+	e[1].key = amqp_cstring_bytes("a");
+	e[1].value.kind = AMQP_FIELD_KIND_UTF8;
+	e[1].value.value.bytes = amqp_cstring_bytes("x");
+	ut_bind(c, 1, "bq", "bx", "k", t);
+	e[0].key = amqp_cstring_bytes("i");
+	e[0].value.kind = AMQP_FIELD_KIND_I32;
+	e[0].value.value.i32 = 5;
+	e[1].key = amqp_cstring_bytes("neg");
+	e[1].value.kind = AMQP_FIELD_KIND_I32;
+	e[1].value.value.i32 = -3;
+	e[2].key = amqp_cstring_bytes("big");
+	e[2].value.kind = AMQP_FIELD_KIND_I64;
+	e[2].value.value.i64 = 1099511627776LL;
+	e[3].key = amqp_cstring_bytes("t");
+	e[3].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+	e[3].value.value.boolean = 0;
+	e[4].key = amqp_cstring_bytes("s");
+	e[4].value.kind = AMQP_FIELD_KIND_UTF8;
+	e[4].value.value.bytes = amqp_cstring_bytes("\xc3\xa9");
+	t.num_entries = 5;
+	ut_bind(c, 1, "bq", "bx", "k2", t);
+	/* The keys RabbitMQ 3.10 shows for the same binds (pika). */
+	au_call(B, NULL, "GET", "/api/bindings/%2F/e/bx/q/bq/k~ekdvRw", NULL,
+	    200);
+	r = au_call(B, NULL, "GET", "/api/bindings/%2F/e/bx/q/bq/k2~SnHDaw",
+	    NULL, 200);
+	cr_expect_eq(au_int(au_member(r->json, "arguments", JSON_OBJECT),
+	    "big"), 1099511627776LL);
+	au_call(B, NULL, "DELETE", "/api/bindings/%2F/e/bx/q/bq/k~ekdvRw", NULL,
+	    204);
+	hb_close(c);
 }
 
 Test(api_bindings, exchange_to_exchange)
