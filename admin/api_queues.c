@@ -5,7 +5,9 @@
  */
 #include "autoconf.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,31 @@ head_timestamp(const struct queue *q, uint64_t *ts)
 	return true;
 }
 
+/* peer_host and peer_port of a connection, as RabbitMQ shows them. */
+static void
+write_peer(struct json_writer *w, const struct sockaddr_storage *ss)
+{
+	char host[INET6_ADDRSTRLEN] = "";
+	unsigned port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	} else
+		return;
+	json_w_keyc(w, "peer_host");
+	json_w_stringc(w, host);
+	json_w_keyc(w, "peer_port");
+	json_w_uint(w, port);
+}
+
 static void
 write_consumer(struct json_writer *w, const struct consumer *cs)
 {
@@ -96,6 +123,7 @@ write_consumer(struct json_writer *w, const struct consumer *cs)
 	json_w_stringc(w, api_node());
 	json_w_keyc(w, "number");
 	json_w_uint(w, cs->ch->id);
+	write_peer(w, &c->peer);
 	json_w_keyc(w, "user");
 	json_w_stringc(w, c->user);
 	json_w_end_object(w);
@@ -160,12 +188,12 @@ write_queue(struct api_ctx *ctx, struct json_writer *w, const struct queue *q,
 	if (q->nconsumers == 0)
 		json_w_int(w, 0);
 	else
-		json_w_double(w, 1.0);
+		json_w_raw(w, "1.0", 3);
 	json_w_keyc(w, "consumer_utilisation");
 	if (q->nconsumers == 0)
 		json_w_int(w, 0);
 	else
-		json_w_double(w, 1.0);
+		json_w_raw(w, "1.0", 3);
 	json_w_keyc(w, "exclusive_consumer_tag");
 	if (q->consumers != NULL && q->consumers->exclusive)
 		json_w_string(w, q->consumers->tag, q->consumers->tag_len);
