@@ -18,6 +18,7 @@
 #include "admin/api_list.h"
 #include "admin/http.h"
 #include "lib/base64.h"
+#include "lib/buf.h"
 #include "lib/json.h"
 #include "protocol/spec.h"
 #include "protocol/utf8.h"
@@ -625,12 +626,32 @@ api_queue_get_messages(struct api_ctx *ctx)
 	 * so a requeued message is not got twice.
 	 */
 	while (n < (size_t)count && queue_take(q, &got[n])) {
+		uint64_t shown = got[n].m->body_len;
+
+		if (truncate >= 0 && (uint64_t)truncate < shown)
+			shown = (uint64_t)truncate;
+		/*
+		 * The answer is bounded: a message it could not hold goes
+		 * back untouched rather than be taken and lost with a 500
+		 * (escaped JSON is at most 6 bytes a byte).
+		 */
+		if (buf_used(&ctx->resp->body) + 6 * (shown +
+		    got[n].m->props_len) + 4096 > API_RESPONSE_MAX) {
+			queue_requeue(q, &got[n]);
+			break;
+		}
 		write_got(w, q, &got[n], truncate, b64);
 		got[n].deliveries++;
 		persist_delivered(q, &got[n]);
 		n++;
 	}
 	json_w_end_array(w);
+	if (n == 0 && (size_t)count > 0 && queue_ready(q) > 0 &&
+	    buf_used(&ctx->resp->body) < 16) {
+		api_error(ctx, 400, "bad_request", "the message is too large "
+		    "for an answer; ask for it with truncate");
+		goto out;
+	}
 	/* Newest first, so each requeued one lands back at its place. */
 	while (n-- > 0)
 		queue_settle(q, &got[n], mode == ACK_REQUEUE_FALSE,
