@@ -17,6 +17,7 @@
 #include "lib/json.h"
 #include "protocol/spec.h"
 #include "protocol/table.h"
+#include "server/alarm.h"
 #include "server/auth.h"
 #include "server/broker.h"
 #include "server/exchange.h"
@@ -367,6 +368,17 @@ api_exchange_publish(struct api_ctx *ctx)
 		    "to topic '%s' in exchange '%s' in vhost '%s' refused for "
 		    "user '%s'", json_str(rk, NULL), ex->name, vh->name,
 		    ctx->user->name);
+		goto out;
+	}
+	/*
+	 * compat: during a resource alarm RabbitMQ's publish waits, blocked
+	 * like any publisher, until the alarm clears; warren does not hold
+	 * an HTTP request open, and refuses it at once instead of letting
+	 * it past the alarm.
+	 */
+	if (alarm_active(ctx->b)) {
+		api_error(ctx, 503, "service_unavailable", "a resource alarm "
+		    "is in effect: publishers are blocked");
 		goto out;
 	}
 	if (blen > ctx->b->cfg.max_message_size) {

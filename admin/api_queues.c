@@ -609,8 +609,10 @@ api_queue_get_messages(struct api_ctx *ctx)
 		    q->name, vh->name, ctx->user->name);
 		goto out;
 	}
+	/* compat: the get's channel words, "405 RESOURCE_LOCKED - ...". */
 	if (vhost_queue_check_owner(q, NULL, &r) != 0) {
-		refused(ctx, &r);
+		api_error(ctx, 400, "bad_request", "405 RESOURCE_LOCKED - %s",
+		    r.text);
 		goto out;
 	}
 	if (count > 0 && (got = calloc((size_t)count, sizeof(*got))) == NULL) {

@@ -285,3 +285,23 @@ Test(api_exchanges, bindings_source_and_destination)
 	    NULL, 404);
 	hb_close(c);
 }
+
+Test(api_exchanges, publish_refused_during_a_resource_alarm)
+{
+	/* More free space required than any disk has: the alarm is on. */
+	static const char *const extra[] = { "--disk-free-limit",
+	    "1099511627776", NULL };
+	struct hbroker ab;
+
+	need_admin();
+	hb_start(&ab, extra);
+	au_call(&ab, NULL, "PUT", "/api/queues/%2F/aq", "{}", 201);
+	au_expect_error(au_call(&ab, NULL, "POST",
+	    "/api/exchanges/%2F/amq.default/publish", "{\"routing_key\":"
+	    "\"aq\",\"payload\":\"a\",\"payload_encoding\":\"string\","
+	    "\"properties\":{}}", 503), "service_unavailable",
+	    "a resource alarm is in effect: publishers are blocked");
+	cr_expect_eq(au_int(au_call(&ab, NULL, "GET", "/api/queues/%2F/aq",
+	    NULL, 200)->json, "messages"), 0);
+	hb_stop(&ab);
+}

@@ -428,3 +428,28 @@ Test(api_queues, lists_and_bindings)
 	cr_expect(found, "no default binding: %s", r->body);
 	au_call(B, NULL, "GET", "/api/queues/%2F/nope/bindings", NULL, 404);
 }
+
+Test(api_queues, exclusive_queue_of_another_connection)
+{
+	amqp_connection_state_t c;
+
+	need_admin();
+	c = ut_connect();
+	amqp_queue_declare(c, 1, amqp_cstring_bytes("xq"), 0, 0, 1, 0,
+	    amqp_empty_table);
+	ut_ok(c, "declare exclusive");
+	ut_publish(c, 1, "", "xq", "mine");
+	cr_expect(au_bool(au_call(B, NULL, "GET", "/api/queues/%2F/xq", NULL,
+	    200)->json, "exclusive"));
+	au_expect_error(au_call(B, NULL, "POST", "/api/queues/%2F/xq/get",
+	    "{\"count\":1,\"ackmode\":\"ack_requeue_false\",\"encoding\":"
+	    "\"auto\"}", 400), "bad_request", "405 RESOURCE_LOCKED - cannot "
+	    "obtain exclusive access to locked queue 'xq' in vhost '/'. It "
+	    "could be originally declared on another connection or the "
+	    "exclusive property value does not match that of the original "
+	    "declaration.");
+	au_call(B, NULL, "DELETE", "/api/queues/%2F/xq", NULL, 400);
+	au_call(B, NULL, "DELETE", "/api/queues/%2F/xq/contents", NULL, 400);
+	cr_expect_eq(ut_count(c, 1, "xq"), 1);
+	hb_close(c);
+}
