@@ -130,6 +130,10 @@ api_handler_fn	api_user_topic_permissions;
 api_handler_fn	api_vhost_topic_permissions;
 
 /* api_conns.c */
+struct consumer;	/* server/chan.h */
+/* One consumer as /api/consumers and a queue's consumer_details show it. */
+void	api_write_consumer(struct api_ctx *ctx, struct json_writer *w,
+	    const struct consumer *cs);
 api_handler_fn	api_connections_list;
 api_handler_fn	api_connection_get;
 api_handler_fn	api_connection_delete;

@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "admin/api.h"
+#include "admin/api_table.h"
 #include "admin/http.h"
 #include "lib/json.h"
 #include "protocol/table.h"
@@ -20,86 +20,6 @@
 #include "server/broker.h"
 #include "server/definitions.h"
 #include "server/vhost.h"
-
-static void	write_field(struct json_writer *w, const struct proto_field *f);
-
-static void
-write_array(struct json_writer *w, struct proto_table a)
-{
-	struct proto_table_iter it;
-	struct proto_field f;
-
-	json_w_begin_array(w);
-	proto_table_iter_init(&it, a);
-	while (proto_array_next(&it, &f))
-		write_field(w, &f);
-	json_w_end_array(w);
-}
-
-/*
- * compat: rabbit_mgmt_format:amqp_value: strings and byte strings as
- * strings, every number kind as a number (a decimal as its value), a
- * timestamp as its seconds, void as null.
- */
-static void
-write_field(struct json_writer *w, const struct proto_field *f)
-{
-	double d;
-
-	switch (f->kind) {
-	case PROTO_FIELD_BOOL:
-		json_w_bool(w, f->v.b);
-		break;
-	case PROTO_FIELD_I8: case PROTO_FIELD_I16: case PROTO_FIELD_I32:
-	case PROTO_FIELD_I64:
-		json_w_int(w, f->v.i);
-		break;
-	case PROTO_FIELD_U8: case PROTO_FIELD_U16: case PROTO_FIELD_U32:
-	case PROTO_FIELD_U64: case PROTO_FIELD_TIMESTAMP:
-		json_w_uint(w, f->v.u);
-		break;
-	case PROTO_FIELD_F32:
-		json_w_double(w, f->v.f32);
-		break;
-	case PROTO_FIELD_F64:
-		json_w_double(w, f->v.f64);
-		break;
-	case PROTO_FIELD_DECIMAL:
-		d = f->v.dec.value;
-		for (unsigned i = 0; i < f->v.dec.scale; i++)
-			d /= 10;
-		json_w_double(w, d);
-		break;
-	case PROTO_FIELD_LONGSTR: case PROTO_FIELD_BYTES:
-		json_w_string(w, (const char *)f->v.str.p, f->v.str.len);
-		break;
-	case PROTO_FIELD_TABLE:
-		api_write_table(w, f->v.table);
-		break;
-	case PROTO_FIELD_ARRAY:
-		write_array(w, f->v.table);
-		break;
-	default:
-		json_w_null(w);
-		break;
-	}
-}
-
-void
-api_write_table(struct json_writer *w, struct proto_table t)
-{
-	struct proto_table_iter it;
-	struct proto_field f;
-	struct proto_str key;
-
-	json_w_begin_object(w);
-	proto_table_iter_init(&it, t);
-	while (proto_table_next(&it, &key, &f)) {
-		json_w_key(w, (const char *)key.p, key.len);
-		write_field(w, &f);
-	}
-	json_w_end_object(w);
-}
 
 static void
 prop_str(struct json_writer *w, const struct proto_basic_properties *p,
@@ -442,21 +362,4 @@ api_name_ok(struct api_ctx *ctx, struct proto_str s, const char *what)
 	api_error(ctx, 400, "bad_request", "%s must be at most 255 bytes of "
 	    "UTF-8 without NUL", what);
 	return false;
-}
-
-const char *
-api_node(void)
-{
-	static char node[300];
-	char host[256];
-
-	if (node[0] != '\0')
-		return node;
-	/* As api_overview.c names the node. */
-	if (gethostname(host, sizeof(host)) == -1)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	host[strcspn(host, ".")] = '\0';
-	snprintf(node, sizeof(node), "warren@%s", host);
-	return node;
 }

@@ -1,5 +1,5 @@
 /*
- * What the queue, exchange and binding endpoints share: AMQP field tables
+ * What the queue, exchange and binding endpoints share: AMQP arguments
  * and message properties to and from JSON as RabbitMQ's management plugin
  * writes and reads them, lenient body members, the vhost of a path and
  * the user's rights in it.
@@ -20,8 +20,6 @@ struct json;
 struct json_writer;
 struct vhost;
 
-/* A field table (entries, no length prefix; validated) as a JSON object. */
-void	api_write_table(struct json_writer *w, struct proto_table t);
 /* The properties that are set, by RabbitMQ's names (headers as an object). */
 void	api_write_props(struct json_writer *w,
 	    const struct proto_basic_properties *p);
@@ -88,8 +86,5 @@ bool	api_name_ok(struct api_ctx *ctx, struct proto_str s, const char *what);
  * RabbitMQ holds them (api_phash.c): the hash in its properties_key.
  */
 uint32_t api_args_phash2(struct proto_table args);
-
-/* The node name objects report ("rabbit@host" style). */
-const char *api_node(void);
 
 #endif /* WARREN_ADMIN_API_AMQP_H */

@@ -13,6 +13,7 @@
 #include "admin/api.h"
 #include "admin/api_amqp.h"
 #include "admin/api_list.h"
+#include "admin/api_table.h"
 #include "admin/http.h"
 #include "lib/json.h"
 #include "protocol/table.h"

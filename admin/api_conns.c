@@ -251,8 +251,8 @@ write_chan_details(struct api_ctx *ctx, struct json_writer *w,
 	json_w_end_object(w);
 }
 
-static void
-write_consumer(struct api_ctx *ctx, struct json_writer *w,
+void
+api_write_consumer(struct api_ctx *ctx, struct json_writer *w,
     const struct consumer *cs)
 {
 	json_w_begin_object(w);
@@ -321,7 +321,7 @@ write_chan(struct api_ctx *ctx, struct json_writer *w, const struct chan *ch,
 		json_w_begin_array(w);
 		for (const struct consumer *cs = ch->consumer_list; cs != NULL;
 		    cs = cs->cnext)
-			write_consumer(ctx, w, cs);
+			api_write_consumer(ctx, w, cs);
 		json_w_end_array(w);
 	}
 	json_w_keyc(w, "global_prefetch_count");
@@ -645,7 +645,7 @@ list_consumers(struct api_ctx *ctx, const struct filter *f)
 				if (!api_list_wants(ctx, vh, NULL, 0))
 					continue;
 				w = api_list_item(ctx, vh, NULL, 0);
-				write_consumer(ctx, w, cs);
+				api_write_consumer(ctx, w, cs);
 				api_list_item_end(ctx);
 			}
 		}

@@ -5,9 +5,7 @@
  */
 #include "autoconf.h"
 
-#include <arpa/inet.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +14,7 @@
 #include "admin/api.h"
 #include "admin/api_amqp.h"
 #include "admin/api_list.h"
+#include "admin/api_table.h"
 #include "admin/http.h"
 #include "lib/base64.h"
 #include "lib/buf.h"
@@ -67,83 +66,6 @@ head_timestamp(const struct queue *q, uint64_t *ts)
 	return true;
 }
 
-/* peer_host and peer_port of a connection, as RabbitMQ shows them. */
-static void
-write_peer(struct json_writer *w, const struct sockaddr_storage *ss)
-{
-	char host[INET6_ADDRSTRLEN] = "";
-	unsigned port = 0;
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-	} else
-		return;
-	json_w_keyc(w, "peer_host");
-	json_w_stringc(w, host);
-	json_w_keyc(w, "peer_port");
-	json_w_uint(w, port);
-}
-
-static void
-write_consumer(struct json_writer *w, const struct consumer *cs)
-{
-	const struct conn *c = cs->ch->c;
-	char name[128];
-
-	json_w_begin_object(w);
-	json_w_keyc(w, "arguments");
-	json_w_begin_object(w);
-	if (cs->priority != 0) {
-		json_w_keyc(w, "x-priority");
-		json_w_int(w, cs->priority);
-	}
-	json_w_end_object(w);
-	json_w_keyc(w, "ack_required");
-	json_w_bool(w, !cs->no_ack);
-	json_w_keyc(w, "active");
-	json_w_bool(w, true);
-	json_w_keyc(w, "activity_status");
-	json_w_stringc(w, "up");
-	/* compat: the channel as RabbitMQ names it, "CONNECTION (N)". */
-	snprintf(name, sizeof(name), "%s (%u)", c->name, (unsigned)cs->ch->id);
-	json_w_keyc(w, "channel_details");
-	json_w_begin_object(w);
-	json_w_keyc(w, "connection_name");
-	json_w_stringc(w, c->name);
-	json_w_keyc(w, "name");
-	json_w_stringc(w, name);
-	json_w_keyc(w, "node");
-	json_w_stringc(w, api_node());
-	json_w_keyc(w, "number");
-	json_w_uint(w, cs->ch->id);
-	write_peer(w, &c->peer);
-	json_w_keyc(w, "user");
-	json_w_stringc(w, c->user);
-	json_w_end_object(w);
-	json_w_keyc(w, "consumer_tag");
-	json_w_string(w, cs->tag, cs->tag_len);
-	json_w_keyc(w, "exclusive");
-	json_w_bool(w, cs->exclusive);
-	json_w_keyc(w, "prefetch_count");
-	json_w_uint(w, cs->prefetch);
-	json_w_keyc(w, "queue");
-	json_w_begin_object(w);
-	json_w_keyc(w, "name");
-	json_w_string(w, cs->q->name, cs->q->name_len);
-	json_w_keyc(w, "vhost");
-	json_w_stringc(w, cs->q->vh->name);
-	json_w_end_object(w);
-	json_w_end_object(w);
-}
-
 /*
  * One queue as RabbitMQ 3.10 shows it; detail adds what only the
  * single-queue view has. compat: the Erlang-process figures
@@ -175,7 +97,7 @@ write_queue(struct api_ctx *ctx, struct json_writer *w, const struct queue *q,
 	json_w_keyc(w, "arguments");
 	api_write_table(w, (struct proto_table){ q->args, q->args_len });
 	json_w_keyc(w, "node");
-	json_w_stringc(w, api_node());
+	json_w_stringc(w, ctx->b->node_name);
 	json_w_keyc(w, "state");
 	json_w_stringc(w, "running");
 	json_w_keyc(w, "consumers");
@@ -247,7 +169,7 @@ write_queue(struct api_ctx *ctx, struct json_writer *w, const struct queue *q,
 		json_w_keyc(w, "consumer_details");
 		json_w_begin_array(w);
 		for (uint32_t i = 0; cs != NULL && i < q->nconsumers; i++) {
-			write_consumer(w, cs);
+			api_write_consumer(ctx, w, cs);
 			cs = cs->qnext;
 		}
 		json_w_end_array(w);
