@@ -127,7 +127,11 @@ auth_user_put(struct broker *b, const char *name, const char *hash,
 	hmap_init(&u->topic_perms);
 	u->algo = (int)algo;
 	u->tag_bits = parse_tags(u->tags);
+	u->max_connections = u->max_channels = -1;
 	if ((old = hmap_get(&b->users, name, strlen(name))) != NULL) {
+		/* And its limits. */
+		u->max_connections = old->max_connections;
+		u->max_channels = old->max_channels;
 		/* Keep the permissions of a user being replaced. */
 		hmap_free(&u->perms);
 		u->perms = old->perms;

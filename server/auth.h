@@ -44,6 +44,8 @@ struct user {
 	unsigned	 tag_bits;	/* USER_TAG_* */
 	struct hmap	 perms;		/* vhost name -> struct permission */
 	struct hmap	 topic_perms;	/* "vhost\0exchange" -> topic perms */
+	int64_t		 max_connections;	/* user limits; -1: none */
+	int64_t		 max_channels;
 };
 
 enum auth_result {

@@ -15,6 +15,7 @@
 #include "protocol/table.h"
 #include "protocol/wire.h"
 
+struct policy;		/* server/policy.h */
 struct queue;		/* server/queue.h */
 struct topic_trie;	/* server/route_topic.h */
 struct vhost;		/* server/vhost.h */
@@ -64,8 +65,10 @@ struct exchange {
 	bool		 builtin;	/* "" and amq.*: cannot be deleted */
 	uint8_t		*args;
 	size_t		 args_len;
-	char		*alternate;	/* alternate-exchange name, or NULL */
+	/* The effective one: the argument's, else the policy's; or NULL. */
+	char		*alternate;
 	size_t		 alternate_len;
+	const struct policy *policy;	/* in effect (server/policy.h) */
 
 	struct binding	**bindings;	/* outgoing, every kind, unordered */
 	size_t		 nbindings, bindings_cap;

@@ -11,8 +11,11 @@
 #include "server/auth_password.h"
 #include "server/broker.h"
 #include "server/exchange.h"
+#include "lib/buf.h"
+#include "lib/json.h"
 #include "server/msg.h"
 #include "server/node.h"
+#include "server/policy.h"
 #include "server/queue.h"
 #include "server/vhost.h"
 #include "storage/store.h"
@@ -90,6 +93,47 @@ persist_vhost_limits(const struct vhost *vh)
 	if (st != NULL)
 		store_put_vhost_limits(st, cblob(vh->name),
 		    vh->max_connections, vh->max_queues);
+}
+
+void
+persist_policy(const struct vhost *vh, unsigned kind, const struct policy *p)
+{
+	struct store *st = defs_store(vh->b);
+	struct json_writer w;
+	struct buf out;
+
+	if (st == NULL)
+		return;
+	/* The document is bounded by the admin API's body limit. */
+	buf_init(&out, 1u << 20);
+	json_writer_init(&w, &out);
+	policy_write_doc(&w, p);
+	if (json_writer_done(&w) == 0)
+		store_put_policy(st, kind, cblob(vh->name), cblob(p->name),
+		    (struct store_blob){ buf_head(&out), buf_used(&out) });
+	else
+		log_warnx("store: policy '%s' too large to store", p->name);
+	buf_free(&out);
+}
+
+void
+persist_policy_deleted(const struct vhost *vh, unsigned kind,
+    const char *name)
+{
+	struct store *st = defs_store(vh->b);
+
+	if (st != NULL)
+		store_del_policy(st, kind, cblob(vh->name), cblob(name));
+}
+
+void
+persist_user_limits(struct broker *b, const struct user *u)
+{
+	struct store *st = defs_store(b);
+
+	if (st != NULL)
+		store_put_user_limits(st, cblob(u->name), u->max_connections,
+		    u->max_channels);
 }
 
 void
@@ -376,6 +420,42 @@ on_vhost_limits(void *arg, struct store_blob name, int64_t max_connections,
 }
 
 static void
+on_policy(void *arg, unsigned kind, struct store_blob vhost,
+    struct store_blob name, struct store_blob value)
+{
+	struct recovery *r = arg;
+	struct vhost *vh = vhost_of(r, vhost);
+	char why[512], *n = cstr(name);
+	struct policy *p = NULL;
+	struct json *doc;
+
+	if (vh != NULL && kind < POLICY_NKINDS &&
+	    (doc = json_parse(value.p, value.len, why, sizeof(why))) != NULL) {
+		p = policy_parse(doc, (enum policy_kind)kind, n, why,
+		    sizeof(why));
+		json_free(doc);
+	}
+	if (p != NULL)
+		policy_put(vh, (enum policy_kind)kind, p, NULL);
+	else
+		log_warnx("store: policy '%s' not recovered", n);
+	free(n);
+}
+
+static void
+on_user_limits(void *arg, struct store_blob name, int64_t max_connections,
+    int64_t max_channels)
+{
+	struct recovery *r = arg;
+	struct user *u = auth_user(r->b, name.p, name.len);
+
+	if (u != NULL) {
+		u->max_connections = max_connections;
+		u->max_channels = max_channels;
+	}
+}
+
+static void
 on_user(void *arg, struct store_blob name, struct store_blob hash,
     struct store_blob algorithm, struct store_blob tags)
 {
@@ -526,6 +606,8 @@ persist_recover(struct broker *b)
 		.user = on_user,
 		.permission = on_permission,
 		.topic_permission = on_topic_permission,
+		.user_limits = on_user_limits,
+		.policy = on_policy,
 		.exchange = on_exchange,
 		.queue = on_queue,
 		.binding = on_binding,

@@ -46,6 +46,15 @@ void	persist_topic_permission(struct broker *b, const char *user,
 void	persist_topic_permission_deleted(struct broker *b, const char *user,
 	    const char *vhost, const char *exchange);
 
+/* A policy (enum policy_kind) set or deleted in vh. */
+struct policy;
+void	persist_policy(const struct vhost *vh, unsigned kind,
+	    const struct policy *p);
+void	persist_policy_deleted(const struct vhost *vh, unsigned kind,
+	    const char *name);
+/* A user's max-connections and max-channels (-1: none). */
+void	persist_user_limits(struct broker *b, const struct user *u);
+
 /* After a declare: gives the queue a store id if it is to be stored. */
 void	persist_queue(struct queue *q);
 void	persist_queue_deleted(struct queue *q);

@@ -119,6 +119,15 @@ queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id, uint32_t flags)
 		q->nexpiring++;
 	if (q->nexpiring > 0 && qlane_count(l) == 1 && top_lane(q) == l)
 		queue_ttl_arm(q);	/* a new head */
+	queue_trim(q);
+	if (q->nconsumers > 0)
+		queue_wake(q);
+	return 0;
+}
+
+void
+queue_trim(struct queue *q)
+{
 	/* compat: drop-head overflow dead-letters the oldest ready ones. */
 	while (q->max_length >= 0 && queue_ready(q) > (size_t)q->max_length) {
 		struct qentry old;
@@ -131,9 +140,6 @@ queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id, uint32_t flags)
 		if (q->nexpiring > 0)
 			queue_ttl_arm(q);
 	}
-	if (q->nconsumers > 0)
-		queue_wake(q);
-	return 0;
 }
 
 bool

@@ -20,6 +20,7 @@ struct binding;		/* server/exchange.h */
 struct conn;		/* server/conn.h */
 struct consumer;	/* server/chan.h */
 struct msg;		/* server/msg.h */
+struct policy;		/* server/policy.h */
 struct vhost;		/* server/vhost.h */
 
 /*
@@ -77,6 +78,13 @@ struct queue {
 	uint32_t	 nexpiring;	/* ready entries with a deadline */
 	ev_timer	 expiry;	/* at the head's deadline (queue_ttl.c) */
 
+	/*
+	 * The policies in effect (server/policy.h); ttl_ms, max_length,
+	 * expires_ms, overflow and delivery_limit above are the effective
+	 * values of the arguments and these.
+	 */
+	const struct policy *policy, *op_policy;
+
 	struct binding	**bindings;	/* bindings whose destination this is */
 	size_t		 nbindings, bindings_cap;
 	uint64_t	 route_mark;	/* dedupe while routing one message */
@@ -125,6 +133,11 @@ bool	queue_take(struct queue *q, struct qentry *e);
  */
 void	queue_settle(struct queue *q, struct qentry *e, bool ack,
 	    bool requeue);
+/*
+ * Drops (dead-letters) the oldest ready messages past max-length under
+ * drop-head overflow (after a publish, or when a policy lowered it).
+ */
+void	queue_trim(struct queue *q);
 /* Drops every ready message; returns how many. */
 uint32_t queue_purge(struct queue *q);
 

@@ -14,6 +14,7 @@
 #include "server/exchange.h"
 #include "server/msg.h"
 #include "server/persist.h"
+#include "server/policy.h"
 #include "server/queue.h"
 #include "server/vhost.h"
 
@@ -293,12 +294,11 @@ death_headers_add(struct proto_writer *w, void *arg)
 void
 dead_letter(struct queue *q, struct qentry *e, enum dead_reason why)
 {
-	struct proto_field f;
+	const char *dlx;
+	size_t dlx_len;
 
 	/* Only a queue with a dead-letter exchange needs the body. */
-	if (q->vh == NULL || q->args_len == 0 ||
-	    !proto_table_get((struct proto_table){ q->args, q->args_len },
-	    "x-dead-letter-exchange", &f))
+	if (q->vh == NULL || !policy_queue_dlx(q, &dlx, &dlx_len))
 		return;
 	if (e->m == NULL && !persist_load(q, e))
 		return;
@@ -308,10 +308,10 @@ dead_letter(struct queue *q, struct qentry *e, enum dead_reason why)
 void
 queue_dlx_msg(struct queue *q, struct msg *m, enum dead_reason why)
 {
-	struct proto_table args = { q->args, q->args_len };
 	struct proto_basic_properties props, orig;
 	struct death_headers dh;
-	struct proto_field f;
+	const char *dlx_name, *rk;
+	size_t dlx_len, rk_len;
 	struct route_result rr = { NULL, 0, 0 };
 	struct route_keys mk, dk;
 	struct deaths d = { .n = 0 };
@@ -322,12 +322,12 @@ queue_dlx_msg(struct queue *q, struct msg *m, enum dead_reason why)
 	size_t plen, n = 0;
 	bool fixed_key;
 
-	if (q->vh == NULL || q->args_len == 0 ||
-	    !proto_table_get(args, "x-dead-letter-exchange", &f) ||
-	    f.kind != PROTO_FIELD_LONGSTR)
+	/* The queue's argument, else its policy's (server/policy.h). */
+	if (q->vh == NULL || !policy_queue_dlx(q, &dlx_name, &dlx_len))
 		return;
 	/* compat: a dead-letter exchange that does not exist drops it. */
-	if ((dlx = vhost_exchange(q->vh, f.v.str)) == NULL)
+	if ((dlx = vhost_exchange(q->vh, (struct proto_str){
+	    (const uint8_t *)dlx_name, dlx_len })) == NULL)
 		return;
 	if (msg_decode_props(m, &props) != 0)
 		return;
@@ -338,7 +338,9 @@ queue_dlx_msg(struct queue *q, struct msg *m, enum dead_reason why)
 	 */
 	msg_route_keys(m, &mk);
 	dk = (struct route_keys){ .rk = mk.rk, .cc = mk.cc };
-	if (!(fixed_key = str_field(args, "x-dead-letter-routing-key", &key)))
+	if ((fixed_key = policy_queue_dlrk(q, &rk, &rk_len)))
+		key = (struct proto_str){ (const uint8_t *)rk, rk_len };
+	else
 		key = msg_rk(m);
 	/* The death's entry reads the properties as published. */
 	orig = props;

@@ -71,6 +71,7 @@ vhost_free(struct vhost *vh)
 	}
 	hmap_free(&vh->exchanges);
 	hmap_free(&vh->queues);
+	policy_free_vhost(vh);
 	free(vh->name);
 	free(vh->description);
 	free(vh->tags);
@@ -190,6 +191,7 @@ vhost_create_exchange(struct vhost *vh, struct proto_str name, int kind,
 	ex = exchange_new(vh, name, (enum exchange_kind)kind, durable,
 	    auto_delete, internal, args);
 	vhost_add_exchange(vh, ex);
+	policy_apply_exchange(ex);
 	persist_exchange(ex);
 	return ex;
 }
@@ -204,6 +206,7 @@ vhost_create_queue(struct vhost *vh, struct proto_str name, bool durable,
 	vhost_add_queue(vh, q);
 	/* Exclusive queues are never stored; persist_queue() knows. */
 	persist_queue(q);
+	policy_apply_queue(q);
 	return q;
 }
 
@@ -339,6 +342,7 @@ vhost_delete_queue(struct vhost *vh, struct queue *q)
 	 * and persists and dispatches nothing.
 	 */
 	q->vh = NULL;
+	q->policy = q->op_policy = NULL;	/* the vhost's may go first */
 	queue_unref(q);
 	return n;
 }

@@ -10,6 +10,7 @@
 
 #include "lib/hmap.h"
 #include "protocol/wire.h"
+#include "server/policy.h"
 
 struct broker;
 struct conn;
@@ -28,6 +29,7 @@ struct vhost {
 	uint32_t	 nconns;	/* connections open to it */
 	char		*description;	/* never NULL */
 	char		*tags;		/* comma-separated; never NULL */
+	struct policy_list policies[POLICY_NKINDS];	/* server/policy.h */
 };
 
 struct vhost *vhost_new(struct broker *b, const char *name);

@@ -160,6 +160,30 @@ scan_definitions(struct sql_store *st, const struct store_recovery *cb,
 	if (finish(st, s, rc) == -1)
 		return -1;
 
+	if (prepare(st, "SELECT user, max_connections, max_channels "
+	    "FROM user_limits", &s) == -1)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb->user_limits != NULL)
+			cb->user_limits(arg, sql_column_blob(s, 0),
+			    sqlite3_column_type(s, 1) == SQLITE_NULL ? -1 :
+			    sqlite3_column_int64(s, 1),
+			    sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 :
+			    sqlite3_column_int64(s, 2));
+	if (finish(st, s, rc) == -1)
+		return -1;
+
+	if (prepare(st, "SELECT kind, vhost, name, value FROM policies "
+	    "ORDER BY rowid", &s) == -1)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb->policy != NULL)
+			cb->policy(arg, (unsigned)sqlite3_column_int64(s, 0),
+			    sql_column_blob(s, 1), sql_column_blob(s, 2),
+			    sql_column_blob(s, 3));
+	if (finish(st, s, rc) == -1)
+		return -1;
+
 	if (prepare(st, "SELECT vhost, name, type, flags, args "
 	    "FROM exchanges", &s) == -1)
 		return -1;

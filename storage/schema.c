@@ -83,6 +83,20 @@ static const char *const migrations[] = {
 	"CREATE TABLE settings (key TEXT PRIMARY KEY, value BLOB);"
 	"INSERT INTO settings (key, value) SELECT 'seeded', 1"
 	"  WHERE EXISTS (SELECT 1 FROM vhosts);",
+	/*
+	 * 4 -> 5: policies (kind 0) and operator policies (kind 1), their
+	 * value the JSON document the admin API took ({pattern, apply-to,
+	 * priority, definition}); per-user limits, NULL being no limit.
+	 * The rowid orders policies by when they were last set.
+	 */
+	"CREATE TABLE policies ("
+	"  kind INTEGER, vhost BLOB, name BLOB, value BLOB,"
+	"  PRIMARY KEY (kind, vhost, name)"
+	");"
+	"CREATE TABLE user_limits ("
+	"  user BLOB PRIMARY KEY, max_connections INTEGER,"
+	"  max_channels INTEGER"
+	");",
 };
 
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))

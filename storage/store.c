@@ -381,6 +381,30 @@ store_put_vhost_limits(struct store *st, struct store_blob name,
 }
 
 void
+store_put_policy(struct store *st, unsigned kind, struct store_blob vhost,
+    struct store_blob name, struct store_blob value)
+{
+	op_put(st, STORE_OP_POLICY_PUT, (union store_value[]){ N(kind),
+	    B(vhost), B(name), B(value) });
+}
+
+void
+store_del_policy(struct store *st, unsigned kind, struct store_blob vhost,
+    struct store_blob name)
+{
+	op_put(st, STORE_OP_POLICY_DEL, (union store_value[]){ N(kind),
+	    B(vhost), B(name) });
+}
+
+void
+store_put_user_limits(struct store *st, struct store_blob user,
+    int64_t max_connections, int64_t max_channels)
+{
+	op_put(st, STORE_OP_USER_LIMITS, (union store_value[]){ B(user),
+	    { .limit = max_connections }, { .limit = max_channels } });
+}
+
+void
 store_put_vhost_meta(struct store *st, struct store_blob name,
     struct store_blob description, struct store_blob tags)
 {

@@ -123,6 +123,18 @@ void	store_put_topic_permission(struct store *st, struct store_blob user,
 void	store_del_topic_permission(struct store *st, struct store_blob user,
 	    struct store_blob vhost, struct store_blob exchange);
 /*
+ * A policy (kind 0) or operator policy (kind 1) of a vhost: value is its
+ * JSON document, which the server parses back at recovery.
+ */
+void	store_put_policy(struct store *st, unsigned kind,
+	    struct store_blob vhost, struct store_blob name,
+	    struct store_blob value);
+void	store_del_policy(struct store *st, unsigned kind,
+	    struct store_blob vhost, struct store_blob name);
+/* A user's max-connections and max-channels; -1 means no limit. */
+void	store_put_user_limits(struct store *st, struct store_blob user,
+	    int64_t max_connections, int64_t max_channels);
+/*
  * Whether the default vhost and user were made on this database (once,
  * at its first start), and marking that they were.
  */
@@ -199,7 +211,8 @@ const char *store_errmsg(const struct store *st);
 
 /*
  * Streams the stored state back, in this order: vhosts, users,
- * permissions, topic permissions, exchanges, queues, bindings, then entries ordered by queue
+ * permissions, topic permissions, user limits, policies, exchanges,
+ * queues, bindings, then entries ordered by queue
  * and seq. Exclusive queues do not
  * survive a restart: recovery deletes them (with their entries) first.
  * Blobs are valid during the callback only.
@@ -219,6 +232,11 @@ struct store_recovery {
 	void	(*topic_permission)(void *arg, struct store_blob user,
 		    struct store_blob vhost, struct store_blob exchange,
 		    struct store_blob write, struct store_blob read);
+	/* In the order they were last set. */
+	void	(*policy)(void *arg, unsigned kind, struct store_blob vhost,
+		    struct store_blob name, struct store_blob value);
+	void	(*user_limits)(void *arg, struct store_blob user,
+		    int64_t max_connections, int64_t max_channels);
 	void	(*exchange)(void *arg, struct store_blob vhost,
 		    struct store_blob name, struct store_blob type,
 		    unsigned flags, struct store_blob args);

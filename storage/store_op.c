@@ -40,6 +40,7 @@ const struct store_op_desc store_op_desc[STORE_OP_NKINDS] = {
 		"DELETE FROM permissions WHERE vhost = ?1",
 		"DELETE FROM topic_permissions WHERE vhost = ?1",
 		"DELETE FROM exchanges WHERE vhost = ?1",
+		"DELETE FROM policies WHERE vhost = ?1",
 		"DELETE FROM vhosts WHERE name = ?1",
 	} },
 	[STORE_OP_VHOST_LIMITS] = { "put vhost limits",
@@ -62,6 +63,7 @@ const struct store_op_desc store_op_desc[STORE_OP_NKINDS] = {
 	[STORE_OP_USER_DEL] = { "delete user", { BLOB /* name */ }, {
 		"DELETE FROM permissions WHERE user = ?1",
 		"DELETE FROM topic_permissions WHERE user = ?1",
+		"DELETE FROM user_limits WHERE user = ?1",
 		"DELETE FROM users WHERE name = ?1",
 	} },
 	[STORE_OP_PERMISSION_PUT] = { "put permission",
@@ -94,6 +96,24 @@ const struct store_op_desc store_op_desc[STORE_OP_NKINDS] = {
 	[STORE_OP_CLUSTER_NAME] = { "write cluster name", { BLOB /* name */ }, {
 		"INSERT OR REPLACE INTO settings (key, value) "
 		"VALUES ('cluster_name', ?1)",
+	} },
+	/* REPLACE gives the row a new rowid: recovery's "last set" order. */
+	[STORE_OP_POLICY_PUT] = { "put policy",
+	    { INT /* kind */, BLOB /* vhost */, BLOB /* name */,
+	    BLOB /* value */ }, {
+		"INSERT OR REPLACE INTO policies (kind, vhost, name, value) "
+		"VALUES (?1, ?2, ?3, ?4)",
+	} },
+	[STORE_OP_POLICY_DEL] = { "delete policy",
+	    { INT /* kind */, BLOB /* vhost */, BLOB /* name */ }, {
+		"DELETE FROM policies WHERE kind = ?1 AND vhost = ?2 "
+		"AND name = ?3",
+	} },
+	[STORE_OP_USER_LIMITS] = { "put user limits",
+	    { BLOB /* user */, LIMIT /* max_connections */,
+	    LIMIT /* max_channels */ }, {
+		"INSERT OR REPLACE INTO user_limits "
+		"(user, max_connections, max_channels) VALUES (?1, ?2, ?3)",
 	} },
 	/* A redeclare with other properties replaces the definition. */
 	[STORE_OP_EXCHANGE_PUT] = { "put exchange",

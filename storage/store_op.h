@@ -30,6 +30,9 @@ enum store_op_kind {
 	STORE_OP_TOPIC_PERMISSION_DEL,
 	STORE_OP_SEEDED,
 	STORE_OP_CLUSTER_NAME,
+	STORE_OP_POLICY_PUT,
+	STORE_OP_POLICY_DEL,
+	STORE_OP_USER_LIMITS,
 	STORE_OP_EXCHANGE_PUT,
 	STORE_OP_EXCHANGE_DEL,
 	STORE_OP_QUEUE_PUT,
@@ -59,7 +62,7 @@ enum store_field {
  * (ROADMAP: the second backend).
  */
 #define STORE_OP_FIELDS	7
-#define STORE_OP_STMTS	9
+#define STORE_OP_STMTS	10
 
 /*
  * One field's value: the member its descriptor's field type names is the
