@@ -197,5 +197,27 @@ api_handler_fn	api_bindings_between;
 api_handler_fn	api_binding_post;
 api_handler_fn	api_binding_get;
 api_handler_fn	api_binding_delete;
+/* api_policies.c */
+api_handler_fn	api_policies_list;
+api_handler_fn	api_policies_vhost;
+api_handler_fn	api_policy_get;
+api_handler_fn	api_policy_put;
+api_handler_fn	api_policy_delete;
+api_handler_fn	api_operator_policies_list;
+api_handler_fn	api_operator_policies_vhost;
+api_handler_fn	api_operator_policy_get;
+api_handler_fn	api_operator_policy_put;
+api_handler_fn	api_operator_policy_delete;
+/* api_limits.c */
+api_handler_fn	api_vhost_limits_list;
+api_handler_fn	api_vhost_limits_get;
+api_handler_fn	api_vhost_limit_put;
+api_handler_fn	api_vhost_limit_delete;
+api_handler_fn	api_user_limits_list;
+api_handler_fn	api_user_limits_get;
+api_handler_fn	api_user_limit_put;
+api_handler_fn	api_user_limit_delete;
+/* A user's limits as /api/users and definitions show them: {} if none. */
+void	api_write_user_limits(struct json_writer *w, const struct user *u);
 
 #endif /* WARREN_ADMIN_API_H */

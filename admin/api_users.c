@@ -30,10 +30,8 @@ write_user(struct json_writer *w, const struct user *u)
 	json_w_stringc(w, password_algo_name((enum password_algo)u->algo));
 	json_w_keyc(w, "tags");
 	api_write_tags(w, u->tags);
-	/* warren has no per-user limits. */
 	json_w_keyc(w, "limits");
-	json_w_begin_object(w);
-	json_w_end_object(w);
+	api_write_user_limits(w, u);
 	json_w_end_object(w);
 }
 

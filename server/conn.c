@@ -847,10 +847,26 @@ on_tune_ok(struct conn *c, const struct proto_connection_tune_ok *m)
 	c->state = CONN_OPEN;
 }
 
+/*
+ * The open connections of a user, or (channels) their open channels.
+ * Counted only for a user with a limit, so no one else pays for it.
+ */
+static uint64_t
+user_count(const struct broker *b, const char *user, bool channels)
+{
+	uint64_t n = 0;
+
+	for (const struct conn *o = b->conns; o != NULL; o = o->next)
+		if (o->opened && strcmp(o->user, user) == 0)
+			n += channels ? o->nchans : 1;
+	return n;
+}
+
 static void
 on_open(struct conn *c, const struct proto_connection_open *m)
 {
 	struct proto_method ok = { .id = PROTO_CONNECTION_OPEN_OK };
+	const struct user *u;
 	char vhost[256];
 
 	/*
@@ -890,6 +906,17 @@ on_open(struct conn *c, const struct proto_connection_open *m)
 		    "access to vhost '%s' refused for user '%s': connection "
 		    "limit (%lld) is reached", c->vh->name, c->user,
 		    (long long)c->vh->max_connections);
+		c->vh = NULL;
+		return;
+	}
+	/* compat: then the user's limit, in RabbitMQ's words. */
+	if ((u = auth_user(c->b, c->user, strlen(c->user))) != NULL &&
+	    u->max_connections >= 0 && user_count(c->b, c->user, false) >=
+	    (uint64_t)u->max_connections) {
+		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_OPEN,
+		    "Connection refused for user '%s': user connection limit "
+		    "(%lld) is reached", c->user,
+		    (long long)u->max_connections);
 		c->vh = NULL;
 		return;
 	}
@@ -1065,6 +1092,7 @@ static void
 on_channel_open(struct conn *c, uint16_t id)
 {
 	struct proto_method ok = { .id = PROTO_CHANNEL_OPEN_OK };
+	const struct user *u;
 	struct chan *ch;
 
 	/* compat: channel_max limits how many are open, not their ids. */
@@ -1072,6 +1100,15 @@ on_channel_open(struct conn *c, uint16_t id)
 		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CHANNEL_OPEN,
 		    "number of channels opened (%u) has reached the negotiated "
 		    "channel_max (%u)", c->nchans, c->channel_max);
+		return;
+	}
+	if ((u = auth_user(c->b, c->user, strlen(c->user))) != NULL &&
+	    u->max_channels >= 0 && user_count(c->b, c->user, true) >=
+	    (uint64_t)u->max_channels) {
+		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CHANNEL_OPEN,
+		    "number of channels opened for user '%s' has reached the "
+		    "maximum allowed user limit of (%lld)", c->user,
+		    (long long)u->max_channels);
 		return;
 	}
 	if (id >= c->chans_cap) {
