@@ -914,7 +914,7 @@ on_open(struct conn *c, const struct proto_connection_open *m)
 	    u->max_connections >= 0 && user_count(c->b, c->user, false) >=
 	    (uint64_t)u->max_connections) {
 		conn_fail(c, PROTO_NOT_ALLOWED, PROTO_CONNECTION_OPEN,
-		    "Connection refused for user '%s': user connection limit "
+		    "connection refused for user '%s': user connection limit "
 		    "(%lld) is reached", c->user,
 		    (long long)u->max_connections);
 		c->vh = NULL;
