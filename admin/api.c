@@ -216,6 +216,14 @@ static const struct api_route routes[] = {
 	    USER_TAG_ADMINISTRATOR, SMALL_BODY },
 	{ HTTP_DELETE,	"/api/user-limits/{}/{}", api_user_limit_delete,
 	    USER_TAG_ADMINISTRATOR, 0 },
+	{ HTTP_GET,	"/api/definitions",	api_definitions_get,
+	    USER_TAG_ADMINISTRATOR, 0 },
+	{ HTTP_POST,	"/api/definitions",	api_definitions_post,
+	    USER_TAG_ADMINISTRATOR, API_DEFS_BODY_MAX },
+	{ HTTP_GET,	"/api/definitions/{}",	api_definitions_vhost_get,
+	    USER_TAG_ADMINISTRATOR, 0 },
+	{ HTTP_POST,	"/api/definitions/{}",	api_definitions_vhost_post,
+	    USER_TAG_ADMINISTRATOR, API_DEFS_BODY_MAX },
 };
 
 /* compat: any of these tags lets a user into the management API. */

@@ -26,6 +26,13 @@ struct user;		/* server/auth.h */
  */
 #define API_BODY_MAX		65536u
 
+/*
+ * The body of a definitions import (POST /api/definitions): compat:
+ * RabbitMQ's management.http.max_body_size default, 20 MB. Only an
+ * authenticated administrator gets this far (api_check_head).
+ */
+#define API_DEFS_BODY_MAX	20000000u
+
 /* The most bytes of one response body (a listing of many queues). */
 #define API_RESPONSE_MAX	(256u << 20)
 
@@ -217,6 +224,11 @@ api_handler_fn	api_user_limits_list;
 api_handler_fn	api_user_limits_get;
 api_handler_fn	api_user_limit_put;
 api_handler_fn	api_user_limit_delete;
+/* api_definitions.c */
+api_handler_fn	api_definitions_get;
+api_handler_fn	api_definitions_vhost_get;
+api_handler_fn	api_definitions_post;
+api_handler_fn	api_definitions_vhost_post;
 /* A user's limits as /api/users and definitions show them: {} if none. */
 void	api_write_user_limits(struct json_writer *w, const struct user *u);
 

@@ -95,7 +95,7 @@ http_conn_new(struct broker *b, int fd, bool tls)
 	 * never more: a complete or refused request stops reading before
 	 * the buffer can fill.
 	 */
-	io_init(&h->io, b->loop, fd, HTTP_HEAD_MAX + API_BODY_MAX + 1,
+	io_init(&h->io, b->loop, fd, HTTP_HEAD_MAX + API_DEFS_BODY_MAX + 1,
 	    OUT_MAX, on_io, h);
 	/* Answers wait for the commit of what their request changed. */
 	io_set_barrier(&h->io, &b->commit_gen);

@@ -14,6 +14,7 @@
 #include "lib/json.h"
 #include "protocol/table.h"
 #include "protocol/wire.h"
+#include "server/policy.h"
 
 /* Names, vhosts and routing keys travel as AMQP shortstrs. */
 #define SHORTSTR_MAX	255
@@ -61,6 +62,9 @@ struct loader {
 	char			*err;
 	size_t			 errlen;
 	bool			 sort_keys;	/* objects in key order */
+	const char		*vhost;		/* one vhost's file, or NULL */
+	struct defs_policy	 *policies;
+	size_t			  npolicies;
 	struct vhost_ent	 *vhosts;
 	size_t			  nvhosts;
 	struct defs_vhost_limits *limits;
@@ -139,6 +143,18 @@ get_str(struct loader *ld, const struct json *obj, const char *sect,
 		    key, maxlen);
 	*out = s;
 	return 0;
+}
+
+/* An object's vhost: its own, or the one of a per-vhost file. */
+static int
+get_vhost(struct loader *ld, const struct json *obj, const char *sect,
+    size_t i, const char **out)
+{
+	if (ld->vhost != NULL) {
+		*out = ld->vhost;
+		return 0;
+	}
+	return get_str(ld, obj, sect, i, "vhost", true, SHORTSTR_MAX, out);
 }
 
 /* A boolean member; absent means dflt, or an error if required. */
@@ -548,6 +564,25 @@ load_user(struct loader *ld, const struct json *o, size_t i,
 		return fail(ld, "users[%zu].hashing_algorithm: unknown "
 		    "algorithm \"%s\"", i, s);
 
+	e->u.max_connections = e->u.max_channels = -1;
+	if ((t = json_get(o, "limits")) != NULL &&
+	    json_type(t) == JSON_OBJECT) {
+		const struct json *x;
+
+		if ((x = json_get(t, "max-connections")) != NULL &&
+		    !json_int(x, &e->u.max_connections))
+			return fail(ld, "users[%zu].limits.max-connections: "
+			    "expected an integer", i);
+		if ((x = json_get(t, "max-channels")) != NULL &&
+		    !json_int(x, &e->u.max_channels))
+			return fail(ld, "users[%zu].limits.max-channels: "
+			    "expected an integer", i);
+		if (e->u.max_connections < 0)
+			e->u.max_connections = -1;
+		if (e->u.max_channels < 0)
+			e->u.max_channels = -1;
+	}
+
 	/* compat: exports before 3.9 write "a,b"; later ones ["a","b"].
 	 * RabbitMQ 3.10 refuses a user without tags; we read none. */
 	if ((tags = json_get(o, "tags")) == NULL)
@@ -592,7 +627,7 @@ load_exchange(struct loader *ld, const struct json *o, size_t i,
 	 * disagree, so it is required. A missing auto_delete or internal is
 	 * false, as RabbitMQ treats it.
 	 */
-	if (get_str(ld, o, s, i, "vhost", true, SHORTSTR_MAX, &x->vhost) ||
+	if (get_vhost(ld, o, s, i, &x->vhost) ||
 	    get_str(ld, o, s, i, "name", true, SHORTSTR_MAX, &x->name) ||
 	    get_str(ld, o, s, i, "type", true, SHORTSTR_MAX, &x->type) ||
 	    get_bool(ld, o, s, i, "durable", true, false, &x->durable) ||
@@ -614,7 +649,7 @@ load_queue(struct loader *ld, const struct json *o, size_t i,
 
 	/* compat: "durable" is required as for exchanges; RabbitMQ 3.10.8
 	 * also requires auto_delete, which we default to false. */
-	if (get_str(ld, o, s, i, "vhost", true, SHORTSTR_MAX, &q->vhost) ||
+	if (get_vhost(ld, o, s, i, &q->vhost) ||
 	    get_str(ld, o, s, i, "name", true, SHORTSTR_MAX, &q->name) ||
 	    get_bool(ld, o, s, i, "durable", true, false, &q->durable) ||
 	    get_bool(ld, o, s, i, "auto_delete", false, false,
@@ -632,7 +667,7 @@ load_binding(struct loader *ld, const struct json *o, size_t i,
 	struct defs_binding	*b = &e->b;
 	const char		*s = "bindings", *dt;
 
-	if (get_str(ld, o, s, i, "vhost", true, SHORTSTR_MAX, &b->vhost) ||
+	if (get_vhost(ld, o, s, i, &b->vhost) ||
 	    get_str(ld, o, s, i, "source", true, SHORTSTR_MAX, &b->source) ||
 	    get_str(ld, o, s, i, "destination", true, SHORTSTR_MAX,
 	    &b->destination) ||
@@ -655,6 +690,31 @@ load_binding(struct loader *ld, const struct json *o, size_t i,
 	return 0;
 }
 
+/*
+ * A policy (doc: the entry itself) or an operator policy (doc: its
+ * "value"), checked as the admin API checks one. compat: RabbitMQ's
+ * reason, then " (vhost/name)".
+ */
+static int
+load_policy(struct loader *ld, const struct json *o, const char *sect,
+    size_t i, enum policy_kind kind, const struct json *doc)
+{
+	struct defs_policy *d = &ld->policies[ld->npolicies];
+	const char *name;
+	char why[1024];
+
+	if (get_vhost(ld, o, sect, i, &d->vhost) ||
+	    get_str(ld, o, sect, i, "name", true, POLICY_NAME_MAX, &name))
+		return -1;
+	if (doc == NULL || json_type(doc) != JSON_OBJECT)
+		return fail(ld, "%s[%zu].value: expected an object", sect, i);
+	if ((d->p = policy_parse(doc, kind, name, why, sizeof(why))) == NULL)
+		return fail(ld, "%s (%s/%s)", why, d->vhost, name);
+	d->kind = kind;
+	ld->npolicies++;
+	return 0;
+}
+
 /* Allocates n zeroed entries (at least one, so NULL means failure). */
 static void *
 entries(struct loader *ld, const char *sect, size_t n, size_t size)
@@ -669,16 +729,20 @@ entries(struct loader *ld, const char *sect, size_t n, size_t size)
 static int
 validate(struct loader *ld, const struct json *root)
 {
-	const struct json	*a, *o;
-	size_t			 i, n;
+	const struct json	*a, *o, *pol;
+	size_t			 i, n, npol;
 	const char		*s;
 
 	if (json_type(root) != JSON_OBJECT)
 		return fail(ld, "expected an object at the top level, not %s",
 		    json_type_name(json_type(root)));
 
-	if (get_section(ld, root, "vhosts", &a, &n) ||
-	    (ld->vhosts = entries(ld, "vhosts", n, sizeof(*ld->vhosts))) ==
+	/* A vhost's file has no vhosts, users or permissions. */
+	a = NULL;
+	n = 0;
+	if (ld->vhost == NULL && get_section(ld, root, "vhosts", &a, &n))
+		return -1;
+	if ((ld->vhosts = entries(ld, "vhosts", n, sizeof(*ld->vhosts))) ==
 	    NULL)
 		return -1;
 	/* Counted first: loader_free frees a half-loaded entry's tags. */
@@ -688,13 +752,19 @@ validate(struct loader *ld, const struct json *root)
 			return -1;
 
 	/*
-	 * Of "parameters", only vhost-limits is understood so far; other
-	 * components (shovels, federation) are ignored as before.
+	 * Of "parameters", vhost-limits and operator_policy are understood;
+	 * other components (shovels, federation) are ignored as before.
+	 * Policies go in one list, the operator ones first.
 	 */
 	s = "parameters";
 	a = json_get(root, s);
 	n = a != NULL && json_type(a) == JSON_ARRAY ? json_len(a) : 0;
-	if ((ld->limits = entries(ld, s, n, sizeof(*ld->limits))) == NULL)
+	pol = json_get(root, "policies");
+	npol = pol != NULL && json_type(pol) == JSON_ARRAY ? json_len(pol) :
+	    0;
+	if ((ld->limits = entries(ld, s, n, sizeof(*ld->limits))) == NULL ||
+	    (ld->policies = entries(ld, "policies", n + npol,
+	    sizeof(*ld->policies))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
 		const struct json *v, *x;
@@ -707,18 +777,30 @@ validate(struct loader *ld, const struct json *root)
 		if (json_type(o) != JSON_OBJECT ||
 		    (v = json_get(o, "component")) == NULL ||
 		    json_type(v) != JSON_STRING ||
-		    (comp = json_str(v, NULL)) == NULL ||
-		    strcmp(comp, "vhost-limits") != 0)
+		    (comp = json_str(v, NULL)) == NULL)
+			continue;
+		if (strcmp(comp, "operator_policy") == 0) {
+			if (load_policy(ld, o, s, i, POLICY_OPERATOR,
+			    json_get(o, "value")) == -1)
+				return -1;
+			continue;
+		}
+		if (strcmp(comp, "vhost-limits") != 0)
 			continue;
 
-		if (get_str(ld, o, s, i, "vhost", true, SHORTSTR_MAX,
-		    &l->vhost))
+		if (get_vhost(ld, o, s, i, &l->vhost))
 			return -1;
-		if ((v = json_get(o, "value")) == NULL ||
-		    json_type(v) != JSON_OBJECT)
+		l->max_connections = l->max_queues = -1;
+		/* compat: RabbitMQ 3.10 exports a vhost's cleared limits as
+		 * "value": [] (checked on 3.10.8). */
+		if ((v = json_get(o, "value")) != NULL &&
+		    json_type(v) == JSON_ARRAY && json_len(v) == 0) {
+			ld->nlimits++;
+			continue;
+		}
+		if (v == NULL || json_type(v) != JSON_OBJECT)
 			return fail(ld, "%s[%zu].value: expected an object", s,
 			    i);
-		l->max_connections = l->max_queues = -1;
 		if ((x = json_get(v, "max-connections")) != NULL &&
 		    !json_int(x, &l->max_connections))
 			return fail(ld, "%s[%zu].value.max-connections: "
@@ -734,8 +816,20 @@ validate(struct loader *ld, const struct json *root)
 		ld->nlimits++;
 	}
 
-	if (get_section(ld, root, "users", &a, &n) ||
-	    (ld->users = entries(ld, "users", n, sizeof(*ld->users))) == NULL)
+	s = "policies";
+	if (get_section(ld, root, s, &a, &n))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (load_policy(ld, json_at(a, i), s, i, POLICY_USER,
+		    json_at(a, i)) == -1)
+			return -1;
+
+	if (ld->vhost != NULL)
+		a = NULL, n = 0;
+	else if (get_section(ld, root, "users", &a, &n))
+		return -1;
+	if ((ld->users = entries(ld, "users", n, sizeof(*ld->users))) ==
+	    NULL)
 		return -1;
 	/* The counts include a failed entry: it may own memory already. */
 	for (i = 0; i < n; i++) {
@@ -745,8 +839,11 @@ validate(struct loader *ld, const struct json *root)
 	}
 
 	s = "permissions";
-	if (get_section(ld, root, s, &a, &n) ||
-	    (ld->perms = entries(ld, s, n, sizeof(*ld->perms))) == NULL)
+	if (ld->vhost != NULL)
+		a = NULL, n = 0;
+	else if (get_section(ld, root, s, &a, &n))
+		return -1;
+	if ((ld->perms = entries(ld, s, n, sizeof(*ld->perms))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++, ld->nperms++) {
 		struct defs_permission *p = &ld->perms[i];
@@ -763,8 +860,11 @@ validate(struct loader *ld, const struct json *root)
 	}
 
 	s = "topic_permissions";
-	if (get_section(ld, root, s, &a, &n) ||
-	    (ld->tperms = entries(ld, s, n, sizeof(*ld->tperms))) == NULL)
+	if (ld->vhost != NULL)
+		a = NULL, n = 0;
+	else if (get_section(ld, root, s, &a, &n))
+		return -1;
+	if ((ld->tperms = entries(ld, s, n, sizeof(*ld->tperms))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++, ld->ntperms++) {
 		struct defs_topic_permission *p = &ld->tperms[i];
@@ -858,6 +958,7 @@ apply(struct loader *ld, const struct defs_callbacks *cb, void *arg)
 	APPLY(permission, ld->nperms, "permissions", &ld->perms[i]);
 	APPLY(topic_permission, ld->ntperms, "topic_permissions",
 	    &ld->tperms[i]);
+	APPLY(policy, ld->npolicies, "policies", &ld->policies[i]);
 	APPLY(exchange, ld->nexchanges, "exchanges", &ld->exchanges[i].x);
 	APPLY(queue, ld->nqueues, "queues", &ld->queues[i].q);
 	APPLY(binding, ld->nbindings, "bindings", &ld->bindings[i].b);
@@ -875,6 +976,9 @@ loader_free(struct loader *ld)
 		free(ld->vhosts[i].tags);
 	free(ld->vhosts);
 	free(ld->limits);
+	for (i = 0; i < ld->npolicies; i++)
+		policy_free(ld->policies[i].p);
+	free(ld->policies);
 	for (i = 0; i < ld->nusers; i++) {
 		free(ld->users[i].tags);
 		free(ld->users[i].tagbuf);
@@ -897,11 +1001,19 @@ int
 definitions_load(const char *text, size_t len,
     const struct defs_callbacks *cb, void *arg, char *err, size_t errlen)
 {
+	return definitions_load_vhost(text, len, NULL, cb, arg, err, errlen);
+}
+
+int
+definitions_load_vhost(const char *text, size_t len, const char *vhost,
+    const struct defs_callbacks *cb, void *arg, char *err, size_t errlen)
+{
 	struct loader	 ld;
 	struct json	*root;
 	int		 rc;
 
 	memset(&ld, 0, sizeof(ld));
+	ld.vhost = vhost;
 	ld.err = err;
 	ld.errlen = errlen;
 	clear_err(&ld);

@@ -7,10 +7,11 @@
  * are the objects handed to the caller's callbacks, in dependency order, so
  * a malformed file changes nothing. The callbacks apply them.
  *
- * compat: top-level keys other than the seven below are ignored, among
- * them rabbit_version, rabbitmq_version, product_name, product_version,
- * parameters, global_parameters and policies; so are unknown keys inside
- * objects (users' "limits", vhosts' "default_queue_type" and "limits").
+ * compat: top-level keys other than those below are ignored, among
+ * them rabbit_version, rabbitmq_version, product_name, product_version
+ * and global_parameters; so are "parameters" of components other than
+ * vhost-limits and operator_policy, and unknown keys inside objects
+ * (vhosts' "default_queue_type" and "limits").
  */
 #ifndef WARREN_SERVER_DEFINITIONS_H
 #define WARREN_SERVER_DEFINITIONS_H
@@ -55,6 +56,20 @@ struct defs_user {
 	const char		*hashing_algorithm; /* NULL: ..._sha256 */
 	const char *const	*tags;		/* trimmed, no empty ones */
 	size_t			 ntags;
+	/* Its "limits" (compat: RabbitMQ 3.10's export); -1: none. */
+	int64_t			 max_connections, max_channels;
+};
+
+struct policy;		/* server/policy.h */
+/*
+ * A policy ("policies") or an operator policy (a "parameters" entry of
+ * component "operator_policy"), validated. The callback may take p
+ * (setting it to NULL); else the loader frees it.
+ */
+struct defs_policy {
+	const char	*vhost;
+	int		 kind;		/* enum policy_kind */
+	struct policy	*p;
 };
 
 struct defs_permission {
@@ -92,8 +107,8 @@ struct defs_binding {
 
 /*
  * Called once per object, in this order: vhosts, vhost limits, users,
- * permissions,
- * topic_permissions, exchanges, queues, bindings; within a kind in file
+ * permissions, topic_permissions, policies (operator ones first),
+ * exchanges, queues, bindings; within a kind in file
  * order. A NULL callback skips that kind. Returning non-zero stops the load.
  */
 struct defs_callbacks {
@@ -103,6 +118,7 @@ struct defs_callbacks {
 	int	(*permission)(void *arg, const struct defs_permission *p);
 	int	(*topic_permission)(void *arg,
 		    const struct defs_topic_permission *p);
+	int	(*policy)(void *arg, struct defs_policy *p);
 	int	(*exchange)(void *arg, const struct defs_exchange *x);
 	int	(*queue)(void *arg, const struct defs_queue *q);
 	int	(*binding)(void *arg, const struct defs_binding *b);
@@ -118,6 +134,15 @@ struct defs_callbacks {
  * each call.
  */
 int	definitions_load(const char *text, size_t len,
+	    const struct defs_callbacks *cb, void *arg, char *err,
+	    size_t errlen);
+/*
+ * The same for one vhost's definitions (GET /api/definitions/{vhost}):
+ * every object goes to vhost, whatever its "vhost" says, and the
+ * sections that are not per vhost (vhosts, users, permissions,
+ * topic_permissions) are ignored, as RabbitMQ ignores them there.
+ */
+int	definitions_load_vhost(const char *text, size_t len, const char *vhost,
 	    const struct defs_callbacks *cb, void *arg, char *err,
 	    size_t errlen);
 /* The same for a file of at most DEFS_FILE_MAX bytes; messages start with

@@ -11,6 +11,8 @@
 #include "server/broker.h"
 #include "server/definitions.h"
 #include "server/exchange.h"
+#include "server/persist.h"
+#include "server/policy.h"
 #include "server/queue.h"
 #include "server/vhost.h"
 
@@ -70,7 +72,9 @@ on_user(void *arg, const struct defs_user *u)
 {
 	struct import *im = arg;
 	char tags[512] = "";
+	struct user *uu;
 	size_t n = 0;
+	int rc;
 
 	for (size_t i = 0; i < u->ntags; i++) {
 		int w = snprintf(tags + n, sizeof(tags) - n, "%s%s",
@@ -83,14 +87,38 @@ on_user(void *arg, const struct defs_user *u)
 		n += (size_t)w;
 	}
 	if (u->password_hash != NULL)
-		return auth_user_put(im->b, u->name, u->password_hash,
+		rc = auth_user_put(im->b, u->name, u->password_hash,
 		    u->hashing_algorithm, tags, im->err, im->errlen);
-	if (u->password != NULL)
-		return auth_user_set_password(im->b, u->name, u->password, tags,
+	else if (u->password != NULL)
+		rc = auth_user_set_password(im->b, u->name, u->password, tags,
 		    im->err, im->errlen);
-	/* A user without a password can only log in by other means. */
-	return auth_user_put(im->b, u->name, "", u->hashing_algorithm, tags,
-	    im->err, im->errlen);
+	else	/* A user without a password can only log in by other means. */
+		rc = auth_user_put(im->b, u->name, "", u->hashing_algorithm,
+		    tags, im->err, im->errlen);
+	if (rc != 0 || (uu = auth_user(im->b, u->name, strlen(u->name))) ==
+	    NULL)
+		return rc;
+	/* compat: the file's limits replace the user's. */
+	if (uu->max_connections != u->max_connections ||
+	    uu->max_channels != u->max_channels) {
+		uu->max_connections = u->max_connections;
+		uu->max_channels = u->max_channels;
+		persist_user_limits(im->b, uu);
+	}
+	return 0;
+}
+
+static int
+on_policy(void *arg, struct defs_policy *d)
+{
+	struct import *im = arg;
+	struct vhost *vh = need_vhost(im, d->vhost);
+
+	if (vh == NULL)
+		return -1;
+	policy_put(vh, (enum policy_kind)d->kind, d->p, NULL);
+	d->p = NULL;	/* the vhost's now */
+	return 0;
 }
 
 static int
@@ -221,23 +249,43 @@ on_binding(void *arg, const struct defs_binding *bd)
 	return 0;
 }
 
+static const struct defs_callbacks import_cb = {
+	.vhost = on_vhost,
+	.vhost_limits = on_vhost_limits,
+	.user = on_user,
+	.permission = on_permission,
+	.topic_permission = on_topic_permission,
+	.policy = on_policy,
+	.exchange = on_exchange,
+	.queue = on_queue,
+	.binding = on_binding,
+};
+
+int
+import_definitions_text(struct broker *b, const char *text, size_t len,
+    const char *vhost, char *err, size_t errlen)
+{
+	struct import im = { b, err, errlen, 0 };
+
+	if (vhost != NULL && broker_vhost(b, vhost, strlen(vhost)) == NULL) {
+		snprintf(err, errlen, "no vhost '%s'", vhost);
+		return -1;
+	}
+	if (definitions_load_vhost(text, len, vhost, &import_cb, &im, err,
+	    errlen) != 0)
+		return -1;
+	log_info("import: definitions applied (%u objects created)",
+	    im.created);
+	return 0;
+}
+
 int
 import_definitions_file(struct broker *b, const char *path, char *err,
     size_t errlen)
 {
-	static const struct defs_callbacks cb = {
-		.vhost = on_vhost,
-		.vhost_limits = on_vhost_limits,
-		.user = on_user,
-		.permission = on_permission,
-		.topic_permission = on_topic_permission,
-		.exchange = on_exchange,
-		.queue = on_queue,
-		.binding = on_binding,
-	};
 	struct import im = { b, err, errlen, 0 };
 
-	if (definitions_load_file(path, &cb, &im, err, errlen) != 0)
+	if (definitions_load_file(path, &import_cb, &im, err, errlen) != 0)
 		return -1;
 	log_info("import: definitions from %s applied (%u objects created)",
 	    path, im.created);

@@ -3,7 +3,7 @@
  * permissions, exchanges, queues, bindings) through the same functions
  * AMQP methods use. Idempotent: what exists already is left as it is, so
  * the file can be loaded at every start (RabbitMQ's load_definitions).
- * The admin API's import will call the same code.
+ * POST /api/definitions calls the same code.
  */
 #ifndef WARREN_SERVER_IMPORT_H
 #define WARREN_SERVER_IMPORT_H
@@ -12,6 +12,13 @@
 
 struct broker;
 
+/*
+ * The same from text (POST /api/definitions); vhost: a vhost's
+ * definitions, all applied to that vhost (NULL: the whole broker's).
+ * Returns 0, or -1 with the reason in err.
+ */
+int	import_definitions_text(struct broker *b, const char *text, size_t len,
+	    const char *vhost, char *err, size_t errlen);
 /* Returns 0, or -1 with the reason in err. */
 int	import_definitions_file(struct broker *b, const char *path, char *err,
 	    size_t errlen);

@@ -354,7 +354,7 @@ Test(definitions, defaults_for_optional_fields)
 Test(definitions, ignores_unknown_top_level_and_member_keys)
 {
 	cr_assert_eq(load("{\"rabbit_version\":\"3.10.8\",\"parameters\":[1],"
-	    "\"policies\":{\"odd\":true},\"global_parameters\":null,"
+	    "\"policies\":[],\"global_parameters\":null,"
 	    "\"future\":[],\"vhosts\":[{\"name\":\"v\",\"description\":\"d\","
 	    "\"tags\":[\"t\"],\"default_queue_type\":\"quorum\","
 	    "\"metadata\":{}}],\"users\":[{\"name\":\"u\",\"limits\":{},"

@@ -228,7 +228,28 @@ rec_vhost_limits(void *arg, struct store_blob name, int64_t maxc,
 	    (long long)maxc, (long long)maxq);
 }
 
+static void
+rec_policy(void *arg, unsigned kind, struct store_blob vhost,
+    struct store_blob name, struct store_blob value)
+{
+	(void)arg;
+	emit("policy %u %.*s %.*s %.*s\n", kind, (int)vhost.len,
+	    (const char *)vhost.p, (int)name.len, (const char *)name.p,
+	    (int)value.len, (const char *)value.p);
+}
+
+static void
+rec_user_limits(void *arg, struct store_blob name, int64_t maxc,
+    int64_t maxch)
+{
+	(void)arg;
+	emit("user-limits %.*s %lld %lld\n", (int)name.len,
+	    (const char *)name.p, (long long)maxc, (long long)maxch);
+}
+
 static const struct store_recovery recorder = {
+	.policy = rec_policy,
+	.user_limits = rec_user_limits,
 	.vhost = rec_vhost,
 	.vhost_meta = rec_vhost_meta,
 	.vhost_limits = rec_vhost_limits,
@@ -676,7 +697,7 @@ Test(store, newer_schema_is_refused)
 	sql_exec("PRAGMA user_version = 99");
 	cr_assert_null(store_open(dir, STORE_FSYNC, err, sizeof(err)));
 	cr_assert_not_null(strstr(err, "database schema version 99 is newer "
-	    "than this warrend supports (4)"), "%s", err);
+	    "than this warrend supports (5)"), "%s", err);
 }
 
 Test(store, version_1_database_is_migrated_to_the_current_version)
@@ -692,6 +713,7 @@ Test(store, version_1_database_is_migrated_to_the_current_version)
 	 */
 	sql_exec("DROP TABLE users; DROP TABLE permissions; "
 	    "DROP TABLE topic_permissions; DROP TABLE settings; "
+	    "DROP TABLE policies; DROP TABLE user_limits; "
 	    "ALTER TABLE vhosts DROP COLUMN max_connections; "
 	    "ALTER TABLE vhosts DROP COLUMN max_queues; "
 	    "ALTER TABLE vhosts DROP COLUMN description; "
@@ -707,6 +729,47 @@ Test(store, version_1_database_is_migrated_to_the_current_version)
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_eq(rows("users"), 1);
 	cr_assert_eq(rows("topic_permissions"), 1);
+	store_put_policy(st, 0, B("v"), B("p"), B("{}"));
+	store_put_user_limits(st, B("alice"), 1, -1);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	cr_assert_eq(rows("policies"), 1);
+	cr_assert_eq(rows("user_limits"), 1);
+	store_close(st);
+}
+
+/*
+ * Policies come back in the order they were last set (ties between equal
+ * priorities go to the newest), and go with their vhost; user limits go
+ * with their user.
+ */
+Test(store, policies_and_user_limits)
+{
+	struct store *st = open_store();
+
+	store_put_vhost(st, B("v"));
+	store_put_vhost(st, B("w"));
+	store_put_user(st, B("u"), B("h"), B("a"), B(""));
+	store_put_user(st, B("gone"), B("h"), B("a"), B(""));
+	store_put_policy(st, 0, B("v"), B("a"), B("1"));
+	store_put_policy(st, 1, B("v"), B("a"), B("op"));
+	store_put_policy(st, 0, B("v"), B("b"), B("2"));
+	store_put_policy(st, 0, B("w"), B("c"), B("3"));
+	store_put_user_limits(st, B("u"), 5, -1);
+	store_put_user_limits(st, B("gone"), 1, 2);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	/* a again: now the newest. */
+	store_put_policy(st, 0, B("v"), B("a"), B("1b"));
+	store_del_policy(st, 1, B("v"), B("a"));
+	store_del_vhost(st, B("w"));
+	store_del_user(st, B("gone"));
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	reclen = 0;
+	rec[0] = '\0';
+	cr_assert_eq(store_recover(st, &(const struct store_recovery){
+	    .policy = rec_policy, .user_limits = rec_user_limits }, NULL), 0);
+	cr_assert_str_eq(rec, "user-limits u 5 -1\n"
+	    "policy 0 v b 2\n"
+	    "policy 0 v a 1b\n");
 	store_close(st);
 }
 
