@@ -61,6 +61,11 @@ struct store {
 	size_t		 nops, opcap;
 	size_t		 retained;	/* ops kept from a failed commit */
 	struct chunk	*arena;		/* the first chunk, reused */
+	/*
+	 * The chunk being filled: the ones before it are full enough, so
+	 * a batch of many definitions (a big import) is not quadratic.
+	 */
+	struct chunk	*arena_cur;
 	struct bmap	 entries;	/* (queue, seq) -> pending put op */
 	struct bmap	 msgs;		/* msg id -> pending put op */
 	uint32_t	 gen;		/* slots of older batches are free */
@@ -163,7 +168,7 @@ op_new(struct store *st, enum store_op_kind kind)
 static struct store_blob
 copy(struct store *st, struct store_blob b)
 {
-	struct chunk *c = st->arena, *n;
+	struct chunk *c = st->arena_cur != NULL ? st->arena_cur : st->arena, *n;
 	struct store_blob out = { "", b.len };
 	size_t cap;
 
@@ -184,6 +189,7 @@ copy(struct store *st, struct store_blob b)
 		else
 			c->next = n;
 		c = n;
+		st->arena_cur = n;
 	}
 	memcpy(c->data + c->len, b.p, b.len);
 	out.p = c->data + c->len;
@@ -250,6 +256,7 @@ batch_reset(struct store *st)
 		st->arena->next = NULL;
 		st->arena->len = 0;
 	}
+	st->arena_cur = st->arena;
 	forget_puts(st);
 }
 
