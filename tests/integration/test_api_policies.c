@@ -457,3 +457,26 @@ Test(api_policies, survive_restart)
 	cr_assert_eq(ut_count(c, 1, q), 2);
 	hb_close(c);
 }
+
+/* An expires policy deletes an unused queue; one on a queue in use waits. */
+Test(api_policies, expires_policy_deletes_unused_queue)
+{
+	amqp_connection_state_t c;
+	char *q, *busy;
+
+	need_admin();
+	c = ut_connect();
+	q = strdup(ut_queue(c, 1, "expq"));
+	busy = strdup(ut_queue(c, 1, "expq"));
+	amqp_basic_consume(c, 1, amqp_cstring_bytes(busy), amqp_empty_bytes,
+	    0, 0, 0, amqp_empty_table);
+	ut_ok(c, "consume");
+	call("PUT", "/api/policies/%2F/exp", "{\"pattern\":\"^expq\","
+	    "\"definition\":{\"expires\":200}}", 201);
+	/* Not polled: a declare, passive too, is a use of the queue. */
+	usleep(600 * 1000);
+	cr_assert(!ut_queue_exists(c, q),
+	    "the unused queue outlived its policy's expiry");
+	cr_assert(ut_queue_exists(c, busy));
+	hb_close(c);
+}
