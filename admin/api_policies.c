@@ -150,11 +150,35 @@ del(struct api_ctx *ctx, enum policy_kind kind)
 	api_status(ctx, 204);
 }
 
-void api_policies_list(struct api_ctx *ctx) { list(ctx, POLICY_USER, false); }
-void api_policies_vhost(struct api_ctx *ctx) { list(ctx, POLICY_USER, true); }
-void api_policy_get(struct api_ctx *ctx) { get(ctx, POLICY_USER); }
-void api_policy_put(struct api_ctx *ctx) { put(ctx, POLICY_USER); }
-void api_policy_delete(struct api_ctx *ctx) { del(ctx, POLICY_USER); }
+void
+api_policies_list(struct api_ctx *ctx)
+{
+	list(ctx, POLICY_USER, false);
+}
+
+void
+api_policies_vhost(struct api_ctx *ctx)
+{
+	list(ctx, POLICY_USER, true);
+}
+
+void
+api_policy_get(struct api_ctx *ctx)
+{
+	get(ctx, POLICY_USER);
+}
+
+void
+api_policy_put(struct api_ctx *ctx)
+{
+	put(ctx, POLICY_USER);
+}
+
+void
+api_policy_delete(struct api_ctx *ctx)
+{
+	del(ctx, POLICY_USER);
+}
 
 void
 api_operator_policies_list(struct api_ctx *ctx)
@@ -168,8 +192,17 @@ api_operator_policies_vhost(struct api_ctx *ctx)
 	list(ctx, POLICY_OPERATOR, true);
 }
 
-void api_operator_policy_get(struct api_ctx *ctx) { get(ctx, POLICY_OPERATOR); }
-void api_operator_policy_put(struct api_ctx *ctx) { put(ctx, POLICY_OPERATOR); }
+void
+api_operator_policy_get(struct api_ctx *ctx)
+{
+	get(ctx, POLICY_OPERATOR);
+}
+
+void
+api_operator_policy_put(struct api_ctx *ctx)
+{
+	put(ctx, POLICY_OPERATOR);
+}
 
 void
 api_operator_policy_delete(struct api_ctx *ctx)
