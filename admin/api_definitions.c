@@ -19,9 +19,9 @@
 #include <string.h>
 
 #include "admin/api.h"
+#include "admin/api_table.h"
 #include "admin/http.h"
 #include "lib/json.h"
-#include "protocol/table.h"
 #include "server/auth.h"
 #include "server/auth_password.h"
 #include "server/auth_perm.h"
@@ -31,79 +31,6 @@
 #include "server/policy.h"
 #include "server/queue.h"
 #include "server/vhost.h"
-
-static void	write_field(struct json_writer *w, const struct proto_field *f);
-
-/*
- * An arguments table as JSON, as RabbitMQ's export writes it.
- * TODO(integrator): the same as api_write_table (admin/api_amqp.c on the
- * mgmt-objects branch); keep one of the two.
- */
-static void
-write_table(struct json_writer *w, struct proto_table t)
-{
-	struct proto_table_iter it;
-	struct proto_field f;
-	struct proto_str key;
-
-	json_w_begin_object(w);
-	proto_table_iter_init(&it, t);
-	while (proto_table_next(&it, &key, &f)) {
-		json_w_key(w, (const char *)key.p, key.len);
-		write_field(w, &f);
-	}
-	json_w_end_object(w);
-}
-
-static void
-write_field(struct json_writer *w, const struct proto_field *f)
-{
-	struct proto_table_iter it;
-	struct proto_field e;
-	double d;
-
-	switch (f->kind) {
-	case PROTO_FIELD_BOOL:
-		json_w_bool(w, f->v.b);
-		break;
-	case PROTO_FIELD_I8: case PROTO_FIELD_I16: case PROTO_FIELD_I32:
-	case PROTO_FIELD_I64:
-		json_w_int(w, f->v.i);
-		break;
-	case PROTO_FIELD_U8: case PROTO_FIELD_U16: case PROTO_FIELD_U32:
-	case PROTO_FIELD_U64: case PROTO_FIELD_TIMESTAMP:
-		json_w_uint(w, f->v.u);
-		break;
-	case PROTO_FIELD_F32:
-		json_w_double(w, f->v.f32);
-		break;
-	case PROTO_FIELD_F64:
-		json_w_double(w, f->v.f64);
-		break;
-	case PROTO_FIELD_DECIMAL:
-		d = f->v.dec.value;
-		for (unsigned i = 0; i < f->v.dec.scale; i++)
-			d /= 10;
-		json_w_double(w, d);
-		break;
-	case PROTO_FIELD_LONGSTR: case PROTO_FIELD_BYTES:
-		json_w_string(w, (const char *)f->v.str.p, f->v.str.len);
-		break;
-	case PROTO_FIELD_TABLE:
-		write_table(w, f->v.table);
-		break;
-	case PROTO_FIELD_ARRAY:
-		json_w_begin_array(w);
-		proto_table_iter_init(&it, f->v.table);
-		while (proto_array_next(&it, &e))
-			write_field(w, &e);
-		json_w_end_array(w);
-		break;
-	default:
-		json_w_null(w);
-		break;
-	}
-}
 
 static void
 str_member(struct json_writer *w, const char *key, const char *val)
@@ -327,7 +254,7 @@ write_queues(struct json_writer *w, struct broker *b,
 			json_w_keyc(w, "auto_delete");
 			json_w_bool(w, q->auto_delete);
 			json_w_keyc(w, "arguments");
-			write_table(w, (struct proto_table){ q->args,
+			api_write_table(w, (struct proto_table){ q->args,
 			    q->args_len });
 			json_w_end_object(w);
 		}
@@ -367,7 +294,7 @@ write_exchanges(struct json_writer *w, struct broker *b,
 			json_w_keyc(w, "internal");
 			json_w_bool(w, ex->internal);
 			json_w_keyc(w, "arguments");
-			write_table(w, (struct proto_table){ ex->args,
+			api_write_table(w, (struct proto_table){ ex->args,
 			    ex->args_len });
 			json_w_end_object(w);
 		}
@@ -417,8 +344,8 @@ write_bindings(struct json_writer *w, struct broker *b,
 				json_w_keyc(w, "routing_key");
 				json_w_string(w, bd->key, bd->key_len);
 				json_w_keyc(w, "arguments");
-				write_table(w, (struct proto_table){ bd->args,
-				    bd->args_len });
+				api_write_table(w, (struct proto_table){
+				    bd->args, bd->args_len });
 				json_w_end_object(w);
 			}
 		}

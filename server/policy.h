@@ -63,7 +63,7 @@ struct policy_def {
 struct policy {
 	char			*name;
 	char			*pattern;
-	struct perm_re		*re;		/* NULL: "" matches every name */
+	struct perm_re		*re;		/* NULL: "" matches all */
 	enum policy_apply	 apply_to;
 	int64_t			 priority;
 	uint64_t		 seq;		/* ties go to the newest */

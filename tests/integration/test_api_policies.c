@@ -147,7 +147,8 @@ Test(api_policies, bad_input)
 		{ "{\"pattern\":\".*\",\"definition\":{\"message-ttl\":1.5}}",
 		  "Validation failed\\n\\n1.5 is not a valid message TTL\\n" },
 		{ "{\"pattern\":\".*\",\"definition\":{\"max-length\":-5}}",
-		  "Validation failed\\n\\n-5 is not a valid maximum length\\n" },
+		  "Validation failed\\n\\n-5 is not a valid maximum "
+		  "length\\n" },
 		{ "{\"pattern\":\".*\",\"definition\":{\"expires\":0}}",
 		  "Validation failed\\n\\n0 is not a valid queue expiry\\n" },
 		{ "{\"pattern\":\".*\",\"definition\":{\"overflow\":"
@@ -160,7 +161,8 @@ Test(api_policies, bad_input)
 		  "{\"alternate-exchange\":1}}", "Validation failed\\n\\n1 "
 		  "is not a valid alternate exchange name\\n" },
 		{ "{\"pattern\":\".*\",\"definition\":{\"delivery-limit\":-1}}",
-		  "Validation failed\\n\\n-1 is not a valid delivery limit\\n" },
+		  "Validation failed\\n\\n-1 is not a valid delivery "
+		  "limit\\n" },
 		{ "{\"pattern\":\".*\",\"definition\":{\"queue-mode\":"
 		  "\"foo\"}}", "Validation failed\\n\\n&lt;&lt;\\\"foo\\\""
 		  "&gt;&gt; is not a valid queue-mode value\\n" },
