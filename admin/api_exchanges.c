@@ -23,6 +23,7 @@
 #include "server/broker.h"
 #include "server/exchange.h"
 #include "server/msg.h"
+#include "server/policy.h"
 #include "server/vhost.h"
 
 static void
@@ -52,7 +53,7 @@ write_exchange(struct json_writer *w, const struct exchange *ex, bool detail)
 		json_w_stringc(w, "rmq-internal");
 	}
 	/* mgmt-stats: message_stats (publish_in, publish_out) go here. */
-	/* mgmt-policies: policy goes here. */
+	policy_write_exchange_members(w, ex);
 	if (detail) {
 		/* The per-source and per-destination publish rates. */
 		json_w_keyc(w, "incoming");

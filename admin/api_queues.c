@@ -27,6 +27,7 @@
 #include "server/conn.h"
 #include "server/msg.h"
 #include "server/persist.h"
+#include "server/policy.h"
 #include "server/queue.h"
 #include "server/queue_args.h"
 #include "server/queue_quorum.h"
@@ -153,14 +154,7 @@ write_queue(struct api_ctx *ctx, struct json_writer *w, const struct queue *q,
 	 * out until then: compat: RabbitMQ leaves message_stats out of a
 	 * queue that has seen no traffic).
 	 */
-	/* mgmt-policies: policy, operator_policy, effective_policy_definition. */
-	json_w_keyc(w, "policy");
-	json_w_null(w);
-	json_w_keyc(w, "operator_policy");
-	json_w_null(w);
-	json_w_keyc(w, "effective_policy_definition");
-	json_w_begin_object(w);
-	json_w_end_object(w);
+	policy_write_queue_members(w, q);
 	json_w_keyc(w, "recoverable_slaves");
 	json_w_null(w);
 	if (detail) {

@@ -342,6 +342,7 @@ Test(api_policies, smallest_limit_wins)
 	    { .kind = AMQP_FIELD_KIND_I32, .value.i32 = 4 } };
 	amqp_table_t args = { 1, &e };
 	const char *q;
+	char path[256];
 
 	need_admin();
 	c = ut_connect();
@@ -357,6 +358,12 @@ Test(api_policies, smallest_limit_wins)
 	call("PUT", "/api/operator-policies/%2F/cap", "{\"pattern\":\"^smq\","
 	    "\"definition\":{\"max-length\":2}}", 201);
 	cr_assert_eq(ut_count(c, 1, q), 2);
+	/* The queue names both, and the stricter value as the effective one. */
+	snprintf(path, sizeof(path), "/api/queues/%%2F/%s?columns=policy,"
+	    "operator_policy,effective_policy_definition", q);
+	body_is(call("GET", path, NULL, 200), "{\"policy\":\"big\","
+	    "\"operator_policy\":\"cap\",\"effective_policy_definition\":"
+	    "{\"max-length\":2}}");
 	/* A policy stricter than the operator's wins in turn. */
 	call("PUT", "/api/policies/%2F/big", "{\"pattern\":\"^smq\","
 	    "\"definition\":{\"max-length\":1}}", 204);
