@@ -451,10 +451,12 @@ authenticate(struct api_ctx *ctx)
 	explicit_bzero(plain, n);
 	free(plain);
 	if (rc != AUTH_OK) {
+		ctx->b->stats.auth_failed[STATS_AUTH_HTTP]++;
 		ctx->user = NULL;
 		login_failed(ctx);
 		return false;
 	}
+	ctx->b->stats.auth_ok[STATS_AUTH_HTTP]++;
 	return true;
 }
 

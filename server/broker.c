@@ -28,11 +28,33 @@
 #include "server/vhost.h"
 #include "storage/store.h"
 
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void
 ptrvec_push(struct ptrvec *pv, void *p)
 {
 	xvec_grow(&pv->v, &pv->cap, pv->n + 1, sizeof(*pv->v), 16);
 	pv->v[pv->n++] = p;
+}
+
+/* store_commit, measured (warren_store_commit_* histograms). */
+static int
+timed_commit(struct broker *b)
+{
+	size_t ops = store_pending_ops(b->store);
+	uint64_t t0 = mono_ns();
+	int rc;
+
+	rc = store_commit(b->store);
+	stats_commit(b, (double)(mono_ns() - t0) / 1e9, ops);
+	return rc;
 }
 
 static bool
@@ -186,7 +208,7 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		flow_check(b);
 		/* Group commit: one transaction for everything this turn. */
 		if (b->store != NULL && store_dirty(b->store) &&
-		    store_commit(b->store) != 0)
+		    timed_commit(b) != 0)
 			commit_failed(b);
 		for (size_t i = 0; i < b->dirty_chans.n; i++) {
 			struct chan *ch = b->dirty_chans.v[i];
@@ -212,14 +234,6 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		ev_idle_stop(loop, &b->idle);
 }
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /*
  * Input work per loop turn, across connections. At 10 ms another client's
@@ -315,7 +329,7 @@ on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_stop(loop, w);
 		return;
 	}
-	if (store_commit(b->store) == 0) {
+	if (timed_commit(b) == 0) {
 		log_info("store: commits succeed again");
 		ev_timer_stop(loop, w);
 	}
@@ -465,6 +479,8 @@ broker_init(struct broker *b, struct ev_loop *loop)
 	ev_signal_start(loop, &b->sigterm);
 	ev_signal_start(loop, &b->sigint);
 	alarm_init(b);
+	stats_init(b);
+	stats_start(b);
 	ev_signal_init(&b->sighup, on_sighup, SIGHUP);
 	ev_signal_start(loop, &b->sighup);
 }
@@ -486,6 +502,7 @@ broker_init_test(struct broker *b, struct ev_loop *loop)
 	hmap_init(&b->reply_tos);
 	auth_init(b);
 	node_init(b);
+	stats_init(b);
 	b->store = store_open_null();
 	store_set_release(b->store, release_msg);
 	vhost_create(b, "/");
@@ -623,6 +640,7 @@ broker_free(struct broker *b)
 	hmap_free(&b->vhosts);
 	reply_to_free_all(b);
 	auth_free(b);
+	stats_free(b);
 	if (b->amqp)
 		listener_free(b->amqp);
 	if (b->amqps) {

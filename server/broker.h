@@ -13,6 +13,7 @@
 #include "lib/hmap.h"
 #include "server/config.h"
 #include "server/exchange.h"
+#include "server/stats.h"
 
 struct chan;
 struct conn;
@@ -92,6 +93,9 @@ struct broker {
 	struct http_conn *http_conns;	/* every admin connection, doubly linked */
 	uint32_t	 nhttp_conns;
 	ev_tstamp	 http_full_logged;	/* last "too many connections" line */
+
+	struct broker_stats stats;	/* server/stats.h */
+	struct listener	*prometheus;	/* --prometheus-port; NULL: off */
 };
 
 /*

@@ -39,6 +39,17 @@ chan_new(struct conn *c, uint16_t id)
 	return ch;
 }
 
+void
+chan_count(struct chan *ch, enum msg_stat s, uint64_t n)
+{
+	struct conn *c = ch->c;
+
+	ch->stats.v[s] += n;
+	if (c->vh != NULL)
+		c->vh->stats.v[s] += n;
+	c->b->stats.msg.v[s] += n;
+}
+
 static void
 consumer_detach(struct chan *ch, struct consumer *cs)
 {
@@ -129,6 +140,7 @@ chan_free(struct chan *ch)
 	free(ch->tx_pubs);
 	free(ch->tx_settles);
 	free(ch->refused);
+	rate_ring_free(&ch->rates);
 	free(ch);
 }
 
@@ -455,6 +467,10 @@ settle_one(struct chan *ch, struct unacked *u, bool ack, bool requeue)
 	u->settled = true;
 	ch->unacked_count--;
 	q->unacked--;
+	if (ack) {
+		q->stats.v[STAT_ACK]++;
+		chan_count(ch, STAT_ACK, 1);
+	}
 	if (u->c != NULL) {
 		assert(u->c->unacked > 0);
 		u->c->unacked--;
@@ -560,7 +576,13 @@ chan_deliver(struct chan *ch, struct consumer *cs, struct queue *q,
 		return false;
 	}
 	ch->next_tag++;
+	if (e->deliveries > 0) {
+		q->stats.v[STAT_REDELIVER]++;
+		chan_count(ch, STAT_REDELIVER, 1);
+	}
 	e->deliveries++;
+	q->stats.v[u == NULL ? STAT_DELIVER_NO_ACK : STAT_DELIVER]++;
+	chan_count(ch, u == NULL ? STAT_DELIVER_NO_ACK : STAT_DELIVER, 1);
 	if (u == NULL) {
 		persist_entry_gone(q, e);
 		msg_unref(e->m);	/* no-ack: delivered means done */
@@ -622,6 +644,7 @@ send_confirm(struct chan *ch, uint32_t id, uint64_t tag, bool multiple)
 static void
 ack_through(struct chan *ch, uint64_t tag)
 {
+	chan_count(ch, STAT_CONFIRM, tag - ch->confirmed);
 	send_confirm(ch, PROTO_BASIC_ACK, tag, tag - ch->confirmed > 1);
 }
 

@@ -108,9 +108,17 @@ struct chan {
 	size_t		 tx_npubs, tx_pubs_cap;
 	struct tx_settle *tx_settles;
 	size_t		 tx_nsettles, tx_settles_cap;
+
+	struct msg_counters stats;	/* server/stats.h */
+	struct rate_ring *rates;	/* NULL until it was active */
 };
 
 struct chan *chan_new(struct conn *c, uint16_t id);
+/*
+ * Counts n events s on the channel, its vhost and the broker (plain
+ * increments: called on the hot path).
+ */
+void	chan_count(struct chan *ch, enum msg_stat s, uint64_t n);
 /* Releases everything: cancels consumers, requeues unacked, frees. */
 void	chan_free(struct chan *ch);
 /*

@@ -172,6 +172,8 @@ basic_get(struct chan *ch, const struct proto_basic_get *m)
 		return rc;
 	queue_lease_touch(q);	/* compat: basic.get renews x-expires */
 	if (!queue_take(q, &e)) {
+		q->stats.v[STAT_GET_EMPTY]++;
+		chan_count(ch, STAT_GET_EMPTY, 1);
 		r.id = PROTO_BASIC_GET_EMPTY;
 		conn_send_method(ch->c, ch->id, &r);
 		return 0;
@@ -186,11 +188,17 @@ basic_get(struct chan *ch, const struct proto_basic_get *m)
 	    conn_send_content(ch->c, ch->id, &r, props, plen, e.m->body,
 	    e.m->body_len);
 	free(pbuf);
+	if (sent && e.deliveries > 0) {
+		q->stats.v[STAT_REDELIVER]++;
+		chan_count(ch, STAT_REDELIVER, 1);
+	}
 	e.deliveries++;
 	if (!sent) {
 		queue_requeue(q, &e);
 		return 0;
 	}
+	q->stats.v[m->no_ack ? STAT_GET_NO_ACK : STAT_GET]++;
+	chan_count(ch, m->no_ack ? STAT_GET_NO_ACK : STAT_GET, 1);
 	if (m->no_ack) {
 		persist_entry_gone(q, &e);	/* no-ack: delivered is done */
 		msg_unref(e.m);
@@ -367,6 +375,9 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		return chan_fail(ch, PROTO_NOT_FOUND, PROTO_BASIC_PUBLISH,
 		    "no exchange '%.*s' in vhost '%s'", PSTR(msg_exchange(m)),
 		    vh->name);
+	chan_count(ch, STAT_PUBLISH, 1);
+	if (seq != 0)
+		ch->c->b->stats.msg.v[STAT_RECEIVED_CONFIRM]++;
 	if (vhost_publish(vh, ex, m, rr, &refused) == -1)
 		failed = true;
 	/*
@@ -377,6 +388,13 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		msg_route_keys(m, &keys);
 		delivered = reply_to_deliver(ch, m, &keys);
 	}
+	/* vhost_publish counted what reached queues. */
+	if (rr->n == 0 && delivered) {
+		ex->stats.v[STAT_PUBLISH_OUT]++;
+		ch->c->b->stats.msg.v[STAT_ROUTED]++;
+	} else if (rr->n == 0 && !refused)
+		chan_count(ch, mandatory ? STAT_RETURN_UNROUTABLE :
+		    STAT_DROP_UNROUTABLE, 1);
 	for (size_t i = 0; i < rr->n; i++) {
 		struct queue *q = rr->q[i];
 

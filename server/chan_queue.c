@@ -9,6 +9,7 @@
 
 #include "protocol/table.h"
 #include "server/auth.h"
+#include "server/broker.h"
 #include "server/chan_reply_to.h"
 #include "server/conn.h"
 #include "server/exchange.h"

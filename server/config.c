@@ -237,6 +237,12 @@ config_load(struct config *c, int argc, char **argv)
 		    "or a port from 0 to 65535\n", c->admin_tls_port);
 		return CONFIG_USAGE;
 	}
+	if (strcmp(c->prometheus_port, "none") != 0 &&
+	    config_prometheus_port(c) == -1) {
+		fprintf(stderr, "warrend: --prometheus-port %s: expected none "
+		    "or a port from 0 to 65535\n", c->prometheus_port);
+		return CONFIG_USAGE;
+	}
 	if (log_set_level_name(c->log_level) == -1) {
 		fprintf(stderr, "warrend: --log-level %s: expected debug, info, "
 		    "warn or error\n", c->log_level);
@@ -245,10 +251,10 @@ config_load(struct config *c, int argc, char **argv)
 	return CONFIG_OK;
 }
 
-int
-config_admin_tls_port(const struct config *c)
+/* A port number, or -1 for "none" or anything else. */
+static int
+port_or_none(const char *s)
 {
-	const char *s = c->admin_tls_port;
 	unsigned long v;
 	char *end;
 
@@ -259,6 +265,18 @@ config_admin_tls_port(const struct config *c)
 	if (errno != 0 || *end != '\0' || v > 65535)
 		return -1;
 	return (int)v;
+}
+
+int
+config_admin_tls_port(const struct config *c)
+{
+	return port_or_none(c->admin_tls_port);
+}
+
+int
+config_prometheus_port(const struct config *c)
+{
+	return port_or_none(c->prometheus_port);
 }
 
 void

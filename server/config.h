@@ -35,5 +35,7 @@ int	config_set(struct config *c, const char *name, const char *value,
 void	config_usage(FILE *f);
 /* --admin-tls-port as a port number, or -1 for none (no HTTPS listener). */
 int	config_admin_tls_port(const struct config *c);
+/* --prometheus-port the same way (-1: no metrics listener). */
+int	config_prometheus_port(const struct config *c);
 
 #endif /* WARREN_SERVER_CONFIG_H */

@@ -10,6 +10,14 @@ CONFIG_X("bind", CONFIG_STR, "127.0.0.1", bind, 0, 0,
 CONFIG_X("admin-port", CONFIG_INT, "15672", admin_port, 0, 65535,
     "HTTP admin API (RabbitMQ management API) port "
     "(0 = ephemeral, written to DIR/warrend.admin-port)")
+CONFIG_X("prometheus-port", CONFIG_STR, "15692", prometheus_port, 0, 0,
+    "Prometheus metrics (/metrics) port, as RabbitMQ's prometheus.tcp.port "
+    "(none = no metrics listener, 0 = ephemeral, written to "
+    "DIR/warrend.prometheus-port); the admin port serves /metrics too")
+CONFIG_X("collect-statistics-interval", CONFIG_INT, "5000",
+    collect_statistics_interval, 10, 3600000,
+    "milliseconds between samples of the message rates (RabbitMQ's "
+    "collect_statistics_interval); a rate spans the last 12 samples")
 CONFIG_X("admin-max-connections", CONFIG_INT, "512", admin_max_connections,
     1, 1000000, "most HTTP admin API connections at once")
 CONFIG_X("admin-max-connections-per-address", CONFIG_INT, "32",

@@ -119,6 +119,7 @@ conn_free(struct conn *c)
 	io_free(&c->io);
 	free(c->chans);
 	free(c->client_props);
+	rate_ring_free(&c->rates);
 	free(c);
 }
 
@@ -132,6 +133,7 @@ bury(struct conn *c)
 		return;
 	/* Channels are released later, by the broker, off this call stack. */
 	c->state = CONN_DEAD;
+	stats_fold_conn(c);	/* its traffic stays in its vhost's */
 	ev_timer_stop(b->loop, &c->timer);
 	io_close(&c->io, true);		/* TLS: close_notify, best effort */
 	if (c->prev)
@@ -245,6 +247,7 @@ conn_vhost_gone(struct conn *c)
 	if (c->state != CONN_DEAD)
 		conn_fail(c, PROTO_CONNECTION_FORCED, 0, "vhost '%s' is deleted",
 		    c->vh->name);
+	stats_fold_conn(c);
 	/* Now, not at the next flush: the vhost is freed after this. */
 	c->release_pending = false;
 	release(c);
@@ -782,13 +785,16 @@ on_start_ok(struct conn *c, const struct proto_connection_start_ok *m)
 	    &user) : auth_login(c->b, m->mechanism, m->response,
 	    (const struct sockaddr *)&c->peer, &user)) {
 	case AUTH_OK:
+		c->b->stats.auth_ok[STATS_AUTH_AMQP]++;
 		break;
 	case AUTH_BAD_MECHANISM:
 	case AUTH_MALFORMED:
+		c->b->stats.auth_failed[STATS_AUTH_AMQP]++;
 		/* compat: RabbitMQ hangs up on these without a close. */
 		conn_abort(c, "bad authentication response");
 		return;
 	case AUTH_REFUSED:
+		c->b->stats.auth_failed[STATS_AUTH_AMQP]++;
 		log_info("conn %s: login refused using mechanism %s", c->name,
 		    mech);
 		/*

@@ -12,6 +12,7 @@
 
 #include "protocol/spec.h"
 #include "server/io.h"
+#include "server/stats.h"
 
 struct broker;
 struct chan;
@@ -79,6 +80,10 @@ struct conn {
 	struct chan	**chans;	/* indexed by channel id, grown on open */
 	uint32_t	 chans_cap;	/* entries in chans */
 	uint32_t	 nchans;	/* open channels (channel_max limits it) */
+
+	/* io's counters already added to the vhost's and broker's. */
+	uint64_t	 io_folded[STAT_IO_N];
+	struct rate_ring *rates;	/* io's counters (server/stats.h) */
 };
 
 /* Takes a connected, non-blocking socket. */

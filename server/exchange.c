@@ -90,6 +90,7 @@ exchange_free(struct exchange *ex)
 		topic_trie_free(ex->topic);
 	hmap_free(&ex->direct);
 	hmap_free(&ex->by_ident);
+	rate_ring_free(&ex->rates);
 	free(ex->bindings);
 	free(ex->incoming);
 	free(ex->alternate);

@@ -14,6 +14,7 @@
 #include "lib/hmap.h"
 #include "protocol/table.h"
 #include "protocol/wire.h"
+#include "server/stats.h"
 
 struct policy;		/* server/policy.h */
 struct queue;		/* server/queue.h */
@@ -78,6 +79,9 @@ struct exchange {
 	struct binding	**incoming;	/* e2e bindings whose destination this is */
 	size_t		 nincoming, incoming_cap;
 	uint64_t	 route_mark;
+
+	struct msg_counters stats;	/* publish_in/out (server/stats.h) */
+	struct rate_ring *rates;	/* NULL until it was active */
 };
 
 /* Parses a type name; -1 if unknown. */

@@ -73,6 +73,7 @@ queue_unref(struct queue *q)
 	free(q->bindings);
 	free(q->args);
 	free(q->name);
+	rate_ring_free(&q->rates);
 	free(q);
 }
 

@@ -15,6 +15,7 @@
 
 #include "protocol/wire.h"
 #include "server/queue_lane.h"
+#include "server/stats.h"
 
 struct binding;		/* server/exchange.h */
 struct conn;		/* server/conn.h */
@@ -88,6 +89,9 @@ struct queue {
 	struct binding	**bindings;	/* bindings whose destination this is */
 	size_t		 nbindings, bindings_cap;
 	uint64_t	 route_mark;	/* dedupe while routing one message */
+
+	struct msg_counters stats;	/* server/stats.h */
+	struct rate_ring *rates;	/* NULL until it was active */
 };
 
 /* Creates a queue (one reference, held by the vhost). */

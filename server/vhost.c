@@ -75,6 +75,7 @@ vhost_free(struct vhost *vh)
 	free(vh->name);
 	free(vh->description);
 	free(vh->tags);
+	rate_ring_free(&vh->rates);
 	free(vh);
 }
 
@@ -255,6 +256,7 @@ vhost_publish(struct vhost *vh, struct exchange *ex, struct msg *m,
 	size_t kept = 0;
 
 	*refused = false;
+	ex->stats.v[STAT_PUBLISH_IN]++;
 	msg_route_keys(m, &keys);
 	exchange_route_keys(ex, &keys, msg_headers(m), rr);
 	/* compat: a full reject-publish queue takes nothing; a nack says so. */
@@ -270,9 +272,13 @@ vhost_publish(struct vhost *vh, struct exchange *ex, struct msg *m,
 			queue_dlx_msg(q, m, DEAD_MAXLEN);
 	}
 	rr->n = kept;
-	if (rr->n > 0 && vhost_enqueue(vh, rr->q, rr->n, m) == -1)
-		return -1;
-	return 0;
+	if (rr->n == 0)
+		return 0;
+	ex->stats.v[STAT_PUBLISH_OUT]++;
+	vh->b->stats.msg.v[STAT_ROUTED]++;
+	for (size_t i = 0; i < rr->n; i++)
+		rr->q[i]->stats.v[STAT_PUBLISH]++;
+	return vhost_enqueue(vh, rr->q, rr->n, m) == -1 ? -1 : 0;
 }
 
 void

@@ -11,6 +11,7 @@
 #include "lib/hmap.h"
 #include "protocol/wire.h"
 #include "server/policy.h"
+#include "server/stats.h"
 
 struct broker;
 struct conn;
@@ -30,6 +31,11 @@ struct vhost {
 	char		*description;	/* never NULL */
 	char		*tags;		/* comma-separated; never NULL */
 	struct policy_list policies[POLICY_NKINDS];	/* server/policy.h */
+
+	struct msg_counters stats;	/* its channels' (server/stats.h) */
+	uint64_t	 io[STAT_IO_N];	/* its connections', folded */
+	/* Channel keys, then DEPTH_N depths, recv_oct and send_oct. */
+	struct rate_ring *rates;
 };
 
 struct vhost *vhost_new(struct broker *b, const char *name);

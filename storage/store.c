@@ -696,6 +696,12 @@ store_recover(struct store *st, const struct store_recovery *cb, void *arg)
 	return 0;
 }
 
+size_t
+store_pending_ops(const struct store *st)
+{
+	return st->nops;
+}
+
 bool
 store_dirty(const struct store *st)
 {

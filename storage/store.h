@@ -193,6 +193,8 @@ int	store_load_message(struct store *st, uint64_t msg_id,
 
 /* Whether new writes are waiting for store_commit(). */
 bool	store_dirty(const struct store *st);
+/* Operations in the batch store_commit() would write (for statistics). */
+size_t	store_pending_ops(const struct store *st);
 /*
  * Writes the batch in one transaction and makes it durable as the
  * durability mode promises. Returns 0, or -1 after rolling back: the

@@ -1,0 +1,362 @@
+#include "autoconf.h"
+
+#include "server/stats.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/hmap.h"
+#include "lib/xmalloc.h"
+#include "server/broker.h"
+#include "server/chan.h"
+#include "server/conn.h"
+#include "server/exchange.h"
+#include "server/queue.h"
+#include "server/vhost.h"
+
+static const char *const names[STAT_MSG_N] = {
+	[STAT_PUBLISH] = "publish",
+	[STAT_PUBLISH_IN] = "publish_in",
+	[STAT_PUBLISH_OUT] = "publish_out",
+	[STAT_CONFIRM] = "confirm",
+	[STAT_DELIVER] = "deliver",
+	[STAT_DELIVER_NO_ACK] = "deliver_no_ack",
+	[STAT_GET] = "get",
+	[STAT_GET_NO_ACK] = "get_no_ack",
+	[STAT_GET_EMPTY] = "get_empty",
+	[STAT_REDELIVER] = "redeliver",
+	[STAT_ACK] = "ack",
+	[STAT_RETURN_UNROUTABLE] = "return_unroutable",
+	[STAT_DROP_UNROUTABLE] = "drop_unroutable",
+	[STAT_ROUTED] = "routed",
+	[STAT_RECEIVED_CONFIRM] = "received_confirm",
+};
+
+static const uint8_t queue_keys[] = {
+	STAT_ACK, STAT_DELIVER, STAT_DELIVER_NO_ACK, STAT_GET, STAT_GET_EMPTY,
+	STAT_GET_NO_ACK, STAT_PUBLISH, STAT_REDELIVER,
+};
+static const uint8_t exchange_keys[] = { STAT_PUBLISH_IN, STAT_PUBLISH_OUT };
+static const uint8_t channel_keys[] = {
+	STAT_ACK, STAT_CONFIRM, STAT_DELIVER, STAT_DELIVER_NO_ACK,
+	STAT_DROP_UNROUTABLE, STAT_GET, STAT_GET_EMPTY, STAT_GET_NO_ACK,
+	STAT_PUBLISH, STAT_REDELIVER, STAT_RETURN_UNROUTABLE,
+};
+
+const struct stats_layout stats_queue_layout = {
+	queue_keys, sizeof(queue_keys)
+};
+const struct stats_layout stats_exchange_layout = {
+	exchange_keys, sizeof(exchange_keys)
+};
+const struct stats_layout stats_channel_layout = {
+	channel_keys, sizeof(channel_keys)
+};
+
+/* The widest ring: a vhost's channel keys, depths and two io values. */
+#define WIDTH_MAX	(sizeof(channel_keys) + DEPTH_N + 2)
+
+const char *
+stats_name(enum msg_stat s)
+{
+	return s < STAT_MSG_N ? names[s] : "";
+}
+
+/* ---- rate rings -------------------------------------------------------- */
+
+void
+rate_ring_push(struct rate_ring **rp, size_t width, double t,
+    const uint64_t *v)
+{
+	struct rate_ring *r = *rp;
+
+	if (r == NULL) {
+		r = xcalloc(1, sizeof(*r) + RATE_SAMPLES * width *
+		    sizeof(r->v[0]));
+		r->width = (uint16_t)width;
+		*rp = r;
+	}
+	r->t[r->next] = t;
+	memcpy(&r->v[(size_t)r->next * r->width], v, r->width *
+	    sizeof(r->v[0]));
+	r->next = (uint8_t)((r->next + 1) % RATE_SAMPLES);
+	if (r->n < RATE_SAMPLES)
+		r->n++;
+}
+
+double
+rate_ring_rate(const struct rate_ring *r, size_t i)
+{
+	size_t newest, oldest;
+	double dt;
+	int64_t dv;
+
+	if (r == NULL || r->n < 2 || i >= r->width)
+		return 0.0;
+	newest = (r->next + RATE_SAMPLES - 1) % RATE_SAMPLES;
+	oldest = (r->next + RATE_SAMPLES - r->n) % RATE_SAMPLES;
+	if ((dt = r->t[newest] - r->t[oldest]) <= 0.0)
+		return 0.0;
+	/* Two's complement: a depth that went down gives a negative rate. */
+	dv = (int64_t)(r->v[newest * r->width + i] -
+	    r->v[oldest * r->width + i]);
+	return (double)dv / dt;
+}
+
+void
+rate_ring_free(struct rate_ring **rp)
+{
+	free(*rp);
+	*rp = NULL;
+}
+
+void
+stats_histogram_observe(struct stats_histogram *h, double v)
+{
+	size_t i = 0;
+
+	while (i < h->nbounds && v > h->bounds[i])
+		i++;
+	if (i < h->nbounds)
+		h->bucket[i]++;
+	h->count++;
+	h->sum += v;
+}
+
+bool
+stats_active(const struct msg_counters *c)
+{
+	for (size_t i = 0; i < STAT_MSG_N; i++)
+		if (c->v[i] != 0)
+			return true;
+	return false;
+}
+
+/* ---- sampling ---------------------------------------------------------- */
+
+/*
+ * An object's first sample: counters start at zero when it is made, so
+ * the tick before saw zeros; depths are taken as they are (rate 0 until
+ * the next tick).
+ */
+static void
+push(struct rate_ring **rp, size_t width, size_t ncounters, double prev,
+    double now, const uint64_t *v)
+{
+	if (*rp == NULL && prev < now) {
+		uint64_t seed[WIDTH_MAX];
+
+		memcpy(seed, v, width * sizeof(v[0]));
+		memset(seed, 0, ncounters * sizeof(v[0]));
+		rate_ring_push(rp, width, prev, seed);
+	}
+	rate_ring_push(rp, width, now, v);
+}
+
+static size_t
+gather(uint64_t *v, const struct stats_layout *l, const struct msg_counters *c)
+{
+	for (size_t i = 0; i < l->n; i++)
+		v[i] = c->v[l->keys[i]];
+	return l->n;
+}
+
+static void
+tick_queue(struct queue *q, double prev, double now, uint64_t *depth)
+{
+	uint64_t v[WIDTH_MAX];
+	size_t n;
+
+	depth[DEPTH_READY] += queue_ready(q);
+	depth[DEPTH_UNACKED] += q->unacked;
+	if (q->rates == NULL && !stats_active(&q->stats) &&
+	    queue_ready(q) == 0 && q->unacked == 0)
+		return;		/* never used: no ring, no work */
+	n = gather(v, &stats_queue_layout, &q->stats);
+	v[n + DEPTH_MESSAGES] = queue_ready(q) + q->unacked;
+	v[n + DEPTH_READY] = queue_ready(q);
+	v[n + DEPTH_UNACKED] = q->unacked;
+	push(&q->rates, n + DEPTH_N, n, prev, now, v);
+}
+
+static void
+tick_vhost(struct vhost *vh, double prev, double now, uint64_t *total)
+{
+	uint64_t v[WIDTH_MAX], depth[DEPTH_N] = { 0 };
+	size_t n;
+	void *p;
+
+	for (size_t i = 0; hmap_next(&vh->queues, &i, &p);)
+		tick_queue(p, prev, now, depth);
+	for (size_t i = 0; hmap_next(&vh->exchanges, &i, &p);) {
+		struct exchange *ex = p;
+
+		if (ex->rates == NULL && !stats_active(&ex->stats))
+			continue;
+		n = gather(v, &stats_exchange_layout, &ex->stats);
+		push(&ex->rates, n, n, prev, now, v);
+	}
+	depth[DEPTH_MESSAGES] = depth[DEPTH_READY] + depth[DEPTH_UNACKED];
+	for (size_t k = 0; k < DEPTH_N; k++)
+		total[k] += depth[k];
+	n = gather(v, &stats_channel_layout, &vh->stats);
+	memcpy(&v[n], depth, sizeof(depth));
+	v[n + DEPTH_N] = vh->io[STAT_RECV_OCT];
+	v[n + DEPTH_N + 1] = vh->io[STAT_SEND_OCT];
+	push(&vh->rates, n + DEPTH_N + 2, n, prev, now, v);
+}
+
+static void
+io_counts(const struct conn *c, uint64_t *v)
+{
+	v[STAT_RECV_OCT] = c->io.recv_oct;
+	v[STAT_RECV_CNT] = c->io.recv_cnt;
+	v[STAT_SEND_OCT] = c->io.sent_oct;
+	v[STAT_SEND_CNT] = c->io.sent_cnt;
+}
+
+void
+stats_fold_conn(struct conn *c)
+{
+	struct broker_stats *s = &c->b->stats;
+	uint64_t v[STAT_IO_N];
+
+	io_counts(c, v);
+	for (size_t k = 0; k < STAT_IO_N; k++) {
+		uint64_t d = v[k] - c->io_folded[k];
+
+		if (c->vh != NULL)
+			c->vh->io[k] += d;
+		s->io[k] += d;
+		c->io_folded[k] = v[k];
+	}
+}
+
+static void
+tick_conn(struct conn *c, double prev, double now)
+{
+	uint64_t v[WIDTH_MAX];
+	size_t n;
+
+	if (c->state == CONN_DEAD)
+		return;
+	stats_fold_conn(c);
+	io_counts(c, v);
+	push(&c->rates, STAT_IO_N, STAT_IO_N, prev, now, v);
+	for (uint32_t i = 0; i < c->chans_cap; i++) {
+		struct chan *ch = c->chans[i];
+
+		if (ch == NULL ||
+		    (ch->rates == NULL && !stats_active(&ch->stats)))
+			continue;
+		n = gather(v, &stats_channel_layout, &ch->stats);
+		push(&ch->rates, n, n, prev, now, v);
+	}
+}
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* struct broker's churn counters in enum stat_churn's order. */
+void
+stats_churn(const struct broker *b, uint64_t *v)
+{
+	v[CHURN_CHANNEL_CLOSED] = b->churn.channel_closed;
+	v[CHURN_CHANNEL_CREATED] = b->churn.channel_created;
+	v[CHURN_CONNECTION_CLOSED] = b->churn.connection_closed;
+	v[CHURN_CONNECTION_CREATED] = b->churn.connection_created;
+	v[CHURN_QUEUE_CREATED] = b->churn.queue_created;
+	v[CHURN_QUEUE_DECLARED] = b->churn.queue_declared;
+	v[CHURN_QUEUE_DELETED] = b->churn.queue_deleted;
+}
+
+void
+stats_tick(struct broker *b)
+{
+	struct broker_stats *s = &b->stats;
+	double now = b->loop != NULL ? ev_now(b->loop) : mono();
+	double prev = s->last_tick, t0 = mono();
+	uint64_t v[WIDTH_MAX], depth[DEPTH_N] = { 0 };
+	size_t n;
+	void *p;
+
+	if (prev == 0.0 || prev >= now)
+		prev = now;
+	for (struct conn *c = b->conns; c != NULL; c = c->next)
+		tick_conn(c, prev, now);
+	for (size_t i = 0; hmap_next(&b->vhosts, &i, &p);)
+		tick_vhost(p, prev, now, depth);
+	stats_churn(b, s->churn);
+	n = gather(v, &stats_channel_layout, &s->msg);
+	push(&s->msg_rates, n, n, prev, now, v);
+	push(&s->churn_rates, CHURN_N, CHURN_N, prev, now, s->churn);
+	memcpy(s->depth, depth, sizeof(depth));
+	push(&s->depth_rates, DEPTH_N, 0, prev, now, depth);
+	s->last_tick = now;
+	s->tick_seconds = mono() - t0;
+}
+
+static void
+on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	stats_tick(ev_userdata(loop));
+}
+
+/* Seconds: 100 us to 10 s, about three steps a decade. */
+static const double commit_bounds[] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 10,
+};
+/* Store operations per commit. */
+static const double batch_bounds[] = {
+	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
+};
+
+void
+stats_init(struct broker *b)
+{
+	struct broker_stats *s = &b->stats;
+	double interval = (double)b->cfg.collect_statistics_interval / 1000.0;
+
+	s->commit_seconds.bounds = commit_bounds;
+	s->commit_seconds.nbounds = sizeof(commit_bounds) /
+	    sizeof(commit_bounds[0]);
+	s->commit_batch.bounds = batch_bounds;
+	s->commit_batch.nbounds = sizeof(batch_bounds) /
+	    sizeof(batch_bounds[0]);
+	ev_timer_init(&s->tick, on_tick, interval, interval);
+	if (b->loop != NULL)
+		s->started = s->last_tick = ev_now(b->loop);
+}
+
+void
+stats_start(struct broker *b)
+{
+	ev_timer_start(b->loop, &b->stats.tick);
+}
+
+void
+stats_free(struct broker *b)
+{
+	struct broker_stats *s = &b->stats;
+
+	if (b->loop != NULL)
+		ev_timer_stop(b->loop, &s->tick);
+	rate_ring_free(&s->msg_rates);
+	rate_ring_free(&s->churn_rates);
+	rate_ring_free(&s->depth_rates);
+}
+
+void
+stats_commit(struct broker *b, double seconds, size_t ops)
+{
+	stats_histogram_observe(&b->stats.commit_seconds, seconds);
+	stats_histogram_observe(&b->stats.commit_batch, (double)ops);
+}

@@ -1,0 +1,175 @@
+/*
+ * Message counters and their rates (compat: the management API's
+ * message_stats, churn_rates and *_details, and the counters of RabbitMQ's
+ * Prometheus plugin). Counting costs one plain increment per object an
+ * event touches (queue, exchange, channel, vhost, broker): no lock, no
+ * allocation, no lookup. Rates come from one timer: every
+ * collect-statistics-interval it samples the counters of every object that
+ * has had activity into a small ring (rate_ring), and a rate is the change
+ * between the oldest and the newest sample over the time between them, a
+ * sliding window of RATE_SAMPLES samples.
+ */
+#ifndef WARREN_SERVER_STATS_H
+#define WARREN_SERVER_STATS_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct broker;
+
+/* Message events, named as RabbitMQ's message_stats keys. */
+enum msg_stat {
+	STAT_PUBLISH,		/* channel: taken; queue: routed into it */
+	STAT_PUBLISH_IN,	/* exchange: published into it */
+	STAT_PUBLISH_OUT,	/* exchange: routed from it to a queue */
+	STAT_CONFIRM,		/* publisher confirms (basic.ack) sent */
+	STAT_DELIVER,		/* basic.deliver, manual ack */
+	STAT_DELIVER_NO_ACK,	/* basic.deliver, no-ack */
+	STAT_GET,		/* basic.get-ok, manual ack */
+	STAT_GET_NO_ACK,	/* basic.get-ok, no-ack */
+	STAT_GET_EMPTY,		/* basic.get-empty */
+	STAT_REDELIVER,		/* deliveries and gets with redelivered set */
+	STAT_ACK,		/* deliveries acknowledged */
+	STAT_RETURN_UNROUTABLE,	/* mandatory, routed nowhere: basic.return */
+	STAT_DROP_UNROUTABLE,	/* not mandatory, routed nowhere: dropped */
+	STAT_ROUTED,		/* routed to at least one queue (Prometheus) */
+	STAT_RECEIVED_CONFIRM,	/* published on a channel in confirm mode */
+	STAT_MSG_N
+};
+
+struct msg_counters {
+	uint64_t	v[STAT_MSG_N];
+};
+
+/* Socket traffic of a connection (server/io.h counts it). */
+enum stat_io {
+	STAT_RECV_OCT,		/* bytes read */
+	STAT_RECV_CNT,		/* reads that returned bytes */
+	STAT_SEND_OCT,		/* bytes written */
+	STAT_SEND_CNT,		/* writes that took bytes */
+	STAT_IO_N
+};
+
+/* Churn (compat: the overview's churn_rates). */
+enum stat_churn {
+	CHURN_CHANNEL_CLOSED,
+	CHURN_CHANNEL_CREATED,
+	CHURN_CONNECTION_CLOSED,
+	CHURN_CONNECTION_CREATED,
+	CHURN_QUEUE_CREATED,
+	CHURN_QUEUE_DECLARED,
+	CHURN_QUEUE_DELETED,
+	CHURN_N
+};
+
+/* Queue depth, sampled for messages*_details. */
+enum stat_depth {
+	DEPTH_MESSAGES,
+	DEPTH_READY,
+	DEPTH_UNACKED,
+	DEPTH_N
+};
+
+/*
+ * The window: 12 samples, a minute at RabbitMQ's default 5 s interval
+ * (and what the UI's lengths_age=60&lengths_incr=5 asks for).
+ */
+#define RATE_SAMPLES	12
+
+/*
+ * The samples of one object: width values each. Made at the first tick
+ * that sees the object active, freed with it; idle objects have none.
+ */
+struct rate_ring {
+	uint16_t	 width;
+	uint8_t		 next;		/* slot of the next sample */
+	uint8_t		 n;		/* samples held, <= RATE_SAMPLES */
+	double		 t[RATE_SAMPLES];
+	uint64_t	 v[];		/* [RATE_SAMPLES][width] */
+};
+
+/* Records v[0..width) taken at t; *rp is made on first use. */
+void	rate_ring_push(struct rate_ring **rp, size_t width, double t,
+	    const uint64_t *v);
+/*
+ * Value i's change per second over the window (newest minus oldest
+ * sample); 0 with fewer than two samples. Values may go down (depths).
+ */
+double	rate_ring_rate(const struct rate_ring *r, size_t i);
+void	rate_ring_free(struct rate_ring **rp);
+
+/* A Prometheus histogram with fixed bounds (le), cumulative on output. */
+#define STATS_HIST_MAX	16
+struct stats_histogram {
+	const double	*bounds;	/* ascending; +Inf is implicit */
+	size_t		 nbounds;
+	uint64_t	 bucket[STATS_HIST_MAX];	/* per bound, not summed */
+	uint64_t	 count;
+	double		 sum;
+};
+void	stats_histogram_observe(struct stats_histogram *h, double v);
+
+/* What the broker keeps for everything together (struct broker's stats). */
+struct broker_stats {
+	struct msg_counters	 msg;		/* every vhost, ever */
+	struct rate_ring	*msg_rates;
+	uint64_t		 churn[CHURN_N];	/* b->churn at the last tick */
+	struct rate_ring	*churn_rates;
+	uint64_t		 io[STAT_IO_N];	/* closed + folded connections */
+	struct rate_ring	*depth_rates;	/* queue_totals */
+	uint64_t		 depth[DEPTH_N];	/* at the last tick */
+	/* Logins (compat: rabbitmq_auth_attempts_*), by protocol. */
+	uint64_t		 auth_ok[2], auth_failed[2];	/* AMQP, HTTP */
+	/* warren's own: the store's group commits. */
+	struct stats_histogram	 commit_seconds;
+	struct stats_histogram	 commit_batch;
+	ev_timer		 tick;
+	double			 started;	/* ev_now at start, for uptime */
+	double			 last_tick;	/* ev_now of the last sample */
+	double			 tick_seconds;	/* the last tick's cost */
+};
+
+#define STATS_AUTH_AMQP	0
+#define STATS_AUTH_HTTP	1
+
+/* Sets up the counters; stats_start starts the sampling timer. */
+void	stats_init(struct broker *b);
+void	stats_start(struct broker *b);
+void	stats_free(struct broker *b);
+/* Takes one sample of every active object now (the timer's work). */
+void	stats_tick(struct broker *b);
+/*
+ * Folds a connection's socket counters into its vhost and the broker
+ * (at every tick and when it closes), so those outlive it.
+ */
+struct conn;
+void	stats_fold_conn(struct conn *c);
+/* b->churn's counters into v[CHURN_N], in enum stat_churn's order. */
+void	stats_churn(const struct broker *b, uint64_t *v);
+/* One store commit of ops ops that took seconds. */
+void	stats_commit(struct broker *b, double seconds, size_t ops);
+
+/* Whether an object's counters show any activity (message_stats shown). */
+bool	stats_active(const struct msg_counters *c);
+
+/*
+ * The message_stats keys each kind of object carries (compat: as RabbitMQ
+ * 3.10 shows them, in its alphabetical order; deliver_get is derived), and
+ * the order of the first values of its rate ring. A queue's ring holds
+ * its DEPTH_N depths after them; a vhost's its depths, then recv_oct and
+ * send_oct; a connection's holds its STAT_IO_N socket counters only.
+ */
+struct stats_layout {
+	const uint8_t	*keys;		/* enum msg_stat */
+	uint8_t		 n;
+};
+extern const struct stats_layout stats_queue_layout;
+extern const struct stats_layout stats_exchange_layout;
+/* Channels, vhosts and the overview. */
+extern const struct stats_layout stats_channel_layout;
+/* A key's name in message_stats ("publish"). */
+const char *stats_name(enum msg_stat s);
+
+#endif /* WARREN_SERVER_STATS_H */
