@@ -9,6 +9,7 @@
 
 #include "admin/api_list.h"
 #include "admin/http.h"
+#include "admin/prometheus.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "server/auth.h"
@@ -533,6 +534,15 @@ api_handle(struct broker *b, const struct http_request *req,
 	const struct api_route *r;
 	struct api_ctx ctx;
 
+	/*
+	 * compat: RabbitMQ serves metrics on its Prometheus port only, with
+	 * no credentials; warren serves them here too, the same way (they
+	 * are on that port for anyone already).
+	 */
+	if (prometheus_path(req)) {
+		prometheus_handle(b, req, resp);
+		return;
+	}
 	if ((r = dispatch(&ctx, b, req, resp)) == NULL)
 		return;
 	r->handler(&ctx);
@@ -547,6 +557,8 @@ api_check_head(struct broker *b, const struct http_request *req,
 {
 	struct api_ctx ctx;
 
+	if (prometheus_path(req))
+		return prometheus_check_head(b, req, resp);
 	if (dispatch(&ctx, b, req, resp) == NULL)
 		return false;
 	http_response_reset(resp);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "admin/api.h"
+#include "admin/api_stats.h"
 #include "lib/json.h"
 #include "server/auth.h"
 #include "server/broker.h"
@@ -32,7 +33,6 @@ api_whoami(struct api_ctx *ctx)
 
 struct totals {
 	uint64_t	connections, channels, consumers, exchanges, queues;
-	uint64_t	ready, unacked;		/* messages in those queues */
 };
 
 /*
@@ -60,8 +60,6 @@ count(struct api_ctx *ctx, struct totals *t)
 			const struct queue *q = v;
 
 			t->consumers += q->nconsumers;
-			t->ready += queue_ready(q);
-			t->unacked += q->unacked;
 		}
 	}
 	for (struct conn *c = ctx->b->conns; c != NULL; c = c->next) {
@@ -73,31 +71,6 @@ count(struct api_ctx *ctx, struct totals *t)
 		t->connections++;
 		t->channels += c->nchans;
 	}
-}
-
-static void
-churn(struct json_writer *w, const struct broker_churn *c)
-{
-	const struct {
-		const char	*name;
-		uint64_t	 v;
-	} f[] = {
-		{ "channel_closed", c->channel_closed },
-		{ "channel_created", c->channel_created },
-		{ "connection_closed", c->connection_closed },
-		{ "connection_created", c->connection_created },
-		{ "queue_created", c->queue_created },
-		{ "queue_declared", c->queue_declared },
-		{ "queue_deleted", c->queue_deleted },
-	};
-
-	json_w_begin_object(w);
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		json_w_keyc(w, f[i].name);
-		json_w_uint(w, f[i].v);
-		/* integrator: "<name>_details":{"rate"} (mgmt-stats). */
-	}
-	json_w_end_object(w);
 }
 
 /*
@@ -117,8 +90,8 @@ api_overview(struct api_ctx *ctx)
 	count(ctx, &t);
 	w = api_json_begin(ctx);
 	json_w_begin_object(w);
-	json_w_keyc(w, "churn_rates");
-	churn(w, &b->churn);
+	/* "churn_rates": counts with their rates. */
+	api_stats_churn_rates(w, b);
 	json_w_keyc(w, "cluster_name");
 	json_w_stringc(w, b->cluster_name);
 	json_w_keyc(w, "contexts");
@@ -137,10 +110,8 @@ api_overview(struct api_ctx *ctx)
 	api_write_listeners(b, w);
 	json_w_keyc(w, "management_version");
 	json_w_stringc(w, PACKAGE_VERSION);
-	/* integrator: message_stats (mgmt-stats); none are made up here. */
-	json_w_keyc(w, "message_stats");
-	json_w_begin_object(w);
-	json_w_end_object(w);
+	/* "message_stats": {} before any traffic. */
+	api_stats_overview_message_stats(w, ctx);
 	json_w_keyc(w, "node");
 	json_w_stringc(w, b->node_name);
 	json_w_keyc(w, "object_totals");
@@ -160,16 +131,8 @@ api_overview(struct api_ctx *ctx)
 	json_w_stringc(w, "warren");
 	json_w_keyc(w, "product_version");
 	json_w_stringc(w, PACKAGE_VERSION);
-	json_w_keyc(w, "queue_totals");
-	json_w_begin_object(w);
-	json_w_keyc(w, "messages");
-	json_w_uint(w, t.ready + t.unacked);
-	json_w_keyc(w, "messages_ready");
-	json_w_uint(w, t.ready);
-	json_w_keyc(w, "messages_unacknowledged");
-	json_w_uint(w, t.unacked);
-	/* integrator: messages*_details rates (mgmt-stats). */
-	json_w_end_object(w);
+	/* "queue_totals", with messages*_details rates. */
+	api_stats_overview_queue_totals(w, ctx);
 	json_w_keyc(w, "rabbitmq_version");
 	json_w_stringc(w, PACKAGE_VERSION);
 	json_w_keyc(w, "rates_mode");

@@ -13,6 +13,7 @@
 
 #include "admin/api.h"
 #include "admin/api_list.h"
+#include "admin/api_stats.h"
 #include "lib/json.h"
 #include "protocol/utf8.h"
 #include "server/auth.h"
@@ -37,16 +38,6 @@ visible(const struct api_ctx *ctx, const struct vhost *vh)
 static void
 write_vhost(struct json_writer *w, const struct vhost *vh)
 {
-	uint64_t ready = 0, unacked = 0;
-	size_t i = 0;
-	void *v;
-
-	while (hmap_next(&vh->queues, &i, &v)) {
-		const struct queue *q = v;
-
-		ready += queue_ready(q);
-		unacked += q->unacked;
-	}
 	json_w_begin_object(w);
 	json_w_keyc(w, "name");
 	json_w_stringc(w, vh->name);
@@ -66,12 +57,8 @@ write_vhost(struct json_writer *w, const struct vhost *vh)
 	json_w_stringc(w, "classic");
 	json_w_keyc(w, "tracing");
 	json_w_bool(w, false);
-	json_w_keyc(w, "messages");
-	json_w_uint(w, ready + unacked);
-	json_w_keyc(w, "messages_ready");
-	json_w_uint(w, ready);
-	json_w_keyc(w, "messages_unacknowledged");
-	json_w_uint(w, unacked);
+	/* message_stats, messages* with rates, recv_oct and send_oct. */
+	api_stats_vhost(w, vh);
 	json_w_end_object(w);
 }
 

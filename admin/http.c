@@ -552,8 +552,17 @@ int
 http_query_param(const struct http_request *req, const char *name,
     char *out, size_t outlen, size_t *len)
 {
+	size_t pos = 0;
+
+	return http_query_next(req, name, &pos, out, outlen, len);
+}
+
+int
+http_query_next(const struct http_request *req, const char *name,
+    size_t *pos, char *out, size_t outlen, size_t *len)
+{
 	struct proto_str q = req->query;
-	size_t i = 0, nlen = strlen(name);
+	size_t i = *pos, nlen = strlen(name);
 
 	while (i < q.len) {
 		size_t s = i, e, eq, k, j, n;
@@ -587,8 +596,10 @@ http_query_param(const struct http_request *req, const char *name,
 		out[n] = '\0';
 		if (len != NULL)
 			*len = n;
+		*pos = i;
 		return 1;
 	}
+	*pos = i;
 	return 0;
 }
 
@@ -611,6 +622,7 @@ http_response_reset(struct http_response *r)
 	r->location = NULL;
 	r->authenticate = false;
 	r->close = false;
+	r->content_type = NULL;
 }
 
 int
@@ -701,7 +713,9 @@ http_response_write(const struct http_response *r,
 	if (framed)
 		ok = ok && put(out, "cache-control: no-cache\r\n");
 	if (framed && blen > 0)
-		ok = ok && put(out, "content-type: application/json\r\n");
+		ok = ok && put(out, "content-type: %s\r\n",
+		    r->content_type != NULL ? r->content_type :
+		    "application/json");
 	if (framed)
 		ok = ok && put(out, "content-length: %zu\r\n", blen);
 	if (date[0] != '\0')

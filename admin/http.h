@@ -126,6 +126,12 @@ bool	http_header(const struct http_request *req, const char *name,
  */
 int	http_query_param(const struct http_request *req, const char *name,
 	    char *out, size_t outlen, size_t *len);
+/*
+ * The same for repeated parameters ("family=a&family=b"): the next one at
+ * or after *pos (start with 0), which is moved past it.
+ */
+int	http_query_next(const struct http_request *req, const char *name,
+	    size_t *pos, char *out, size_t outlen, size_t *len);
 
 struct http_response {
 	int		 status;	/* 0 until someone answers */
@@ -135,6 +141,7 @@ struct http_response {
 	bool		 authenticate;	/* WWW-Authenticate: Basic (a 401) */
 	bool		 close;		/* close the connection after it */
 	bool		 authenticated;	/* the request's credentials passed */
+	const char	*content_type;	/* static; NULL: application/json */
 };
 
 void	http_response_init(struct http_response *r, size_t body_max);

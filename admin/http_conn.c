@@ -13,6 +13,7 @@
 #include "lib/xmalloc.h"
 #include "server/broker.h"
 #include "server/tls.h"
+#include "admin/prometheus.h"
 
 #define LINGER_TIME	2.0		/* seconds to drain before closing */
 #define LINGER_MAX	(1u << 20)	/* bytes drained at most */
@@ -59,8 +60,8 @@ address_full(struct broker *b, const struct sockaddr_storage *peer)
 	return false;
 }
 
-struct http_conn *
-http_conn_new(struct broker *b, int fd, bool tls)
+static struct http_conn *
+conn_new(struct broker *b, int fd, bool tls, bool metrics)
 {
 	struct sockaddr_storage peer;
 	struct http_conn *h;
@@ -88,6 +89,7 @@ http_conn_new(struct broker *b, int fd, bool tls)
 	}
 	h = xcalloc(1, sizeof(*h));
 	h->b = b;
+	h->metrics = metrics;
 	h->peer = peer;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	/*
@@ -118,6 +120,18 @@ http_conn_new(struct broker *b, int fd, bool tls)
 	log_debug("admin %s: accepted", h->name);
 	run(h);
 	return h;
+}
+
+struct http_conn *
+http_conn_new(struct broker *b, int fd, bool tls)
+{
+	return conn_new(b, fd, tls, false);
+}
+
+bool
+http_conn_accept_metrics(struct broker *b, int fd)
+{
+	return conn_new(b, fd, false, true) != NULL;
 }
 
 bool
@@ -288,7 +302,8 @@ step(struct http_conn *h)
 		h->head_checked = true;
 		h->req.peer = h->peer;
 		http_response_init(&resp, API_RESPONSE_MAX);
-		if (!api_check_head(h->b, &h->req, &resp)) {
+		if (h->metrics ? !prometheus_serve_head(h->b, &h->req, &resp) :
+		    !api_check_head(h->b, &h->req, &resp)) {
 			/* The body is not read, so the stream is lost: close. */
 			respond(h, &resp, &h->req, true, "refused before body");
 			http_response_free(&resp);
@@ -314,7 +329,10 @@ step(struct http_conn *h)
 	}
 	h->req.peer = h->peer;
 	http_response_init(&resp, API_RESPONSE_MAX);
-	api_handle(h->b, &h->req, &resp);
+	if (h->metrics)
+		prometheus_serve(h->b, &h->req, &resp);
+	else
+		api_handle(h->b, &h->req, &resp);
 	if (resp.authenticated)
 		h->authed = true;
 	log_debug("admin %s: %.*s %.*s: %d", h->name, PSTR(h->req.method_name),

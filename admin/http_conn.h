@@ -53,6 +53,7 @@ struct http_conn {
 	bool			 authed;	/* a request's credentials passed */
 	bool			 close_after;	/* close once out is written */
 	bool			 lingering;	/* written, draining until close */
+	bool			 metrics;	/* the metrics listener's */
 	char			 close_reason[64];
 };
 
@@ -66,6 +67,8 @@ struct http_conn *http_conn_new(struct broker *b, int fd, bool tls);
 /* The listeners' accept callbacks (server/listener.h): http_conn_new. */
 bool	http_conn_accept(struct broker *b, int fd);
 bool	http_conn_accept_tls(struct broker *b, int fd);
+/* The --prometheus-port listener's: serves the metrics paths only. */
+bool	http_conn_accept_metrics(struct broker *b, int fd);
 /* Writes a queued answer; called from the prepare step, after COMMIT. */
 void	http_conn_flush(struct http_conn *h);
 /* Closes the socket and frees the connection now. */

@@ -1081,6 +1081,25 @@ json_w_double(struct json_writer *w, double v)
 }
 
 void
+json_w_fixed(struct json_writer *w, double v, int decimals)
+{
+	char	tmp[64];
+	int	n;
+
+	if (!isfinite(v) || v >= 1e18 || v <= -1e18) {
+		json_w_null(w);
+		return;
+	}
+	if (!value_prefix(w))
+		return;
+	n = snprintf(tmp, sizeof(tmp), "%.*f", decimals, v);
+	/* "-0.0" from a tiny negative reads as a sign error. */
+	if (n > 1 && tmp[0] == '-' && strtod(tmp, NULL) == 0.0)
+		n = snprintf(tmp, sizeof(tmp), "%.*f", decimals, 0.0);
+	put(w, tmp, (size_t)n);
+}
+
+void
 json_w_bool(struct json_writer *w, bool v)
 {
 	if (value_prefix(w))

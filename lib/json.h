@@ -120,6 +120,11 @@ void	json_w_uint(struct json_writer *w, uint64_t v);
 /* Round-tripping decimal form; NaN and infinities are written as null. */
 void	json_w_double(struct json_writer *w, double v);
 void	json_w_bool(struct json_writer *w, bool v);
+/*
+ * v with exactly decimals digits after the point ("0.0", "12.5"): a JSON
+ * number that float-typed decoders take as one; null when not finite.
+ */
+void	json_w_fixed(struct json_writer *w, double v, int decimals);
 void	json_w_null(struct json_writer *w);
 /*
  * One complete value already written as JSON text by a json_writer (a

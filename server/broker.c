@@ -508,6 +508,29 @@ broker_init_test(struct broker *b, struct ev_loop *loop)
 	vhost_create(b, "/");
 }
 
+/*
+ * compat: RabbitMQ's prometheus.tcp.port, bound like the admin API, on
+ * the same loop and connection limits.
+ */
+static void
+start_prometheus(struct broker *b)
+{
+	char line[32];
+	int port;
+
+	if ((port = config_prometheus_port(&b->cfg)) == -1)
+		return;
+	if ((b->prometheus = listener_new(b, b->cfg.bind, port)) == NULL)
+		fatalx("cannot listen on %s:%d", b->cfg.bind, port);
+	b->prometheus->accept = b->admin_ops->accept_metrics;
+	snprintf(line, sizeof(line), "%d\n", b->prometheus->port);
+	if (write_file_atomic(b->cfg.data_dir, "warrend.prometheus-port",
+	    line) == -1)
+		fatal("%s/warrend.prometheus-port", b->cfg.data_dir);
+	log_info("broker: serving Prometheus metrics on %s:%d", b->cfg.bind,
+	    b->prometheus->port);
+}
+
 /* The HTTP admin API's listener (admin/http_conn.c). */
 static void
 start_admin(struct broker *b)
@@ -527,6 +550,7 @@ start_admin(struct broker *b)
 		fatal("%s/warrend.admin-port", b->cfg.data_dir);
 	log_info("broker: serving the HTTP admin API on %s:%d", b->cfg.bind,
 	    b->admin->port);
+	start_prometheus(b);
 	/* compat: RabbitMQ's management.ssl.*, with the amqps certificate. */
 	if ((port = config_admin_tls_port(&b->cfg)) == -1)
 		return;
@@ -595,6 +619,8 @@ broker_shutdown(struct broker *b, const char *reason)
 		listener_stop(b->amqps);
 	if (b->admin_tls)
 		listener_stop(b->admin_tls);
+	if (b->prometheus)
+		listener_stop(b->prometheus);
 	if (b->admin) {
 		listener_stop(b->admin);
 		b->admin_ops->shutdown(b);
@@ -652,6 +678,12 @@ broker_free(struct broker *b)
 	if (b->admin_tls) {
 		listener_free(b->admin_tls);
 		snprintf(path, sizeof(path), "%s/warrend.admin-tls-port",
+		    b->cfg.data_dir);
+		unlink(path);
+	}
+	if (b->prometheus) {
+		listener_free(b->prometheus);
+		snprintf(path, sizeof(path), "%s/warrend.prometheus-port",
 		    b->cfg.data_dir);
 		unlink(path);
 	}

@@ -107,6 +107,8 @@ struct broker_admin_ops {
 	bool	(*accept)(struct broker *b, int fd);
 	/* The same for the HTTPS listener. */
 	bool	(*accept_tls)(struct broker *b, int fd);
+	/* The same for the Prometheus listener (metrics paths only). */
+	bool	(*accept_metrics)(struct broker *b, int fd);
 	/* Writes what a woken struct http_conn (broker_wake_http) queued. */
 	void	(*flush)(void *h);
 	/* Broker shutdown: every admin connection closes on the next turn. */

@@ -20,6 +20,7 @@ flush_http(void *h)
 static const struct broker_admin_ops admin_ops = {
 	.accept = http_conn_accept,
 	.accept_tls = http_conn_accept_tls,
+	.accept_metrics = http_conn_accept_metrics,
 	.flush = flush_http,
 	.shutdown = http_conn_shutdown,
 	.close_all = http_conn_close_all,

@@ -280,7 +280,8 @@ broker_start(const struct opts *o, struct broker *b)
 		}
 		signal(SIGPIPE, SIG_DFL);
 		execl(o->warrend, o->warrend, "--port", "0", "--admin-port",
-		    "0", "--bind", "127.0.0.1", "--data-dir", o->dir,
+		    "0", "--prometheus-port", "none", "--bind", "127.0.0.1",
+		    "--data-dir", o->dir,
 		    (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", o->warrend, strerror(errno));
 		_exit(127);

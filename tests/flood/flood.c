@@ -267,7 +267,7 @@ start_broker(struct flood *f)
 			close(fd);
 		}
 		execl(f->warrend, f->warrend, "--port", "0", "--admin-port",
-		    "0", "--data-dir", f->dir, "--handshake-timeout", tstr,
+		    "0", "--prometheus-port", "none", "--data-dir", f->dir, "--handshake-timeout", tstr,
 		    "--durability", "os", "--log-level", "warn",
 		    (char *)NULL);
 		fprintf(stderr, "exec %s: %s\n", f->warrend, strerror(errno));

@@ -133,6 +133,7 @@ spawn(struct hbroker *b, const char *const *extra, bool append_log)
 {
 	const char	*warrend;
 	char		 portfile[300], logfile[300], adminfile[300];
+	char		 promfile[300];
 	const char	*argv[64];
 	int		 argc = 0, st, port;
 	long		 deadline;
@@ -142,6 +143,8 @@ spawn(struct hbroker *b, const char *const *extra, bool append_log)
 	snprintf(portfile, sizeof(portfile), "%s/warrend.port", b->dir);
 	snprintf(logfile, sizeof(logfile), "%s/stderr.log", b->dir);
 	snprintf(adminfile, sizeof(adminfile), "%s/warrend.admin-port",
+	    b->dir);
+	snprintf(promfile, sizeof(promfile), "%s/warrend.prometheus-port",
 	    b->dir);
 
 	argv[argc++] = warrend;
@@ -153,6 +156,9 @@ spawn(struct hbroker *b, const char *const *extra, bool append_log)
 	argv[argc++] = "127.0.0.1";
 	/* Parallel tests never meet on 15672; extra may set another. */
 	argv[argc++] = "--admin-port";
+	argv[argc++] = "0";
+	/* Nor on 15692. */
+	argv[argc++] = "--prometheus-port";
 	argv[argc++] = "0";
 	for (; extra != NULL && *extra != NULL && argc < 62; extra++)
 		argv[argc++] = *extra;
@@ -195,6 +201,7 @@ spawn(struct hbroker *b, const char *const *extra, bool append_log)
 			b->port = port;
 			/* Written before warrend.port. */
 			b->admin_port = read_port_file(adminfile);
+			b->prometheus_port = read_port_file(promfile);
 			return;
 		}
 		if (waitpid(pid, &st, WNOHANG) == pid) {

@@ -18,6 +18,7 @@ struct hbroker {
 	char	host[64];
 	int	port;
 	int	admin_port;	/* HTTP admin API; 0: unknown (external) */
+	int	prometheus_port; /* --prometheus-port; 0: unknown (external) */
 	char	dir[256];	/* temp data dir ("" when external) */
 	bool	external;	/* WARREN_TEST_URL set */
 	int	exit_status;	/* of the last warrend reaped (hb_halt, hb_alive) */
@@ -25,8 +26,9 @@ struct hbroker {
 
 /*
  * Starts $WARREND (else "./warrend") with --port 0 --admin-port 0
- * --data-dir <mkdtemp under $TMPDIR or /tmp> [extra...] and waits
- * (<= 10 s) for DIR/warrend.port (admin_port from DIR/warrend.admin-port);
+ * --prometheus-port 0 --data-dir <mkdtemp under $TMPDIR or /tmp>
+ * [extra...] and waits (<= 10 s) for DIR/warrend.port (admin_port and
+ * prometheus_port from DIR/warrend.admin-port and .prometheus-port);
  * or, when WARREN_TEST_URL=amqp://guest:guest@HOST:PORT/
  * is set, uses that broker.  Fails the test on error.  extra is a
  * NULL-terminated list or NULL.  warrend's stderr goes to DIR/stderr.log.

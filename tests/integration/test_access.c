@@ -1927,7 +1927,7 @@ static void
 expect_start_failure(const char *text, const char *const *want)
 {
 	char		 dir[300], errbuf[8192];
-	const char	*argv[12];
+	const char	*argv[14];
 	int		 rc;
 
 	write_defs(text);
@@ -1945,7 +1945,9 @@ expect_start_failure(const char *text, const char *const *want)
 	argv[8] = defs_path;
 	argv[9] = "--admin-port";
 	argv[10] = "0";
-	argv[11] = NULL;
+	argv[11] = "--prometheus-port";
+	argv[12] = "none";
+	argv[13] = NULL;
 	rc = hb_run(argv, NULL, 0, errbuf, sizeof(errbuf));
 	cr_assert(rc != 0 && rc != -1, "warrend %s with a bad definitions "
 	    "file (status %d); stderr:\n%s", rc == -1 ? "kept running" :

@@ -558,7 +558,7 @@ static int
 run_warrend(const char *dir, const char *const *extra, char *err,
     size_t errlen)
 {
-	const char	*argv[16];
+	const char	*argv[18];
 	int		 n = 0;
 
 	argv[n++] = hb_warrend_path();
@@ -570,7 +570,9 @@ run_warrend(const char *dir, const char *const *extra, char *err,
 	argv[n++] = dir;
 	argv[n++] = "--admin-port";
 	argv[n++] = "0";
-	for (; extra != NULL && *extra != NULL && n < 15; extra++)
+	argv[n++] = "--prometheus-port";
+	argv[n++] = "none";
+	for (; extra != NULL && *extra != NULL && n < 17; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
 	return hb_run(argv, NULL, 0, err, errlen);

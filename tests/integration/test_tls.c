@@ -850,7 +850,8 @@ Test(tls, admin_tls_port_without_a_certificate_refuses_to_start)
 
 	rc = hb_run((const char *const[]){ getenv("WARREND") ?
 	    getenv("WARREND") : "./warrend", "--port", "0", "--admin-port",
-	    "0", "--admin-tls-port", "0", "--data-dir", certs, NULL }, NULL,
+	    "0", "--prometheus-port", "none", "--admin-tls-port", "0",
+	    "--data-dir", certs, NULL }, NULL,
 	    0, err, sizeof(err));
 	cr_assert_neq(rc, 0, "warrend started an HTTPS listener without "
 	    "a certificate");
