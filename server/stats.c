@@ -136,21 +136,19 @@ stats_active(const struct msg_counters *c)
 /* ---- sampling ---------------------------------------------------------- */
 
 /*
- * An object's first sample: counters start at zero when it is made, so
- * the tick before saw zeros; depths are taken as they are (rate 0 until
- * the next tick).
+ * Most rings one tick makes: making one costs an allocation (~10 us with
+ * its page faults), and a burst that wakes 10,000 idle queues at once
+ * must not stall the loop for 100 ms. The others get theirs at the next
+ * ticks; an object's rates start from its second sample.
  */
+#define NEW_RINGS_PER_TICK	256
+
 static void
-push(struct rate_ring **rp, size_t width, size_t ncounters, double prev,
+push(struct broker_stats *s, struct rate_ring **rp, size_t width,
     double now, const uint64_t *v)
 {
-	if (*rp == NULL && prev < now) {
-		uint64_t seed[WIDTH_MAX];
-
-		memcpy(seed, v, width * sizeof(v[0]));
-		memset(seed, 0, ncounters * sizeof(v[0]));
-		rate_ring_push(rp, width, prev, seed);
-	}
+	if (*rp == NULL && s->new_rings++ >= NEW_RINGS_PER_TICK)
+		return;
 	rate_ring_push(rp, width, now, v);
 }
 
@@ -163,7 +161,8 @@ gather(uint64_t *v, const struct stats_layout *l, const struct msg_counters *c)
 }
 
 static void
-tick_queue(struct queue *q, double prev, double now, uint64_t *depth)
+tick_queue(struct broker_stats *s, struct queue *q, double now,
+    uint64_t *depth)
 {
 	uint64_t v[WIDTH_MAX];
 	size_t n;
@@ -177,25 +176,26 @@ tick_queue(struct queue *q, double prev, double now, uint64_t *depth)
 	v[n + DEPTH_MESSAGES] = queue_ready(q) + q->unacked;
 	v[n + DEPTH_READY] = queue_ready(q);
 	v[n + DEPTH_UNACKED] = q->unacked;
-	push(&q->rates, n + DEPTH_N, n, prev, now, v);
+	push(s, &q->rates, n + DEPTH_N, now, v);
 }
 
 static void
-tick_vhost(struct vhost *vh, double prev, double now, uint64_t *total)
+tick_vhost(struct broker_stats *s, struct vhost *vh, double now,
+    uint64_t *total)
 {
 	uint64_t v[WIDTH_MAX], depth[DEPTH_N] = { 0 };
 	size_t n;
 	void *p;
 
 	for (size_t i = 0; hmap_next(&vh->queues, &i, &p);)
-		tick_queue(p, prev, now, depth);
+		tick_queue(s, p, now, depth);
 	for (size_t i = 0; hmap_next(&vh->exchanges, &i, &p);) {
 		struct exchange *ex = p;
 
 		if (ex->rates == NULL && !stats_active(&ex->stats))
 			continue;
 		n = gather(v, &stats_exchange_layout, &ex->stats);
-		push(&ex->rates, n, n, prev, now, v);
+		push(s, &ex->rates, n, now, v);
 	}
 	depth[DEPTH_MESSAGES] = depth[DEPTH_READY] + depth[DEPTH_UNACKED];
 	for (size_t k = 0; k < DEPTH_N; k++)
@@ -204,7 +204,7 @@ tick_vhost(struct vhost *vh, double prev, double now, uint64_t *total)
 	memcpy(&v[n], depth, sizeof(depth));
 	v[n + DEPTH_N] = vh->io[STAT_RECV_OCT];
 	v[n + DEPTH_N + 1] = vh->io[STAT_SEND_OCT];
-	push(&vh->rates, n + DEPTH_N + 2, n, prev, now, v);
+	rate_ring_push(&vh->rates, n + DEPTH_N + 2, now, v);
 }
 
 static void
@@ -234,7 +234,7 @@ stats_fold_conn(struct conn *c)
 }
 
 static void
-tick_conn(struct conn *c, double prev, double now)
+tick_conn(struct broker_stats *s, struct conn *c, double now)
 {
 	uint64_t v[WIDTH_MAX];
 	size_t n;
@@ -243,7 +243,7 @@ tick_conn(struct conn *c, double prev, double now)
 		return;
 	stats_fold_conn(c);
 	io_counts(c, v);
-	push(&c->rates, STAT_IO_N, STAT_IO_N, prev, now, v);
+	push(s, &c->rates, STAT_IO_N, now, v);
 	for (uint32_t i = 0; i < c->chans_cap; i++) {
 		struct chan *ch = c->chans[i];
 
@@ -251,7 +251,7 @@ tick_conn(struct conn *c, double prev, double now)
 		    (ch->rates == NULL && !stats_active(&ch->stats)))
 			continue;
 		n = gather(v, &stats_channel_layout, &ch->stats);
-		push(&ch->rates, n, n, prev, now, v);
+		push(s, &ch->rates, n, now, v);
 	}
 }
 
@@ -282,23 +282,23 @@ stats_tick(struct broker *b)
 {
 	struct broker_stats *s = &b->stats;
 	double now = b->loop != NULL ? ev_now(b->loop) : mono();
-	double prev = s->last_tick, t0 = mono();
+	double t0 = mono();
 	uint64_t v[WIDTH_MAX], depth[DEPTH_N] = { 0 };
 	size_t n;
 	void *p;
 
-	if (prev == 0.0 || prev >= now)
-		prev = now;
-	for (struct conn *c = b->conns; c != NULL; c = c->next)
-		tick_conn(c, prev, now);
-	for (size_t i = 0; hmap_next(&b->vhosts, &i, &p);)
-		tick_vhost(p, prev, now, depth);
+	s->new_rings = 0;
+	/* The broker's and vhosts' rings are never put off. */
 	stats_churn(b, s->churn);
 	n = gather(v, &stats_channel_layout, &s->msg);
-	push(&s->msg_rates, n, n, prev, now, v);
-	push(&s->churn_rates, CHURN_N, CHURN_N, prev, now, s->churn);
+	rate_ring_push(&s->msg_rates, n, now, v);
+	rate_ring_push(&s->churn_rates, CHURN_N, now, s->churn);
+	for (struct conn *c = b->conns; c != NULL; c = c->next)
+		tick_conn(s, c, now);
+	for (size_t i = 0; hmap_next(&b->vhosts, &i, &p);)
+		tick_vhost(s, p, now, depth);
 	memcpy(s->depth, depth, sizeof(depth));
-	push(&s->depth_rates, DEPTH_N, 0, prev, now, depth);
+	rate_ring_push(&s->depth_rates, DEPTH_N, now, depth);
 	s->last_tick = now;
 	s->tick_seconds = mono() - t0;
 }

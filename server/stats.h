@@ -129,6 +129,7 @@ struct broker_stats {
 	double			 started;	/* ev_now at start, for uptime */
 	double			 last_tick;	/* ev_now of the last sample */
 	double			 tick_seconds;	/* the last tick's cost */
+	uint32_t		 new_rings;	/* made by this tick */
 };
 
 #define STATS_AUTH_AMQP	0
