@@ -225,13 +225,13 @@ api_stats_vhost(struct json_writer *w, const struct vhost *vh)
 	    vh->rates);
 	vhost_depth(vh, d);
 	for (size_t k = 0; k < DEPTH_N; k++)
-		r[k] = rate_ring_rate(vh->rates, off + k);
+		r[k] = rate_ring_rate(vh->rates, off + 2 + k);
 	depth(w, d, r, true);
 	vhost_io(vh, io);
 	count_rate(w, "recv_oct", io[STAT_RECV_OCT],
-	    rate_ring_rate(vh->rates, off + DEPTH_N));
+	    rate_ring_rate(vh->rates, off));
 	count_rate(w, "send_oct", io[STAT_SEND_OCT],
-	    rate_ring_rate(vh->rates, off + DEPTH_N + 1));
+	    rate_ring_rate(vh->rates, off + 1));
 }
 
 void

@@ -139,17 +139,43 @@ stats_active(const struct msg_counters *c)
  * Most rings one tick makes: making one costs an allocation (~10 us with
  * its page faults), and a burst that wakes 10,000 idle queues at once
  * must not stall the loop for 100 ms. The others get theirs at the next
- * ticks; an object's rates start from its second sample.
+ * ticks.
  */
 #define NEW_RINGS_PER_TICK	256
 
+/*
+ * Records v (its first ncounters values counters, the rest gauges such as
+ * depths). A new ring starts with a sample at the tick before: counters
+ * start at zero when an object is made, so they were zero then (unless
+ * that tick put the ring off: then nothing is guessed), and gauges are
+ * taken as they are now, so a queue recovered full shows no spike. The
+ * broker's and the vhosts' rings (always) are never put off.
+ */
+static void
+push_ring(struct broker_stats *s, struct rate_ring **rp, size_t width,
+    size_t ncounters, double now, const uint64_t *v, bool always)
+{
+	if (*rp == NULL) {
+		uint64_t seed[WIDTH_MAX];
+
+		if (s->new_rings++ >= NEW_RINGS_PER_TICK && !always) {
+			s->deferred = true;
+			return;
+		}
+		if (!s->deferred_last && s->last_tick < now) {
+			memcpy(seed, v, width * sizeof(v[0]));
+			memset(seed, 0, ncounters * sizeof(v[0]));
+			rate_ring_push(rp, width, s->last_tick, seed);
+		}
+	}
+	rate_ring_push(rp, width, now, v);
+}
+
 static void
 push(struct broker_stats *s, struct rate_ring **rp, size_t width,
-    double now, const uint64_t *v)
+    size_t ncounters, double now, const uint64_t *v)
 {
-	if (*rp == NULL && s->new_rings++ >= NEW_RINGS_PER_TICK)
-		return;
-	rate_ring_push(rp, width, now, v);
+	push_ring(s, rp, width, ncounters, now, v, false);
 }
 
 static size_t
@@ -176,7 +202,7 @@ tick_queue(struct broker_stats *s, struct queue *q, double now,
 	v[n + DEPTH_MESSAGES] = queue_ready(q) + q->unacked;
 	v[n + DEPTH_READY] = queue_ready(q);
 	v[n + DEPTH_UNACKED] = q->unacked;
-	push(s, &q->rates, n + DEPTH_N, now, v);
+	push(s, &q->rates, n + DEPTH_N, n, now, v);
 }
 
 static void
@@ -195,16 +221,16 @@ tick_vhost(struct broker_stats *s, struct vhost *vh, double now,
 		if (ex->rates == NULL && !stats_active(&ex->stats))
 			continue;
 		n = gather(v, &stats_exchange_layout, &ex->stats);
-		push(s, &ex->rates, n, now, v);
+		push(s, &ex->rates, n, n, now, v);
 	}
 	depth[DEPTH_MESSAGES] = depth[DEPTH_READY] + depth[DEPTH_UNACKED];
 	for (size_t k = 0; k < DEPTH_N; k++)
 		total[k] += depth[k];
 	n = gather(v, &stats_channel_layout, &vh->stats);
-	memcpy(&v[n], depth, sizeof(depth));
-	v[n + DEPTH_N] = vh->io[STAT_RECV_OCT];
-	v[n + DEPTH_N + 1] = vh->io[STAT_SEND_OCT];
-	rate_ring_push(&vh->rates, n + DEPTH_N + 2, now, v);
+	v[n] = vh->io[STAT_RECV_OCT];
+	v[n + 1] = vh->io[STAT_SEND_OCT];
+	memcpy(&v[n + 2], depth, sizeof(depth));
+	push_ring(s, &vh->rates, n + 2 + DEPTH_N, n + 2, now, v, true);
 }
 
 static void
@@ -243,7 +269,7 @@ tick_conn(struct broker_stats *s, struct conn *c, double now)
 		return;
 	stats_fold_conn(c);
 	io_counts(c, v);
-	push(s, &c->rates, STAT_IO_N, now, v);
+	push(s, &c->rates, STAT_IO_N, STAT_IO_N, now, v);
 	for (uint32_t i = 0; i < c->chans_cap; i++) {
 		struct chan *ch = c->chans[i];
 
@@ -251,7 +277,7 @@ tick_conn(struct broker_stats *s, struct conn *c, double now)
 		    (ch->rates == NULL && !stats_active(&ch->stats)))
 			continue;
 		n = gather(v, &stats_channel_layout, &ch->stats);
-		push(s, &ch->rates, n, now, v);
+		push(s, &ch->rates, n, n, now, v);
 	}
 }
 
@@ -288,17 +314,19 @@ stats_tick(struct broker *b)
 	void *p;
 
 	s->new_rings = 0;
-	/* The broker's and vhosts' rings are never put off. */
+	s->deferred_last = s->deferred;
+	s->deferred = false;
 	stats_churn(b, s->churn);
 	n = gather(v, &stats_channel_layout, &s->msg);
-	rate_ring_push(&s->msg_rates, n, now, v);
-	rate_ring_push(&s->churn_rates, CHURN_N, now, s->churn);
-	for (struct conn *c = b->conns; c != NULL; c = c->next)
-		tick_conn(s, c, now);
+	push_ring(s, &s->msg_rates, n, n, now, v, true);
+	push_ring(s, &s->churn_rates, CHURN_N, CHURN_N, now, s->churn,
+	    true);
 	for (size_t i = 0; hmap_next(&b->vhosts, &i, &p);)
 		tick_vhost(s, p, now, depth);
+	for (struct conn *c = b->conns; c != NULL; c = c->next)
+		tick_conn(s, c, now);
 	memcpy(s->depth, depth, sizeof(depth));
-	rate_ring_push(&s->depth_rates, DEPTH_N, now, depth);
+	push_ring(s, &s->depth_rates, DEPTH_N, 0, now, depth, true);
 	s->last_tick = now;
 	s->tick_seconds = mono() - t0;
 }

@@ -130,6 +130,8 @@ struct broker_stats {
 	double			 last_tick;	/* ev_now of the last sample */
 	double			 tick_seconds;	/* the last tick's cost */
 	uint32_t		 new_rings;	/* made by this tick */
+	bool			 deferred;	/* this tick put rings off */
+	bool			 deferred_last;	/* the tick before did */
 };
 
 #define STATS_AUTH_AMQP	0
@@ -159,8 +161,8 @@ bool	stats_active(const struct msg_counters *c);
  * The message_stats keys each kind of object carries (compat: as RabbitMQ
  * 3.10 shows them, in its alphabetical order; deliver_get is derived), and
  * the order of the first values of its rate ring. A queue's ring holds
- * its DEPTH_N depths after them; a vhost's its depths, then recv_oct and
- * send_oct; a connection's holds its STAT_IO_N socket counters only.
+ * its DEPTH_N depths after them; a vhost's recv_oct and send_oct, then
+ * its depths; a connection's holds its STAT_IO_N socket counters only.
  */
 struct stats_layout {
 	const uint8_t	*keys;		/* enum msg_stat */

@@ -34,7 +34,7 @@ struct vhost {
 
 	struct msg_counters stats;	/* its channels' (server/stats.h) */
 	uint64_t	 io[STAT_IO_N];	/* its connections', folded */
-	/* Channel keys, then DEPTH_N depths, recv_oct and send_oct. */
+	/* Channel keys, recv_oct, send_oct, then DEPTH_N depths. */
 	struct rate_ring *rates;
 };
 
