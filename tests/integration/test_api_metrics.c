@@ -297,22 +297,39 @@ Test(api_metrics, overview_has_message_stats_queue_totals_and_churn)
 	hb_stop(&b);
 }
 
-/* Runs promtool check metrics on text; skips when it is not installed. */
+/*
+ * Runs promtool check metrics on text; skips when it is not installed.
+ * tests/tools/setup (./bootstrap --test) unpacks it under
+ * ~/.cache/warren-tools/bin; one on PATH does too.
+ */
 static void
 promtool_check(const char *what, const char *text)
 {
-	char path[512], cmd[1024], out[4096] = "", err[4096] = "";
+	char path[512], cmd[2048], out[4096] = "", err[4096] = "";
+	const char *cache = getenv("WARREN_TOOLS_CACHE"), *xdg, *home;
+	char dir[512];
 	FILE *f;
 	int rc;
 
-	if (system("command -v promtool >/dev/null 2>&1") != 0)
-		cr_skip_test("promtool is not installed (Debian package "
-		    "prometheus; ./bootstrap --test installs it)");
+	if (cache != NULL && cache[0] != '\0')
+		snprintf(dir, sizeof(dir), "%s/bin", cache);
+	else if ((xdg = getenv("XDG_CACHE_HOME")) != NULL && xdg[0] != '\0')
+		snprintf(dir, sizeof(dir), "%s/warren-tools/bin", xdg);
+	else
+		snprintf(dir, sizeof(dir), "%s/.cache/warren-tools/bin",
+		    (home = getenv("HOME")) != NULL ? home : "");
+	snprintf(cmd, sizeof(cmd), "PATH='%s':\"$PATH\" command -v promtool "
+	    ">/dev/null 2>&1", dir);
+	if (system(cmd) != 0)
+		cr_skip_test("promtool is not installed: run tests/tools/setup "
+		    "(./bootstrap --test), which unpacks it from Debian's "
+		    "prometheus package");
 	snprintf(path, sizeof(path), "%s/metrics.txt", b.dir);
 	cr_assert_not_null(f = fopen(path, "w"));
 	fputs(text, f);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s'", path);
+	snprintf(cmd, sizeof(cmd), "PATH='%s':\"$PATH\" promtool check "
+	    "metrics < '%s'", dir, path);
 	rc = hb_run((const char *const[]){ "/bin/sh", "-c", cmd, NULL }, out,
 	    sizeof(out), err, sizeof(err));
 	cr_expect_eq(rc, 0, "promtool check metrics on %s: %s%s", what, out,
