@@ -35,8 +35,9 @@ visible(const struct api_ctx *ctx, const struct vhost *vh)
 	return auth_vhost_allowed(ctx->user, vh->name);
 }
 
+/* stats: the statistics members too (not with disable_stats=true). */
 static void
-write_vhost(struct json_writer *w, const struct vhost *vh)
+write_vhost(struct json_writer *w, const struct vhost *vh, bool stats)
 {
 	json_w_begin_object(w);
 	json_w_keyc(w, "name");
@@ -58,7 +59,8 @@ write_vhost(struct json_writer *w, const struct vhost *vh)
 	json_w_keyc(w, "tracing");
 	json_w_bool(w, false);
 	/* message_stats, messages* with rates, recv_oct and send_oct. */
-	api_stats_vhost(w, vh);
+	if (stats)
+		api_stats_vhost(w, vh);
 	json_w_end_object(w);
 }
 
@@ -91,7 +93,8 @@ api_vhosts_list(struct api_ctx *ctx)
 
 		if (!visible(ctx, vh) || !api_list_wants(ctx, NULL, vh->name, n))
 			continue;
-		write_vhost(api_list_item(ctx, NULL, vh->name, n), vh);
+		write_vhost(api_list_item(ctx, NULL, vh->name, n), vh,
+		    !api_list_disable_stats(ctx));
 		api_list_item_end(ctx);
 	}
 	api_list_end(ctx);
@@ -104,7 +107,7 @@ api_vhost_get(struct api_ctx *ctx)
 
 	if (vh == NULL)
 		return;
-	write_vhost(api_json_begin(ctx), vh);
+	write_vhost(api_json_begin(ctx), vh, true);
 	api_json_end(ctx);
 }
 
