@@ -100,7 +100,8 @@ label_value(const struct ctx *x, const char *s, size_t len)
 static void
 number(const struct ctx *x, double v)
 {
-	if (v == (double)(int64_t)v && v < 9e15 && v > -9e15)
+	/* In range first: converting a larger double is undefined. */
+	if (v < 9e15 && v > -9e15 && v == (double)(int64_t)v)
 		out(x, " %lld\n", (long long)v);
 	else
 		out(x, " %.17g\n", v);
