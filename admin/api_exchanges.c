@@ -12,6 +12,7 @@
 #include "admin/api.h"
 #include "admin/api_amqp.h"
 #include "admin/api_list.h"
+#include "admin/api_stats.h"
 #include "admin/api_table.h"
 #include "admin/http.h"
 #include "lib/base64.h"
@@ -26,8 +27,10 @@
 #include "server/policy.h"
 #include "server/vhost.h"
 
+/* stats: with message_stats (not with disable_stats=true). */
 static void
-write_exchange(struct json_writer *w, const struct exchange *ex, bool detail)
+write_exchange(struct json_writer *w, const struct exchange *ex, bool detail,
+    bool stats)
 {
 	json_w_begin_object(w);
 	json_w_keyc(w, "name");
@@ -52,7 +55,9 @@ write_exchange(struct json_writer *w, const struct exchange *ex, bool detail)
 		json_w_keyc(w, "user_who_performed_action");
 		json_w_stringc(w, "rmq-internal");
 	}
-	/* mgmt-stats: message_stats (publish_in, publish_out) go here. */
+	/* message_stats (publish_in, publish_out) once it has had traffic. */
+	if (stats)
+		api_stats_exchange(w, ex);
 	policy_write_exchange_members(w, ex);
 	if (detail) {
 		/* The per-source and per-destination publish rates. */
@@ -78,7 +83,8 @@ list_vhost(struct api_ctx *ctx, struct vhost *vh)
 		if (!api_list_wants(ctx, vh->name, ex->name, ex->name_len))
 			continue;
 		write_exchange(api_list_item(ctx, vh->name, ex->name,
-		    ex->name_len), ex, false);
+		    ex->name_len), ex, false,
+		    !api_list_disable_stats(ctx));
 		api_list_item_end(ctx);
 	}
 }
@@ -120,7 +126,7 @@ api_exchange_get(struct api_ctx *ctx)
 		api_error(ctx, 404, "Object Not Found", "Not Found");
 		return;
 	}
-	write_exchange(api_json_begin(ctx), ex, true);
+	write_exchange(api_json_begin(ctx), ex, true, true);
 	api_json_end(ctx);
 }
 
@@ -415,7 +421,16 @@ api_exchange_publish(struct api_ctx *ctx)
 		goto oom;
 	if (vhost_publish(vh, ex, m, rr, &refused) == -1)
 		goto oom;
-	/* mgmt-stats: count the publish here. */
+	/*
+	 * Counted as the management plugin's channel would be (vhost_publish
+	 * counted the exchange and the queues).
+	 */
+	vh->stats.v[STAT_PUBLISH]++;
+	ctx->b->stats.msg.v[STAT_PUBLISH]++;
+	if (rr->n == 0 && !refused) {
+		vh->stats.v[STAT_DROP_UNROUTABLE]++;
+		ctx->b->stats.msg.v[STAT_DROP_UNROUTABLE]++;
+	}
 	{
 		struct json_writer *w = api_json_begin(ctx);
 

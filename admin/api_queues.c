@@ -14,6 +14,7 @@
 #include "admin/api.h"
 #include "admin/api_amqp.h"
 #include "admin/api_list.h"
+#include "admin/api_stats.h"
 #include "admin/api_table.h"
 #include "admin/http.h"
 #include "lib/base64.h"
@@ -143,17 +144,14 @@ write_queue(struct api_ctx *ctx, struct json_writer *w, const struct queue *q,
 	json_w_keyc(w, "memory");
 	json_w_uint(w, sizeof(*q) + q->name_len + q->args_len +
 	    (ready + q->unacked) * sizeof(struct qentry));
-	json_w_keyc(w, "messages");
-	json_w_uint(w, ready + q->unacked);
-	json_w_keyc(w, "messages_ready");
-	json_w_uint(w, ready);
-	json_w_keyc(w, "messages_unacknowledged");
-	json_w_uint(w, q->unacked);
 	/*
-	 * mgmt-stats: message_stats and the *_details rates go here (left
-	 * out until then: compat: RabbitMQ leaves message_stats out of a
-	 * queue that has seen no traffic).
+	 * messages* with their *_details rates, and message_stats (compat:
+	 * left out of a queue that has seen no traffic, and of every queue
+	 * with disable_stats=true).
 	 */
+	api_stats_queue_depth(w, q, !api_list_disable_stats(ctx));
+	if (!api_list_disable_stats(ctx))
+		api_stats_queue(w, q);
 	policy_write_queue_members(w, q);
 	json_w_keyc(w, "recoverable_slaves");
 	json_w_null(w);
