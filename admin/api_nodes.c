@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "admin/api.h"
+#include "admin/api_stats.h"
 #include "admin/api_list.h"
 #include "lib/json.h"
 #include "server/alarm.h"
@@ -344,28 +345,8 @@ write_node(struct api_ctx *ctx, struct json_writer *w)
 	json_w_stringc(w, "disc");
 	json_w_keyc(w, "uptime");
 	json_w_uint(w, (uint64_t)((ev_now(b->loop) - b->started_at) * 1000.0));
-	{
-		const struct broker_churn *c = &b->churn;
-		const struct {
-			const char	*name;
-			uint64_t	 v;
-		} f[] = {
-			{ "channel_closed", c->channel_closed },
-			{ "channel_created", c->channel_created },
-			{ "connection_closed", c->connection_closed },
-			{ "connection_created", c->connection_created },
-			{ "queue_created", c->queue_created },
-			{ "queue_declared", c->queue_declared },
-			{ "queue_deleted", c->queue_deleted },
-		};
-
-		/* compat: RabbitMQ's node churn counters, flat. */
-		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-			json_w_keyc(w, f[i].name);
-			json_w_uint(w, f[i].v);
-		}
-	}
-	/* integrator: the *_details rates (mgmt-stats) go here. */
+	/* compat: RabbitMQ's node churn counters, flat, with their rates. */
+	api_stats_churn_members(w, b);
 	json_w_end_object(w);
 }
 

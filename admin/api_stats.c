@@ -235,7 +235,7 @@ api_stats_vhost(struct json_writer *w, const struct vhost *vh)
 }
 
 void
-api_stats_churn_rates(struct json_writer *w, const struct broker *b)
+api_stats_churn_members(struct json_writer *w, const struct broker *b)
 {
 	static const char *const keys[CHURN_N] = {
 		[CHURN_CHANNEL_CLOSED] = "channel_closed",
@@ -249,11 +249,17 @@ api_stats_churn_rates(struct json_writer *w, const struct broker *b)
 	uint64_t v[CHURN_N];
 
 	stats_churn(b, v);
-	json_w_keyc(w, "churn_rates");
-	json_w_begin_object(w);
 	for (size_t k = 0; k < CHURN_N; k++)
 		count_rate(w, keys[k], v[k],
 		    rate_ring_rate(b->stats.churn_rates, k));
+}
+
+void
+api_stats_churn_rates(struct json_writer *w, const struct broker *b)
+{
+	json_w_keyc(w, "churn_rates");
+	json_w_begin_object(w);
+	api_stats_churn_members(w, b);
 	json_w_end_object(w);
 }
 

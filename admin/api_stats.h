@@ -66,5 +66,9 @@ void	api_stats_overview_queue_totals(struct json_writer *w,
 	    struct api_ctx *ctx);
 struct broker;
 void	api_stats_churn_rates(struct json_writer *w, const struct broker *b);
+/* The same counts and *_details as members of the current object (a
+ * node shows them so). */
+void	api_stats_churn_members(struct json_writer *w,
+	    const struct broker *b);
 
 #endif /* WARREN_ADMIN_API_STATS_H */
