@@ -939,31 +939,67 @@ clear_err(struct loader *ld)
 		ld->err[0] = '\0';
 }
 
-/* compat: the order rabbit_definitions imports in, minus what we ignore. */
-static int
-apply(struct loader *ld, const struct defs_callbacks *cb, void *arg)
-{
-	size_t	i;
-	int	rc;
+/*
+ * compat: the order rabbit_definitions imports in, minus what we ignore.
+ * A cursor (section, index) lets the caller apply a few objects at a time.
+ */
+enum defs_sect {
+	SECT_VHOSTS, SECT_LIMITS, SECT_USERS, SECT_PERMS, SECT_TPERMS,
+	SECT_POLICIES, SECT_EXCHANGES, SECT_QUEUES, SECT_BINDINGS, SECT_END
+};
 
-#define APPLY(fn, n, sect, expr)					\
-	for (i = 0; cb->fn != NULL && i < (n); i++) {			\
-		clear_err(ld);						\
-		if ((rc = cb->fn(arg, (expr))) != 0)			\
-			return rejected(ld, rc, (sect), i);		\
+static const char *const sect_names[SECT_END] = {
+	"vhosts", "parameters", "users", "permissions", "topic_permissions",
+	"policies", "exchanges", "queues", "bindings",
+};
+
+static size_t
+sect_len(const struct loader *ld, int s)
+{
+	switch (s) {
+	case SECT_VHOSTS:	return ld->nvhosts;
+	case SECT_LIMITS:	return ld->nlimits;
+	case SECT_USERS:	return ld->nusers;
+	case SECT_PERMS:	return ld->nperms;
+	case SECT_TPERMS:	return ld->ntperms;
+	case SECT_POLICIES:	return ld->npolicies;
+	case SECT_EXCHANGES:	return ld->nexchanges;
+	case SECT_QUEUES:	return ld->nqueues;
+	case SECT_BINDINGS:	return ld->nbindings;
 	}
-	APPLY(vhost, ld->nvhosts, "vhosts", &ld->vhosts[i].v);
-	APPLY(vhost_limits, ld->nlimits, "parameters", &ld->limits[i]);
-	APPLY(user, ld->nusers, "users", &ld->users[i].u);
-	APPLY(permission, ld->nperms, "permissions", &ld->perms[i]);
-	APPLY(topic_permission, ld->ntperms, "topic_permissions",
-	    &ld->tperms[i]);
-	APPLY(policy, ld->npolicies, "policies", &ld->policies[i]);
-	APPLY(exchange, ld->nexchanges, "exchanges", &ld->exchanges[i].x);
-	APPLY(queue, ld->nqueues, "queues", &ld->queues[i].q);
-	APPLY(binding, ld->nbindings, "bindings", &ld->bindings[i].b);
-#undef APPLY
-	clear_err(ld);
+	return 0;
+}
+
+/* Hands object i of section s to its callback (none: skipped). */
+static int
+apply_one(struct loader *ld, const struct defs_callbacks *cb, void *arg,
+    int s, size_t i)
+{
+	switch (s) {
+	case SECT_VHOSTS:
+		return cb->vhost ? cb->vhost(arg, &ld->vhosts[i].v) : 0;
+	case SECT_LIMITS:
+		return cb->vhost_limits ? cb->vhost_limits(arg,
+		    &ld->limits[i]) : 0;
+	case SECT_USERS:
+		return cb->user ? cb->user(arg, &ld->users[i].u) : 0;
+	case SECT_PERMS:
+		return cb->permission ? cb->permission(arg, &ld->perms[i]) :
+		    0;
+	case SECT_TPERMS:
+		return cb->topic_permission ? cb->topic_permission(arg,
+		    &ld->tperms[i]) : 0;
+	case SECT_POLICIES:
+		return cb->policy ? cb->policy(arg, &ld->policies[i]) : 0;
+	case SECT_EXCHANGES:
+		return cb->exchange ? cb->exchange(arg,
+		    &ld->exchanges[i].x) : 0;
+	case SECT_QUEUES:
+		return cb->queue ? cb->queue(arg, &ld->queues[i].q) : 0;
+	case SECT_BINDINGS:
+		return cb->binding ? cb->binding(arg, &ld->bindings[i].b) :
+		    0;
+	}
 	return 0;
 }
 
@@ -1004,26 +1040,104 @@ definitions_load(const char *text, size_t len,
 	return definitions_load_vhost(text, len, NULL, cb, arg, err, errlen);
 }
 
+/* A parsed, validated document and how far it is applied. */
+struct defs_doc {
+	struct loader	 ld;
+	struct json	*root;
+	char		*vhost;		/* owned copy; ld.vhost points here */
+	int		 sect;		/* enum defs_sect: the next object's */
+	size_t		 next;
+};
+
+/* Moves the cursor past finished (or empty) sections. */
+static void
+skip_done(struct defs_doc *d)
+{
+	while (d->sect < SECT_END && d->next >= sect_len(&d->ld, d->sect)) {
+		d->sect++;
+		d->next = 0;
+	}
+}
+
+struct defs_doc *
+definitions_parse(const char *text, size_t len, const char *vhost,
+    char *err, size_t errlen)
+{
+	struct defs_doc	*d;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (vhost != NULL && (d->vhost = strdup(vhost)) == NULL)) {
+		free(d);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	d->ld.vhost = d->vhost;
+	d->ld.err = err;
+	d->ld.errlen = errlen;
+	if ((d->root = json_parse_limits(text, len, &defs_limits, err,
+	    errlen)) == NULL || validate(&d->ld, d->root) != 0) {
+		definitions_doc_free(d);
+		return NULL;
+	}
+	d->ld.err = NULL;	/* the caller's buffer may go */
+	d->ld.errlen = 0;
+	skip_done(d);
+	return d;
+}
+
+int
+definitions_apply_some(struct defs_doc *d, const struct defs_callbacks *cb,
+    void *arg, size_t max, bool *done, char *err, size_t errlen)
+{
+	struct loader	*ld = &d->ld;
+	int		 rc = 0;
+
+	ld->err = err;
+	ld->errlen = errlen;
+	clear_err(ld);
+	for (; max > 0 && d->sect < SECT_END; max--) {
+		clear_err(ld);
+		if ((rc = apply_one(ld, cb, arg, d->sect, d->next)) != 0) {
+			rc = rejected(ld, rc, sect_names[d->sect], d->next);
+			d->sect = SECT_END;	/* stopped for good */
+			break;
+		}
+		d->next++;
+		skip_done(d);
+	}
+	if (rc == 0)
+		clear_err(ld);
+	*done = d->sect == SECT_END;
+	ld->err = NULL;
+	ld->errlen = 0;
+	return rc;
+}
+
+void
+definitions_doc_free(struct defs_doc *d)
+{
+	if (d == NULL)
+		return;
+	loader_free(&d->ld);
+	json_free(d->root);
+	free(d->vhost);
+	free(d);
+}
+
 int
 definitions_load_vhost(const char *text, size_t len, const char *vhost,
     const struct defs_callbacks *cb, void *arg, char *err, size_t errlen)
 {
-	struct loader	 ld;
-	struct json	*root;
+	struct defs_doc	*d;
+	bool		 done;
 	int		 rc;
 
-	memset(&ld, 0, sizeof(ld));
-	ld.vhost = vhost;
-	ld.err = err;
-	ld.errlen = errlen;
-	clear_err(&ld);
-	if ((root = json_parse_limits(text, len, &defs_limits, err,
-	    errlen)) == NULL)
+	if ((d = definitions_parse(text, len, vhost, err, errlen)) == NULL)
 		return -1;
-	if ((rc = validate(&ld, root)) == 0)
-		rc = apply(&ld, cb, arg);
-	loader_free(&ld);
-	json_free(root);
+	rc = definitions_apply_some(d, cb, arg, SIZE_MAX, &done, err, errlen);
+	definitions_doc_free(d);
 	return rc;
 }
 

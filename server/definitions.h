@@ -145,6 +145,23 @@ int	definitions_load(const char *text, size_t len,
 int	definitions_load_vhost(const char *text, size_t len, const char *vhost,
 	    const struct defs_callbacks *cb, void *arg, char *err,
 	    size_t errlen);
+/*
+ * The same in two steps, for an import that must not hold the loop
+ * (POST /api/definitions): definitions_parse parses and validates into
+ * plain structs and touches no broker state nor any global, so it may
+ * run on a worker thread; NULL with the reason in err if the text is
+ * invalid. definitions_apply_some then hands at most max more objects to
+ * the callbacks (in the order above) and sets *done once none are left;
+ * it returns 0, or a callback's non-zero value with err as above, after
+ * which the document is done. vhost is copied.
+ */
+struct defs_doc;
+struct defs_doc	*definitions_parse(const char *text, size_t len,
+		    const char *vhost, char *err, size_t errlen);
+int	definitions_apply_some(struct defs_doc *d,
+	    const struct defs_callbacks *cb, void *arg, size_t max,
+	    bool *done, char *err, size_t errlen);
+void	definitions_doc_free(struct defs_doc *d);
 /* The same for a file of at most DEFS_FILE_MAX bytes; messages start with
  * "definitions PATH: ". */
 int	definitions_load_file(const char *path,
