@@ -547,7 +547,7 @@ api_handle(struct broker *b, const struct http_request *req,
 		return;
 	r->handler(&ctx);
 	api_list_free(&ctx);
-	if (resp->status == 0)
+	if (resp->status == 0 && !resp->deferred)
 		api_error(&ctx, 500, "internal_error", "no answer");
 }
 

@@ -16,12 +16,15 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin/api.h"
 #include "admin/api_table.h"
 #include "admin/http.h"
+#include "admin/http_conn.h"
 #include "lib/json.h"
+#include "lib/log.h"
 #include "server/auth.h"
 #include "server/auth_password.h"
 #include "server/auth_perm.h"
@@ -414,24 +417,81 @@ api_definitions_vhost_get(struct api_ctx *ctx)
 		export(ctx, vh);
 }
 
+/*
+ * compat: RabbitMQ answers 400 "failed_to_parse_json" to a body that is
+ * no JSON; warren's reason names the place, and any other refusal names
+ * the object ("queues[4]: ...").
+ */
+static void
+import_answer(struct http_response *resp, int rc, const char *err)
+{
+	struct api_ctx ctx = { .resp = resp };
+
+	if (rc != 0)
+		api_error(&ctx, 400, "bad_request", "%s", err);
+	else
+		api_status(&ctx, 204);
+}
+
+/* The import's end (server/import_job.c): the waiting client's answer. */
+static void
+import_done(void *arg, int rc, const char *err)
+{
+	struct http_conn *h = arg;
+	struct http_response resp;
+
+	http_response_init(&resp, 4096);
+	import_answer(&resp, rc, err);
+	http_conn_answer(h, &resp);
+	http_response_free(&resp);
+}
+
+/* The client left (or the broker stops) first: the import goes on. */
+static void
+import_gone(struct http_conn *h, void *arg)
+{
+	struct broker *b = arg;
+
+	log_info("admin %s: client gone during a definitions import; it "
+	    "goes on", h->name);
+	import_job_forget(b);
+}
+
+/*
+ * A big file takes many loop turns (server/import_job.c): the answer is
+ * deferred until the commit of its last object. compat: RabbitMQ runs
+ * imports one at a time; warren answers a second one, while the first
+ * runs, 503 rather than queue its body (20 MB each) in memory.
+ */
 static void
 import(struct api_ctx *ctx, const struct vhost *vh)
 {
 	const struct http_request *req = ctx->req;
+	const char *vhost = vh != NULL ? vh->name : NULL;
 	char err[1024];
+	void *mem;
 
-	/*
-	 * compat: RabbitMQ answers 400 "failed_to_parse_json" to a body
-	 * that is no JSON; warren's reason names the place, and any other
-	 * refusal names the object ("queues[4]: ...").
-	 */
-	if (import_definitions_text(ctx->b, (const char *)req->body,
-	    req->content_length, vh != NULL ? vh->name : NULL, err,
-	    sizeof(err)) != 0) {
-		api_error(ctx, 400, "bad_request", "%s", err);
+	if (req->conn == NULL) {
+		/* No connection to answer later on (unit tests): at once. */
+		import_answer(ctx->resp, import_definitions_text(ctx->b,
+		    (const char *)req->body, req->content_length, vhost, err,
+		    sizeof(err)), err);
 		return;
 	}
-	api_status(ctx, 204);
+	if (import_job_running(ctx->b)) {
+		api_error(ctx, 503, "service_unavailable", "another "
+		    "definitions import is running; try again later");
+		return;
+	}
+	/*
+	 * The body lives in the connection's buffer, which may go first: the
+	 * import takes that buffer (a copy of 20 MB is tens of ms of page
+	 * faults on the loop).
+	 */
+	mem = http_conn_take_input(req->conn);
+	import_job_start(ctx->b, mem, (const char *)req->body,
+	    req->content_length, vhost, import_done, req->conn);
+	http_conn_defer(req->conn, ctx->resp, import_gone, ctx->b);
 }
 
 void

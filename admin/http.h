@@ -76,6 +76,9 @@ struct http_request {
 	struct proto_str	 content_type;	/* empty when absent */
 	struct proto_str	 origin;	/* empty when absent; never echoed */
 	struct sockaddr_storage	 peer;		/* set by http_conn; AF_UNSPEC */
+	/* Its connection, for an answer that comes later (http_conn_defer);
+	 * NULL when a test calls api_handle directly. */
+	struct http_conn	*conn;
 	uint8_t			*store;		/* owned: head copy, decodings */
 };
 
@@ -141,6 +144,7 @@ struct http_response {
 	bool		 authenticate;	/* WWW-Authenticate: Basic (a 401) */
 	bool		 close;		/* close the connection after it */
 	bool		 authenticated;	/* the request's credentials passed */
+	bool		 deferred;	/* no answer yet: http_conn_defer */
 	const char	*content_type;	/* static; NULL: application/json */
 };
 

@@ -152,6 +152,8 @@ http_conn_close(struct http_conn *h, const char *why)
 	struct broker *b = h->b;
 
 	log_debug("admin %s: closed: %s", h->name, why);
+	if (h->deferred && h->gone != NULL)
+		h->gone(h, h->gone_arg);
 	ev_timer_stop(b->loop, &h->timer);
 	io_free(&h->io);
 	if (h->dirty)
@@ -201,6 +203,12 @@ arm(struct http_conn *h)
 
 	if (h->lingering)
 		return;
+	if (h->deferred) {
+		/* Pipelined requests wait; the answer has no deadline. */
+		io_set_read(&h->io, false);
+		ev_timer_stop(h->b->loop, &h->timer);
+		return;
+	}
 	io_set_read(&h->io, !h->responding && !h->close_after);
 	if (io_queued(&h->io) > 0)
 		at = (h->io.last_send > h->last_write ? h->io.last_send :
@@ -283,6 +291,27 @@ parse_error(struct http_conn *h)
 }
 
 /*
+ * The handler took the input buffer's memory (http_conn_take_input): a
+ * fresh buffer gets what was pipelined after the request's used bytes.
+ */
+static void
+give_back_input(struct http_conn *h, size_t used)
+{
+	struct buf old = h->io.in;
+	size_t from = old.off + used;
+
+	h->input_taken = false;
+	buf_init(&h->io.in, old.max);
+	if (from < old.len && !buf_append(&h->io.in, old.data + from,
+	    old.len - from)) {
+		/* Out of memory: those requests are lost, and so is h. */
+		h->close_after = true;
+		snprintf(h->close_reason, sizeof(h->close_reason),
+		    "out of memory");
+	}
+}
+
+/*
  * Parses and answers at most one request. Returns true when it put bytes
  * into out (an answer, or a 100 Continue).
  */
@@ -328,6 +357,7 @@ step(struct http_conn *h)
 		break;
 	}
 	h->req.peer = h->peer;
+	h->req.conn = h;
 	http_response_init(&resp, API_RESPONSE_MAX);
 	if (h->metrics)
 		prometheus_serve(h->b, &h->req, &resp);
@@ -335,6 +365,22 @@ step(struct http_conn *h)
 		api_handle(h->b, &h->req, &resp);
 	if (resp.authenticated)
 		h->authed = true;
+	if (resp.deferred) {
+		/* The handler took what it needs of the body. */
+		log_debug("admin %s: %.*s %.*s: answer deferred", h->name,
+		    PSTR(h->req.method_name), PSTR(h->req.path));
+		h->deferred_minor = h->req.minor;
+		h->deferred_close = !h->req.keep_alive || resp.close;
+		http_response_free(&resp);
+		if (h->input_taken)
+			give_back_input(h, used);
+		else
+			buf_consume(&h->io.in, used);
+		http_request_free(&h->req);
+		h->head_checked = false;
+		h->request_start = 0;
+		return false;
+	}
 	log_debug("admin %s: %.*s %.*s: %d", h->name, PSTR(h->req.method_name),
 	    PSTR(h->req.path), resp.status);
 	close = !h->req.keep_alive || resp.close || h->b->stopping;
@@ -393,6 +439,38 @@ run(struct http_conn *h)
 			break;
 	}
 	arm(h);
+}
+
+void
+http_conn_defer(struct http_conn *h, struct http_response *resp,
+    void (*gone)(struct http_conn *h, void *arg), void *arg)
+{
+	resp->deferred = true;
+	h->deferred = true;
+	h->gone = gone;
+	h->gone_arg = arg;
+}
+
+void *
+http_conn_take_input(struct http_conn *h)
+{
+	/* step() gives h a fresh buffer once the handler returns. */
+	h->input_taken = true;
+	return h->io.in.data;
+}
+
+void
+http_conn_answer(struct http_conn *h, const struct http_response *resp)
+{
+	/* What respond() reads of a request: its version, not a HEAD. */
+	struct http_request req = { .method = HTTP_POST,
+	    .minor = h->deferred_minor };
+
+	h->deferred = false;
+	h->gone = NULL;
+	h->nrequests++;
+	respond(h, resp, &req, h->deferred_close || resp->close ||
+	    h->b->stopping, "closed by request");
 }
 
 void

@@ -54,6 +54,14 @@ struct http_conn {
 	bool			 close_after;	/* close once out is written */
 	bool			 lingering;	/* written, draining until close */
 	bool			 metrics;	/* the metrics listener's */
+	/* A handler answers later (http_conn_defer): reads nothing, no
+	 * deadline, until http_conn_answer. */
+	bool			 deferred;
+	bool			 deferred_close; /* the request wanted close */
+	bool			 input_taken;	/* http_conn_take_input ran */
+	int			 deferred_minor; /* its HTTP/1.minor */
+	void			(*gone)(struct http_conn *h, void *arg);
+	void			*gone_arg;
 	char			 close_reason[64];
 };
 
@@ -69,6 +77,25 @@ bool	http_conn_accept(struct broker *b, int fd);
 bool	http_conn_accept_tls(struct broker *b, int fd);
 /* The --prometheus-port listener's: serves the metrics paths only. */
 bool	http_conn_accept_metrics(struct broker *b, int fd);
+/*
+ * For a handler whose answer takes several loop turns (a definitions
+ * import): marks resp deferred; the request is consumed, and the
+ * connection reads nothing more and has no deadline until
+ * http_conn_answer (the work is bounded). If the connection closes first
+ * (client gone, broker stopping), gone(h, arg) is called and h must not
+ * be used again.
+ */
+void	http_conn_defer(struct http_conn *h, struct http_response *resp,
+	    void (*gone)(struct http_conn *h, void *arg), void *arg);
+/*
+ * For a deferred handler: takes the request's bytes out of h's input
+ * buffer without copying them (a body may be 20 MB): returns the memory
+ * that holds req->body, to free() once done with it; h goes on with a
+ * fresh buffer holding what follows the request.
+ */
+void	*http_conn_take_input(struct http_conn *h);
+/* The deferred answer: queued for after the next commit, as any other. */
+void	http_conn_answer(struct http_conn *h, const struct http_response *resp);
 /* Writes a queued answer; called from the prepare step, after COMMIT. */
 void	http_conn_flush(struct http_conn *h);
 /* Closes the socket and frees the connection now. */

@@ -641,6 +641,7 @@ broker_free(struct broker *b)
 
 	if (b->admin_ops != NULL)
 		b->admin_ops->close_all(b);
+	import_job_free(b);	/* its waiter is gone: closed above */
 	while (b->conns != NULL)
 		conn_abort(b->conns, "broker stopping");
 	for (size_t i = 0; i < b->dead_conns.n; i++)

@@ -18,6 +18,7 @@
 struct chan;
 struct conn;
 struct http_conn;
+struct import_job;
 struct listener;
 struct queue;
 struct store;
@@ -93,6 +94,8 @@ struct broker {
 	struct http_conn *http_conns;	/* every admin connection, doubly linked */
 	uint32_t	 nhttp_conns;
 	ev_tstamp	 http_full_logged;	/* last "too many connections" line */
+	struct import_job *import_job;	/* the definitions import under way */
+	struct import_job *import_freeing; /* an answered one, still freeing */
 
 	struct broker_stats stats;	/* server/stats.h */
 	struct listener	*prometheus;	/* --prometheus-port; NULL: off */

@@ -16,13 +16,6 @@
 #include "server/queue.h"
 #include "server/vhost.h"
 
-struct import {
-	struct broker	*b;
-	char		*err;		/* the loader's buffer, for reasons */
-	size_t		 errlen;
-	unsigned	 created;
-};
-
 static struct vhost *
 need_vhost(struct import *im, const char *name)
 {
@@ -249,7 +242,7 @@ on_binding(void *arg, const struct defs_binding *bd)
 	return 0;
 }
 
-static const struct defs_callbacks import_cb = {
+const struct defs_callbacks import_cb = {
 	.vhost = on_vhost,
 	.vhost_limits = on_vhost_limits,
 	.user = on_user,
