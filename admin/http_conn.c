@@ -435,7 +435,8 @@ run(struct http_conn *h)
 			return;
 		}
 		h->responding = false;
-		if (!step(h))
+		/* Pipelined requests wait for a deferred answer. */
+		if (h->deferred || !step(h))
 			break;
 	}
 	arm(h);

@@ -589,3 +589,64 @@ Test(definitions, file_errors_name_the_file)
 	    err);
 	unlink(path);
 }
+
+/*
+ * definitions_parse + definitions_apply_some, one object a call (as an
+ * import spread over loop turns): the same objects in the same order as
+ * a whole load, done only after the last; a failure stops it for good.
+ */
+Test(definitions, applied_a_slice_at_a_time)
+{
+	static const char text[] = "{\"vhosts\":[{\"name\":\"v\"}],"
+	    "\"queues\":[{\"name\":\"a\",\"vhost\":\"v\",\"durable\":true},"
+	    "{\"name\":\"b\",\"vhost\":\"v\",\"durable\":true}],"
+	    "\"exchanges\":[{\"name\":\"x\",\"vhost\":\"v\",\"type\":\"fanout\","
+	    "\"durable\":true}],\"bindings\":[{\"vhost\":\"v\",\"source\":\"x\","
+	    "\"destination\":\"a\",\"destination_type\":\"queue\"}]}";
+	char whole[MAXREC][512];
+	struct defs_doc *d;
+	size_t n, calls = 0;
+	bool done = false;
+
+	cr_assert_eq(load(text), 0, "%s", err);
+	n = r.n;
+	memcpy(whole, r.line, sizeof(whole));
+	r.n = 0;
+	cr_assert_not_null(d = definitions_parse(text, strlen(text), NULL, err,
+	    sizeof(err)), "%s", err);
+	while (!done) {
+		cr_assert_eq(definitions_apply_some(d, &cbs, &r, 1, &done, err,
+		    sizeof(err)), 0, "%s", err);
+		cr_assert_eq(r.n, done ? n : calls + 1);
+		calls++;
+	}
+	cr_assert_eq(calls, n, "done with the last object, not a call later");
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(r.line[i], whole[i]);
+	definitions_doc_free(d);
+
+	/* A refusal in the second slice names the object and ends it. */
+	r.n = 0;
+	r.fail_at = 2;
+	r.fail_rc = -1;
+	r.reason = "no room";
+	d = definitions_parse(text, strlen(text), NULL, err, sizeof(err));
+	cr_assert_eq(definitions_apply_some(d, &cbs, &r, 2, &done, err,
+	    sizeof(err)), 0);
+	cr_assert_not(done);
+	cr_assert_eq(definitions_apply_some(d, &cbs, &r, 2, &done, err,
+	    sizeof(err)), -1);
+	cr_assert_str_eq(err, "queues[0]: no room");
+	cr_assert(done);
+	cr_assert_eq(definitions_apply_some(d, &cbs, &r, 2, &done, err,
+	    sizeof(err)), 0);
+	cr_assert_eq(r.n, 3, "nothing after the refusal");
+	definitions_doc_free(d);
+
+	/* Invalid: NULL, with the reason, and no callback. */
+	r.n = 0;
+	cr_assert_null(definitions_parse("{\"queues\":1}", 12, NULL, err,
+	    sizeof(err)));
+	cr_assert_str_eq(err, "queues: expected an array, not a number");
+	cr_assert_eq(r.n, 0);
+}
