@@ -423,3 +423,32 @@ Test(api_definitions_big, invalid_big_file_changes_nothing)
 	    "vhost 'nowhere'\"}");
 	free(defs);
 }
+
+/* A request pipelined behind an import is answered after it, in order. */
+Test(api_definitions_big, pipelined_request_waits_for_the_import)
+{
+	char *defs = big_defs(2000, false), *req;
+	size_t cap = strlen(defs) + 16384, n;
+	struct hhttp r;
+	int fd;
+
+	if (ut_broker.admin_port == 0)
+		cr_skip_test("no admin port for the external broker");
+	cr_assert_not_null(req = malloc(cap));
+	n = hb_http_format(req, cap, "POST", "/api/definitions", GUEST, defs);
+	n += hb_http_format(req + n, cap - n, "GET", "/api/overview", GUEST,
+	    NULL);
+	fd = hb_http_connect(&ut_broker);
+	cr_assert_eq(hb_raw_send(fd, req, n), 0);
+	cr_assert_eq(hb_http_read(fd, &r, false, 100000), 1);
+	cr_assert_eq(r.status, 204, "%d: %s", r.status, r.body);
+	hb_http_free(&r);
+	cr_assert_eq(hb_http_read(fd, &r, false, 100000), 1);
+	cr_assert_eq(r.status, 200);
+	/* Its totals count what the import made: it ran after. */
+	cr_assert_not_null(strstr(r.body, "\"queues\":2000"), "%s", r.body);
+	hb_http_free(&r);
+	close(fd);
+	free(req);
+	free(defs);
+}
