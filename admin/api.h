@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "admin/api_range.h"
 #include "lib/json.h"
 #include "protocol/wire.h"
 
@@ -45,6 +46,7 @@ struct api_ctx {
 	size_t			 nargs;
 	struct json_writer	 json;		/* api_json_begin's writer */
 	struct api_list		*list;		/* api_list.h; NULL until begun */
+	struct api_ranges	 ranges;	/* api_range_read; none by default */
 };
 
 typedef void api_handler_fn(struct api_ctx *ctx);

@@ -180,7 +180,7 @@ write_conn(struct api_ctx *ctx, struct json_writer *w, const struct conn *c,
 	json_w_keyc(w, "protocol");
 	json_w_stringc(w, "AMQP 0-9-1");
 	/* recv_cnt, recv_oct, send_cnt, send_oct, with the octets' rates. */
-	api_stats_conn(w, c);
+	api_stats_conn(w, ctx, c);
 	json_w_keyc(w, "send_pend");
 	json_w_uint(w, io_queued(&c->io));
 	json_w_keyc(w, "ssl");
@@ -349,7 +349,7 @@ write_chan(struct api_ctx *ctx, struct json_writer *w, const struct chan *ch,
 	json_w_keyc(w, "vhost");
 	json_w_stringc(w, vhost_of(c));
 	/* message_stats once it has had traffic. */
-	api_stats_channel(w, ch);
+	api_stats_channel(w, ctx, ch);
 	json_w_end_object(w);
 }
 
@@ -455,6 +455,8 @@ api_connections_list(struct api_ctx *ctx)
 {
 	struct filter f = { 0 };
 
+	if (!api_range_read(ctx))
+		return;
 	list_conns(ctx, &f);
 }
 
@@ -463,6 +465,8 @@ api_vhost_connections(struct api_ctx *ctx)
 {
 	struct filter f = { 0 };
 
+	if (!api_range_read(ctx))
+		return;
 	if ((f.vh = vhost_arg(ctx, 0, true)) == NULL)
 		return;
 	list_conns(ctx, &f);
@@ -487,6 +491,8 @@ api_user_connections(struct api_ctx *ctx)
 	struct filter f = { 0 };
 	char user[256];
 
+	if (!api_range_read(ctx))
+		return;
 	if (!user_arg(ctx, user, sizeof(user)))
 		return;
 	f.user = user;
@@ -551,6 +557,8 @@ api_connection_get(struct api_ctx *ctx)
 {
 	struct conn *c;
 
+	if (!api_range_read(ctx))
+		return;
 	if ((c = conn_arg(ctx)) == NULL)
 		return;
 	write_conn(ctx, api_json_begin(ctx), c, true);
@@ -579,6 +587,8 @@ api_connection_channels(struct api_ctx *ctx)
 {
 	struct filter f = { 0 };
 
+	if (!api_range_read(ctx))
+		return;
 	if ((f.conn = conn_arg(ctx)) == NULL)
 		return;
 	list_chans(ctx, &f);
@@ -589,6 +599,8 @@ api_channels_list(struct api_ctx *ctx)
 {
 	struct filter f = { 0 };
 
+	if (!api_range_read(ctx))
+		return;
 	list_chans(ctx, &f);
 }
 
@@ -597,6 +609,8 @@ api_vhost_channels(struct api_ctx *ctx)
 {
 	struct filter f = { 0 };
 
+	if (!api_range_read(ctx))
+		return;
 	if ((f.vh = vhost_arg(ctx, 0, true)) == NULL)
 		return;
 	list_chans(ctx, &f);
@@ -607,6 +621,8 @@ api_channel_get(struct api_ctx *ctx)
 {
 	struct chan *ch = find_chan(ctx->b, ctx->arg[0]);
 
+	if (!api_range_read(ctx))
+		return;
 	if (ch == NULL) {
 		api_error(ctx, 404, "Object Not Found", "Not Found");
 		return;

@@ -29,7 +29,8 @@
 
 /* stats: with message_stats (not with disable_stats=true). */
 static void
-write_exchange(struct json_writer *w, const struct exchange *ex, bool detail,
+write_exchange(const struct api_ctx *ctx, struct json_writer *w,
+    const struct exchange *ex, bool detail,
     bool stats)
 {
 	json_w_begin_object(w);
@@ -57,7 +58,7 @@ write_exchange(struct json_writer *w, const struct exchange *ex, bool detail,
 	}
 	/* message_stats (publish_in, publish_out) once it has had traffic. */
 	if (stats)
-		api_stats_exchange(w, ex);
+		api_stats_exchange(w, ctx, ex);
 	policy_write_exchange_members(w, ex);
 	if (detail) {
 		/* The per-source and per-destination publish rates. */
@@ -82,7 +83,7 @@ list_vhost(struct api_ctx *ctx, struct vhost *vh)
 
 		if (!api_list_wants(ctx, vh->name, ex->name, ex->name_len))
 			continue;
-		write_exchange(api_list_item(ctx, vh->name, ex->name,
+		write_exchange(ctx, api_list_item(ctx, vh->name, ex->name,
 		    ex->name_len), ex, false,
 		    !api_list_disable_stats(ctx));
 		api_list_item_end(ctx);
@@ -95,6 +96,8 @@ api_exchanges_list(struct api_ctx *ctx)
 	size_t i = 0;
 	void *v;
 
+	if (!api_range_read(ctx))
+		return;
 	if (!api_list_begin(ctx))
 		return;
 	while (hmap_next(&ctx->b->vhosts, &i, &v))
@@ -108,6 +111,8 @@ api_exchanges_vhost(struct api_ctx *ctx)
 {
 	struct vhost *vh = api_vhost_arg(ctx, 0, API_VHOST_READ);
 
+	if (!api_range_read(ctx))
+		return;
 	if (vh == NULL || !api_list_begin(ctx))
 		return;
 	list_vhost(ctx, vh);
@@ -120,13 +125,15 @@ api_exchange_get(struct api_ctx *ctx)
 	struct vhost *vh = api_vhost_arg(ctx, 0, API_VHOST_READ);
 	struct exchange *ex;
 
+	if (!api_range_read(ctx))
+		return;
 	if (vh == NULL)
 		return;
 	if ((ex = vhost_exchange(vh, api_exchange_arg(ctx, 1))) == NULL) {
 		api_error(ctx, 404, "Object Not Found", "Not Found");
 		return;
 	}
-	write_exchange(api_json_begin(ctx), ex, true, true);
+	write_exchange(ctx, api_json_begin(ctx), ex, true, true);
 	api_json_end(ctx);
 }
 

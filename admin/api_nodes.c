@@ -356,6 +356,8 @@ api_nodes_list(struct api_ctx *ctx)
 	struct json_writer *w;
 	size_t n = strlen(ctx->b->node_name);
 
+	if (!api_range_read(ctx))
+		return;
 	if (!api_list_begin_unpaged(ctx))
 		return;
 	if (api_list_wants(ctx, NULL, ctx->b->node_name, n)) {
@@ -369,6 +371,8 @@ api_nodes_list(struct api_ctx *ctx)
 void
 api_node_get(struct api_ctx *ctx)
 {
+	if (!api_range_read(ctx))
+		return;
 	/* compat: RabbitMQ 3.10 answers 500 for an unknown node; a 404. */
 	if (!proto_str_eq(ctx->arg[0], proto_str_c(ctx->b->node_name))) {
 		api_error(ctx, 404, "Object Not Found", "Not Found");

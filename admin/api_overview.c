@@ -87,6 +87,8 @@ api_overview(struct api_ctx *ctx)
 	struct json_writer *w;
 	struct totals t;
 
+	if (!api_range_read(ctx))
+		return;
 	count(ctx, &t);
 	w = api_json_begin(ctx);
 	json_w_begin_object(w);

@@ -149,9 +149,9 @@ write_queue(struct api_ctx *ctx, struct json_writer *w, const struct queue *q,
 	 * left out of a queue that has seen no traffic, and of every queue
 	 * with disable_stats=true).
 	 */
-	api_stats_queue_depth(w, q, !api_list_disable_stats(ctx));
+	api_stats_queue_depth(w, ctx, q, !api_list_disable_stats(ctx));
 	if (!api_list_disable_stats(ctx))
-		api_stats_queue(w, q);
+		api_stats_queue(w, ctx, q);
 	policy_write_queue_members(w, q);
 	json_w_keyc(w, "recoverable_slaves");
 	json_w_null(w);
@@ -199,6 +199,8 @@ api_queues_list(struct api_ctx *ctx)
 	size_t i = 0;
 	void *v;
 
+	if (!api_range_read(ctx))
+		return;
 	if (!api_list_begin(ctx))
 		return;
 	while (hmap_next(&ctx->b->vhosts, &i, &v))
@@ -213,6 +215,8 @@ api_queues_vhost(struct api_ctx *ctx)
 {
 	struct vhost *vh = api_vhost_arg(ctx, 0, API_VHOST_READ);
 
+	if (!api_range_read(ctx))
+		return;
 	if (vh == NULL || !api_list_begin(ctx))
 		return;
 	list_vhost(ctx, vh);
@@ -242,6 +246,8 @@ api_queue_get(struct api_ctx *ctx)
 {
 	struct queue *q = queue_arg(ctx, API_VHOST_READ, NULL);
 
+	if (!api_range_read(ctx))
+		return;
 	if (q == NULL)
 		return;
 	write_queue(ctx, api_json_begin(ctx), q, true);

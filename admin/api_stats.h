@@ -5,7 +5,8 @@
  * RabbitMQ 3.10's keys and types: counts are JSON integers, rates floats
  * with one decimal ("rate":0.0), and message_stats is left out while an
  * object has had no activity (tools read a missing value as 0). Callers
- * leave all of these out for disable_stats=true.
+ * leave all of these out for disable_stats=true. With range parameters
+ * (admin/api_range.h, read into ctx) the *_details carry samples.
  */
 #ifndef WARREN_ADMIN_API_STATS_H
 #define WARREN_ADMIN_API_STATS_H
@@ -29,31 +30,36 @@ struct vhost;
  * when every counter of c is zero.
  */
 void	api_stats_message_stats(struct json_writer *w,
-	    const struct stats_layout *l, const struct msg_counters *c,
+	    const struct api_ctx *ctx, const struct stats_layout *l, const struct msg_counters *c,
 	    const struct rate_ring *r);
 
 /* A queue's message_stats (publish, deliver_get, ack, ...). */
-void	api_stats_queue(struct json_writer *w, const struct queue *q);
+void	api_stats_queue(struct json_writer *w, const struct api_ctx *ctx,
+	    const struct queue *q);
 /*
  * A queue's "messages", "messages_ready" and "messages_unacknowledged",
  * each followed by its "_details":{"rate":R} when details.
  */
-void	api_stats_queue_depth(struct json_writer *w, const struct queue *q,
-	    bool details);
+void	api_stats_queue_depth(struct json_writer *w,
+	    const struct api_ctx *ctx, const struct queue *q, bool details);
 /* An exchange's message_stats (publish_in, publish_out). */
-void	api_stats_exchange(struct json_writer *w, const struct exchange *ex);
+void	api_stats_exchange(struct json_writer *w, const struct api_ctx *ctx,
+	    const struct exchange *ex);
 /* A channel's message_stats (publish, confirm, deliver, ack, ...). */
-void	api_stats_channel(struct json_writer *w, const struct chan *ch);
+void	api_stats_channel(struct json_writer *w, const struct api_ctx *ctx,
+	    const struct chan *ch);
 /*
  * A connection's traffic: "recv_cnt", "recv_oct", "recv_oct_details",
  * "send_cnt", "send_oct", "send_oct_details".
  */
-void	api_stats_conn(struct json_writer *w, const struct conn *c);
+void	api_stats_conn(struct json_writer *w, const struct api_ctx *ctx,
+	    const struct conn *c);
 /*
  * A vhost's message_stats, "messages*" with details and "recv_oct",
  * "send_oct" with details (compat: GET /api/vhosts/{v}).
  */
-void	api_stats_vhost(struct json_writer *w, const struct vhost *vh);
+void	api_stats_vhost(struct json_writer *w, const struct api_ctx *ctx,
+	    const struct vhost *vh);
 /*
  * The overview's "message_stats" ({} before any traffic) and
  * "queue_totals" (with details), over the vhosts ctx's user may see

@@ -37,7 +37,8 @@ visible(const struct api_ctx *ctx, const struct vhost *vh)
 
 /* stats: the statistics members too (not with disable_stats=true). */
 static void
-write_vhost(struct json_writer *w, const struct vhost *vh, bool stats)
+write_vhost(const struct api_ctx *ctx, struct json_writer *w,
+    const struct vhost *vh, bool stats)
 {
 	json_w_begin_object(w);
 	json_w_keyc(w, "name");
@@ -60,7 +61,7 @@ write_vhost(struct json_writer *w, const struct vhost *vh, bool stats)
 	json_w_bool(w, false);
 	/* message_stats, messages* with rates, recv_oct and send_oct. */
 	if (stats)
-		api_stats_vhost(w, vh);
+		api_stats_vhost(w, ctx, vh);
 	json_w_end_object(w);
 }
 
@@ -85,6 +86,8 @@ api_vhosts_list(struct api_ctx *ctx)
 	size_t i = 0;
 	void *v;
 
+	if (!api_range_read(ctx))
+		return;
 	if (!api_list_begin(ctx))
 		return;
 	while (hmap_next(&ctx->b->vhosts, &i, &v)) {
@@ -93,7 +96,7 @@ api_vhosts_list(struct api_ctx *ctx)
 
 		if (!visible(ctx, vh) || !api_list_wants(ctx, NULL, vh->name, n))
 			continue;
-		write_vhost(api_list_item(ctx, NULL, vh->name, n), vh,
+		write_vhost(ctx, api_list_item(ctx, NULL, vh->name, n), vh,
 		    !api_list_disable_stats(ctx));
 		api_list_item_end(ctx);
 	}
@@ -105,9 +108,11 @@ api_vhost_get(struct api_ctx *ctx)
 {
 	struct vhost *vh = vhost_arg(ctx, 0);
 
+	if (!api_range_read(ctx))
+		return;
 	if (vh == NULL)
 		return;
-	write_vhost(api_json_begin(ctx), vh, true);
+	write_vhost(ctx, api_json_begin(ctx), vh, true);
 	api_json_end(ctx);
 }
 

@@ -284,6 +284,8 @@ persist_message(struct broker *b, struct msg *m, uint32_t n)
 	m->store_id = store_put_message(b->store, blob(m->exchange,
 	    m->exchange_len), blob(m->rk, m->rk_len), blob(m->props,
 	    m->props_len), blob(m->body, (size_t)m->body_len), n, msg_ref(m));
+	if (m->store_id != 0)
+		b->stats.msg.v[STAT_DISK_WRITES]++;
 	return m->store_id;
 }
 
@@ -358,6 +360,7 @@ persist_load(struct queue *q, struct qentry *e)
 	}
 	m->store_id = e->msg_id;
 	e->m = m;
+	q->vh->b->stats.msg.v[STAT_DISK_READS]++;
 	return true;
 }
 

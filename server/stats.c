@@ -31,6 +31,8 @@ static const char *const names[STAT_MSG_N] = {
 	[STAT_DROP_UNROUTABLE] = "drop_unroutable",
 	[STAT_ROUTED] = "routed",
 	[STAT_RECEIVED_CONFIRM] = "received_confirm",
+	[STAT_DISK_READS] = "disk_reads",
+	[STAT_DISK_WRITES] = "disk_writes",
 };
 
 static const uint8_t queue_keys[] = {
@@ -44,6 +46,13 @@ static const uint8_t channel_keys[] = {
 	STAT_PUBLISH, STAT_REDELIVER, STAT_RETURN_UNROUTABLE,
 };
 
+static const uint8_t overview_keys[] = {
+	STAT_ACK, STAT_CONFIRM, STAT_DELIVER, STAT_DELIVER_NO_ACK,
+	STAT_DISK_READS, STAT_DISK_WRITES, STAT_DROP_UNROUTABLE, STAT_GET,
+	STAT_GET_EMPTY, STAT_GET_NO_ACK, STAT_PUBLISH, STAT_REDELIVER,
+	STAT_RETURN_UNROUTABLE,
+};
+
 const struct stats_layout stats_queue_layout = {
 	queue_keys, sizeof(queue_keys)
 };
@@ -52,6 +61,9 @@ const struct stats_layout stats_exchange_layout = {
 };
 const struct stats_layout stats_channel_layout = {
 	channel_keys, sizeof(channel_keys)
+};
+const struct stats_layout stats_overview_layout = {
+	overview_keys, sizeof(overview_keys)
 };
 
 /* The widest ring: a vhost's channel keys, depths and two io values. */
@@ -317,7 +329,7 @@ stats_tick(struct broker *b)
 	s->deferred_last = s->deferred;
 	s->deferred = false;
 	stats_churn(b, s->churn);
-	n = gather(v, &stats_channel_layout, &s->msg);
+	n = gather(v, &stats_overview_layout, &s->msg);
 	push_ring(s, &s->msg_rates, n, n, now, v, true);
 	push_ring(s, &s->churn_rates, CHURN_N, CHURN_N, now, s->churn,
 	    true);

@@ -36,6 +36,13 @@ enum msg_stat {
 	STAT_DROP_UNROUTABLE,	/* not mandatory, routed nowhere: dropped */
 	STAT_ROUTED,		/* routed to at least one queue (Prometheus) */
 	STAT_RECEIVED_CONFIRM,	/* published on a channel in confirm mode */
+	/*
+	 * The broker only (compat: the overview's disk_reads and
+	 * disk_writes, RabbitMQ's message store reads and writes): message
+	 * bodies written to and loaded back from the store (server/persist.c).
+	 */
+	STAT_DISK_READS,
+	STAT_DISK_WRITES,
 	STAT_MSG_N
 };
 
@@ -170,8 +177,10 @@ struct stats_layout {
 };
 extern const struct stats_layout stats_queue_layout;
 extern const struct stats_layout stats_exchange_layout;
-/* Channels, vhosts and the overview. */
+/* Channels and vhosts. */
 extern const struct stats_layout stats_channel_layout;
+/* The broker's (the overview's): the channel keys and the disk ones. */
+extern const struct stats_layout stats_overview_layout;
 /* A key's name in message_stats ("publish"). */
 const char *stats_name(enum msg_stat s);
 
