@@ -158,6 +158,9 @@ api_handler_fn	api_vhost_consumers;
 /* api_nodes.c */
 api_handler_fn	api_nodes_list;
 api_handler_fn	api_node_get;
+/* api_memory.c */
+api_handler_fn	api_node_memory;
+api_handler_fn	api_node_memory_relative;
 /* api_health.c */
 api_handler_fn	api_health_alarms;
 api_handler_fn	api_health_local_alarms;

@@ -13,6 +13,15 @@
 #include "server/exchange.h"
 #include "server/queue_args.h"
 
+/* Body bytes of every live message (one process, one thread). */
+static uint64_t body_bytes;
+
+uint64_t
+msg_body_bytes(void)
+{
+	return body_bytes;
+}
+
 struct msg *
 msg_new(struct proto_str exchange, struct proto_str rk, struct proto_str props,
     uint64_t body_len)
@@ -45,6 +54,7 @@ msg_new_bcc(struct proto_str exchange, struct proto_str rk,
 	m->headers_off = m->headers_len = 0;
 	m->bcc_len = (uint32_t)bcc.len;
 	m->body_len = body_len;
+	body_bytes += body_len;
 	m->body_have = 0;
 	m->store_id = 0;
 	p = m->data;
@@ -270,6 +280,8 @@ void
 msg_unref(struct msg *m)
 {
 	assert(m == NULL || m->refs > 0);
-	if (m != NULL && --m->refs == 0)
+	if (m != NULL && --m->refs == 0) {
+		body_bytes -= m->body_len;
 		free(m);
+	}
 }

@@ -118,6 +118,8 @@ msg_ref(struct msg *m)
 	return m;
 }
 void	msg_unref(struct msg *m);
+/* Body bytes of every message alive now (the memory breakdown's binary). */
+uint64_t msg_body_bytes(void);
 
 static inline struct proto_str
 msg_exchange(const struct msg *m)

@@ -208,6 +208,8 @@ int	store_commit(struct store *st);
 bool	store_retry_pending(const struct store *st);
 /* The error text of the last failure (the backend's, or the batch's). */
 const char *store_errmsg(const struct store *st);
+/* Bytes SQLite has allocated in this process (every store together). */
+uint64_t store_memory_used(void);
 
 /* ---- recovery ---------------------------------------------------------- */
 

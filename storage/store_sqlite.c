@@ -474,3 +474,11 @@ const struct store_backend_ops sql_backend = {
 	.errmsg = sql_errmsg,
 	.close = sql_close,
 };
+
+uint64_t
+store_memory_used(void)
+{
+	sqlite3_int64 n = sqlite3_memory_used();
+
+	return n > 0 ? (uint64_t)n : 0;
+}
