@@ -67,14 +67,13 @@ api_range_read(struct api_ctx *ctx)
 		if (!int_param(ctx, name, &incr))
 			continue;
 		if (age > 0 && incr > 0 && age / incr <= API_RANGE_MAX) {
+			/* Past any history kept; milliseconds must not
+			 * overflow. */
 			rg->r[k].on = true;
-			rg->r[k].age_ms = (int64_t)age * 1000;
-			rg->r[k].incr_ms = (int64_t)incr * 1000;
-			/* Larger ages have no samples and would overflow. */
-			if (age > INT32_MAX)
-				rg->r[k].age_ms = (int64_t)INT32_MAX * 1000;
-			if (incr > INT32_MAX)
-				rg->r[k].incr_ms = (int64_t)INT32_MAX * 1000;
+			rg->r[k].age_ms = (int64_t)(age < INT32_MAX ? age :
+			    INT32_MAX) * 1000;
+			rg->r[k].incr_ms = (int64_t)(incr < INT32_MAX ? incr :
+			    INT32_MAX) * 1000;
 			continue;
 		}
 		paged = http_query_param(ctx->req, "page", page, sizeof(page),

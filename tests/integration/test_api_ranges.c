@@ -129,6 +129,8 @@ Test(api_ranges, bad_ranges_are_400_with_rabbitmq_wording)
 	expect_400("/api/overview?lengths_age=501&lengths_incr=1",
 	    "bad_request", "Invalid range parameters: age 501, incr 1");
 	free(get("/api/overview?lengths_age=5000&lengths_incr=10", 200));
+	free(get("/api/overview?lengths_age=9000000000000000000&"
+	    "lengths_incr=9000000000000000000", 200));
 	/* compat: paginated, the error is named after the range. */
 	expect_400("/api/queues?page=1&lengths_age=0&lengths_incr=5",
 	    "invalid_range_parameters",
