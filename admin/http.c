@@ -472,7 +472,12 @@ parse_head(struct http_parser *ps, const uint8_t *p, struct http_request *req)
 	if (q < req->target.len)
 		req->query = sub(req->target, q + 1, req->target.len);
 	if (split_path(req, scratch) == -1 || !pct_valid(req->query)) {
-		fail(ps, 400, "bad percent-encoding", false);
+		/*
+		 * compat: RabbitMQ's status; Cowboy sends it with an empty
+		 * body, but every API error here is {"error","reason"} JSON
+		 * (ADMIN-CONTRACT section 1), which no tool can mind.
+		 */
+		fail(ps, 400, "bad percent-encoding", true);
 		return -1;
 	}
 	req->keep_alive = !close && (req->minor == 1 || keep);

@@ -460,6 +460,9 @@ Test(http, bad_escapes_and_nul_are_400)
 		snprintf(buf, sizeof(buf), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
 		    bad[i]);
 		cr_assert_eq(error_of(buf), 400, "%s", bad[i]);
+		/* Answered with the {"error","reason"} JSON. */
+		cr_assert(ps.json, "%s", bad[i]);
+		cr_assert_str_eq(ps.reason, "bad percent-encoding");
 	}
 }
 
