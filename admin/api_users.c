@@ -1,6 +1,7 @@
 /*
- * /api/users: list, show, create or update (a password or a RabbitMQ
- * password hash, and tags), delete (which closes the user's connections).
+ * /api/users: list (all, or those without permissions), show, create or
+ * update (a password or a RabbitMQ password hash, and tags), delete
+ * (which closes the user's connections), bulk delete.
  */
 #include "autoconf.h"
 
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "admin/api.h"
+#include "admin/api_amqp.h"
 #include "admin/api_list.h"
 #include "admin/http.h"
 #include "lib/json.h"
@@ -35,8 +37,8 @@ write_user(struct json_writer *w, const struct user *u)
 	json_w_end_object(w);
 }
 
-void
-api_users_list(struct api_ctx *ctx)
+static void
+list_users(struct api_ctx *ctx, bool without_permissions)
 {
 	size_t i = 0;
 	void *v;
@@ -47,12 +49,27 @@ api_users_list(struct api_ctx *ctx)
 		const struct user *u = v;
 		size_t n = strlen(u->name);
 
+		if (without_permissions && u->perms.count > 0)
+			continue;
 		if (!api_list_wants(ctx, NULL, u->name, n))
 			continue;
 		write_user(api_list_item(ctx, NULL, u->name, n), u);
 		api_list_item_end(ctx);
 	}
 	api_list_end(ctx);
+}
+
+void
+api_users_list(struct api_ctx *ctx)
+{
+	list_users(ctx, false);
+}
+
+/* compat: GET /api/users/without-permissions (RabbitMQ 3.10). */
+void
+api_users_without_permissions(struct api_ctx *ctx)
+{
+	list_users(ctx, true);
 }
 
 static struct user *
@@ -125,11 +142,17 @@ api_user_put(struct api_ctx *ctx)
 		    "password_hash, not both");
 		goto out;
 	}
+	/*
+	 * compat: RabbitMQ 3.10 (and rabbit_auth_backend_internal:put_user
+	 * to this day) refuses a user PUT without tags, new or existing:
+	 * 400 tags_not_present, and nothing changes.
+	 */
+	if (json_get(body, "tags") == NULL) {
+		api_error(ctx, 400, "bad_request", "tags_not_present");
+		goto out;
+	}
 	old = auth_user(ctx->b, name, strlen(name));
 	created = old == NULL;
-	/* compat: tags not given keep a user's tags (RabbitMQ 3.11 on). */
-	if (json_get(body, "tags") == NULL && old != NULL)
-		snprintf(tags, sizeof(tags), "%s", old->tags);
 	if (password != NULL)
 		rc = auth_user_set_password(ctx->b, name, password, tags, err,
 		    sizeof(err));
@@ -174,4 +197,52 @@ api_user_delete(struct api_ctx *ctx)
 		return;
 	auth_user_del(ctx->b, u->name);	/* closes its connections too */
 	api_status(ctx, 204);
+}
+
+/*
+ * POST /api/users/bulk-delete {"users":[names]}. compat: as RabbitMQ
+ * 3.10, the users are deleted in order and the first unknown one stops
+ * it with 400 ["no_such_user",name] (those before it are gone); a body
+ * without "users" is 400 "[{key_missing,users}]". Where RabbitMQ
+ * crashes (500) on a "users" that is not a list of names, warren
+ * answers 400 and deletes nothing.
+ */
+void
+api_users_bulk_delete(struct api_ctx *ctx)
+{
+	const struct json *list;
+	struct json *body;
+	size_t n;
+
+	if ((body = api_body_json(ctx)) == NULL)
+		return;
+	if (json_type(body) != JSON_OBJECT ||
+	    (list = json_get(body, "users")) == NULL) {
+		api_error(ctx, 400, "bad_request", "[{key_missing,users}]");
+		goto out;
+	}
+	if (json_type(list) != JSON_ARRAY) {
+		api_error(ctx, 400, "bad_request", "users must be a list of "
+		    "user names");
+		goto out;
+	}
+	for (size_t i = 0; i < json_len(list); i++)
+		if (json_type(json_at(list, i)) != JSON_STRING) {
+			api_error(ctx, 400, "bad_request", "users must be a "
+			    "list of user names");
+			goto out;
+		}
+	for (size_t i = 0; i < json_len(list); i++) {
+		const char *name = json_str(json_at(list, i), &n);
+		struct user *u = auth_user(ctx->b, name, n);
+
+		if (u == NULL) {
+			api_error_pair(ctx, "no_such_user", name, n);
+			goto out;
+		}
+		auth_user_del(ctx->b, u->name);	/* closes its connections */
+	}
+	api_status(ctx, 204);
+out:
+	json_free(body);
 }

@@ -405,11 +405,12 @@ Test(admin_api, bad_bodies_get_400_with_a_reason_and_change_nothing)
 		call("PUT", "/api/vhosts/bad", "{\"description\": 5}", 400);
 		call("GET", "/api/vhosts/bad", NULL, 404);
 		call("PUT", "/api/vhosts/%FF", NULL, 400);
-		call("PUT", "/api/users/y", "{\"password_hash\": \"!!\"}",
-		    400);
+		call("PUT", "/api/users/y", "{\"password_hash\": \"!!\", "
+		    "\"tags\": \"\"}", 400);
 		/* Good base64, but an MD5 hash's length for SHA-256. */
 		call("PUT", "/api/users/y", "{\"password_hash\": "
-		    "\"ytUIm8s3AnKsXQjptplKFytfVxI=\"}", 400);
+		    "\"ytUIm8s3AnKsXQjptplKFytfVxI=\", \"tags\": \"\"}",
+		    400);
 		call("GET", "/api/users/y", NULL, 404);
 	}
 	/* guest's permissions are unchanged by all of that. */
