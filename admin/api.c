@@ -54,6 +54,11 @@ static const struct api_route routes[] = {
 	    USER_TAG_ADMINISTRATOR, 0 },
 	{ HTTP_GET,	"/api/users",		api_users_list,
 	    USER_TAG_ADMINISTRATOR, 0 },
+	/* compat: literal segments before :user, as RabbitMQ's router. */
+	{ HTTP_GET,	"/api/users/without-permissions",
+	    api_users_without_permissions, USER_TAG_ADMINISTRATOR, 0 },
+	{ HTTP_POST,	"/api/users/bulk-delete", api_users_bulk_delete,
+	    USER_TAG_ADMINISTRATOR, SMALL_BODY },
 	{ HTTP_GET,	"/api/users/{}",	api_user_get,
 	    USER_TAG_ADMINISTRATOR, 0 },
 	{ HTTP_PUT,	"/api/users/{}",	api_user_put,

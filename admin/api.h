@@ -121,6 +121,8 @@ api_handler_fn	api_vhost_put;
 api_handler_fn	api_vhost_delete;
 /* api_users.c */
 api_handler_fn	api_users_list;
+api_handler_fn	api_users_without_permissions;
+api_handler_fn	api_users_bulk_delete;
 api_handler_fn	api_user_get;
 api_handler_fn	api_user_put;
 api_handler_fn	api_user_delete;
