@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "admin/api.h"
+#include "admin/api_list.h"
 #include "admin/api_table.h"
 #include "admin/http.h"
 #include "lib/json.h"
@@ -110,11 +111,15 @@ api_error_pair(struct api_ctx *ctx, const char *what, const char *val,
 	api_json_end(ctx);
 }
 
-/* A value as RabbitMQ quotes it in ["not_boolean", V] reasons. */
+/*
+ * compat: RabbitMQ quotes the value as it came in ["not_boolean", V]
+ * reasons: 3 stays 3 and [1] stays [1] (3.10, checked); a long string
+ * is cut to 64 bytes. The body is small (SMALL_BODY), so is the echo.
+ */
 static void
 bad_value(struct api_ctx *ctx, const char *what, const struct json *v)
 {
-	char val[128];
+	struct json_writer *w;
 	size_t n;
 
 	if (json_type(v) == JSON_STRING) {
@@ -123,11 +128,18 @@ bad_value(struct api_ctx *ctx, const char *what, const struct json *v)
 		api_error_pair(ctx, what, s, n > 64 ? 64 : n);
 		return;
 	}
-	if (json_type(v) == JSON_NUMBER)
-		snprintf(val, sizeof(val), "%g", json_num(v));
-	else
-		snprintf(val, sizeof(val), "%s", json_type_name(json_type(v)));
-	api_error_pair(ctx, what, val, strlen(val));
+	w = api_json_begin(ctx);
+	ctx->resp->status = 400;
+	json_w_begin_object(w);
+	json_w_keyc(w, "error");
+	json_w_stringc(w, "bad_request");
+	json_w_keyc(w, "reason");
+	json_w_begin_array(w);
+	json_w_stringc(w, what);
+	api_json_copy(w, v);
+	json_w_end_array(w);
+	json_w_end_object(w);
+	api_json_end(ctx);
 }
 
 bool

@@ -506,8 +506,8 @@ parse_columns(const char *s, struct column *cols)
 	return n;
 }
 
-static void
-copy_value(struct json_writer *w, const struct json *v)
+void
+api_json_copy(struct json_writer *w, const struct json *v)
 {
 	const char *s;
 	size_t n;
@@ -533,7 +533,7 @@ copy_value(struct json_writer *w, const struct json *v)
 	case JSON_ARRAY:
 		json_w_begin_array(w);
 		for (size_t k = 0; k < json_len(v); k++)
-			copy_value(w, json_at(v, k));
+			api_json_copy(w, json_at(v, k));
 		json_w_end_array(w);
 		break;
 	case JSON_OBJECT:
@@ -541,7 +541,7 @@ copy_value(struct json_writer *w, const struct json *v)
 		for (size_t k = 0; k < json_len(v); k++) {
 			s = json_key_at(v, k, &n);
 			json_w_key(w, s, n);
-			copy_value(w, json_value_at(v, k));
+			api_json_copy(w, json_value_at(v, k));
 		}
 		json_w_end_object(w);
 		break;
@@ -599,7 +599,7 @@ project(struct json_writer *w, const struct json *obj,
 				whole = true;
 		json_w_key(w, key, n);
 		if (whole)
-			copy_value(w, v);
+			api_json_copy(w, v);
 		else
 			project(w, v, cols, ncols, d + 1);
 	}
@@ -619,7 +619,7 @@ write_projected(struct json_writer *w, const char *text, size_t len,
 	if (json_type(j) == JSON_OBJECT)
 		project(w, j, cols, ncols, 0);
 	else
-		copy_value(w, j);
+		api_json_copy(w, j);
 	json_free(j);
 	return true;
 }
@@ -755,13 +755,13 @@ api_columns_apply(struct api_ctx *ctx)
 			if (json_type(v) == JSON_OBJECT)
 				project(&w, v, cols, ncols, 0);
 			else
-				copy_value(&w, v);
+				api_json_copy(&w, v);
 		}
 		json_w_end_array(&w);
 	} else if (json_type(j) == JSON_OBJECT) {
 		project(&w, j, cols, ncols, 0);
 	} else {
-		copy_value(&w, j);
+		api_json_copy(&w, j);
 	}
 	json_free(j);
 	if (json_writer_done(&w) != 0) {

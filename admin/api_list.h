@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 struct api_ctx;
+struct json;
 struct json_writer;
 
 /* compat: RabbitMQ's bounds for page_size and a name regex. */
@@ -82,5 +83,7 @@ void	api_list_free(struct api_ctx *ctx);
  * the requested paths. api_json_end calls it.
  */
 void	api_columns_apply(struct api_ctx *ctx);
+/* Writes a parsed JSON value out again (integers stay integers). */
+void	api_json_copy(struct json_writer *w, const struct json *v);
 
 #endif /* WARREN_ADMIN_API_LIST_H */

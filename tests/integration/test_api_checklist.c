@@ -403,9 +403,20 @@ Test(api_checklist, item06_lenient_bodies_and_tags)
 	    "\"1\",\"ackmode\":\"ack_requeue_true\",\"encoding\":\"auto\"}",
 	    200);
 	cr_expect_eq(json_len(r->json), 1, "%s", r->body);
-	/* ["not_boolean","maybe"], as RabbitMQ; and no queue. */
-	au_call(B, NULL, "PUT", "/api/queues/%2F/s2", "{\"durable\":"
-	    "\"maybe\"}", 400);
+	/* The value is echoed with its JSON type, as RabbitMQ; no queue. */
+	cr_expect_str_eq(au_call(B, NULL, "PUT", "/api/queues/%2F/s2",
+	    "{\"durable\":\"maybe\"}", 400)->body, "{\"error\":"
+	    "\"bad_request\",\"reason\":[\"not_boolean\",\"maybe\"]}");
+	cr_expect_str_eq(au_call(B, NULL, "PUT", "/api/queues/%2F/s2",
+	    "{\"durable\":3}", 400)->body, "{\"error\":\"bad_request\","
+	    "\"reason\":[\"not_boolean\",3]}");
+	cr_expect_str_eq(au_call(B, NULL, "PUT", "/api/queues/%2F/s2",
+	    "{\"auto_delete\":[1,null]}", 400)->body, "{\"error\":"
+	    "\"bad_request\",\"reason\":[\"not_boolean\",[1,null]]}");
+	cr_expect_str_eq(au_call(B, NULL, "POST", "/api/queues/%2F/s/get",
+	    "{\"count\":true,\"ackmode\":\"ack_requeue_true\","
+	    "\"encoding\":\"auto\"}", 400)->body, "{\"error\":"
+	    "\"bad_request\",\"reason\":[\"not_integer\",true]}");
 	expect_404("GET", "/api/queues/%2F/s2");
 }
 
