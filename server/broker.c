@@ -234,7 +234,6 @@ on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		ev_idle_stop(loop, &b->idle);
 }
 
-
 /*
  * Input work per loop turn, across connections. At 10 ms another client's
  * round trip waits about that long per busy connection ahead of it; each
