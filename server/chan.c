@@ -50,6 +50,23 @@ chan_count(struct chan *ch, enum msg_stat s, uint64_t n)
 	c->b->stats.msg.v[s] += n;
 }
 
+void
+chan_count_ex(struct chan *ch, struct exchange *ex, enum msg_stat s,
+    uint64_t n)
+{
+	chan_count(ch, s, n);
+	stats_obj_count(ch->objs.ex, ex, s, n);
+}
+
+void
+chan_count_q(struct chan *ch, struct queue *q, enum msg_stat s, uint64_t n)
+{
+	chan_count(ch, s, n);
+	/* A deleted queue's slot is gone; an unacked ref must not remake it. */
+	if (q != NULL && !q->deleted)
+		stats_obj_count(ch->objs.q, q, s, n);
+}
+
 static void
 consumer_detach(struct chan *ch, struct consumer *cs)
 {
@@ -469,7 +486,7 @@ settle_one(struct chan *ch, struct unacked *u, bool ack, bool requeue)
 	q->unacked--;
 	if (ack) {
 		q->stats.v[STAT_ACK]++;
-		chan_count(ch, STAT_ACK, 1);
+		chan_count_q(ch, q, STAT_ACK, 1);
 	}
 	if (u->c != NULL) {
 		assert(u->c->unacked > 0);
@@ -578,11 +595,11 @@ chan_deliver(struct chan *ch, struct consumer *cs, struct queue *q,
 	ch->next_tag++;
 	if (e->deliveries > 0) {
 		q->stats.v[STAT_REDELIVER]++;
-		chan_count(ch, STAT_REDELIVER, 1);
+		chan_count_q(ch, q, STAT_REDELIVER, 1);
 	}
 	e->deliveries++;
 	q->stats.v[u == NULL ? STAT_DELIVER_NO_ACK : STAT_DELIVER]++;
-	chan_count(ch, u == NULL ? STAT_DELIVER_NO_ACK : STAT_DELIVER, 1);
+	chan_count_q(ch, q, u == NULL ? STAT_DELIVER_NO_ACK : STAT_DELIVER, 1);
 	if (u == NULL) {
 		persist_entry_gone(q, e);
 		msg_unref(e->m);	/* no-ack: delivered means done */

@@ -110,6 +110,7 @@ struct chan {
 	size_t		 tx_nsettles, tx_settles_cap;
 
 	struct msg_counters stats;	/* server/stats.h */
+	struct stats_chan_objs objs;	/* the same per exchange and queue */
 	struct rate_ring *rates;	/* NULL until it was active */
 };
 
@@ -119,6 +120,13 @@ struct chan *chan_new(struct conn *c, uint16_t id);
  * increments: called on the hot path).
  */
 void	chan_count(struct chan *ch, enum msg_stat s, uint64_t n);
+/* The same, also counted for exchange ex or queue q (either may be NULL). */
+struct exchange;
+struct queue;
+void	chan_count_ex(struct chan *ch, struct exchange *ex, enum msg_stat s,
+	    uint64_t n);
+void	chan_count_q(struct chan *ch, struct queue *q, enum msg_stat s,
+	    uint64_t n);
 /* Releases everything: cancels consumers, requeues unacked, frees. */
 void	chan_free(struct chan *ch);
 /*

@@ -173,7 +173,7 @@ basic_get(struct chan *ch, const struct proto_basic_get *m)
 	queue_lease_touch(q);	/* compat: basic.get renews x-expires */
 	if (!queue_take(q, &e)) {
 		q->stats.v[STAT_GET_EMPTY]++;
-		chan_count(ch, STAT_GET_EMPTY, 1);
+		chan_count_q(ch, q, STAT_GET_EMPTY, 1);
 		r.id = PROTO_BASIC_GET_EMPTY;
 		conn_send_method(ch->c, ch->id, &r);
 		return 0;
@@ -190,7 +190,7 @@ basic_get(struct chan *ch, const struct proto_basic_get *m)
 	free(pbuf);
 	if (sent && e.deliveries > 0) {
 		q->stats.v[STAT_REDELIVER]++;
-		chan_count(ch, STAT_REDELIVER, 1);
+		chan_count_q(ch, q, STAT_REDELIVER, 1);
 	}
 	e.deliveries++;
 	if (!sent) {
@@ -198,7 +198,7 @@ basic_get(struct chan *ch, const struct proto_basic_get *m)
 		return 0;
 	}
 	q->stats.v[m->no_ack ? STAT_GET_NO_ACK : STAT_GET]++;
-	chan_count(ch, m->no_ack ? STAT_GET_NO_ACK : STAT_GET, 1);
+	chan_count_q(ch, q, m->no_ack ? STAT_GET_NO_ACK : STAT_GET, 1);
 	if (m->no_ack) {
 		persist_entry_gone(q, &e);	/* no-ack: delivered is done */
 		msg_unref(e.m);
@@ -375,7 +375,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		return chan_fail(ch, PROTO_NOT_FOUND, PROTO_BASIC_PUBLISH,
 		    "no exchange '%.*s' in vhost '%s'", PSTR(msg_exchange(m)),
 		    vh->name);
-	chan_count(ch, STAT_PUBLISH, 1);
+	chan_count_ex(ch, ex, STAT_PUBLISH, 1);
 	if (seq != 0)
 		ch->c->b->stats.msg.v[STAT_RECEIVED_CONFIRM]++;
 	if (vhost_publish(vh, ex, m, rr, &refused) == -1)
@@ -393,7 +393,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		ex->stats.v[STAT_PUBLISH_OUT]++;
 		ch->c->b->stats.msg.v[STAT_ROUTED]++;
 	} else if (rr->n == 0 && !refused)
-		chan_count(ch, mandatory ? STAT_RETURN_UNROUTABLE :
+		chan_count_ex(ch, ex, mandatory ? STAT_RETURN_UNROUTABLE :
 		    STAT_DROP_UNROUTABLE, 1);
 	for (size_t i = 0; i < rr->n; i++) {
 		struct queue *q = rr->q[i];

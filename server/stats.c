@@ -400,3 +400,73 @@ stats_commit(struct broker *b, double seconds, size_t ops)
 	stats_histogram_observe(&b->stats.commit_seconds, seconds);
 	stats_histogram_observe(&b->stats.commit_batch, (double)ops);
 }
+
+/* ---- per channel, per exchange or queue ---------------------------------- */
+
+int
+stats_obj_index(enum msg_stat s)
+{
+	switch (s) {
+	/* Exchanges. */
+	case STAT_PUBLISH:		return 0;
+	case STAT_CONFIRM:		return 1;
+	case STAT_RETURN_UNROUTABLE:	return 2;
+	case STAT_DROP_UNROUTABLE:	return 3;
+	/* Queues. */
+	case STAT_GET:			return 0;
+	case STAT_GET_NO_ACK:		return 1;
+	case STAT_DELIVER:		return 2;
+	case STAT_DELIVER_NO_ACK:	return 3;
+	case STAT_REDELIVER:		return 4;
+	case STAT_ACK:			return 5;
+	case STAT_GET_EMPTY:		return 6;
+	default:			return -1;
+	}
+}
+
+void
+stats_obj_count(struct stats_obj *slots, const void *obj, enum msg_stat s,
+    uint64_t n)
+{
+	struct stats_obj *free_slot = NULL;
+	int k = stats_obj_index(s);
+
+	if (k < 0 || obj == NULL)
+		return;
+	for (size_t i = 0; i < STATS_CHAN_OBJS; i++) {
+		if (slots[i].obj == obj) {
+			slots[i].v[k] += n;
+			return;
+		}
+		if (slots[i].obj == NULL && free_slot == NULL)
+			free_slot = &slots[i];
+	}
+	/* Full: this one is not broken out (see STATS_CHAN_OBJS). */
+	if (free_slot == NULL)
+		return;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->obj = obj;
+	free_slot->v[k] = n;
+}
+
+static void
+forget_in(struct stats_obj *slots, const void *obj)
+{
+	for (size_t i = 0; i < STATS_CHAN_OBJS; i++)
+		if (slots[i].obj == obj)
+			memset(&slots[i], 0, sizeof(slots[i]));
+}
+
+void
+stats_forget(struct broker *b, const void *obj)
+{
+	for (struct conn *c = b->conns; c != NULL; c = c->next)
+		for (uint32_t i = 0; i < c->chans_cap; i++) {
+			struct chan *ch = c->chans[i];
+
+			if (ch == NULL)
+				continue;
+			forget_in(ch->objs.ex, obj);
+			forget_in(ch->objs.q, obj);
+		}
+}

@@ -161,6 +161,35 @@ void	stats_churn(const struct broker *b, uint64_t *v);
 /* One store commit of ops ops that took seconds. */
 void	stats_commit(struct broker *b, double seconds, size_t ops);
 
+/*
+ * A channel's counters per exchange and per queue (compat: RabbitMQ's
+ * channel_exchange_metrics and channel_queue_metrics, labelled
+ * {channel,vhost,exchange} and {channel,vhost,queue} on
+ * /metrics/per-object). A fixed array per channel, found by pointer
+ * compare on the hot path, no allocation: past STATS_CHAN_OBJS
+ * exchanges (or queues) on one channel, the further ones are not broken
+ * out (their events still count in the channel's own totals). A slot is
+ * cleared when its exchange or queue is deleted (stats_forget), so a
+ * freed object, or another one at its address, is never reported.
+ */
+#define STATS_CHAN_OBJS	16
+#define STATS_OBJ_N	7	/* counters a slot holds, see stats_obj_index */
+struct stats_obj {
+	const void	*obj;		/* struct exchange or queue; NULL: free */
+	uint64_t	 v[STATS_OBJ_N];
+};
+struct stats_chan_objs {
+	struct stats_obj ex[STATS_CHAN_OBJS];
+	struct stats_obj q[STATS_CHAN_OBJS];
+};
+/* Where s is kept in a slot's v, or -1 if no per-object family has it. */
+int	stats_obj_index(enum msg_stat s);
+/* Adds n events s on obj to slots (STATS_CHAN_OBJS of them). */
+void	stats_obj_count(struct stats_obj *slots, const void *obj,
+	    enum msg_stat s, uint64_t n);
+/* Clears obj's slot on every channel: obj is being deleted. */
+void	stats_forget(struct broker *b, const void *obj);
+
 /* Whether an object's counters show any activity (message_stats shown). */
 bool	stats_active(const struct msg_counters *c);
 

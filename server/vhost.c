@@ -318,6 +318,7 @@ vhost_delete_exchange(struct vhost *vh, struct exchange *ex)
 		persist_binding(ex->bindings[i], false);
 	/* Destinations of ex's bindings do not auto-delete; sources may. */
 	unbind_all(vh, ex->incoming, &ex->nincoming);
+	stats_forget(vh->b, ex);	/* its per-channel lines go with it */
 	exchange_free(ex);
 }
 
@@ -329,6 +330,7 @@ vhost_delete_queue(struct vhost *vh, struct queue *q)
 	if (q->deleted)
 		return 0;
 	q->deleted = true;	/* from here on, its entries write nothing */
+	stats_forget(vh->b, q);	/* its per-channel lines go with it */
 	vh->b->churn.queue_deleted++;
 	queue_lease_stop(q);
 	queue_ttl_stop(q);
