@@ -31,6 +31,8 @@ enum scope {
 	S_QUEUE,		/* {vhost,queue} */
 	S_EXCHANGE,		/* {vhost,exchange} */
 	S_CHANNEL,		/* {channel} */
+	S_CHAN_EX,		/* {channel,vhost,exchange}; summed: channels' */
+	S_CHAN_Q,		/* {channel,vhost,queue}; summed: channels' */
 	S_CONN,			/* {channel}: compat, RabbitMQ labels so */
 };
 
@@ -171,6 +173,38 @@ static double v_c_out_pk(const struct ctx *x, const void *o)
 { return (double)C(o)->io.sent_cnt; }
 static double v_c_channels(const struct ctx *x, const void *o)
 { return (double)C(o)->nchans; }
+
+/*
+ * The channel event each per-object family reads from a channel's
+ * exchange or queue slots (server/stats.h, struct stats_chan_objs).
+ * compat: RabbitMQ counts confirms per exchange too; warren confirms a
+ * range of sequence numbers at once without their exchanges, so
+ * channel_messages_confirmed_total stays labelled {channel} only.
+ */
+static const struct {
+	value_fn	*fn;
+	enum msg_stat	 s;
+} obj_stats[] = {
+	{ v_ch_published, STAT_PUBLISH },
+	{ v_ch_returned, STAT_RETURN_UNROUTABLE },
+	{ v_ch_dropped, STAT_DROP_UNROUTABLE },
+	{ v_ch_get_ack, STAT_GET },
+	{ v_ch_get, STAT_GET_NO_ACK },
+	{ v_ch_deliver_ack, STAT_DELIVER },
+	{ v_ch_deliver, STAT_DELIVER_NO_ACK },
+	{ v_ch_redelivered, STAT_REDELIVER },
+	{ v_ch_acked, STAT_ACK },
+	{ v_ch_get_empty, STAT_GET_EMPTY },
+};
+
+static int
+obj_index(value_fn *fn)
+{
+	for (size_t i = 0; i < sizeof(obj_stats) / sizeof(obj_stats[0]); i++)
+		if (obj_stats[i].fn == fn)
+			return stats_obj_index(obj_stats[i].s);
+	return -1;
+}
 
 #define CHURN(fn, k) \
 static double fn(const struct ctx *x, const void *o) \
@@ -345,7 +379,7 @@ static const struct metric metrics[] = {
 	    "channel", S_CHANNEL, v_ch_prefetch, NULL, false },
 	{ "channel_exchange_metrics", "channel_messages_published_total",
 	    "counter", "Total number of messages published into an exchange "
-	    "on a channel", S_CHANNEL, v_ch_published, NULL, false },
+	    "on a channel", S_CHAN_EX, v_ch_published, NULL, false },
 	{ "channel_exchange_metrics", "channel_messages_confirmed_total",
 	    "counter", "Total number of messages published into an exchange "
 	    "and confirmed on the channel", S_CHANNEL, v_ch_confirmed, NULL,
@@ -353,36 +387,36 @@ static const struct metric metrics[] = {
 	{ "channel_exchange_metrics",
 	    "channel_messages_unroutable_returned_total", "counter",
 	    "Total number of messages published as mandatory into an exchange "
-	    "and returned to the publisher as unroutable", S_CHANNEL,
+	    "and returned to the publisher as unroutable", S_CHAN_EX,
 	    v_ch_returned, NULL, false },
 	{ "channel_exchange_metrics",
 	    "channel_messages_unroutable_dropped_total", "counter",
 	    "Total number of messages published as non-mandatory into an "
-	    "exchange and dropped as unroutable", S_CHANNEL, v_ch_dropped,
+	    "exchange and dropped as unroutable", S_CHAN_EX, v_ch_dropped,
 	    NULL, false },
 	{ "channel_queue_metrics", "channel_get_ack_total", "counter",
 	    "Total number of messages fetched with basic.get in manual "
-	    "acknowledgement mode", S_CHANNEL, v_ch_get_ack, NULL, false },
+	    "acknowledgement mode", S_CHAN_Q, v_ch_get_ack, NULL, false },
 	{ "channel_queue_metrics", "channel_get_total", "counter",
 	    "Total number of messages fetched with basic.get in automatic "
-	    "acknowledgement mode", S_CHANNEL, v_ch_get, NULL, false },
+	    "acknowledgement mode", S_CHAN_Q, v_ch_get, NULL, false },
 	{ "channel_queue_metrics", "channel_messages_delivered_ack_total",
 	    "counter", "Total number of messages delivered to consumers in "
-	    "manual acknowledgement mode", S_CHANNEL, v_ch_deliver_ack, NULL,
+	    "manual acknowledgement mode", S_CHAN_Q, v_ch_deliver_ack, NULL,
 	    false },
 	{ "channel_queue_metrics", "channel_messages_delivered_total",
 	    "counter", "Total number of messages delivered to consumers in "
-	    "automatic acknowledgement mode", S_CHANNEL, v_ch_deliver, NULL,
+	    "automatic acknowledgement mode", S_CHAN_Q, v_ch_deliver, NULL,
 	    false },
 	{ "channel_queue_metrics", "channel_messages_redelivered_total",
 	    "counter", "Total number of messages redelivered to consumers",
-	    S_CHANNEL, v_ch_redelivered, NULL, false },
+	    S_CHAN_Q, v_ch_redelivered, NULL, false },
 	{ "channel_queue_metrics", "channel_messages_acked_total", "counter",
-	    "Total number of messages acknowledged by consumers", S_CHANNEL,
+	    "Total number of messages acknowledged by consumers", S_CHAN_Q,
 	    v_ch_acked, NULL, false },
 	{ "channel_queue_metrics", "channel_get_empty_total", "counter",
 	    "Total number of times basic.get operations fetched no message",
-	    S_CHANNEL, v_ch_get_empty, NULL, false },
+	    S_CHAN_Q, v_ch_get_empty, NULL, false },
 	{ "connection_coarse_metrics", "connection_incoming_bytes_total",
 	    "counter", "Total number of bytes received on a connection",
 	    S_CONN, v_c_in, NULL, false },
@@ -526,6 +560,48 @@ chan_label(const struct chan *ch, char *buf, size_t len)
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }
 
+/* A channel's lines per exchange (S_CHAN_EX) or per queue (S_CHAN_Q). */
+static void
+chan_objs(const struct ctx *x, const struct metric *m, const char *prefix,
+    const struct chan *ch, const char *label, size_t label_len)
+{
+	const struct stats_obj *slots = m->scope == S_CHAN_EX ?
+	    ch->objs.ex : ch->objs.q;
+	int k = obj_index(m->value);
+
+	if (k < 0)
+		return;
+	for (size_t i = 0; i < STATS_CHAN_OBJS; i++) {
+		const struct vhost *vh;
+		const char *name;
+		size_t len;
+
+		if (slots[i].obj == NULL)
+			continue;
+		if (m->scope == S_CHAN_EX) {
+			vh = EX(slots[i].obj)->vh;
+			name = EX(slots[i].obj)->name;
+			len = EX(slots[i].obj)->name_len;
+			if (!vhost_wanted(x, vh))
+				continue;
+		} else {
+			if (!queue_wanted(x, Q(slots[i].obj)))
+				continue;
+			vh = Q(slots[i].obj)->vh;
+			name = Q(slots[i].obj)->name;
+			len = Q(slots[i].obj)->name_len;
+		}
+		out(x, "%s%s{channel=\"", prefix, m->name);
+		label_value(x, label, label_len);
+		out(x, "\",vhost=\"");
+		label_value(x, vh->name, strlen(vh->name));
+		out(x, "\",%s=\"", m->scope == S_CHAN_EX ? "exchange" : "queue");
+		label_value(x, name, len);
+		out(x, "\"}");
+		number(x, (double)slots[i].v[k]);
+	}
+}
+
 /* One family: summed (or global), or a line per object. */
 static void
 family(const struct ctx *x, const struct metric *m, const char *prefix)
@@ -595,6 +671,15 @@ family(const struct ctx *x, const struct metric *m, const char *prefix)
 					continue;
 				if (!x->labelled) {
 					sum += m->value(x, ch);
+					continue;
+				}
+				if (m->scope == S_CHAN_EX ||
+				    m->scope == S_CHAN_Q) {
+					/* Not after vhost_gone: its objects are. */
+					if (c->vh != NULL)
+						chan_objs(x, m, prefix, ch, label,
+						    chan_label(ch, label,
+						    sizeof(label)));
 					continue;
 				}
 				sample(x, prefix, m->name, "channel", label,

@@ -454,3 +454,140 @@ Test(api_metrics, store_commit_histograms_count_durable_publishes)
 	free(m);
 	hb_stop(&b);
 }
+
+/* Whether m has a line that starts with head and ends with tail. */
+static bool
+has_line(const char *m, const char *head, const char *tail)
+{
+	size_t hl = strlen(head), tl = strlen(tail);
+
+	for (const char *p = m; p != NULL && *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+
+		if (len >= hl + tl && strncmp(p, head, hl) == 0 &&
+		    strncmp(p + len - tl, tail, tl) == 0)
+			return true;
+		p = nl != NULL ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * compat: RabbitMQ's channel_exchange_metrics and channel_queue_metrics
+ * on /metrics/per-object are labelled {channel,vhost,exchange} and
+ * {channel,vhost,queue}: one channel publishing to two exchanges and
+ * consuming from a queue gets a line per exchange and per queue, and a
+ * deleted queue's lines go with it.
+ */
+Test(api_metrics, per_object_channel_families_per_exchange_and_queue)
+{
+	const char *q = hb_name("chq");
+	amqp_connection_state_t c;
+	amqp_envelope_t env;
+	struct timeval tv = { 5, 0 };
+	char tail[256], *m;
+	uint64_t last = 0;
+
+	start();
+	c = hb_connect(&b);
+	amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 0, 0, 0, 0,
+	    amqp_empty_table);
+	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+	for (int i = 0; i < 3; i++)
+		publish(c, "", q, false, false);
+	publish(c, "amq.direct", "nowhere", true, false);
+	publish(c, "amq.direct", "nowhere", false, false);
+	amqp_basic_consume(c, 1, amqp_cstring_bytes(q),
+	    amqp_cstring_bytes("ctag"), 0, 0, 0, amqp_empty_table);
+	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+	for (int i = 0; i < 3; i++) {
+		amqp_rpc_reply_t r = amqp_consume_message(c, &env, &tv, 0);
+
+		/* The basic.return of the mandatory publish may come first. */
+		if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+			amqp_frame_t f;
+			amqp_message_t msg;
+
+			cr_assert_eq(amqp_simple_wait_frame(c, &f),
+			    AMQP_STATUS_OK);
+			cr_assert_eq(f.payload.method.id,
+			    AMQP_BASIC_RETURN_METHOD);
+			cr_assert_eq(amqp_read_message(c, 1, &msg, 0)
+			    .reply_type, AMQP_RESPONSE_NORMAL);
+			amqp_destroy_message(&msg);
+			i--;
+			continue;
+		}
+		cr_assert_eq(r.reply_type, AMQP_RESPONSE_NORMAL);
+		last = env.delivery_tag;
+		amqp_destroy_envelope(&env);
+	}
+	cr_assert_eq(amqp_basic_ack(c, 1, last, 1), 0);
+	amqp_basic_cancel(c, 1, amqp_cstring_bytes("ctag"));
+	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+	/* An RPC after the ack: the broker has counted it by the reply. */
+	cr_assert_eq(amqp_basic_get(c, 1, amqp_cstring_bytes(q), 1).reply.id,
+	    AMQP_BASIC_GET_EMPTY_METHOD);
+
+	m = get_on(b.prometheus_port, "/metrics/per-object", NULL, 200);
+	cr_expect(has_line(m, "rabbitmq_channel_messages_published_total{"
+	    "channel=\"", " (1)\",vhost=\"/\",exchange=\"\"} 3"), "%s", m);
+	cr_expect(has_line(m, "rabbitmq_channel_messages_published_total{"
+	    "channel=\"", " (1)\",vhost=\"/\",exchange=\"amq.direct\"} 2"));
+	cr_expect(has_line(m, "rabbitmq_channel_messages_unroutable_returned_"
+	    "total{channel=\"", ",exchange=\"amq.direct\"} 1"));
+	cr_expect(has_line(m, "rabbitmq_channel_messages_unroutable_dropped_"
+	    "total{channel=\"", ",exchange=\"amq.direct\"} 1"));
+	cr_expect(has_line(m, "rabbitmq_channel_messages_unroutable_dropped_"
+	    "total{channel=\"", ",exchange=\"\"} 0"));
+	snprintf(tail, sizeof(tail), " (1)\",vhost=\"/\",queue=\"%s\"} 3", q);
+	cr_expect(has_line(m, "rabbitmq_channel_messages_delivered_ack_total{"
+	    "channel=\"", tail), "no delivered_ack line ending %s", tail);
+	cr_expect(has_line(m, "rabbitmq_channel_messages_acked_total{"
+	    "channel=\"", tail));
+	snprintf(tail, sizeof(tail), ",queue=\"%s\"} 1", q);
+	cr_expect(has_line(m, "rabbitmq_channel_get_empty_total{channel=\"",
+	    tail));
+	snprintf(tail, sizeof(tail), ",queue=\"%s\"} 0", q);
+	cr_expect(has_line(m, "rabbitmq_channel_messages_redelivered_total{"
+	    "channel=\"", tail));
+	promtool_check("/metrics/per-object", m);
+	free(m);
+
+	/* Aggregated: the channel's totals, unlabelled. */
+	m = get_on(b.prometheus_port, "/metrics", NULL, 200);
+	cr_expect_not_null(strstr(m, "\nrabbitmq_channel_messages_published_"
+	    "total 5\n"), "%s", m);
+	cr_expect_not_null(strstr(m, "\nrabbitmq_channel_messages_delivered_"
+	    "ack_total 3\n"));
+	free(m);
+
+	m = get_on(b.prometheus_port, "/metrics/detailed?family=channel_queue_"
+	    "metrics", NULL, 200);
+	snprintf(tail, sizeof(tail), ",queue=\"%s\"} 3", q);
+	cr_expect(has_line(m, "rabbitmq_detailed_channel_messages_acked_total{"
+	    "channel=\"", tail), "%s", m);
+	cr_expect_null(strstr(m, "exchange=\""), "a family not asked for");
+	promtool_check("/metrics/detailed", m);
+	free(m);
+	m = get_on(b.prometheus_port, "/metrics/detailed?family=channel_"
+	    "exchange_metrics", NULL, 200);
+	cr_expect(has_line(m, "rabbitmq_detailed_channel_messages_published_"
+	    "total{channel=\"", ",exchange=\"amq.direct\"} 2"), "%s", m);
+	cr_expect_null(strstr(m, "queue=\""), "a family not asked for");
+	free(m);
+
+	amqp_queue_delete(c, 1, amqp_cstring_bytes(q), 0, 0);
+	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+	m = get_on(b.prometheus_port, "/metrics/per-object", NULL, 200);
+	snprintf(tail, sizeof(tail), "queue=\"%s\"", q);
+	cr_expect_null(strstr(m, tail), "a deleted queue's lines: %s", m);
+	cr_expect(has_line(m, "rabbitmq_channel_messages_published_total{"
+	    "channel=\"", ",exchange=\"amq.direct\"} 2"));
+	promtool_check("/metrics/per-object", m);
+	free(m);
+	hb_close(c);
+	hb_stop(&b);
+}
