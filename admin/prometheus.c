@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "admin/http.h"
+#include "admin/memory.h"
 #include "lib/buf.h"
 #include "lib/hmap.h"
 #include "server/broker.h"
@@ -33,6 +34,8 @@ enum scope {
 	S_CHANNEL,		/* {channel} */
 	S_CHAN_EX,		/* {channel,vhost,exchange}; summed: channels' */
 	S_CHAN_Q,		/* {channel,vhost,queue}; summed: channels' */
+	S_CHAN_QX,		/* {channel,queue_vhost,queue,exchange_vhost,
+				   exchange}; summed: channels' */
 	S_CONN,			/* {channel}: compat, RabbitMQ labels so */
 };
 
@@ -125,8 +128,6 @@ static double v_q_messages(const struct ctx *x, const void *o)
 { return (double)(queue_ready(Q(o)) + Q(o)->unacked); }
 static double v_q_consumers(const struct ctx *x, const void *o)
 { return (double)Q(o)->nconsumers; }
-static double v_q_published(const struct ctx *x, const void *o)
-{ return (double)Q(o)->stats.v[STAT_PUBLISH]; }
 static double v_ex_published(const struct ctx *x, const void *o)
 { return (double)EX(o)->stats.v[STAT_PUBLISH_IN]; }
 
@@ -163,6 +164,16 @@ CHSTAT(v_ch_redelivered, STAT_REDELIVER)
 CHSTAT(v_ch_acked, STAT_ACK)
 CHSTAT(v_ch_get_empty, STAT_GET_EMPTY)
 
+/* Routed into queues: the channel's pairs and what did not fit them. */
+static double v_ch_qx_published(const struct ctx *x, const void *o)
+{
+	double n = (double)CH(o)->objs.qx_other;
+
+	for (size_t i = 0; i < STATS_CHAN_OBJS; i++)
+		n += (double)CH(o)->objs.qx[i].published;
+	return n;
+}
+
 static double v_c_in(const struct ctx *x, const void *o)
 { return (double)C(o)->io.recv_oct; }
 static double v_c_out(const struct ctx *x, const void *o)
@@ -177,15 +188,13 @@ static double v_c_channels(const struct ctx *x, const void *o)
 /*
  * The channel event each per-object family reads from a channel's
  * exchange or queue slots (server/stats.h, struct stats_chan_objs).
- * compat: RabbitMQ counts confirms per exchange too; warren confirms a
- * range of sequence numbers at once without their exchanges, so
- * channel_messages_confirmed_total stays labelled {channel} only.
  */
 static const struct {
 	value_fn	*fn;
 	enum msg_stat	 s;
 } obj_stats[] = {
 	{ v_ch_published, STAT_PUBLISH },
+	{ v_ch_confirmed, STAT_CONFIRM },
 	{ v_ch_returned, STAT_RETURN_UNROUTABLE },
 	{ v_ch_dropped, STAT_DROP_UNROUTABLE },
 	{ v_ch_get_ack, STAT_GET },
@@ -382,7 +391,7 @@ static const struct metric metrics[] = {
 	    "on a channel", S_CHAN_EX, v_ch_published, NULL, false },
 	{ "channel_exchange_metrics", "channel_messages_confirmed_total",
 	    "counter", "Total number of messages published into an exchange "
-	    "and confirmed on the channel", S_CHANNEL, v_ch_confirmed, NULL,
+	    "and confirmed on the channel", S_CHAN_EX, v_ch_confirmed, NULL,
 	    false },
 	{ "channel_exchange_metrics",
 	    "channel_messages_unroutable_returned_total", "counter",
@@ -431,9 +440,9 @@ static const struct metric metrics[] = {
 	    v_c_out_pk, NULL, false },
 	{ "connection_metrics", "connection_channels", "gauge",
 	    "Channels on a connection", S_CONN, v_c_channels, NULL, false },
-	{ "queue_exchange_metrics", "queue_messages_published_total",
+	{ "channel_queue_exchange_metrics", "queue_messages_published_total",
 	    "counter", "Total number of messages published to queues",
-	    S_QUEUE, v_q_published, NULL, false },
+	    S_CHAN_QX, v_ch_qx_published, NULL, false },
 	{ "exchange_metrics", "exchange_messages_published_total", "counter",
 	    "Total number of messages published into an exchange",
 	    S_EXCHANGE, v_ex_published, NULL, true },
@@ -602,6 +611,32 @@ chan_objs(const struct ctx *x, const struct metric *m, const char *prefix,
 	}
 }
 
+/* A channel's lines per (queue, exchange) pair (S_CHAN_QX). */
+static void
+chan_pairs(const struct ctx *x, const struct metric *m, const char *prefix,
+    const struct chan *ch, const char *label, size_t label_len)
+{
+	for (size_t i = 0; i < STATS_CHAN_OBJS; i++) {
+		const struct stats_pair *p = &ch->objs.qx[i];
+
+		if (p->q == NULL || !queue_wanted(x, Q(p->q)))
+			continue;
+		out(x, "%s%s{channel=\"", prefix, m->name);
+		label_value(x, label, label_len);
+		out(x, "\",queue_vhost=\"");
+		label_value(x, Q(p->q)->vh->name, strlen(Q(p->q)->vh->name));
+		out(x, "\",queue=\"");
+		label_value(x, Q(p->q)->name, Q(p->q)->name_len);
+		out(x, "\",exchange_vhost=\"");
+		label_value(x, EX(p->ex)->vh->name,
+		    strlen(EX(p->ex)->vh->name));
+		out(x, "\",exchange=\"");
+		label_value(x, EX(p->ex)->name, EX(p->ex)->name_len);
+		out(x, "\"}");
+		number(x, (double)p->published);
+	}
+}
+
 /* One family: summed (or global), or a line per object. */
 static void
 family(const struct ctx *x, const struct metric *m, const char *prefix)
@@ -682,6 +717,13 @@ family(const struct ctx *x, const struct metric *m, const char *prefix)
 						    sizeof(label)));
 					continue;
 				}
+				if (m->scope == S_CHAN_QX) {
+					if (c->vh != NULL)
+						chan_pairs(x, m, prefix, ch,
+						    label, chan_label(ch, label,
+						    sizeof(label)));
+					continue;
+				}
 				sample(x, prefix, m->name, "channel", label,
 				    chan_label(ch, label, sizeof(label)), NULL,
 				    NULL, 0, NULL, m->value(x, ch));
@@ -693,57 +735,66 @@ family(const struct ctx *x, const struct metric *m, const char *prefix)
 		    sum);
 }
 
+/*
+ * compat: bounds as RabbitMQ's Erlang client writes them, whole numbers
+ * with ".0" (the Grafana dashboards select le="100.0"); labels, if any,
+ * go before le.
+ */
 static void
 histogram(const struct ctx *x, const char *name, const char *help,
-    const struct stats_histogram *h)
+    const char *labels, const struct stats_histogram *h)
 {
+	const char *sep = labels != NULL ? "," : "";
 	uint64_t cum = 0;
 
+	if (labels == NULL)
+		labels = "";
 	header(x, "", name, "histogram", help);
 	for (size_t i = 0; i < h->nbounds; i++) {
+		double v = h->bounds[i];
+
 		cum += h->bucket[i];
-		out(x, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i],
-		    (unsigned long long)cum);
+		if (v < 1e15 && v == (double)(int64_t)v)
+			out(x, "%s_bucket{%s%sle=\"%.1f\"} %llu\n", name,
+			    labels, sep, v, (unsigned long long)cum);
+		else
+			out(x, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels,
+			    sep, v, (unsigned long long)cum);
 	}
-	out(x, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+	out(x, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
 	    (unsigned long long)h->count);
-	out(x, "%s_sum %.9g\n", name, h->sum);
-	out(x, "%s_count %llu\n", name, (unsigned long long)h->count);
-}
-
-/* "warren@host", as the admin API's node name. */
-static void
-node_name(char *buf, size_t len)
-{
-	char host[256];
-
-	if (gethostname(host, sizeof(host)) == -1)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	host[strcspn(host, ".")] = '\0';
-	snprintf(buf, len, "warren@%s", host);
+	if (labels[0] != '\0') {
+		out(x, "%s_sum{%s} %.17g\n", name, labels, h->sum);
+		out(x, "%s_count{%s} %llu\n", name, labels,
+		    (unsigned long long)h->count);
+	} else {
+		out(x, "%s_sum %.9g\n", name, h->sum);
+		out(x, "%s_count %llu\n", name, (unsigned long long)h->count);
+	}
 }
 
 static void
 identity(const struct ctx *x)
 {
-	char node[300];
-
-	node_name(node, sizeof(node));
 	header(x, "rabbitmq_", "build_info", "untyped",
 	    "RabbitMQ & Erlang/OTP version info");
 	out(x, "rabbitmq_build_info{rabbitmq_version=\"%s\","
 	    "prometheus_plugin_version=\"%s\",product_name=\"warren\","
 	    "product_version=\"%s\"} 1\n", PACKAGE_VERSION, PACKAGE_VERSION,
 	    PACKAGE_VERSION);
+	/*
+	 * compat: the node as the management API names it; the cluster's
+	 * name (PUT /api/cluster-name) is also its permanent id, warren
+	 * having no cluster to outlive a rename.
+	 */
 	header(x, "rabbitmq_", "identity_info", "untyped",
 	    "RabbitMQ node & cluster identity info");
 	out(x, "rabbitmq_identity_info{rabbitmq_node=\"");
-	label_value(x, node, strlen(node));
+	label_value(x, x->b->node_name, strlen(x->b->node_name));
 	out(x, "\",rabbitmq_cluster=\"");
-	label_value(x, node, strlen(node));
+	label_value(x, x->b->cluster_name, strlen(x->b->cluster_name));
 	out(x, "\",rabbitmq_cluster_permanent_id=\"");
-	label_value(x, node, strlen(node));
+	label_value(x, x->b->cluster_name, strlen(x->b->cluster_name));
 	out(x, "\",rabbitmq_endpoint=\"%s\"} 1\n", x->endpoint);
 }
 
@@ -814,10 +865,14 @@ scrape(struct ctx *x)
 		family(x, m, "rabbitmq_");
 	}
 	identity(x);
+	histogram(x, "rabbitmq_message_size_bytes",
+	    "Size of messages received from publishers", AMQP,
+	    &x->b->stats.msg_size);
 	histogram(x, "warren_store_commit_seconds",
-	    "Time a store group commit took", &x->b->stats.commit_seconds);
+	    "Time a store group commit took", NULL,
+	    &x->b->stats.commit_seconds);
 	histogram(x, "warren_store_commit_batch_size",
-	    "Store operations written by one group commit",
+	    "Store operations written by one group commit", NULL,
 	    &x->b->stats.commit_batch);
 }
 
@@ -903,6 +958,26 @@ detailed(struct ctx *x, const struct http_request *req)
 	identity(x);
 }
 
+/* ---- /metrics/memory-breakdown ------------------------------------------ */
+
+/* compat: RabbitMQ's node_memory family, one gauge per category. */
+static void
+memory_breakdown(const struct ctx *x)
+{
+	uint64_t m[MEM_N], rss;
+
+	memory_measure(x->b, m, &rss);
+	for (size_t k = 0; k < MEM_N; k++) {
+		if (memory_metric[k] == NULL)
+			continue;
+		header(x, "rabbitmq_", memory_metric[k], "gauge",
+		    memory_metric_help[k]);
+		sample(x, "rabbitmq_", memory_metric[k], NULL, NULL, 0, NULL,
+		    NULL, 0, NULL, (double)m[k]);
+	}
+	identity(x);
+}
+
 /* ---- requests ---------------------------------------------------------- */
 
 bool
@@ -981,6 +1056,10 @@ prometheus_handle(struct broker *b, const struct http_request *req,
 		detailed(&x, req);
 		if (x.queue_re != NULL)
 			regfree(&rx);
+	} else if (req->nseg == 2 && proto_str_eqc(req->seg[1],
+	    "memory-breakdown")) {
+		x.endpoint = "memory-breakdown";
+		memory_breakdown(&x);
 	} else {
 		plain(resp, 404, "Not Found\n");
 		return;

@@ -711,8 +711,10 @@ chan_commit_done(struct chan *ch)
 
 	if (ch->state != CHAN_OPEN)
 		return;
-	if (ch->confirmed < ch->pub_seq)
+	if (ch->confirmed < ch->pub_seq) {
 		confirms_done(ch);
+		stats_obj_settle(ch->objs.ex, true);
+	}
 	if (ch->tx_commit_owed) {
 		ch->tx_commit_owed = false;
 		ch->c->commit_wait = false;
@@ -726,6 +728,7 @@ chan_commit_failed(struct chan *ch)
 	if (ch->state != CHAN_OPEN)
 		return;
 	ch->nrefused = 0;
+	stats_obj_settle(ch->objs.ex, false);
 	if (ch->pub_seq > ch->confirmed)
 		send_confirm(ch, PROTO_BASIC_NACK, ch->pub_seq,
 		    ch->pub_seq - ch->confirmed > 1);

@@ -376,6 +376,8 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		    "no exchange '%.*s' in vhost '%s'", PSTR(msg_exchange(m)),
 		    vh->name);
 	chan_count_ex(ch, ex, STAT_PUBLISH, 1);
+	stats_histogram_observe(&ch->c->b->stats.msg_size,
+	    (double)m->body_len);
 	if (seq != 0)
 		ch->c->b->stats.msg.v[STAT_RECEIVED_CONFIRM]++;
 	if (vhost_publish(vh, ex, m, rr, &refused) == -1)
@@ -398,6 +400,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 	for (size_t i = 0; i < rr->n; i++) {
 		struct queue *q = rr->q[i];
 
+		stats_pair_count(&ch->objs, q, ex);
 		if (queue_ready(q) > QUEUE_FLOW_HIGH &&
 		    queue_consumers_active(q))
 			conn_flow_pause(ch->c, q);
@@ -416,8 +419,10 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 	if (seq != 0) {
 		if (failed || refused)
 			chan_confirm_refused(ch, seq);
-		else
+		else {
+			stats_obj_unconfirmed(ch->objs.ex, ex);
 			broker_wake_chan(ch->c->b, ch);
+		}
 	}
 	return 0;
 }

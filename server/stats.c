@@ -359,6 +359,11 @@ static const double batch_bounds[] = {
 	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
 };
 
+/* compat: rabbit_msg_size_metrics.erl's bounds (bytes). */
+static const double size_bounds[] = {
+	100, 1000, 10000, 100000, 1000000, 10000000, 50000000, 100000000,
+};
+
 void
 stats_init(struct broker *b)
 {
@@ -371,6 +376,8 @@ stats_init(struct broker *b)
 	s->commit_batch.bounds = batch_bounds;
 	s->commit_batch.nbounds = sizeof(batch_bounds) /
 	    sizeof(batch_bounds[0]);
+	s->msg_size.bounds = size_bounds;
+	s->msg_size.nbounds = sizeof(size_bounds) / sizeof(size_bounds[0]);
 	ev_timer_init(&s->tick, on_tick, interval, interval);
 	if (b->loop != NULL)
 		s->started = s->last_tick = ev_now(b->loop);
@@ -424,29 +431,78 @@ stats_obj_index(enum msg_stat s)
 	}
 }
 
-void
-stats_obj_count(struct stats_obj *slots, const void *obj, enum msg_stat s,
-    uint64_t n)
+/* Finds obj's slot, or takes a free one; NULL when all are taken. */
+static struct stats_obj *
+obj_slot(struct stats_obj *slots, const void *obj)
 {
 	struct stats_obj *free_slot = NULL;
-	int k = stats_obj_index(s);
 
-	if (k < 0 || obj == NULL)
-		return;
 	for (size_t i = 0; i < STATS_CHAN_OBJS; i++) {
-		if (slots[i].obj == obj) {
-			slots[i].v[k] += n;
-			return;
-		}
+		if (slots[i].obj == obj)
+			return &slots[i];
 		if (slots[i].obj == NULL && free_slot == NULL)
 			free_slot = &slots[i];
 	}
 	/* Full: this one is not broken out (see STATS_CHAN_OBJS). */
-	if (free_slot == NULL)
+	if (free_slot != NULL) {
+		memset(free_slot, 0, sizeof(*free_slot));
+		free_slot->obj = obj;
+	}
+	return free_slot;
+}
+
+void
+stats_obj_unconfirmed(struct stats_obj *slots, const void *ex)
+{
+	struct stats_obj *o;
+
+	if (ex != NULL && (o = obj_slot(slots, ex)) != NULL)
+		o->unconfirmed++;
+}
+
+void
+stats_obj_settle(struct stats_obj *slots, bool confirmed)
+{
+	int k = stats_obj_index(STAT_CONFIRM);
+
+	for (size_t i = 0; i < STATS_CHAN_OBJS; i++) {
+		if (confirmed)
+			slots[i].v[k] += slots[i].unconfirmed;
+		slots[i].unconfirmed = 0;
+	}
+}
+
+void
+stats_pair_count(struct stats_chan_objs *o, const void *q, const void *ex)
+{
+	struct stats_pair *pairs = o->qx, *free_pair = NULL;
+
+	for (size_t i = 0; i < STATS_CHAN_OBJS; i++) {
+		if (pairs[i].q == q && pairs[i].ex == ex) {
+			pairs[i].published++;
+			return;
+		}
+		if (pairs[i].q == NULL && free_pair == NULL)
+			free_pair = &pairs[i];
+	}
+	if (free_pair == NULL) {
+		o->qx_other++;
 		return;
-	memset(free_slot, 0, sizeof(*free_slot));
-	free_slot->obj = obj;
-	free_slot->v[k] = n;
+	}
+	free_pair->q = q;
+	free_pair->ex = ex;
+	free_pair->published = 1;
+}
+
+void
+stats_obj_count(struct stats_obj *slots, const void *obj, enum msg_stat s,
+    uint64_t n)
+{
+	struct stats_obj *o;
+	int k = stats_obj_index(s);
+
+	if (k >= 0 && obj != NULL && (o = obj_slot(slots, obj)) != NULL)
+		o->v[k] += n;
 }
 
 static void
@@ -468,5 +524,10 @@ stats_forget(struct broker *b, const void *obj)
 				continue;
 			forget_in(ch->objs.ex, obj);
 			forget_in(ch->objs.q, obj);
+			for (size_t k = 0; k < STATS_CHAN_OBJS; k++)
+				if (ch->objs.qx[k].q == obj ||
+				    ch->objs.qx[k].ex == obj)
+					memset(&ch->objs.qx[k], 0,
+					    sizeof(ch->objs.qx[k]));
 		}
 }

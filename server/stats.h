@@ -132,6 +132,8 @@ struct broker_stats {
 	/* warren's own: the store's group commits. */
 	struct stats_histogram	 commit_seconds;
 	struct stats_histogram	 commit_batch;
+	/* compat: RabbitMQ's message_size_bytes, bodies as published. */
+	struct stats_histogram	 msg_size;
 	ev_timer		 tick;
 	double			 started;	/* ev_now at start, for uptime */
 	double			 last_tick;	/* ev_now of the last sample */
@@ -162,31 +164,54 @@ void	stats_churn(const struct broker *b, uint64_t *v);
 void	stats_commit(struct broker *b, double seconds, size_t ops);
 
 /*
- * A channel's counters per exchange and per queue (compat: RabbitMQ's
- * channel_exchange_metrics and channel_queue_metrics, labelled
- * {channel,vhost,exchange} and {channel,vhost,queue} on
+ * A channel's counters per exchange, per queue and per (queue, exchange)
+ * pair (compat: RabbitMQ's channel_exchange_metrics,
+ * channel_queue_metrics and channel_queue_exchange_metrics, labelled
+ * {channel,vhost,exchange}, {channel,vhost,queue} and
+ * {channel,queue_vhost,queue,exchange_vhost,exchange} on
  * /metrics/per-object). A fixed array per channel, found by pointer
  * compare on the hot path, no allocation: past STATS_CHAN_OBJS
- * exchanges (or queues) on one channel, the further ones are not broken
- * out (their events still count in the channel's own totals). A slot is
- * cleared when its exchange or queue is deleted (stats_forget), so a
- * freed object, or another one at its address, is never reported.
+ * exchanges (or queues, or pairs) on one channel, the further ones are
+ * not broken out (their events still count in the channel's own totals).
+ * A slot is cleared when its exchange or queue is deleted (stats_forget),
+ * so a freed object, or another one at its address, is never reported.
  */
 #define STATS_CHAN_OBJS	16
 #define STATS_OBJ_N	7	/* counters a slot holds, see stats_obj_index */
 struct stats_obj {
 	const void	*obj;		/* struct exchange or queue; NULL: free */
 	uint64_t	 v[STATS_OBJ_N];
+	/*
+	 * Exchanges: publishes in confirm mode awaiting the commit that
+	 * confirms them (then counted as STAT_CONFIRM) or fails them.
+	 */
+	uint64_t	 unconfirmed;
+};
+struct stats_pair {
+	const void	*q, *ex;	/* NULL q: free */
+	uint64_t	 published;	/* routed into q from ex */
 };
 struct stats_chan_objs {
 	struct stats_obj ex[STATS_CHAN_OBJS];
 	struct stats_obj q[STATS_CHAN_OBJS];
+	struct stats_pair qx[STATS_CHAN_OBJS];
+	uint64_t	 qx_other;	/* routed into pairs past the last slot */
 };
 /* Where s is kept in a slot's v, or -1 if no per-object family has it. */
 int	stats_obj_index(enum msg_stat s);
 /* Adds n events s on obj to slots (STATS_CHAN_OBJS of them). */
 void	stats_obj_count(struct stats_obj *slots, const void *obj,
 	    enum msg_stat s, uint64_t n);
+/* A publish into ex in confirm mode, not yet confirmed. */
+void	stats_obj_unconfirmed(struct stats_obj *slots, const void *ex);
+/*
+ * The channel's commit happened (confirmed: its publishes are counted as
+ * confirmed per exchange) or failed (they were nacked).
+ */
+void	stats_obj_settle(struct stats_obj *slots, bool confirmed);
+/* A message routed into q from ex. */
+void	stats_pair_count(struct stats_chan_objs *o, const void *q,
+	    const void *ex);
 /* Clears obj's slot on every channel: obj is being deleted. */
 void	stats_forget(struct broker *b, const void *obj);
 

@@ -352,8 +352,8 @@ Test(api_metrics, metrics_endpoints_count_traffic_and_pass_promtool)
 	cr_expect_not_null(strstr(m, "\nrabbitmq_global_messages_acknowledged"
 	    "_total{protocol=\"amqp091\",queue_type=\"rabbit_classic_queue\"} "
 	    "10\n"));
-	cr_expect_not_null(strstr(m, "\nrabbitmq_queue_messages_published_"
-	    "total 10\n"), "aggregated families are summed");
+	cr_expect_not_null(strstr(m, "\nrabbitmq_queue_messages_ready 0\n"),
+	    "aggregated families are summed");
 	cr_expect_not_null(strstr(m, "\nrabbitmq_connections_opened_total "
 	    "1\n"));
 	cr_expect_not_null(strstr(m, "# TYPE rabbitmq_queue_messages_ready "
@@ -363,6 +363,13 @@ Test(api_metrics, metrics_endpoints_count_traffic_and_pass_promtool)
 	cr_expect_not_null(strstr(m, "\nrabbitmq_build_info{"));
 	cr_expect_not_null(strstr(m, "\nwarren_store_commit_seconds_count "));
 	cr_expect_null(strstr(m, "{vhost="), "aggregated output is labelled");
+	/* compat: RabbitMQ's message size histogram, bounds as "100.0". */
+	cr_expect_not_null(strstr(m, "\nrabbitmq_message_size_bytes_bucket{"
+	    "protocol=\"amqp091\",le=\"100.0\"} 12\n"), "%s", m);
+	cr_expect_not_null(strstr(m, "\nrabbitmq_message_size_bytes_bucket{"
+	    "protocol=\"amqp091\",le=\"+Inf\"} 12\n"));
+	cr_expect_not_null(strstr(m, "\nrabbitmq_message_size_bytes_sum{"
+	    "protocol=\"amqp091\"} 60\n"));
 	cr_expect_not_null(strstr(m, "\nrabbitmq_process_resident_memory_"
 	    "bytes "));
 	cr_expect_null(strstr(m, "\nrabbitmq_process_resident_memory_bytes "
@@ -371,8 +378,8 @@ Test(api_metrics, metrics_endpoints_count_traffic_and_pass_promtool)
 	free(m);
 
 	m = get_on(b.prometheus_port, "/metrics/per-object", NULL, 200);
-	snprintf(line, sizeof(line), "\nrabbitmq_queue_messages_published_"
-	    "total{vhost=\"/\",queue=\"%s\"} 10\n", q);
+	snprintf(line, sizeof(line), "\nrabbitmq_queue_messages{vhost=\"/\","
+	    "queue=\"%s\"} 0\n", q);
 	cr_expect_not_null(strstr(m, line), "no %s", line + 1);
 	cr_expect_not_null(strstr(m, "rabbitmq_endpoint=\"per-object\""));
 	cr_expect_not_null(strstr(m, "\nrabbitmq_build_info{"));
@@ -589,5 +596,155 @@ Test(api_metrics, per_object_channel_families_per_exchange_and_queue)
 	promtool_check("/metrics/per-object", m);
 	free(m);
 	hb_close(c);
+	hb_stop(&b);
+}
+
+/* Waits for n publisher confirms on channel 1. */
+static void
+await_confirms(amqp_connection_state_t c, int n)
+{
+	int acks = 0;
+
+	while (acks < n) {
+		amqp_frame_t f;
+		struct timeval tv = { 5, 0 };
+
+		cr_assert_eq(amqp_simple_wait_frame_noblock(c, &f, &tv),
+		    AMQP_STATUS_OK);
+		if (f.frame_type == AMQP_FRAME_METHOD &&
+		    f.payload.method.id == AMQP_BASIC_ACK_METHOD) {
+			amqp_basic_ack_t *a = f.payload.method.decoded;
+
+			acks = a->multiple ? (int)a->delivery_tag : acks + 1;
+		}
+	}
+}
+
+/*
+ * compat: RabbitMQ 3.10 labels channel_messages_confirmed_total per
+ * exchange, and counts what a channel routes into each queue from each
+ * exchange as rabbitmq_queue_messages_published_total{channel,
+ * queue_vhost,queue,exchange_vhost,exchange} (channel_queue_exchange_
+ * metrics; summed on /metrics). Checked against a live 3.10.8: a fanout
+ * publish into two queues gives a line per queue.
+ */
+Test(api_metrics, per_object_confirms_per_exchange_and_queue_exchange_pairs)
+{
+	const char *q1 = hb_name("pair1"), *q2 = hb_name("pair2");
+	amqp_connection_state_t c;
+	char tail[256], *m;
+
+	start();
+	c = hb_connect(&b);
+	for (int i = 0; i < 2; i++) {
+		const char *q = i == 0 ? q1 : q2;
+
+		amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 0, 0, 0, 0,
+		    amqp_empty_table);
+		cr_assert_eq(amqp_get_rpc_reply(c).reply_type,
+		    AMQP_RESPONSE_NORMAL);
+		amqp_queue_bind(c, 1, amqp_cstring_bytes(q),
+		    amqp_cstring_bytes("amq.fanout"), amqp_cstring_bytes(""),
+		    amqp_empty_table);
+		cr_assert_eq(amqp_get_rpc_reply(c).reply_type,
+		    AMQP_RESPONSE_NORMAL);
+	}
+	amqp_confirm_select(c, 1);
+	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+	for (int i = 0; i < 3; i++)
+		publish(c, "amq.fanout", "", false, false);
+	for (int i = 0; i < 2; i++)
+		publish(c, "", q1, false, false);
+	await_confirms(c, 5);
+
+	m = get_on(b.prometheus_port, "/metrics/per-object", NULL, 200);
+	cr_expect(has_line(m, "rabbitmq_channel_messages_confirmed_total{"
+	    "channel=\"", " (1)\",vhost=\"/\",exchange=\"amq.fanout\"} 3"),
+	    "%s", m);
+	cr_expect(has_line(m, "rabbitmq_channel_messages_confirmed_total{"
+	    "channel=\"", " (1)\",vhost=\"/\",exchange=\"\"} 2"));
+	snprintf(tail, sizeof(tail), " (1)\",queue_vhost=\"/\",queue=\"%s\","
+	    "exchange_vhost=\"/\",exchange=\"amq.fanout\"} 3", q1);
+	cr_expect(has_line(m, "rabbitmq_queue_messages_published_total{"
+	    "channel=\"", tail), "no line ending %s", tail);
+	snprintf(tail, sizeof(tail), " (1)\",queue_vhost=\"/\",queue=\"%s\","
+	    "exchange_vhost=\"/\",exchange=\"amq.fanout\"} 3", q2);
+	cr_expect(has_line(m, "rabbitmq_queue_messages_published_total{"
+	    "channel=\"", tail), "no line ending %s", tail);
+	snprintf(tail, sizeof(tail), " (1)\",queue_vhost=\"/\",queue=\"%s\","
+	    "exchange_vhost=\"/\",exchange=\"\"} 2", q1);
+	cr_expect(has_line(m, "rabbitmq_queue_messages_published_total{"
+	    "channel=\"", tail), "no line ending %s", tail);
+	promtool_check("/metrics/per-object", m);
+	free(m);
+
+	m = get_on(b.prometheus_port, "/metrics", NULL, 200);
+	cr_expect_not_null(strstr(m, "\nrabbitmq_queue_messages_published_"
+	    "total 8\n"), "%s", m);
+	cr_expect_not_null(strstr(m, "\nrabbitmq_channel_messages_confirmed_"
+	    "total 5\n"));
+	free(m);
+
+	m = get_on(b.prometheus_port, "/metrics/detailed?family=channel_queue_"
+	    "exchange_metrics", NULL, 200);
+	snprintf(tail, sizeof(tail), "queue=\"%s\",exchange_vhost=\"/\","
+	    "exchange=\"\"} 2", q1);
+	cr_expect(has_line(m, "rabbitmq_detailed_queue_messages_published_"
+	    "total{channel=\"", tail), "%s", m);
+	free(m);
+
+	/* A deleted queue takes its pairs with it. */
+	amqp_queue_delete(c, 1, amqp_cstring_bytes(q2), 0, 0);
+	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+	m = get_on(b.prometheus_port, "/metrics/per-object", NULL, 200);
+	snprintf(tail, sizeof(tail), "queue=\"%s\"", q2);
+	cr_expect_null(strstr(m, tail), "a deleted queue's lines: %s", m);
+	free(m);
+
+	/* A closed channel's lines go, as RabbitMQ's do. */
+	hb_close(c);
+	m = get_on(b.prometheus_port, "/metrics/per-object", NULL, 200);
+	cr_expect_null(strstr(m, "rabbitmq_queue_messages_published_total{"),
+	    "%s", m);
+	free(m);
+	hb_stop(&b);
+}
+
+/*
+ * compat: /metrics/memory-breakdown (RabbitMQ 3.13+'s registry): the
+ * node_memory gauges in RabbitMQ's names, with identity_info naming the
+ * endpoint and the node as the management API does.
+ */
+Test(api_metrics, memory_breakdown_has_rabbitmq_gauges)
+{
+	const char *q = hb_name("membd");
+	char *m, *node, want[512];
+	struct json *nodes;
+	const char *p;
+
+	start();
+	traffic(q, false);
+	m = get_on(b.prometheus_port, "/metrics/memory-breakdown", NULL, 200);
+	cr_expect_not_null(strstr(m, "# TYPE rabbitmq_memory_binary_heap_bytes "
+	    "gauge\n"), "%s", m);
+	cr_expect_not_null(strstr(m, "\nrabbitmq_memory_message_index_bytes "));
+	cr_expect_not_null(strstr(m, "\nrabbitmq_memory_client_connection_"
+	    "reader_bytes "));
+	cr_expect_not_null(p = strstr(m, "\nrabbitmq_memory_other_system_bytes "));
+	if (p != NULL)
+		cr_expect_neq(atoll(p + strlen("\nrabbitmq_memory_other_system_"
+		    "bytes ")), 0, "the rest of the resident set is 0");
+	cr_expect_null(strstr(m, "rabbitmq_queue_"), "other families");
+	cr_expect_not_null(strstr(m, "rabbitmq_endpoint=\"memory-breakdown\""));
+	nodes = get_json("/api/nodes");
+	cr_assert_eq(json_len(nodes), 1);
+	node = strdup(json_str(json_get(json_at(nodes, 0), "name"), NULL));
+	json_free(nodes);
+	snprintf(want, sizeof(want), "rabbitmq_identity_info{rabbitmq_node=\"%s\"",
+	    node);
+	cr_expect_not_null(strstr(m, want), "no %s in %s", want, m);
+	free(node);
+	promtool_check("/metrics/memory-breakdown", m);
+	free(m);
 	hb_stop(&b);
 }
