@@ -170,7 +170,9 @@ static double v_ch_qx_published(const struct ctx *x, const void *o)
 	double n = (double)CH(o)->objs.qx_other;
 
 	for (size_t i = 0; i < STATS_CHAN_OBJS; i++)
-		n += (double)CH(o)->objs.qx[i].published;
+		if (CH(o)->objs.qx[i].q != NULL &&
+		    !Q(CH(o)->objs.qx[i].q)->deleted)
+			n += (double)CH(o)->objs.qx[i].published;
 	return n;
 }
 
@@ -594,7 +596,8 @@ chan_objs(const struct ctx *x, const struct metric *m, const char *prefix,
 			if (!vhost_wanted(x, vh))
 				continue;
 		} else {
-			if (!queue_wanted(x, Q(slots[i].obj)))
+			if (Q(slots[i].obj)->deleted ||
+			    !queue_wanted(x, Q(slots[i].obj)))
 				continue;
 			vh = Q(slots[i].obj)->vh;
 			name = Q(slots[i].obj)->name;
@@ -619,7 +622,8 @@ chan_pairs(const struct ctx *x, const struct metric *m, const char *prefix,
 	for (size_t i = 0; i < STATS_CHAN_OBJS; i++) {
 		const struct stats_pair *p = &ch->objs.qx[i];
 
-		if (p->q == NULL || !queue_wanted(x, Q(p->q)))
+		if (p->q == NULL || Q(p->q)->deleted ||
+		    !queue_wanted(x, Q(p->q)))
 			continue;
 		out(x, "%s%s{channel=\"", prefix, m->name);
 		label_value(x, label, label_len);

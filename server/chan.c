@@ -55,16 +55,14 @@ chan_count_ex(struct chan *ch, struct exchange *ex, enum msg_stat s,
     uint64_t n)
 {
 	chan_count(ch, s, n);
-	stats_obj_count(ch->objs.ex, ex, s, n);
+	stats_ex_count(&ch->objs, ex, s, n);
 }
 
 void
 chan_count_q(struct chan *ch, struct queue *q, enum msg_stat s, uint64_t n)
 {
 	chan_count(ch, s, n);
-	/* A deleted queue's slot is gone; an unacked ref must not remake it. */
-	if (q != NULL && !q->deleted)
-		stats_obj_count(ch->objs.q, q, s, n);
+	stats_q_count(&ch->objs, q, s, n);
 }
 
 static void
@@ -147,6 +145,7 @@ chan_free(struct chan *ch)
 	struct broker *b = ch->c->b;
 
 	chan_release(ch);
+	stats_chan_release(&ch->objs);
 	b->churn.channel_closed++;
 	if (ch->dirty)
 		for (size_t i = 0; i < b->dirty_chans.n; i++)

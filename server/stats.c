@@ -431,9 +431,26 @@ stats_obj_index(enum msg_stat s)
 	}
 }
 
+/*
+ * A slot of a queue deleted since it was taken (q: its reference is
+ * let go here). Looked at only when a channel's slots are full, so the
+ * hot path compares pointers and nothing else.
+ */
+static bool
+slot_stale(struct stats_obj *o, bool queues)
+{
+	struct queue *q = (struct queue *)o->obj;
+
+	if (!queues || q == NULL || !q->deleted)
+		return false;
+	queue_unref(q);
+	memset(o, 0, sizeof(*o));
+	return true;
+}
+
 /* Finds obj's slot, or takes a free one; NULL when all are taken. */
 static struct stats_obj *
-obj_slot(struct stats_obj *slots, const void *obj)
+obj_slot(struct stats_obj *slots, const void *obj, bool queues)
 {
 	struct stats_obj *free_slot = NULL;
 
@@ -443,12 +460,42 @@ obj_slot(struct stats_obj *slots, const void *obj)
 		if (slots[i].obj == NULL && free_slot == NULL)
 			free_slot = &slots[i];
 	}
+	for (size_t i = 0; free_slot == NULL && i < STATS_CHAN_OBJS; i++)
+		if (slot_stale(&slots[i], queues))
+			free_slot = &slots[i];
 	/* Full: this one is not broken out (see STATS_CHAN_OBJS). */
-	if (free_slot != NULL) {
-		memset(free_slot, 0, sizeof(*free_slot));
-		free_slot->obj = obj;
-	}
+	if (free_slot == NULL)
+		return NULL;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->obj = obj;
+	if (queues)
+		queue_ref((struct queue *)obj);
 	return free_slot;
+}
+
+void
+stats_ex_count(struct stats_chan_objs *o, const void *ex, enum msg_stat s,
+    uint64_t n)
+{
+	struct stats_obj *slot;
+	int k = stats_obj_index(s);
+
+	if (k >= 0 && ex != NULL && (slot = obj_slot(o->ex, ex, false)) != NULL)
+		slot->v[k] += n;
+}
+
+void
+stats_q_count(struct stats_chan_objs *o, struct queue *q, enum msg_stat s,
+    uint64_t n)
+{
+	struct stats_obj *slot;
+	int k = stats_obj_index(s);
+
+	/* A deleted queue gets no new slot (an unacked ref may still count). */
+	if (k < 0 || q == NULL || q->deleted)
+		return;
+	if ((slot = obj_slot(o->q, q, true)) != NULL)
+		slot->v[k] += n;
 }
 
 void
@@ -456,7 +503,7 @@ stats_obj_unconfirmed(struct stats_obj *slots, const void *ex)
 {
 	struct stats_obj *o;
 
-	if (ex != NULL && (o = obj_slot(slots, ex)) != NULL)
+	if (ex != NULL && (o = obj_slot(slots, ex, false)) != NULL)
 		o->unconfirmed++;
 }
 
@@ -472,8 +519,16 @@ stats_obj_settle(struct stats_obj *slots, bool confirmed)
 	}
 }
 
+static void
+pair_clear(struct stats_pair *p)
+{
+	if (p->q != NULL)
+		queue_unref((struct queue *)p->q);
+	memset(p, 0, sizeof(*p));
+}
+
 void
-stats_pair_count(struct stats_chan_objs *o, const void *q, const void *ex)
+stats_pair_count(struct stats_chan_objs *o, struct queue *q, const void *ex)
 {
 	struct stats_pair *pairs = o->qx, *free_pair = NULL;
 
@@ -485,36 +540,23 @@ stats_pair_count(struct stats_chan_objs *o, const void *q, const void *ex)
 		if (pairs[i].q == NULL && free_pair == NULL)
 			free_pair = &pairs[i];
 	}
+	for (size_t i = 0; free_pair == NULL && i < STATS_CHAN_OBJS; i++)
+		if (((const struct queue *)pairs[i].q)->deleted) {
+			pair_clear(&pairs[i]);
+			free_pair = &pairs[i];
+		}
 	if (free_pair == NULL) {
 		o->qx_other++;
 		return;
 	}
+	queue_ref(q);
 	free_pair->q = q;
 	free_pair->ex = ex;
 	free_pair->published = 1;
 }
 
 void
-stats_obj_count(struct stats_obj *slots, const void *obj, enum msg_stat s,
-    uint64_t n)
-{
-	struct stats_obj *o;
-	int k = stats_obj_index(s);
-
-	if (k >= 0 && obj != NULL && (o = obj_slot(slots, obj)) != NULL)
-		o->v[k] += n;
-}
-
-static void
-forget_in(struct stats_obj *slots, const void *obj)
-{
-	for (size_t i = 0; i < STATS_CHAN_OBJS; i++)
-		if (slots[i].obj == obj)
-			memset(&slots[i], 0, sizeof(slots[i]));
-}
-
-void
-stats_forget(struct broker *b, const void *obj)
+stats_forget(struct broker *b, const void *ex)
 {
 	for (struct conn *c = b->conns; c != NULL; c = c->next)
 		for (uint32_t i = 0; i < c->chans_cap; i++) {
@@ -522,12 +564,24 @@ stats_forget(struct broker *b, const void *obj)
 
 			if (ch == NULL)
 				continue;
-			forget_in(ch->objs.ex, obj);
-			forget_in(ch->objs.q, obj);
-			for (size_t k = 0; k < STATS_CHAN_OBJS; k++)
-				if (ch->objs.qx[k].q == obj ||
-				    ch->objs.qx[k].ex == obj)
-					memset(&ch->objs.qx[k], 0,
-					    sizeof(ch->objs.qx[k]));
+			for (size_t k = 0; k < STATS_CHAN_OBJS; k++) {
+				if (ch->objs.ex[k].obj == ex)
+					memset(&ch->objs.ex[k], 0,
+					    sizeof(ch->objs.ex[k]));
+				if (ch->objs.qx[k].ex == ex)
+					pair_clear(&ch->objs.qx[k]);
+			}
 		}
+}
+
+void
+stats_chan_release(struct stats_chan_objs *o)
+{
+	for (size_t i = 0; i < STATS_CHAN_OBJS; i++) {
+		if (o->q[i].obj != NULL)
+			queue_unref((struct queue *)o->q[i].obj);
+		if (o->qx[i].q != NULL)
+			queue_unref((struct queue *)o->qx[i].q);
+	}
+	memset(o, 0, sizeof(*o));
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 struct broker;
+struct queue;
 
 /* Message events, named as RabbitMQ's message_stats keys. */
 enum msg_stat {
@@ -173,8 +174,12 @@ void	stats_commit(struct broker *b, double seconds, size_t ops);
  * compare on the hot path, no allocation: past STATS_CHAN_OBJS
  * exchanges (or queues, or pairs) on one channel, the further ones are
  * not broken out (their events still count in the channel's own totals).
- * A slot is cleared when its exchange or queue is deleted (stats_forget),
- * so a freed object, or another one at its address, is never reported.
+ * A queue's slot holds a reference to it (server/queue.h): a deleted
+ * queue stays allocated, marked deleted and not reported, until its
+ * channel closes or needs the slot, so deleting a queue scans no
+ * channels. An exchange's slots are cleared when it is deleted
+ * (stats_forget), so a freed exchange, or another one at its address, is
+ * never reported.
  */
 #define STATS_CHAN_OBJS	16
 #define STATS_OBJ_N	7	/* counters a slot holds, see stats_obj_index */
@@ -199,8 +204,10 @@ struct stats_chan_objs {
 };
 /* Where s is kept in a slot's v, or -1 if no per-object family has it. */
 int	stats_obj_index(enum msg_stat s);
-/* Adds n events s on obj to slots (STATS_CHAN_OBJS of them). */
-void	stats_obj_count(struct stats_obj *slots, const void *obj,
+/* Adds n events s on ex or q to a channel's slots. */
+void	stats_ex_count(struct stats_chan_objs *o, const void *ex,
+	    enum msg_stat s, uint64_t n);
+void	stats_q_count(struct stats_chan_objs *o, struct queue *q,
 	    enum msg_stat s, uint64_t n);
 /* A publish into ex in confirm mode, not yet confirmed. */
 void	stats_obj_unconfirmed(struct stats_obj *slots, const void *ex);
@@ -210,10 +217,12 @@ void	stats_obj_unconfirmed(struct stats_obj *slots, const void *ex);
  */
 void	stats_obj_settle(struct stats_obj *slots, bool confirmed);
 /* A message routed into q from ex. */
-void	stats_pair_count(struct stats_chan_objs *o, const void *q,
+void	stats_pair_count(struct stats_chan_objs *o, struct queue *q,
 	    const void *ex);
-/* Clears obj's slot on every channel: obj is being deleted. */
-void	stats_forget(struct broker *b, const void *obj);
+/* Clears ex's slots on every channel: ex is being deleted. */
+void	stats_forget(struct broker *b, const void *ex);
+/* Lets go of a closing channel's queues. */
+void	stats_chan_release(struct stats_chan_objs *o);
 
 /* Whether an object's counters show any activity (message_stats shown). */
 bool	stats_active(const struct msg_counters *c);

@@ -329,8 +329,11 @@ vhost_delete_queue(struct vhost *vh, struct queue *q)
 
 	if (q->deleted)
 		return 0;
-	q->deleted = true;	/* from here on, its entries write nothing */
-	stats_forget(vh->b, q);	/* its per-channel lines go with it */
+	/*
+	 * From here on its entries write nothing, and its per-channel
+	 * lines are not shown (server/stats.h).
+	 */
+	q->deleted = true;
 	vh->b->churn.queue_deleted++;
 	queue_lease_stop(q);
 	queue_ttl_stop(q);

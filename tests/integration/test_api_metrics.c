@@ -748,3 +748,54 @@ Test(api_metrics, memory_breakdown_has_rabbitmq_gauges)
 	free(m);
 	hb_stop(&b);
 }
+
+/*
+ * A channel's queue slots outlive deleted queues only until they are
+ * needed: after 16 queues it used are deleted, the next 16 it uses are
+ * broken out in their place, and the deleted ones are never shown.
+ */
+Test(api_metrics, per_object_slots_of_deleted_queues_are_reused)
+{
+	amqp_connection_state_t c;
+	char names[32][64], tail[128], *m;
+
+	start();
+	c = hb_connect(&b);
+	for (int i = 0; i < 32; i++) {
+		snprintf(names[i], sizeof(names[i]), "%s-%d", hb_name("slot"),
+		    i);
+		amqp_queue_declare(c, 1, amqp_cstring_bytes(names[i]), 0, 0,
+		    0, 0, amqp_empty_table);
+		cr_assert_eq(amqp_get_rpc_reply(c).reply_type,
+		    AMQP_RESPONSE_NORMAL);
+	}
+	for (int i = 0; i < 32; i++) {
+		/* Fill the channel's 16 queue slots, then delete them. */
+		cr_assert_eq(amqp_basic_get(c, 1,
+		    amqp_cstring_bytes(names[i]), 1).reply.id,
+		    AMQP_BASIC_GET_EMPTY_METHOD);
+		if (i == 15)
+			for (int k = 0; k < 16; k++) {
+				amqp_queue_delete(c, 1,
+				    amqp_cstring_bytes(names[k]), 0, 0);
+				cr_assert_eq(amqp_get_rpc_reply(c).reply_type,
+				    AMQP_RESPONSE_NORMAL);
+			}
+	}
+	m = get_on(b.prometheus_port, "/metrics/per-object", NULL, 200);
+	for (int i = 0; i < 32; i++) {
+		snprintf(tail, sizeof(tail), ",queue=\"%s\"} 1", names[i]);
+		if (i < 16)
+			cr_expect(!has_line(m, "rabbitmq_channel_get_empty_"
+			    "total{channel=\"", tail), "deleted %s shown",
+			    names[i]);
+		else
+			cr_expect(has_line(m, "rabbitmq_channel_get_empty_"
+			    "total{channel=\"", tail), "no line for %s: %s",
+			    names[i], m);
+	}
+	free(m);
+	/* Closing the channel lets go of every queue it held (ASan). */
+	hb_close(c);
+	hb_stop(&b);
+}
