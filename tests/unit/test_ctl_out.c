@@ -228,7 +228,8 @@ Test(ctl_out, table_at_40_columns_cuts_text_but_never_numbers)
 
 Test(ctl_out, table_lines_fit_the_width_and_stay_valid_utf8)
 {
-	for (int width = 50; width <= 140; width++) {
+	/* Below 38 columns the numbers alone overflow: only check UTF-8. */
+	for (int width = 1; width <= 140; width++) {
 		struct ctl_out_opts o = { .fmt = CTL_FMT_TABLE,
 		    .width = width };
 		struct capture c;
@@ -242,9 +243,9 @@ Test(ctl_out, table_lines_fit_the_width_and_stay_valid_utf8)
 		cr_assert_eq(ctl_out_end(out), 0);
 		capture_close(&c);
 		for (p = c.text; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
-			cr_assert_leq(line_width(p, (size_t)(nl - p)),
-			    (size_t)width, "width %d: line \"%.*s\"", width,
-			    (int)(nl - p), p);
+			cr_assert(line_width(p, (size_t)(nl - p)) <=
+			    (size_t)width || width < 38, "width %d: line "
+			    "\"%.*s\"", width, (int)(nl - p), p);
 		cr_assert_eq(*p, '\0', "last line not terminated");
 		free(c.text);
 		json_free(j);
