@@ -22,6 +22,7 @@
 #include "server/listener.h"
 #include "server/msg.h"
 #include "server/node.h"
+#include "server/notify.h"
 #include "server/persist.h"
 #include "server/queue.h"
 #include "server/tls.h"
@@ -603,6 +604,9 @@ broker_start(struct broker *b)
 		fatal("%s/warrend.port", b->cfg.data_dir);
 	log_info("broker: warrend %s accepting AMQP 0-9-1 on %s:%d",
 	    PACKAGE_VERSION, b->cfg.bind, b->amqp->port);
+	snprintf(line, sizeof(line), "accepting AMQP on port %d",
+	    b->amqp->port);
+	notify_ready(line);
 }
 
 void
@@ -612,6 +616,7 @@ broker_shutdown(struct broker *b, const char *reason)
 		return;
 	b->stopping = true;
 	b->stop_started = ev_now(b->loop);
+	notify_stopping();
 	if (b->amqp)
 		listener_stop(b->amqp);
 	if (b->amqps)
