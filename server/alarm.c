@@ -45,10 +45,14 @@ alarm_init(struct broker *b)
 {
 	uint64_t pages = (uint64_t)sysconf(_SC_PHYS_PAGES);
 
-	/* compat: 0 means RabbitMQ's default, 40% of the machine's memory. */
+	/*
+	 * compat: as RabbitMQ's vm_memory_high_watermark.absolute and
+	 * .relative (default 0.4 of the machine's memory).
+	 */
 	b->memory_limit = b->cfg.memory_high_watermark != 0 ?
 	    b->cfg.memory_high_watermark :
-	    pages * (uint64_t)sysconf(_SC_PAGESIZE) / 10 * 4;
+	    (uint64_t)((double)(pages * (uint64_t)sysconf(_SC_PAGESIZE)) *
+	    config_memory_relative(&b->cfg));
 	ev_timer_init(&b->alarm_timer, on_timer, 1.0, 1.0);
 	ev_timer_start(b->loop, &b->alarm_timer);
 	ev_unref(b->loop);	/* the check alone keeps nothing running */

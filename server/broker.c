@@ -392,8 +392,9 @@ release_msg(void *owner)
 }
 
 /*
- * compat: like RabbitMQ, a fresh database gets the default vhost "/" and
- * the default user, once: deleting them later sticks across restarts.
+ * compat: like RabbitMQ, a fresh database gets the default vhost
+ * (--default-vhost, "/") and the default user, once: deleting them later
+ * sticks across restarts.
  * With a definitions file to load, the file alone says who may log in.
  */
 static void
@@ -402,15 +403,17 @@ seed(struct broker *b)
 	struct vhost *vh;
 	char err[512];
 
-	vh = vhost_create(b, "/");
+	/* compat: RabbitMQ's default_vhost, default_user_tags. */
+	vh = vhost_create(b, b->cfg.default_vhost);
 	vhost_set_meta(vh, "Default virtual host", "");
 	if (b->users.count == 0 &&
 	    strcmp(b->cfg.load_definitions, "none") == 0) {
 		if (auth_user_set_password(b, b->cfg.default_user,
-		    b->cfg.default_pass, "administrator", err,
+		    b->cfg.default_pass, b->cfg.default_user_tags, err,
 		    sizeof(err)) == -1 ||
-		    auth_permission_set(b, b->cfg.default_user, "/", ".*", ".*",
-		    ".*", err, sizeof(err)) == -1)
+		    auth_permission_set(b, b->cfg.default_user,
+		    b->cfg.default_vhost, ".*", ".*", ".*", err,
+		    sizeof(err)) == -1)
 			fatalx("default user: %s", err);
 		log_info("auth: created the default user '%s'",
 		    b->cfg.default_user);

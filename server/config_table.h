@@ -1,6 +1,8 @@
 /*
- * Every option, once: command-line name (also the config-file key with '-'
- * replaced by '_'), type, default, field in struct config, range, help.
+ * Every option, once: command-line name (also the warrend.conf key, with
+ * '-' or '_', and WARREN_<NAME> in the environment), type, default, field
+ * in struct config, range, help. RabbitMQ's rabbitmq.conf keys that mean
+ * the same are mapped onto these names in server/config_file.c.
  * X(name, type, default, field, min, max, help)
  */
 CONFIG_X("port", CONFIG_INT, "5672", port, 0, 65535,
@@ -29,6 +31,12 @@ CONFIG_X("default-user", CONFIG_STR, "guest", default_user, 0, 0,
     "user created, as administrator of /, when the database has no users")
 CONFIG_X("default-pass", CONFIG_STR, "guest", default_pass, 0, 0,
     "password of the default user")
+CONFIG_X("default-user-tags", CONFIG_STR, "administrator",
+    default_user_tags, 0, 0,
+    "comma-separated tags of the default user (RabbitMQ's default_user_tags)")
+CONFIG_X("default-vhost", CONFIG_STR, "/", default_vhost, 0, 0,
+    "virtual host created, with all permissions for the default user, "
+    "when the database is new")
 CONFIG_X("loopback-users", CONFIG_STR, "guest", loopback_users, 0, 0,
     "comma-separated users who may log in only from a loopback address")
 CONFIG_X("load-definitions", CONFIG_STR, "none", load_definitions, 0, 0,
@@ -37,9 +45,9 @@ CONFIG_X("durability", CONFIG_STR, "fsync", durability, 0, 0,
     "fsync: a confirm means fsynced; os: survives a crash, not power loss")
 CONFIG_X("log-level", CONFIG_STR, "info", log_level, 0, 0,
     "debug, info, warn or error")
-CONFIG_X("max-message-size", CONFIG_INT, "134217728", max_message_size, 1,
+CONFIG_X("max-message-size", CONFIG_SIZE, "134217728", max_message_size, 1,
     536870912, "largest message body accepted, in bytes")
-CONFIG_X("content-in-flight-max", CONFIG_INT, "268435456",
+CONFIG_X("content-in-flight-max", CONFIG_SIZE, "268435456",
     content_in_flight_max, 1, UINT64_C(1099511627776),
     "message body bytes one connection may have under way (announced in "
     "content headers, not yet routed); past it its next message waits")
@@ -49,7 +57,7 @@ CONFIG_X("channel-max", CONFIG_INT, "2047", channel_max, 1, 65535,
     "most channels per connection proposed in connection.tune")
 CONFIG_X("heartbeat", CONFIG_INT, "60", heartbeat, 0, 65535,
     "heartbeat interval proposed in connection.tune, in seconds")
-CONFIG_X("output-high-water", CONFIG_INT, "1048576", output_high_water, 65536,
+CONFIG_X("output-high-water", CONFIG_SIZE, "1048576", output_high_water, 65536,
     1073741824, "bytes queued for a client before its deliveries pause")
 CONFIG_X("send-timeout", CONFIG_INT, "30", send_timeout, 0, 86400,
     "seconds a client without heartbeats may leave its output unread "
@@ -77,9 +85,14 @@ CONFIG_X("tls-fail-if-no-peer-cert", CONFIG_INT, "0",
     "1: with tls-verify-peer, refuse TLS clients without a certificate")
 CONFIG_X("inject-store-failures", CONFIG_INT, "0", inject_store_failures, 0,
     1000000, "testing: make the first N store commits fail as on a full disk")
-CONFIG_X("memory-high-watermark", CONFIG_INT, "0", memory_high_watermark, 0,
-    UINT64_C(1099511627776), "bytes of memory that block publishers (0 = 40% of RAM)")
-CONFIG_X("disk-free-limit", CONFIG_INT, "50000000", disk_free_limit, 0,
+CONFIG_X("memory-high-watermark", CONFIG_SIZE, "0", memory_high_watermark, 0,
+    UINT64_C(1099511627776), "bytes of memory that block publishers (0 = use "
+    "memory-high-watermark-relative)")
+CONFIG_X("memory-high-watermark-relative", CONFIG_STR, "0.4",
+    memory_high_watermark_relative, 0, 0,
+    "fraction of the machine's memory that blocks publishers, from 0 to 1, "
+    "when memory-high-watermark is 0")
+CONFIG_X("disk-free-limit", CONFIG_SIZE, "50000000", disk_free_limit, 0,
     UINT64_C(1099511627776), "free bytes in the data directory under which "
     "publishers are blocked")
 CONFIG_X("connection-max", CONFIG_INT, "0", connection_max, 0, 1000000,
