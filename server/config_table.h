@@ -28,7 +28,8 @@ CONFIG_X("admin-max-connections-per-address", CONFIG_INT, "32",
 CONFIG_X("data-dir", CONFIG_STR, "./data", data_dir, 0, 0,
     "directory for the pid file and the database")
 CONFIG_X("default-user", CONFIG_STR, "guest", default_user, 0, 0,
-    "user created, as administrator of /, when the database has no users")
+    "user created, with default-user-tags and all permissions in "
+    "default-vhost, when the database has no users")
 CONFIG_X("default-pass", CONFIG_STR, "guest", default_pass, 0, 0,
     "password of the default user")
 CONFIG_X("default-user-tags", CONFIG_STR, "administrator",

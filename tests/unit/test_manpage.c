@@ -232,7 +232,7 @@ Test(manpage, states_every_range)
 	char num[32];
 
 	for (size_t i = 0; i < NOPTIONS; i++) {
-		if (options[i].type != CONFIG_INT ||
+		if (options[i].type == CONFIG_STR ||
 		    !option_item(options[i].name, &item))
 			continue;
 		snprintf(num, sizeof(num), "%llu",
@@ -250,7 +250,8 @@ Test(manpage, states_every_range)
 
 Test(manpage, documents_help_version_and_config)
 {
-	static const char *const extra[] = { "help", "version", "config" };
+	static const char *const extra[] = { "help", "version", "config",
+	    "print-config" };
 	struct span opts = section("OPTIONS");
 
 	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
