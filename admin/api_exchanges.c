@@ -72,6 +72,21 @@ write_exchange(const struct api_ctx *ctx, struct json_writer *w,
 	json_w_end_object(w);
 }
 
+/* A listing's item (api_list.h: keyed), found again by its key. */
+static bool
+write_listed(struct api_ctx *ctx, struct json_writer *w, const char *vhost,
+    const char *name, size_t namelen)
+{
+	struct vhost *vh = broker_vhost(ctx->b, vhost, strlen(vhost));
+	struct exchange *ex;
+
+	if (vh == NULL || (ex = vhost_exchange(vh, (struct proto_str){
+	    (const uint8_t *)name, namelen })) == NULL)
+		return false;
+	write_exchange(ctx, w, ex, false, !api_list_disable_stats(ctx));
+	return true;
+}
+
 static void
 list_vhost(struct api_ctx *ctx, struct vhost *vh)
 {
@@ -81,12 +96,8 @@ list_vhost(struct api_ctx *ctx, struct vhost *vh)
 	while (hmap_next(&vh->exchanges, &i, &v)) {
 		const struct exchange *ex = v;
 
-		if (!api_list_wants(ctx, vh->name, ex->name, ex->name_len))
-			continue;
-		write_exchange(ctx, api_list_item(ctx, vh->name, ex->name,
-		    ex->name_len), ex, false,
-		    !api_list_disable_stats(ctx));
-		api_list_item_end(ctx);
+		if (api_list_wants(ctx, vh->name, ex->name, ex->name_len))
+			api_list_key(ctx, vh->name, ex->name, ex->name_len);
 	}
 }
 
@@ -103,7 +114,7 @@ api_exchanges_list(struct api_ctx *ctx)
 	while (hmap_next(&ctx->b->vhosts, &i, &v))
 		if (api_vhost_visible(ctx, v))
 			list_vhost(ctx, v);
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_listed);
 }
 
 void
@@ -116,7 +127,7 @@ api_exchanges_vhost(struct api_ctx *ctx)
 	if (vh == NULL || !api_list_begin(ctx))
 		return;
 	list_vhost(ctx, vh);
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_listed);
 }
 
 void

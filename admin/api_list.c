@@ -9,18 +9,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin/api.h"
 #include "admin/http.h"
+#include "admin/http_conn.h"
 #include "lib/buf.h"
 #include "lib/json.h"
 #include "lib/vec.h"
+#include "lib/xmalloc.h"
 #include "server/auth_perm.h"
+#include "server/broker.h"
 
 /* Bytes of a query value we read; longer ones are refused or match nothing. */
 #define PARAM_MAX		4096
 #define COLUMNS_MAX		64	/* columns= paths */
 #define COLUMN_DEPTH_MAX	8	/* dotted segments of one path */
+/*
+ * Items a keyed listing writes between two looks at the clock; a listing
+ * with more items to write than this is written over several loop turns.
+ * A queue's JSON takes a few microseconds.
+ */
+#define LIST_SLICE		256
+/* Time a listing's slices may take in one turn, at most. */
+#define LIST_TURN_NS		(2 * 1000000u)
 
 enum sort_kind {
 	SORT_NUMBER,	/* and missing values, as 0 */
@@ -34,6 +46,7 @@ struct list_item {
 	size_t		 key_off;	/* vhost then name in keys */
 	size_t		 vhost_len, name_len;
 	size_t		 seq;		/* offer order: ties keep it */
+	bool		 gone;		/* keyed: deleted before its turn */
 	/* Set just before sorting (keys no longer moves). */
 	const char	*vhost, *name;
 	enum sort_kind	 kind;
@@ -55,6 +68,16 @@ struct api_list {
 	size_t		 total;		/* offered, past the vhost filter */
 	struct json_writer w;		/* the item being written */
 	bool		 failed;	/* out of room or memory */
+	/* Read each item's sort= value from its JSON as it is written. */
+	bool		 json_sort;
+	/* Project columns= as items are written (all are answered). */
+	bool		 project_early;
+	/* Keyed listings (api_list_end_keyed). */
+	api_list_write_fn *write;
+	bool		 ordered;	/* sorted and cut before writing */
+	size_t		 next, first, last; /* items to write: [next, last) */
+	size_t		 pages;		/* page_count, when ordered */
+	size_t		 ngone;
 
 	long		 page;		/* 0: no pagination */
 	long		 page_size;
@@ -214,6 +237,8 @@ begin(struct api_ctx *ctx, bool pageable)
 		return false;
 	}
 	l->has_columns = rc == 1;
+	l->json_sort = l->sorted;
+	l->project_early = l->has_columns && l->page == 0;
 	l->disable_stats = true_param(ctx, "disable_stats");
 	l->queue_totals = l->disable_stats &&
 	    true_param(ctx, "enable_queue_totals");
@@ -326,16 +351,18 @@ api_list_item(struct api_ctx *ctx, const char *vhost, const char *name,
 	return &l->w;
 }
 
+static bool	item_done(struct api_list *l, struct list_item *it);
+
 void
 api_list_item_end(struct api_ctx *ctx)
 {
 	struct api_list *l = ctx->list;
 
-	if (l->failed || json_writer_done(&l->w) != 0) {
+	if (l->failed || json_writer_done(&l->w) != 0 ||
+	    !item_done(l, &l->v[l->n])) {
 		l->failed = true;
 		return;
 	}
-	l->v[l->n].len = buf_used(&l->items) - l->v[l->n].off;
 	l->n++;
 }
 
@@ -358,48 +385,35 @@ dotted(const struct json *j, const char *path)
 	return j;
 }
 
-/* Reads each item's sort= value. */
+/* Reads an item's sort= value from its parsed JSON. */
 static bool
-sort_keys(struct api_list *l)
+sort_key(struct api_list *l, struct list_item *it, const struct json *j)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		struct list_item *it = &l->v[i];
-		const char *s;
-		const struct json *v;
-		struct json *j;
-		char err[64];
+	const struct json *v = dotted(j, l->sort);
+	const char *s;
 
-		j = json_parse((const char *)buf_head(&l->items) + it->off,
-		    it->len, err, sizeof(err));
-		if (j == NULL)
+	it->kind = SORT_NUMBER;
+	it->num = 0;
+	switch (v != NULL ? json_type(v) : JSON_NULL) {
+	case JSON_NULL:
+		break;
+	case JSON_NUMBER:
+		it->num = json_num(v);
+		break;
+	case JSON_BOOL:
+		it->kind = SORT_BOOL;
+		it->num = json_bool(v);
+		break;
+	case JSON_STRING:
+		it->kind = SORT_STRING;
+		s = json_str(v, &it->str_len);
+		it->str_off = buf_used(&l->keys);
+		if (!buf_append(&l->keys, s, it->str_len))
 			return false;
-		v = dotted(j, l->sort);
-		it->kind = SORT_NUMBER;
-		it->num = 0;
-		switch (v != NULL ? json_type(v) : JSON_NULL) {
-		case JSON_NULL:
-			break;
-		case JSON_NUMBER:
-			it->num = json_num(v);
-			break;
-		case JSON_BOOL:
-			it->kind = SORT_BOOL;
-			it->num = json_bool(v);
-			break;
-		case JSON_STRING:
-			it->kind = SORT_STRING;
-			s = json_str(v, &it->str_len);
-			it->str_off = buf_used(&l->keys);
-			if (!buf_append(&l->keys, s, it->str_len)) {
-				json_free(j);
-				return false;
-			}
-			break;
-		default:
-			it->kind = SORT_OTHER;
-			break;
-		}
-		json_free(j);
+		break;
+	default:
+		it->kind = SORT_OTHER;
+		break;
 	}
 	return true;
 }
@@ -630,48 +644,100 @@ too_large(struct api_ctx *ctx)
 	api_error(ctx, 500, "internal_error", "response too large");
 }
 
-void
-api_list_end(struct api_ctx *ctx)
+/*
+ * An item just written at it->off: reads its sort= value and, when every
+ * written item is answered, projects its columns in place (one parse for
+ * both; the sort value is read before columns drop it).
+ */
+static bool
+item_done(struct api_list *l, struct list_item *it)
+{
+	struct column cols[COLUMNS_MAX];
+	struct json_writer w;
+	struct buf out;
+	struct json *j;
+	char err[64];
+	bool ok = true;
+
+	it->len = buf_used(&l->items) - it->off;
+	if (!l->json_sort && !l->project_early)
+		return true;
+	j = json_parse((const char *)buf_head(&l->items) + it->off, it->len,
+	    err, sizeof(err));
+	if (j == NULL)
+		return false;
+	if (l->json_sort && !sort_key(l, it, j))
+		ok = false;
+	if (ok && l->project_early) {
+		buf_init(&out, API_RESPONSE_MAX);
+		json_writer_init(&w, &out);
+		if (json_type(j) == JSON_OBJECT)
+			project(&w, j, cols, parse_columns(l->columns, cols),
+			    0);
+		else
+			api_json_copy(&w, j);
+		/* The item's text goes; its projection takes its place. */
+		l->items.len = l->items.off + it->off;
+		ok = json_writer_done(&w) == 0 && buf_append(&l->items,
+		    buf_head(&out), buf_used(&out));
+		it->len = buf_used(&l->items) - it->off;
+		buf_free(&out);
+	}
+	json_free(j);
+	return ok;
+}
+
+/* The page's bounds in the n items; false after answering 400. */
+static bool
+cut_page(struct api_ctx *ctx, struct api_list *l, size_t n, size_t *first,
+    size_t *last, size_t *pages)
+{
+	size_t ps = (size_t)l->page_size;
+
+	*first = 0;
+	*last = n;
+	*pages = 0;
+	if (l->page == 0)
+		return true;
+	*pages = (n + ps - 1) / ps;
+	if (l->page > 1 && (size_t)l->page > *pages) {
+		api_error(ctx, 400, "page_out_of_range",
+		    "Page out of range, page: %ld page size: %ld, "
+		    "len: %zu", l->page, l->page_size, n);
+		return false;
+	}
+	*first = ((size_t)l->page - 1) * ps;
+	if (*first > n)
+		*first = n;
+	*last = *first + ps < n ? *first + ps : n;
+	return true;
+}
+
+/*
+ * Writes the answer: items [first, last) but those gone, of filtered
+ * wanted ones, in pages.
+ */
+static void
+emit(struct api_ctx *ctx, size_t first, size_t last, size_t filtered,
+    size_t pages)
 {
 	struct api_list *l = ctx->list;
 	struct column cols[COLUMNS_MAX];
 	struct json_writer *w;
-	size_t ncols = 0, first = 0, last, pages = 0;
+	size_t ncols = 0, count = 0;
 	const char *items;
 
-	assert(l != NULL);
-	if (l->failed || (l->sorted && !sort_keys(l))) {
-		too_large(ctx);
-		return;
-	}
-	if (l->total < l->n)
-		l->total = l->n;
-	sort_items(l);
-	last = l->n;
-	if (l->page > 0) {
-		size_t ps = (size_t)l->page_size;
-
-		pages = (l->n + ps - 1) / ps;
-		if (l->page > 1 && (size_t)l->page > pages) {
-			api_error(ctx, 400, "page_out_of_range",
-			    "Page out of range, page: %ld page size: %ld, "
-			    "len: %zu", l->page, l->page_size, l->n);
-			return;
-		}
-		first = ((size_t)l->page - 1) * ps;
-		if (first > l->n)
-			first = l->n;
-		last = first + ps < l->n ? first + ps : l->n;
-	}
-	if (l->has_columns)
+	for (size_t i = first; i < last; i++)
+		count += !l->v[i].gone;
+	if (l->has_columns && !l->project_early)
 		ncols = parse_columns(l->columns, cols);
 	w = api_json_begin(ctx);
 	if (l->page > 0) {
 		json_w_begin_object(w);
 		json_w_keyc(w, "filtered_count");
-		json_w_uint(w, l->n);
+		json_w_uint(w, filtered);
 		json_w_keyc(w, "item_count");
-		json_w_uint(w, last - first);
+		json_w_uint(w, count);
 		json_w_keyc(w, "items");
 	}
 	json_w_begin_array(w);
@@ -679,7 +745,9 @@ api_list_end(struct api_ctx *ctx)
 	for (size_t i = first; i < last; i++) {
 		const struct list_item *it = &l->v[i];
 
-		if (l->has_columns) {
+		if (it->gone)
+			continue;
+		if (l->has_columns && !l->project_early) {
 			if (!write_projected(w, items + it->off, it->len, cols,
 			    ncols))
 				w->err = true;
@@ -696,11 +764,229 @@ api_list_end(struct api_ctx *ctx)
 		json_w_keyc(w, "page_size");
 		json_w_int(w, l->page_size);
 		json_w_keyc(w, "total_count");
-		json_w_uint(w, l->total);
+		json_w_uint(w, l->total > l->ngone ? l->total - l->ngone : 0);
 		json_w_end_object(w);
 	}
 	if (json_writer_done(w) != 0)
 		too_large(ctx);
+}
+
+void
+api_list_end(struct api_ctx *ctx)
+{
+	struct api_list *l = ctx->list;
+	size_t first, last, pages;
+
+	assert(l != NULL);
+	if (l->failed) {
+		too_large(ctx);
+		return;
+	}
+	if (l->total < l->n)
+		l->total = l->n;
+	sort_items(l);
+	if (cut_page(ctx, l, l->n, &first, &last, &pages))
+		emit(ctx, first, last, l->n, pages);
+}
+
+/*
+ * Writes up to max of a keyed listing's items, each looked up again by
+ * its key: one deleted since is left out.
+ */
+static void
+write_some(struct api_ctx *ctx, size_t max)
+{
+	struct api_list *l = ctx->list;
+
+	for (; max > 0 && l->next < l->last && !l->failed; max--) {
+		struct list_item *it = &l->v[l->next++];
+		const char *vhost = (const char *)buf_head(&l->keys) +
+		    it->key_off;
+
+		it->off = buf_used(&l->items);
+		json_writer_init(&l->w, &l->items);
+		if (!l->write(ctx, &l->w, vhost, vhost + it->vhost_len + 1,
+		    it->name_len)) {
+			it->gone = true;
+			l->ngone++;
+			l->items.len = l->items.off + it->off;
+			continue;
+		}
+		if (json_writer_done(&l->w) != 0 || !item_done(l, it))
+			l->failed = true;
+	}
+}
+
+/* A keyed listing whose items are all written: the answer. */
+static void
+finish(struct api_ctx *ctx)
+{
+	struct api_list *l = ctx->list;
+	size_t first = l->first, last = l->last, pages = l->pages, n = 0;
+
+	if (l->failed) {
+		too_large(ctx);
+		return;
+	}
+	if (l->ordered) {
+		emit(ctx, first, last, l->n - l->ngone, pages);
+		return;
+	}
+	/* Written in offer order: those gone go, then sort and cut. */
+	for (size_t i = 0; i < l->n; i++)
+		if (!l->v[i].gone)
+			l->v[n++] = l->v[i];
+	l->n = n;
+	sort_items(l);
+	if (cut_page(ctx, l, l->n, &first, &last, &pages))
+		emit(ctx, first, last, l->n, pages);
+}
+
+/* A listing written over several loop turns, for one waiting client. */
+struct list_job {
+	struct api_ctx	 ctx;		/* no request or user: they go */
+	struct http_response resp;
+	struct http_conn *h;
+	ev_check	 slice;		/* writes a slice each turn */
+	ev_idle		 awake;		/* no sleeping while items are left */
+};
+
+static void
+job_free(struct list_job *j)
+{
+	struct ev_loop *loop = j->ctx.b->loop;
+
+	ev_check_stop(loop, &j->slice);
+	ev_idle_stop(loop, &j->awake);
+	api_list_free(&j->ctx);
+	http_response_free(&j->resp);
+	free(j);
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+on_slice(struct ev_loop *loop, ev_check *w, int revents)
+{
+	struct list_job *j = w->data;
+	struct api_list *l = j->ctx.list;
+	uint64_t t0 = mono_ns();
+
+	/* At least a slice a turn, so that a busy broker still answers. */
+	do
+		write_some(&j->ctx, LIST_SLICE);
+	while (l->next < l->last && !l->failed &&
+	    !broker_turn_spent(j->ctx.b) && mono_ns() - t0 < LIST_TURN_NS);
+	if (l->next < l->last && !l->failed)
+		return;
+	finish(&j->ctx);
+	http_conn_answer(j->h, &j->resp);
+	job_free(j);
+}
+
+static void
+on_awake(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	/* Nothing: it only keeps the loop from blocking (on_slice works). */
+}
+
+/* The client left (or the broker stops) first: the listing goes. */
+static void
+job_gone(struct http_conn *h, void *arg)
+{
+	job_free(arg);
+}
+
+/* Hands ctx's listing to a job that writes it over several turns. */
+static void
+defer(struct api_ctx *ctx)
+{
+	struct list_job *j = xcalloc(1, sizeof(*j));
+	struct ev_loop *loop = ctx->b->loop;
+
+	j->ctx.b = ctx->b;
+	j->ctx.ranges = ctx->ranges;
+	j->ctx.list = ctx->list;
+	j->ctx.resp = &j->resp;
+	ctx->list = NULL;
+	http_response_init(&j->resp, API_RESPONSE_MAX);
+	j->h = ctx->req->conn;
+	http_conn_defer(j->h, ctx->resp, job_gone, j);
+	ev_check_init(&j->slice, on_slice);
+	j->slice.data = j;
+	ev_check_start(loop, &j->slice);
+	ev_idle_init(&j->awake, on_awake);
+	j->awake.data = j;
+	ev_idle_start(loop, &j->awake);
+}
+
+void
+api_list_key(struct api_ctx *ctx, const char *vhost, const char *name,
+    size_t namelen)
+{
+	struct api_list *l = ctx->list;
+
+	/* An item with its key and no JSON yet: api_list_end_keyed writes. */
+	(void)api_list_item(ctx, vhost, name, namelen);
+	if (!l->failed)
+		l->n++;
+}
+
+void
+api_list_end_keyed(struct api_ctx *ctx, api_list_write_fn *write)
+{
+	struct api_list *l = ctx->list;
+
+	assert(l != NULL);
+	if (l->failed) {
+		too_large(ctx);
+		return;
+	}
+	if (l->total < l->n)
+		l->total = l->n;
+	l->write = write;
+	/*
+	 * The default order and sort=name need only the keys (a keyed
+	 * item's name member is its key's name): sort and cut the page
+	 * first, and write only the page's items.
+	 */
+	if (!l->sorted || strcmp(l->sort, "name") == 0) {
+		for (size_t i = 0; l->sorted && i < l->n; i++) {
+			struct list_item *it = &l->v[i];
+
+			it->kind = SORT_STRING;
+			it->str_off = it->key_off + it->vhost_len + 1;
+			it->str_len = it->name_len;
+		}
+		l->json_sort = false;
+		sort_items(l);
+		if (!cut_page(ctx, l, l->n, &l->first, &l->last, &l->pages))
+			return;
+		l->ordered = true;
+		l->project_early = l->has_columns;
+	} else {
+		l->first = 0;
+		l->last = l->n;
+	}
+	l->next = l->first;
+	/*
+	 * A HEAD is answered at once: a deferred answer carries a body.
+	 * Without a connection (unit tests) too.
+	 */
+	if (l->last - l->first <= LIST_SLICE || ctx->req->conn == NULL ||
+	    ctx->req->method == HTTP_HEAD) {
+		write_some(ctx, SIZE_MAX);
+		finish(ctx);
+		return;
+	}
+	defer(ctx);
 }
 
 void

@@ -4,6 +4,24 @@
  * ones wanted with api_list_item); api_list_end sorts them, cuts the
  * requested page and columns, and writes the answer.
  *
+ * A listing that may be big (queues, exchanges, vhosts) is keyed instead,
+ * so that it costs bounded work per loop turn (the house rule): the
+ * handler offers only each wanted object's key (api_list_key: vhost and
+ * name, cheap), and api_list_end_keyed writes the items through a
+ * callback that looks each object up again by its key.
+ * - In the default order and with sort=name the keys are enough: they are
+ *   sorted and the page cut first, and only the page's items are written
+ *   (?page=1&page_size=1 over 20,000 queues costs a key sort).
+ * - With any other sort= every item is written, its sort value read as it
+ *   is, then sorted and cut.
+ * - More than LIST_SLICE items to write (a bare array of every queue) are
+ *   written over several loop turns, a few hundred a turn within a time
+ *   budget, from an ev_check watcher; the answer is deferred
+ *   (http_conn_defer) and sent once complete. Nothing but keys is kept
+ *   across turns: an object deleted (or its vhost) before its turn is
+ *   left out; a client that leaves frees the listing (http_conn's gone
+ *   callback). The size cap is the same as for any listing.
+ *
  * compat: RabbitMQ's list parameters (rabbit_mgmt_util.erl), checked
  * against RabbitMQ 3.10:
  * - page=N turns pagination on (on the listings RabbitMQ paginates:
@@ -73,6 +91,23 @@ bool	api_list_wants(struct api_ctx *ctx, const char *vhost,
 struct json_writer *api_list_item(struct api_ctx *ctx, const char *vhost,
 	    const char *name, size_t namelen);
 void	api_list_item_end(struct api_ctx *ctx);
+/*
+ * A keyed listing (see above): writes the object of vhost and name (as
+ * api_list_key got them; vhost "" when it was NULL) as one JSON value
+ * whose "name" member is name, and returns true; returns false, having
+ * written nothing, when the object is gone. ctx has no request and no
+ * user by then: what the callback reads of ctx is b, ranges and list.
+ */
+typedef bool api_list_write_fn(struct api_ctx *ctx, struct json_writer *w,
+	    const char *vhost, const char *name, size_t namelen);
+/* Offers one wanted object of a keyed listing by its key only. */
+void	api_list_key(struct api_ctx *ctx, const char *vhost,
+	    const char *name, size_t namelen);
+/*
+ * Writes a keyed listing's items with write and answers, now or (for
+ * many items) over later loop turns.
+ */
+void	api_list_end_keyed(struct api_ctx *ctx, api_list_write_fn *write);
 /* Writes the 200 answer (or a 400/500 one) from the items. */
 void	api_list_end(struct api_ctx *ctx);
 /* Frees what a listing holds; api_handle calls it after every handler. */

@@ -175,6 +175,21 @@ write_queue(struct api_ctx *ctx, struct json_writer *w, const struct queue *q,
 	json_w_end_object(w);
 }
 
+/* A listing's item (api_list.h: keyed), found again by its key. */
+static bool
+write_listed(struct api_ctx *ctx, struct json_writer *w, const char *vhost,
+    const char *name, size_t namelen)
+{
+	struct vhost *vh = broker_vhost(ctx->b, vhost, strlen(vhost));
+	struct queue *q;
+
+	if (vh == NULL || (q = vhost_queue(vh, (struct proto_str){
+	    (const uint8_t *)name, namelen })) == NULL)
+		return false;
+	write_queue(ctx, w, q, false);
+	return true;
+}
+
 static void
 list_vhost(struct api_ctx *ctx, struct vhost *vh)
 {
@@ -184,11 +199,8 @@ list_vhost(struct api_ctx *ctx, struct vhost *vh)
 	while (hmap_next(&vh->queues, &i, &v)) {
 		const struct queue *q = v;
 
-		if (!api_list_wants(ctx, vh->name, q->name, q->name_len))
-			continue;
-		write_queue(ctx, api_list_item(ctx, vh->name, q->name,
-		    q->name_len), q, false);
-		api_list_item_end(ctx);
+		if (api_list_wants(ctx, vh->name, q->name, q->name_len))
+			api_list_key(ctx, vh->name, q->name, q->name_len);
 	}
 }
 
@@ -206,7 +218,7 @@ api_queues_list(struct api_ctx *ctx)
 	while (hmap_next(&ctx->b->vhosts, &i, &v))
 		if (api_vhost_visible(ctx, v))
 			list_vhost(ctx, v);
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_listed);
 }
 
 /* GET /api/queues/{vhost} */
@@ -220,7 +232,7 @@ api_queues_vhost(struct api_ctx *ctx)
 	if (vh == NULL || !api_list_begin(ctx))
 		return;
 	list_vhost(ctx, vh);
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_listed);
 }
 
 /* The queue of path arguments 0 and 1, or NULL after answering 404. */

@@ -80,6 +80,19 @@ vhost_arg(struct api_ctx *ctx, size_t i)
 	return vh;
 }
 
+/* A listing's item (api_list.h: keyed), found again by its name. */
+static bool
+write_listed(struct api_ctx *ctx, struct json_writer *w, const char *vhost,
+    const char *name, size_t namelen)
+{
+	struct vhost *vh = broker_vhost(ctx->b, name, namelen);
+
+	if (vh == NULL)
+		return false;
+	write_vhost(ctx, w, vh, !api_list_disable_stats(ctx));
+	return true;
+}
+
 void
 api_vhosts_list(struct api_ctx *ctx)
 {
@@ -94,13 +107,10 @@ api_vhosts_list(struct api_ctx *ctx)
 		struct vhost *vh = v;
 		size_t n = strlen(vh->name);
 
-		if (!visible(ctx, vh) || !api_list_wants(ctx, NULL, vh->name, n))
-			continue;
-		write_vhost(ctx, api_list_item(ctx, NULL, vh->name, n), vh,
-		    !api_list_disable_stats(ctx));
-		api_list_item_end(ctx);
+		if (visible(ctx, vh) && api_list_wants(ctx, NULL, vh->name, n))
+			api_list_key(ctx, NULL, vh->name, n);
 	}
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_listed);
 }
 
 void
