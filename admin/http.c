@@ -702,6 +702,17 @@ bool
 http_response_write(const struct http_response *r,
     const struct http_request *req, bool close, time_t now, struct buf *out)
 {
+	bool body;
+
+	return http_response_write_head(r, req, close, now, out, &body) &&
+	    (!body || buf_append(out, buf_head(&r->body), buf_used(&r->body)));
+}
+
+bool
+http_response_write_head(const struct http_response *r,
+    const struct http_request *req, bool close, time_t now, struct buf *out,
+    bool *body)
+{
 	size_t blen = buf_used(&r->body);
 	int st = r->status ? r->status : 500;
 	/* spec: RFC 9110 8.6 no Content-Length in a 1xx or 204. */
@@ -737,8 +748,7 @@ http_response_write(const struct http_response *r,
 	else if (req != NULL && req->minor == 0)
 		ok = ok && put(out, "connection: keep-alive\r\n");
 	ok = ok && buf_append(out, "\r\n", 2);
-	if (ok && framed && blen > 0 && (req == NULL ||
-	    req->method != HTTP_HEAD))
-		ok = buf_append(out, buf_head(&r->body), blen);
+	*body = framed && blen > 0 && (req == NULL ||
+	    req->method != HTTP_HEAD);
 	return ok;
 }

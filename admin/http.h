@@ -165,5 +165,9 @@ int	http_response_location(struct http_response *r, const char *dir,
 bool	http_response_write(const struct http_response *r,
 	    const struct http_request *req, bool close, time_t now,
 	    struct buf *out);
+/* The status line and headers only; whether a body follows is *body. */
+bool	http_response_write_head(const struct http_response *r,
+	    const struct http_request *req, bool close, time_t now,
+	    struct buf *out, bool *body);
 
 #endif /* WARREN_ADMIN_HTTP_H */

@@ -241,17 +241,51 @@ wake(struct http_conn *h)
 	}
 }
 
+/*
+ * Puts the head and body in out. A big body (a listing of every queue,
+ * tens of MB) is not copied: the head moves in front of it in its own
+ * buffer, which out takes (a copy to fresh memory was most of a turn).
+ */
+static bool
+put_answer(struct http_conn *h, struct http_response *resp,
+    const struct http_request *req, bool close)
+{
+	struct buf *body = &resp->body, hb;
+	size_t blen = buf_used(body), hlen;
+	bool has_body, ok;
+
+	if (blen < HTTP_ANSWER_MOVE_MIN || io_queued(&h->io) > 0)
+		return http_response_write(resp, req, close,
+		    (time_t)ev_now(h->b->loop), io_out(&h->io));
+	buf_init(&hb, HTTP_HEAD_MAX);
+	ok = http_response_write_head(resp, req, close,
+	    (time_t)ev_now(h->b->loop), &hb, &has_body);
+	hlen = buf_used(&hb);
+	if (ok && !has_body)
+		ok = io_write(&h->io, buf_head(&hb), hlen);
+	else if (ok && !buf_reserve(body, hlen))
+		ok = io_write(&h->io, buf_head(&hb), hlen) &&
+		    io_write(&h->io, buf_head(body), blen);
+	else if (ok) {
+		memmove(buf_head(body) + hlen, buf_head(body), blen);
+		memcpy(buf_head(body), buf_head(&hb), hlen);
+		buf_commit(body, hlen);
+		ok = io_write_buf(&h->io, body);
+	}
+	buf_free(&hb);
+	return ok;
+}
+
 /* Serializes an answer into out; a final one stops further parsing. */
 static void
-respond(struct http_conn *h, const struct http_response *resp,
+respond(struct http_conn *h, struct http_response *resp,
     const struct http_request *req, bool close, const char *why)
 {
 	size_t before = io_queued(&h->io);
 
 	h->responding = true;
 	h->last_write = ev_now(h->b->loop);
-	if (!http_response_write(resp, req, close, (time_t)ev_now(h->b->loop),
-	    io_out(&h->io))) {
+	if (!put_answer(h, resp, req, close)) {
 		/* Nothing sensible fits: drop what was half written. */
 		io_truncate(&h->io, before);
 		close = true;
@@ -461,7 +495,7 @@ http_conn_take_input(struct http_conn *h)
 }
 
 void
-http_conn_answer(struct http_conn *h, const struct http_response *resp)
+http_conn_answer(struct http_conn *h, struct http_response *resp)
 {
 	/* What respond() reads of a request: its version, not a HEAD. */
 	struct http_request req = { .method = HTTP_POST,

@@ -30,6 +30,8 @@ struct broker;
  * idle between requests.
  */
 #define HTTP_UNAUTH_IDLE_TIMEOUT	5.0
+/* An answer body this big is moved into the output, not copied. */
+#define HTTP_ANSWER_MOVE_MIN	(1u << 20)
 /* Bytes a second a body must at least arrive at, after the head's time. */
 #define HTTP_BODY_MIN_RATE	65536.0
 
@@ -94,8 +96,11 @@ void	http_conn_defer(struct http_conn *h, struct http_response *resp,
  * fresh buffer holding what follows the request.
  */
 void	*http_conn_take_input(struct http_conn *h);
-/* The deferred answer: queued for after the next commit, as any other. */
-void	http_conn_answer(struct http_conn *h, const struct http_response *resp);
+/*
+ * The deferred answer: queued for after the next commit, as any other
+ * (its body may be taken: resp is only for http_response_free after).
+ */
+void	http_conn_answer(struct http_conn *h, struct http_response *resp);
 /* Writes a queued answer; called from the prepare step, after COMMIT. */
 void	http_conn_flush(struct http_conn *h);
 /* Closes the socket and frees the connection now. */

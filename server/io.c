@@ -245,6 +245,26 @@ io_commit(struct io *io, size_t n)
 }
 
 bool
+io_write_buf(struct io *io, struct buf *b)
+{
+	size_t max = io->out.max;
+	bool ok;
+
+	mark(io);
+	if (buf_used(&io->out) > 0 || buf_used(b) > max) {
+		ok = buf_append(&io->out, buf_head(b), buf_used(b));
+		buf_free(b);
+		buf_init(b, max);
+		return ok;
+	}
+	buf_free(&io->out);
+	io->out = *b;
+	io->out.max = max;
+	buf_init(b, max);
+	return true;
+}
+
+bool
 io_write(struct io *io, const void *p, size_t n)
 {
 	mark(io);

@@ -120,6 +120,11 @@ io_queued(const struct io *io)
  * tail, to be followed by io_commit() with what was written.
  */
 struct buf *io_out(struct io *io);
+/*
+ * Appends all of b to out by taking its memory when out is empty (a big
+ * answer is not copied); b is left empty. False when out is full.
+ */
+bool	io_write_buf(struct io *io, struct buf *b);
 uint8_t	*io_reserve(struct io *io, size_t n);
 void	 io_commit(struct io *io, size_t n);
 bool	 io_write(struct io *io, const void *p, size_t n);
