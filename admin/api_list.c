@@ -30,7 +30,7 @@
  * with more items to write than this is written over several loop turns.
  * A queue's JSON takes a few microseconds.
  */
-#define LIST_SLICE		256
+#define LIST_SLICE		128
 /* Time a listing's slices may take in one turn, at most. */
 #define LIST_TURN_NS		(2 * 1000000u)
 
@@ -78,6 +78,11 @@ struct api_list {
 	size_t		 next, first, last; /* items to write: [next, last) */
 	size_t		 pages;		/* page_count, when ordered */
 	size_t		 ngone;
+	/* Where items are written: items, or (direct) the answer's body. */
+	struct buf	*out;
+	bool		 direct;	/* a bare array in order: no copy */
+	size_t		 nout;		/* items written directly */
+	bool		 copying;	/* sorted items go to the answer */
 
 	long		 page;		/* 0: no pagination */
 	long		 page_size;
@@ -209,6 +214,7 @@ begin(struct api_ctx *ctx, bool pageable)
 	}
 	ctx->list = l;
 	buf_init(&l->items, API_RESPONSE_MAX);
+	l->out = &l->items;
 	buf_init(&l->keys, API_RESPONSE_MAX);
 	if (pageable && (!read_pagination(ctx, l) ||
 	    !read_name_filter(ctx, l)))
@@ -644,6 +650,15 @@ too_large(struct api_ctx *ctx)
 	api_error(ctx, 500, "internal_error", "response too large");
 }
 
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /*
  * An item just written at it->off: reads its sort= value and, when every
  * written item is answered, projects its columns in place (one parse for
@@ -659,10 +674,10 @@ item_done(struct api_list *l, struct list_item *it)
 	char err[64];
 	bool ok = true;
 
-	it->len = buf_used(&l->items) - it->off;
+	it->len = buf_used(l->out) - it->off;
 	if (!l->json_sort && !l->project_early)
 		return true;
-	j = json_parse((const char *)buf_head(&l->items) + it->off, it->len,
+	j = json_parse((const char *)buf_head(l->out) + it->off, it->len,
 	    err, sizeof(err));
 	if (j == NULL)
 		return false;
@@ -677,10 +692,10 @@ item_done(struct api_list *l, struct list_item *it)
 		else
 			api_json_copy(&w, j);
 		/* The item's text goes; its projection takes its place. */
-		l->items.len = l->items.off + it->off;
-		ok = json_writer_done(&w) == 0 && buf_append(&l->items,
+		l->out->len = l->out->off + it->off;
+		ok = json_writer_done(&w) == 0 && buf_append(l->out,
 		    buf_head(&out), buf_used(&out));
-		it->len = buf_used(&l->items) - it->off;
+		it->len = buf_used(l->out) - it->off;
 		buf_free(&out);
 	}
 	json_free(j);
@@ -802,35 +817,68 @@ write_some(struct api_ctx *ctx, size_t max)
 		struct list_item *it = &l->v[l->next++];
 		const char *vhost = (const char *)buf_head(&l->keys) +
 		    it->key_off;
+		size_t start = buf_used(l->out);
 
-		it->off = buf_used(&l->items);
-		json_writer_init(&l->w, &l->items);
+		if (l->copying) {
+			if ((l->nout++ > 0 && !buf_append(l->out, ",", 1)) ||
+			    !buf_append(l->out, (const char *)buf_head(
+			    &l->items) + it->off, it->len))
+				l->failed = true;
+			continue;
+		}
+		if (l->direct && l->nout > 0 && !buf_append(l->out, ",", 1)) {
+			l->failed = true;
+			break;
+		}
+		it->off = buf_used(l->out);
+		json_writer_init(&l->w, l->out);
 		if (!l->write(ctx, &l->w, vhost, vhost + it->vhost_len + 1,
 		    it->name_len)) {
 			it->gone = true;
 			l->ngone++;
-			l->items.len = l->items.off + it->off;
+			l->out->len = l->out->off + start;
 			continue;
 		}
 		if (json_writer_done(&l->w) != 0 || !item_done(l, it))
 			l->failed = true;
+		l->nout++;
 	}
 }
 
-/* A keyed listing whose items are all written: the answer. */
+/*
+ * A bare array in the keys' order (the default listing of every queue):
+ * items are written straight into the answer, after its "[".
+ */
 static void
+start_direct(struct api_ctx *ctx)
+{
+	struct api_list *l = ctx->list;
+
+	json_w_begin_array(api_json_begin(ctx));
+	l->out = &ctx->resp->body;
+	l->direct = true;
+}
+
+/*
+ * A keyed listing whose items are all written: the answer. False when
+ * there is more to do: a bare array sorted by a value of the items is
+ * then copied out in order, a slice at a time too.
+ */
+static bool
 finish(struct api_ctx *ctx)
 {
 	struct api_list *l = ctx->list;
 	size_t first = l->first, last = l->last, pages = l->pages, n = 0;
 
-	if (l->failed) {
+	if (l->failed || (l->direct && !buf_append(l->out, "]", 1))) {
 		too_large(ctx);
-		return;
+		return true;
 	}
+	if (l->direct)
+		return true;
 	if (l->ordered) {
 		emit(ctx, first, last, l->n - l->ngone, pages);
-		return;
+		return true;
 	}
 	/* Written in offer order: those gone go, then sort and cut. */
 	for (size_t i = 0; i < l->n; i++)
@@ -838,8 +886,17 @@ finish(struct api_ctx *ctx)
 			l->v[n++] = l->v[i];
 	l->n = n;
 	sort_items(l);
+	if (l->page == 0) {
+		l->copying = true;
+		l->nout = 0;
+		l->next = 0;
+		l->last = l->n;
+		start_direct(ctx);
+		return false;
+	}
 	if (cut_page(ctx, l, l->n, &first, &last, &pages))
 		emit(ctx, first, last, l->n, pages);
+	return true;
 }
 
 /* A listing written over several loop turns, for one waiting client. */
@@ -863,15 +920,6 @@ job_free(struct list_job *j)
 	free(j);
 }
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void
 on_slice(struct ev_loop *loop, ev_check *w, int revents)
 {
@@ -884,9 +932,8 @@ on_slice(struct ev_loop *loop, ev_check *w, int revents)
 		write_some(&j->ctx, LIST_SLICE);
 	while (l->next < l->last && !l->failed &&
 	    !broker_turn_spent(j->ctx.b) && mono_ns() - t0 < LIST_TURN_NS);
-	if (l->next < l->last && !l->failed)
+	if ((l->next < l->last && !l->failed) || !finish(&j->ctx))
 		return;
-	finish(&j->ctx);
 	http_conn_answer(j->h, &j->resp);
 	job_free(j);
 }
@@ -904,8 +951,11 @@ job_gone(struct http_conn *h, void *arg)
 	job_free(arg);
 }
 
-/* Hands ctx's listing to a job that writes it over several turns. */
-static void
+/*
+ * Hands ctx's listing to a job that writes it over several turns; returns
+ * the job's context.
+ */
+static struct api_ctx *
 defer(struct api_ctx *ctx)
 {
 	struct list_job *j = xcalloc(1, sizeof(*j));
@@ -925,6 +975,7 @@ defer(struct api_ctx *ctx)
 	ev_idle_init(&j->awake, on_awake);
 	j->awake.data = j;
 	ev_idle_start(loop, &j->awake);
+	return &j->ctx;
 }
 
 void
@@ -982,11 +1033,16 @@ api_list_end_keyed(struct api_ctx *ctx, api_list_write_fn *write)
 	 */
 	if (l->last - l->first <= LIST_SLICE || ctx->req->conn == NULL ||
 	    ctx->req->method == HTTP_HEAD) {
-		write_some(ctx, SIZE_MAX);
-		finish(ctx);
+		if (l->ordered && l->page == 0)
+			start_direct(ctx);
+		do
+			write_some(ctx, SIZE_MAX);
+		while (!finish(ctx));
 		return;
 	}
-	defer(ctx);
+	ctx = defer(ctx);
+	if (l->ordered && l->page == 0)
+		start_direct(ctx);
 }
 
 void
