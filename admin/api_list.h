@@ -15,12 +15,20 @@
  * - With any other sort= every item is written, its sort value read as it
  *   is, then sorted and cut.
  * - More than LIST_SLICE items to write (a bare array of every queue) are
- *   written over several loop turns, a few hundred a turn within a time
- *   budget, from an ev_check watcher; the answer is deferred
+ *   written over several loop turns, a slice or more a turn within a
+ *   time budget, from an ev_check watcher; the answer is deferred
  *   (http_conn_defer) and sent once complete. Nothing but keys is kept
  *   across turns: an object deleted (or its vhost) before its turn is
  *   left out; a client that leaves frees the listing (http_conn's gone
  *   callback). The size cap is the same as for any listing.
+ * - No turn copies the whole answer: a bare array in the keys' order is
+ *   written straight into the answer's body; one sorted by an item value
+ *   is copied there a slice per turn once sorted; http_conn moves a big
+ *   body into its output without a copy. A page (500 items at most) is
+ *   put together in one turn.
+ * - sort values and columns= are read from each item as it is written.
+ * Connections, channels, consumers, bindings and the small listings are
+ * still written in one turn (api_list_item).
  *
  * compat: RabbitMQ's list parameters (rabbit_mgmt_util.erl), checked
  * against RabbitMQ 3.10:
