@@ -23,6 +23,7 @@
 #include "server/msg.h"
 #include "server/node.h"
 #include "server/notify.h"
+#include "server/reload.h"
 #include "server/persist.h"
 #include "server/queue.h"
 #include "server/tls.h"
@@ -344,25 +345,14 @@ on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	broker_shutdown(b, "shutdown");
 }
 
-/*
- * SIGHUP: reread the TLS certificate, key and CA files. Connections keep
- * the context they started with; a failed reload keeps the old one.
- */
+/* SIGHUP: server/reload.h. */
 static void
 on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct broker *b = ev_userdata(loop);
-	char err[512];
 
-	if (b->tls == NULL) {
-		log_info("broker: SIGHUP: no TLS listener, nothing to reload");
-		return;
-	}
-	if (tls_reload(b->tls, &b->cfg, err, sizeof(err)) == -1)
-		log_warnx("tls: reload failed, keeping the old certificates: "
-		    "%s", err);
-	else
-		log_info("tls: certificates reloaded");
+	log_info("broker: SIGHUP: reloading");
+	reload_run(b);
 }
 
 static int
@@ -461,8 +451,7 @@ broker_init(struct broker *b, struct ev_loop *loop)
 	hmap_init(&b->vhosts);
 	hmap_init(&b->reply_tos);
 	auth_init(b);
-	if (log_set_level_name(b->cfg.log_level) == -1)
-		fatalx("unknown log level '%s'", b->cfg.log_level);
+	reload_open_log(b);
 	if (mkdir(b->cfg.data_dir, 0755) == -1 && errno != EEXIST)
 		fatal("data dir %s", b->cfg.data_dir);
 	node_init(b);

@@ -62,6 +62,8 @@ struct broker {
 		uint64_t	channel_created, channel_closed;
 		uint64_t	queue_declared, queue_created, queue_deleted;
 	} churn;
+	int		 argc;		/* warrend's, for reloads */
+	char		**argv;
 	char		 node_name[256];	/* server/node.h */
 	char		 cluster_name[256];
 	ev_tstamp	 started_at;

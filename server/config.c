@@ -153,10 +153,16 @@ check_string(const struct config_option_info *o, const char *v)
 	    strcmp(o->name, "prometheus-port") == 0) &&
 	    strcmp(v, "none") != 0 && port_or_none(v) == -1)
 		return "expected none or a port from 0 to 65535";
-	if (strcmp(o->name, "log-level") == 0 && strcmp(v, "debug") != 0 &&
-	    strcmp(v, "info") != 0 && strcmp(v, "warn") != 0 &&
-	    strcmp(v, "error") != 0)
-		return "expected debug, info, warn or error";
+	if ((strcmp(o->name, "log-level") == 0 ||
+	    strcmp(o->name, "log-file-level") == 0) &&
+	    log_level_from_name(v) < 0)
+		return "expected debug, info, warn, error or none";
+	if ((strcmp(o->name, "log-console-format") == 0 ||
+	    strcmp(o->name, "log-file-format") == 0) &&
+	    log_format_from_name(v) < 0)
+		return "expected plaintext or json";
+	if (strcmp(o->name, "log-file") == 0 && v[0] == '\0')
+		return "must not be empty (none: no file)";
 	if (strcmp(o->name, "memory-high-watermark-relative") == 0 &&
 	    fraction(v) < 0)
 		return "expected a fraction from 0 to 1";
@@ -408,7 +414,9 @@ config_load(struct config *c, int argc, char **argv)
 			return CONFIG_USAGE;
 		}
 	}
-	log_set_level_name(c->log_level);
+	log_set_console(c->log_console != 0,
+	    (enum log_level)log_level_from_name(c->log_level),
+	    (enum log_format)log_format_from_name(c->log_console_format));
 	if (print) {
 		config_print(c, stdout);
 		return CONFIG_EXIT_OK;

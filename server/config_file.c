@@ -25,8 +25,8 @@ enum map_kind {
 	MAP_LEVEL,	/* RabbitMQ's log levels to warren's */
 	MAP_MS,		/* milliseconds to seconds, rounded up */
 	MAP_INFINITY,	/* "infinity" to 0 (no limit) */
-	MAP_LOG_FILE,	/* log.file = false only */
-	MAP_LOG_CONSOLE, /* log.console = true only */
+	MAP_LOG_FILE,	/* a path, or false for none */
+	MAP_LOG_CONSOLE, /* true or false */
 	MAP_BACKEND,	/* definitions.import_backend = local_filesystem */
 };
 
@@ -85,9 +85,12 @@ static const struct rabbit_key {
 	{ "load_definitions", "load-definitions", MAP_PLAIN },
 	{ "definitions.local.path", "load-definitions", MAP_PLAIN },
 	{ "definitions.import_backend", "load-definitions", MAP_BACKEND },
-	{ "log.file", "log-level", MAP_LOG_FILE },
-	{ "log.console", "log-level", MAP_LOG_CONSOLE },
+	{ "log.file", "log-file", MAP_LOG_FILE },
+	{ "log.file.level", "log-file-level", MAP_LEVEL },
+	{ "log.file.formatter", "log-file-format", MAP_PLAIN },
+	{ "log.console", "log-console", MAP_LOG_CONSOLE },
 	{ "log.console.level", "log-level", MAP_LEVEL },
+	{ "log.console.formatter", "log-console-format", MAP_PLAIN },
 };
 #define NRABBIT (sizeof(rabbit_keys) / sizeof(rabbit_keys[0]))
 
@@ -104,8 +107,8 @@ static const char *const unsupported[] = {
 	"vm_memory_calculation_strategy",
 	"total_memory_available_override_value",
 	"memory_monitor_interval",
-	"log.file.",			/* level, rotation, formatter */
-	"log.console.",			/* formatter */
+	"log.file.",			/* rotation: logrotate's job */
+	"log.console.",			/* stdio, use_colors, ... */
 	"log.exchange", "log.exchange.", "log.syslog", "log.syslog.",
 	"log.dir", "log.default.", "log.connection.", "log.channel.",
 	"log.queue.", "log.mirroring.", "log.federation.", "log.upgrade.",
@@ -297,9 +300,9 @@ file_listener(struct file_load *fl, const char *option, char *v)
 	return file_set(fl, option, colon + 1, colon + 1);
 }
 
-/* compat: RabbitMQ's log levels (Erlang's logger's) onto warren's four. */
+/* compat: RabbitMQ's log levels (Erlang's logger's) onto warren's. */
 static int
-file_level(struct file_load *fl, const char *v)
+file_level(struct file_load *fl, const char *option, const char *v)
 {
 	static const struct {
 		const char *rabbit, *warren;
@@ -307,16 +310,12 @@ file_level(struct file_load *fl, const char *v)
 		{ "debug", "debug" }, { "info", "info" }, { "notice", "info" },
 		{ "warning", "warn" }, { "warn", "warn" }, { "error", "error" },
 		{ "critical", "error" }, { "alert", "error" },
-		{ "emergency", "error" }, { "none", "error" },
+		{ "emergency", "error" }, { "none", "none" },
 	};
 
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
-		if (strcmp(v, levels[i].rabbit) == 0) {
-			if (strcmp(v, "none") == 0)
-				file_warn(fl, "warren always logs errors; "
-				    "using error");
-			return file_set(fl, "log-level", levels[i].warren, v);
-		}
+		if (strcmp(v, levels[i].rabbit) == 0)
+			return file_set(fl, option, levels[i].warren, v);
 	return file_error(fl, "expected debug, info, notice, warning, error, "
 	    "critical, alert, emergency or none", v);
 }
@@ -371,7 +370,7 @@ file_mapped(struct file_load *fl, const struct rabbit_key *rk, char *v)
 		return file_set(fl, rk->option, strcmp(v, "none") == 0 ? "" : v,
 		    v);
 	case MAP_LEVEL:
-		return file_level(fl, v);
+		return file_level(fl, rk->option, v);
 	case MAP_MS:
 		errno = 0;
 		if (v[0] < '0' || v[0] > '9' ||
@@ -384,16 +383,18 @@ file_mapped(struct file_load *fl, const struct rabbit_key *rk, char *v)
 		return file_set(fl, rk->option,
 		    strcmp(v, "infinity") == 0 ? "0" : v, v);
 	case MAP_LOG_FILE:
-		if (strcmp(v, "false") != 0)
-			file_warn(fl, "warren logs to standard error only; "
-			    "the file is not written");
-		return 0;
+		/*
+		 * compat: RabbitMQ takes a relative name in log.dir
+		 * (/var/log/rabbitmq); warren's is relative to its working
+		 * directory, and the systemd unit's log directory is
+		 * /var/log/warren.
+		 */
+		return file_set(fl, rk->option, strcmp(v, "false") == 0 ?
+		    "none" : v, v);
 	case MAP_LOG_CONSOLE:
 		if ((b = parse_bool(v)) == -1)
 			return file_error(fl, "expected true or false", v);
-		if (b == 0)
-			file_warn(fl, "warren always logs to standard error");
-		return 0;
+		return file_set(fl, rk->option, b ? "1" : "0", v);
 	case MAP_BACKEND:
 		if (strcmp(v, "local_filesystem") != 0 &&
 		    strcmp(v, "rabbit_definitions_import_local_filesystem") != 0)

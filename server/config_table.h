@@ -45,7 +45,19 @@ CONFIG_X("load-definitions", CONFIG_STR, "none", load_definitions, 0, 0,
 CONFIG_X("durability", CONFIG_STR, "fsync", durability, 0, 0,
     "fsync: a confirm means fsynced; os: survives a crash, not power loss")
 CONFIG_X("log-level", CONFIG_STR, "info", log_level, 0, 0,
-    "debug, info, warn or error")
+    "threshold of the lines on standard error: debug, info, warn, error "
+    "or none")
+CONFIG_X("log-console", CONFIG_INT, "1", log_console, 0, 1,
+    "0: write no log lines on standard error")
+CONFIG_X("log-console-format", CONFIG_STR, "plaintext", log_console_format,
+    0, 0, "format of the lines on standard error: plaintext or json")
+CONFIG_X("log-file", CONFIG_STR, "none", log_file, 0, 0,
+    "file the log lines also go to, appended to and reopened on SIGHUP "
+    "(none = no file)")
+CONFIG_X("log-file-level", CONFIG_STR, "info", log_file_level, 0, 0,
+    "threshold of the lines in log-file: debug, info, warn, error or none")
+CONFIG_X("log-file-format", CONFIG_STR, "plaintext", log_file_format, 0, 0,
+    "format of the lines in log-file: plaintext or json")
 CONFIG_X("max-message-size", CONFIG_SIZE, "134217728", max_message_size, 1,
     536870912, "largest message body accepted, in bytes")
 CONFIG_X("content-in-flight-max", CONFIG_SIZE, "268435456",

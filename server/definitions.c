@@ -1142,8 +1142,8 @@ definitions_load_vhost(const char *text, size_t len, const char *vhost,
 }
 
 /* Reads at most max bytes of path; *out is owned by the caller. */
-static int
-read_file(const char *path, size_t max, char **out, size_t *outlen,
+int
+definitions_read_file(const char *path, size_t max, char **out, size_t *outlen,
     char *err, size_t errlen)
 {
 	char	*p = NULL, *np;
@@ -1205,7 +1205,7 @@ definitions_load_file(const char *path, const struct defs_callbacks *cb,
 	int	 rc;
 
 	msg[0] = '\0';
-	if (read_file(path, DEFS_FILE_MAX, &text, &len, msg,
+	if (definitions_read_file(path, DEFS_FILE_MAX, &text, &len, msg,
 	    sizeof(msg)) == -1) {
 		snprintf(err, errlen, "definitions %s: %s", path, msg);
 		return -1;

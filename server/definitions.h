@@ -164,6 +164,12 @@ int	definitions_apply_some(struct defs_doc *d,
 void	definitions_doc_free(struct defs_doc *d);
 /* The same for a file of at most DEFS_FILE_MAX bytes; messages start with
  * "definitions PATH: ". */
+/*
+ * Reads at most max bytes of path into *out (malloc'd, the caller's);
+ * -1 with the reason in err.
+ */
+int	definitions_read_file(const char *path, size_t max, char **out,
+	    size_t *outlen, char *err, size_t errlen);
 int	definitions_load_file(const char *path,
 	    const struct defs_callbacks *cb, void *arg, char *err,
 	    size_t errlen);

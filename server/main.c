@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "server/broker.h"
 #include "server/config.h"
+#include "server/reload.h"
 
 static void
 flush_http(void *h)
@@ -47,6 +48,7 @@ main(int argc, char **argv)
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot initialise libev");
 	b.admin_ops = &admin_ops;
+	reload_init(&b, argc, argv);
 	broker_init(&b, loop);
 	broker_start(&b);
 	ev_run(loop, 0);

@@ -499,7 +499,7 @@ Test(tls, sighup_reloads_the_certificate_and_keeps_open_connections)
 	replace_file("server2.pem", "server.pem");
 	replace_file("server2.key", "server.key");
 	cr_assert_eq(kill(b.pid, SIGHUP), 0);
-	cr_assert(log_has("tls: certificates reloaded", WAIT_MS),
+	cr_assert(log_has("reload: TLS certificates reloaded", WAIT_MS),
 	    "no reload logged");
 	served_cert(after, sizeof(after));
 	file_cert("server2.pem", want, sizeof(want));
@@ -525,7 +525,7 @@ Test(tls, a_failed_reload_keeps_the_old_certificate)
 	cr_assert_eq(sh(out, sizeof(out), "echo garbage > %s",
 	    cert("server.pem")), 0);
 	cr_assert_eq(kill(b.pid, SIGHUP), 0);
-	cr_assert(log_has("tls: reload failed", WAIT_MS), "no failure logged");
+	cr_assert(log_has("reload: TLS certificates not reloaded", WAIT_MS), "no failure logged");
 	cr_assert(hb_alive(&b));
 	served_cert(after, sizeof(after));
 	cr_assert_str_eq(after, before);
@@ -828,7 +828,7 @@ Test(tls, sighup_reloads_the_admin_https_certificate_too)
 	replace_file("server2.pem", "server.pem");
 	replace_file("server2.key", "server.key");
 	cr_assert_eq(kill(b.pid, SIGHUP), 0);
-	cr_assert(log_has("tls: certificates reloaded", WAIT_MS),
+	cr_assert(log_has("reload: TLS certificates reloaded", WAIT_MS),
 	    "no reload logged");
 	rc = sh(after, sizeof(after), "openssl s_client -connect "
 	    "127.0.0.1:%d -CAfile %s </dev/null 2>/dev/null | openssl x509 "

@@ -660,17 +660,28 @@ Test(config, infinity_means_no_limit)
 
 Test(config, log_keys_map_and_warn)
 {
-	cr_assert_eq(load_file("log.console = true\n"
+	cr_assert_eq(load_file("log.console = false\n"
 	    "log.console.level = warning\n"
+	    "log.console.formatter = json\n"
 	    "log.file = false\n"), CONFIG_OK);
 	cr_assert_str_eq(c.log_level, "warn");
+	cr_assert_eq(c.log_console, 0);
+	cr_assert_str_eq(c.log_console_format, "json");
+	cr_assert_str_eq(c.log_file, "none");
 	cr_assert_eq(c.warnings, 0);
 	config_free(&c);
 	capture_stderr();
 	cr_assert_eq(load_file("log.file = /var/log/rabbit.log\n"
-	    "log.file.level = debug\n"), CONFIG_OK);
-	cr_assert_eq(c.warnings, 2);
-	cr_assert_not_null(strstr(errors(), at_line(2)));
+	    "log.file.level = critical\n"
+	    "log.file.formatter = json\n"
+	    "log.file.rotation.count = 5\n"), CONFIG_OK);
+	cr_assert_str_eq(c.log_file, "/var/log/rabbit.log");
+	cr_assert_str_eq(c.log_file_level, "error");
+	cr_assert_str_eq(c.log_file_format, "json");
+	cr_assert_eq(c.warnings, 1, "rotation is logrotate's job");
+	cr_assert_not_null(strstr(errors(), at_line(4)));
+	config_free(&c);
+	cr_assert_eq(load_file("log.file.formatter = xml\n"), CONFIG_USAGE);
 }
 
 Test(config, management_and_prometheus_addresses_share_bind)
