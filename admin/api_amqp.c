@@ -323,13 +323,34 @@ api_vhost_visible(const struct api_ctx *ctx, const struct vhost *vh)
 	return auth_vhost_allowed(ctx->user, vh->name);
 }
 
+bool
+api_vhost_may(const struct api_ctx *ctx, const struct vhost *vh,
+    enum api_vhost_access access)
+{
+	switch (access) {
+	case API_VHOST_ANYONE:
+		return true;
+	case API_VHOST_SEE:
+		return api_vhost_visible(ctx, vh);
+	case API_VHOST_OPEN:
+		if (ctx->user->tag_bits & USER_TAG_ADMINISTRATOR)
+			return true;
+		break;
+	case API_VHOST_MEMBER:
+		break;
+	}
+	return auth_vhost_allowed(ctx->user, vh->name);
+}
+
 struct vhost *
-api_vhost_arg(struct api_ctx *ctx, size_t i, enum api_vhost_use use)
+api_vhost_lookup(struct api_ctx *ctx, size_t i, enum api_vhost_use use,
+    enum api_vhost_access access, enum api_vhost_deny deny)
 {
 	struct vhost *vh = broker_vhost(ctx->b, (const char *)ctx->arg[i].p,
 	    ctx->arg[i].len);
+	bool hidden = vh != NULL && !api_vhost_may(ctx, vh, access);
 
-	if (vh == NULL) {
+	if (vh == NULL || (hidden && deny == API_VHOST_DENY_404)) {
 		/* compat: RabbitMQ's two answers for a missing vhost. */
 		if (use == API_VHOST_READ)
 			api_error(ctx, 404, "Object Not Found", "Not Found");
@@ -337,13 +358,19 @@ api_vhost_arg(struct api_ctx *ctx, size_t i, enum api_vhost_use use)
 			api_error(ctx, 404, "not_found", "vhost_not_found");
 		return NULL;
 	}
-	if (use == API_VHOST_READ ? !api_vhost_visible(ctx, vh) :
-	    !auth_vhost_allowed(ctx->user, vh->name)) {
+	if (hidden) {
 		api_error(ctx, 401, "not_authorised", "User not authorised to "
 		    "access virtual host");
 		return NULL;
 	}
 	return vh;
+}
+
+struct vhost *
+api_vhost_arg(struct api_ctx *ctx, size_t i, enum api_vhost_use use)
+{
+	return api_vhost_lookup(ctx, i, use, use == API_VHOST_READ ?
+	    API_VHOST_SEE : API_VHOST_MEMBER, API_VHOST_DENY_401);
 }
 
 bool

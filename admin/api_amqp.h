@@ -61,9 +61,30 @@ enum api_vhost_use {
 	API_VHOST_WRITE,	/* PUT/POST/DELETE: 404 vhost_not_found */
 };
 /*
- * The vhost named by path argument i, once the user may use it (compat:
- * 401 "User not authorised to access virtual host"; administrators and
- * monitoring users read every vhost). NULL after answering.
+ * Who may name a vhost in a path. compat: RabbitMQ 3.10's resources check
+ * differently, each as its own code does (checked on a live 3.10.8).
+ */
+enum api_vhost_access {
+	API_VHOST_ANYONE,	/* the route's tag is the whole check */
+	API_VHOST_SEE,		/* administrators, monitoring users, members */
+	API_VHOST_OPEN,		/* administrators and members */
+	API_VHOST_MEMBER,	/* users with access to it (their permissions) */
+};
+/* Whether the user passes access for vh. */
+bool	api_vhost_may(const struct api_ctx *ctx, const struct vhost *vh,
+	    enum api_vhost_access access);
+/* How a user who may not is answered. */
+enum api_vhost_deny {
+	API_VHOST_DENY_401,	/* "User not authorised to access virtual host" */
+	API_VHOST_DENY_404,	/* as if it did not exist (vhost limits) */
+};
+/* The vhost named by path argument i, or NULL after answering. */
+struct vhost *api_vhost_lookup(struct api_ctx *ctx, size_t i,
+	    enum api_vhost_use use, enum api_vhost_access access,
+	    enum api_vhost_deny deny);
+/*
+ * The common case: reads by anyone who sees it (SEE), writes by members
+ * (MEMBER), denied with 401.
  */
 struct vhost *api_vhost_arg(struct api_ctx *ctx, size_t i,
 	    enum api_vhost_use use);

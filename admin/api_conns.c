@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "admin/api.h"
+#include "admin/api_amqp.h"
 #include "admin/api_list.h"
 #include "admin/api_stats.h"
 #include "admin/api_table.h"
@@ -423,29 +424,15 @@ list_chans(struct api_ctx *ctx, const struct filter *f)
 }
 
 /*
- * The vhost named by path argument i; NULL after answering 404, or 401
- * when check_access and the user may not open it. compat: RabbitMQ 3.10
- * checks it on /api/vhosts/{v}/connections and /channels (monitoring
- * users too; administrators pass), not on /api/consumers/{v}.
+ * The vhost named by path argument i. compat: RabbitMQ 3.10 checks it on
+ * /api/vhosts/{v}/connections and /channels (monitoring users too;
+ * administrators pass), not on /api/consumers/{v}.
  */
 static struct vhost *
 vhost_arg(struct api_ctx *ctx, size_t i, bool check_access)
 {
-	struct vhost *vh = broker_vhost(ctx->b, (const char *)ctx->arg[i].p,
-	    ctx->arg[i].len);
-
-	if (vh == NULL) {
-		api_error(ctx, 404, "Object Not Found", "Not Found");
-		return NULL;
-	}
-	if (check_access &&
-	    (ctx->user->tag_bits & USER_TAG_ADMINISTRATOR) == 0 &&
-	    !auth_vhost_allowed(ctx->user, vh->name)) {
-		api_error(ctx, 401, "not_authorised",
-		    "User not authorised to access virtual host");
-		return NULL;
-	}
-	return vh;
+	return api_vhost_lookup(ctx, i, API_VHOST_READ, check_access ?
+	    API_VHOST_OPEN : API_VHOST_ANYONE, API_VHOST_DENY_401);
 }
 
 /* ---- handlers ----------------------------------------------------------- */

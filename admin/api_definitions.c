@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "admin/api.h"
+#include "admin/api_amqp.h"
 #include "admin/api_table.h"
 #include "admin/http.h"
 #include "admin/http_conn.h"
@@ -387,19 +388,12 @@ export(struct api_ctx *ctx, const struct vhost *only)
 	api_json_end(ctx);
 }
 
+/* Definitions are an administrator's (the route's tag). */
 static struct vhost *
 vhost_arg(struct api_ctx *ctx, bool post)
 {
-	struct vhost *vh = broker_vhost(ctx->b, (const char *)ctx->arg[0].p,
-	    ctx->arg[0].len);
-
-	if (vh == NULL) {
-		if (post)
-			api_error(ctx, 404, "not_found", "vhost_not_found");
-		else
-			api_error(ctx, 404, "Object Not Found", "Not Found");
-	}
-	return vh;
+	return api_vhost_lookup(ctx, 0, post ? API_VHOST_WRITE :
+	    API_VHOST_READ, API_VHOST_ANYONE, API_VHOST_DENY_401);
 }
 
 void

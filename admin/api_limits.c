@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "admin/api.h"
+#include "admin/api_amqp.h"
 #include "admin/api_list.h"
 #include "admin/http.h"
 #include "lib/json.h"
@@ -26,13 +27,6 @@
 #include "server/broker.h"
 #include "server/persist.h"
 #include "server/vhost.h"
-
-static bool
-may_see(const struct api_ctx *ctx, const struct vhost *vh)
-{
-	return (ctx->user->tag_bits & (USER_TAG_ADMINISTRATOR |
-	    USER_TAG_MONITORING)) || auth_vhost_allowed(ctx->user, vh->name);
-}
 
 static void
 write_limit_value(struct json_writer *w, const char *k1, int64_t v1,
@@ -87,25 +81,17 @@ api_vhost_limits_list(struct api_ctx *ctx)
 	if (!api_list_begin_unpaged(ctx))
 		return;
 	while (hmap_next(&ctx->b->vhosts, &i, &v))
-		if (may_see(ctx, v))
+		if (api_vhost_visible(ctx, v))
 			write_vhost_limits(ctx, v);
 	api_list_end(ctx);
 }
 
+/* compat: RabbitMQ answers a vhost the user may not see as missing. */
 static struct vhost *
 vhost_arg(struct api_ctx *ctx, bool put)
 {
-	struct vhost *vh = broker_vhost(ctx->b, (const char *)ctx->arg[0].p,
-	    ctx->arg[0].len);
-
-	if (vh == NULL || !may_see(ctx, vh)) {
-		if (put)
-			api_error(ctx, 404, "not_found", "vhost_not_found");
-		else
-			api_error(ctx, 404, "Object Not Found", "Not Found");
-		return NULL;
-	}
-	return vh;
+	return api_vhost_lookup(ctx, 0, put ? API_VHOST_WRITE :
+	    API_VHOST_READ, API_VHOST_SEE, API_VHOST_DENY_404);
 }
 
 void

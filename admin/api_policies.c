@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "admin/api.h"
+#include "admin/api_amqp.h"
 #include "admin/api_list.h"
 #include "lib/json.h"
 #include "server/auth.h"
@@ -20,34 +21,12 @@
 #include "server/policy.h"
 #include "server/vhost.h"
 
-static bool
-may_use(const struct api_ctx *ctx, const struct vhost *vh)
-{
-	return (ctx->user->tag_bits & USER_TAG_ADMINISTRATOR) ||
-	    auth_vhost_allowed(ctx->user, vh->name);
-}
-
 /* The vhost of path argument 0, or NULL after answering. */
 static struct vhost *
 vhost_arg(struct api_ctx *ctx, bool put)
 {
-	struct vhost *vh = broker_vhost(ctx->b, (const char *)ctx->arg[0].p,
-	    ctx->arg[0].len);
-
-	if (vh == NULL) {
-		/* compat: a PUT names the missing vhost, a GET does not. */
-		if (put)
-			api_error(ctx, 404, "not_found", "vhost_not_found");
-		else
-			api_error(ctx, 404, "Object Not Found", "Not Found");
-		return NULL;
-	}
-	if (!may_use(ctx, vh)) {
-		api_error(ctx, 401, "not_authorised", "User not authorised to "
-		    "access virtual host");
-		return NULL;
-	}
-	return vh;
+	return api_vhost_lookup(ctx, 0, put ? API_VHOST_WRITE :
+	    API_VHOST_READ, API_VHOST_OPEN, API_VHOST_DENY_401);
 }
 
 static void
@@ -65,7 +44,7 @@ list(struct api_ctx *ctx, enum policy_kind kind, bool one_vhost)
 		const struct vhost *vh = v;
 		const struct policy_list *l = &vh->policies[kind];
 
-		if ((only != NULL && vh != only) || !may_use(ctx, vh))
+		if ((only != NULL && vh != only) || !api_vhost_may(ctx, vh, API_VHOST_OPEN))
 			continue;
 		for (size_t k = 0; k < l->n; k++) {
 			const struct policy *p = l->v[k];
