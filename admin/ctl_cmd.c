@@ -222,7 +222,8 @@ ctl_list_path(struct ctl *c, const char *path,
 	struct filter f = { 0 };
 	struct json *j;
 	long page, size, last;
-	char num[32], *p;
+	char num[32], *p, what[1024] = "";
+	const char *wp = what;
 	int rc;
 
 	size = ctl_arg_long(c, "page-size", PAGE_SIZE_MAX);
@@ -238,8 +239,12 @@ ctl_list_path(struct ctl *c, const char *path,
 		filter_free(&f);
 		return rc;
 	}
+	if (c->conf.vhost_set)
+		snprintf(what, sizeof(what), "vhost '%s'", c->conf.vhost);
+	else
+		wp = NULL;
 	if (!paged) {
-		if ((rc = ctl_api(c, "GET", path, NULL, NULL, &j)) == 0) {
+		if ((rc = ctl_api(c, "GET", path, NULL, wp, &j)) == 0) {
 			if (json_type(j) != JSON_ARRAY)
 				rc = ctl_fail(CTL_EX_UNAVAILABLE, "the answer "
 				    "to GET %s is not a list", path);
@@ -271,7 +276,7 @@ ctl_list_path(struct ctl *c, const char *path,
 			if (f.regex)
 				ctl_path_query(&p, "use_regex", "true");
 		}
-		rc = ctl_api(c, "GET", p, NULL, NULL, &j);
+		rc = ctl_api(c, "GET", p, NULL, wp, &j);
 		free(p);
 		if (rc != 0)
 			break;
