@@ -331,7 +331,10 @@ ctl_show(struct ctl *c, const char *path, const char *what,
 
 	if ((rc = ctl_api(c, "GET", path, NULL, what, &j)) != 0)
 		return rc;
-	if (ctl_out_object(stdout, j, cols, ncols, &c->out) != 0)
+	if (json_type(j) != JSON_OBJECT)
+		rc = ctl_fail(CTL_EX_UNAVAILABLE, "the answer to GET %s is "
+		    "not an object", path);
+	else if (ctl_out_object(stdout, j, cols, ncols, &c->out) != 0)
 		rc = ctl_fail(CTL_EX_IOERR, "cannot write the output");
 	json_free(j);
 	return rc;

@@ -94,7 +94,10 @@ health(struct ctl *c, const char *path)
 
 	if ((rc = ctl_api(c, "GET", path, NULL, NULL, &j)) != 0)
 		return rc;
-	if (!c->conf.quiet && ctl_out_object(stdout, j, health_cols,
+	if (json_type(j) != JSON_OBJECT)
+		rc = ctl_fail(CTL_EX_UNAVAILABLE, "the answer to GET %s is "
+		    "not an object", path);
+	else if (!c->conf.quiet && ctl_out_object(stdout, j, health_cols,
 	    NCOLS(health_cols), &c->out) != 0)
 		rc = ctl_fail(CTL_EX_IOERR, "cannot write the output");
 	json_free(j);

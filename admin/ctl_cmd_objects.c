@@ -534,7 +534,10 @@ CTL_CMD(cmd_publish_message)
 	free(body);
 	if (rc != 0)
 		return rc;
-	if (ctl_out_object(stdout, j, publish_cols, NCOLS(publish_cols),
+	if (json_type(j) != JSON_OBJECT)
+		rc = ctl_fail(CTL_EX_UNAVAILABLE, "the answer to publish is "
+		    "not an object");
+	else if (ctl_out_object(stdout, j, publish_cols, NCOLS(publish_cols),
 	    &c->out) != 0)
 		rc = ctl_fail(CTL_EX_IOERR, "cannot write the output");
 	json_free(j);
