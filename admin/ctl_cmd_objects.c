@@ -160,8 +160,8 @@ CTL_CMD(cmd_queues_declare)
 	if ((body = ctl_body_end(&w, &b)) == NULL)
 		return ctl_fail(CTL_EX_DATAERR, "the request is too large");
 	path = ctl_path("/queues/{}/{}", ctl_vhost(c), name);
-	rc = ctl_send(c, "PUT", path, body, what(wh, sizeof(wh), "vhost",
-	    ctl_vhost(c), c));
+	snprintf(wh, sizeof(wh), "vhost '%s'", ctl_vhost(c));
+	rc = ctl_send(c, "PUT", path, body, wh);
 	free(path);
 	free(body);
 	return rc;
@@ -238,8 +238,8 @@ CTL_CMD(cmd_exchanges_declare)
 	if ((body = ctl_body_end(&w, &b)) == NULL)
 		return ctl_fail(CTL_EX_DATAERR, "the request is too large");
 	path = ctl_path("/exchanges/{}/{}", ctl_vhost(c), name);
-	rc = ctl_send(c, "PUT", path, body, what(wh, sizeof(wh), "vhost",
-	    ctl_vhost(c), c));
+	snprintf(wh, sizeof(wh), "vhost '%s'", ctl_vhost(c));
+	rc = ctl_send(c, "PUT", path, body, wh);
 	free(path);
 	free(body);
 	return rc;

@@ -278,12 +278,19 @@ api_reason(const struct ctl_resp *r, char *out, size_t outlen)
 	json_free(j);
 }
 
+/*
+ * compat: RabbitMQ's 404 reasons are often generic ("Not Found", "Object
+ * Not Found") or an Erlang atom ("vhost_not_found"); a message built from
+ * what the user asked for says more.
+ */
 static bool
 generic_404(const char *reason)
 {
-	return reason[0] == '\0' || strcasecmp(reason, "Not Found") == 0 ||
-	    strcasecmp(reason, "Object Not Found") == 0 ||
-	    strcasecmp(reason, "not_found") == 0;
+	if (reason[0] == '\0' || strcasecmp(reason, "Not Found") == 0 ||
+	    strcasecmp(reason, "Object Not Found") == 0)
+		return true;
+	return strspn(reason, "abcdefghijklmnopqrstuvwxyz_") ==
+	    strlen(reason) && strstr(reason, "not_found") != NULL;
 }
 
 int

@@ -201,6 +201,8 @@ Test(ctl, queues_declare_list_show_publish_get_purge_delete)
 	cr_assert_str_eq(err, "warrenctl: queue 'q1' in vhost '/' not "
 	    "found\n");
 	CTL_OK("queues delete --name q1 --idempotently");
+	cr_assert_eq(ctl("-V nosuch queues declare --name q1"), 65);
+	cr_assert_str_eq(err, "warrenctl: vhost 'nosuch' not found\n");
 }
 
 Test(ctl, listings_go_page_by_page)
