@@ -725,6 +725,16 @@ run(struct ctl *c, int argc, char **argv)
 		return rc;
 	if ((rc = ctl_conf_read_password(&c->conf)) != 0)
 		return rc;
+	if (c->conf.columns != NULL) {
+		struct ctl_column *cols;
+		size_t ncols;
+		const char *why;
+
+		if ((why = ctl_out_parse_columns(c->conf.columns, &cols,
+		    &ncols)) != NULL)
+			return ctl_fail(CTL_EX_USAGE, "%s", why);
+		free(cols);
+	}
 	c->out.fmt = c->conf.fmt;
 	c->out.width = ctl_out_terminal_width(STDOUT_FILENO);
 	c->out.color = ctl_out_want_color(STDOUT_FILENO);
