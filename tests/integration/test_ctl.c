@@ -11,7 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <amqp.h>
@@ -678,4 +683,132 @@ Test(ctl, https_to_the_admin_tls_listener)
 	    "-H localhost -P %d ping", ca, WARRENCTL, port), 0, "%s", err);
 	/* Plain HTTP to the TLS port: no answer. */
 	cr_assert_eq(sh("%s --timeout 3 -P %d ping", WARRENCTL, port), 69);
+}
+
+/*
+ * A fake API that answers every request with one canned response, so
+ * that warrenctl meets answers warrend never gives. Returns the port;
+ * the server is a child process, killed by fake_stop.
+ */
+static pid_t	fake_pid;
+
+static int
+fake_start(const char *response)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd, one = 1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(fd, 16), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	if ((fake_pid = fork()) == 0) {
+		for (;;) {
+			char req[65536];
+			size_t got = 0;
+			ssize_t n;
+			int c = accept(fd, NULL, NULL);
+
+			if (c < 0)
+				_exit(0);
+			/* The request head; bodies are small and ignored. */
+			while (got < sizeof(req) - 1 && (n = read(c, req + got,
+			    sizeof(req) - 1 - got)) > 0) {
+				got += (size_t)n;
+				req[got] = '\0';
+				if (strstr(req, "\r\n\r\n") != NULL)
+					break;
+			}
+			if (write(c, response, strlen(response)) < 0)
+				_exit(1);
+			close(c);
+		}
+	}
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static void
+fake_stop(void)
+{
+	if (fake_pid > 0) {
+		kill(fake_pid, SIGKILL);
+		waitpid(fake_pid, NULL, 0);
+		fake_pid = 0;
+	}
+}
+
+/* Runs warrenctl against a fake answering status/body; its exit code. */
+static int
+against(const char *status, const char *body, const char *args)
+{
+	char resp[8192];
+	int port, rc;
+
+	snprintf(resp, sizeof(resp), "HTTP/1.1 %s\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n"
+	    "\r\n%s", status, strlen(body), body);
+	port = fake_start(resp);
+	rc = sh("%s -P %d --timeout 5 %s", WARRENCTL, port, args);
+	fake_stop();
+	cr_assert_lt(rc, 128, "warrenctl died (%d) on %s %s: %s", rc, status,
+	    body, err);
+	cr_assert_leq(count_lines(err), 1, "%s", err);
+	return rc;
+}
+
+Test(ctl, strange_answers_are_errors_not_crashes)
+{
+	char deep[300];
+
+	cr_assert_eq(against("200 OK", "[1,2", "queues list"), 69);
+	cr_assert_not_null(strstr(err, "is not JSON"), "%s", err);
+	cr_assert_eq(against("200 OK", "{\"items\":5,\"page_count\":1}",
+	    "queues list"), 69);
+	cr_assert_eq(against("200 OK", "{\"items\":[],\"page_count\":\"x\"}",
+	    "queues list"), 69);
+	cr_assert_eq(against("200 OK", "{}", "users list"), 69);
+	cr_assert_eq(against("200 OK", "\"str\"", "queues show --name q"),
+	    69);
+	cr_assert_eq(against("200 OK", "[]", "show overview"), 69);
+	cr_assert_eq(against("200 OK", "", "ping"), 0);
+	against("200 OK", "[1,\"x\",null,[]]", "users list --format tsv");
+	against("200 OK", "[1,\"x\",null,[]]", "users list --name x");
+	against("200 OK", "{\"items\":[1,null],\"page_count\":1}",
+	    "queues list --format json");
+	cr_assert_eq(against("200 OK", "5", "get messages --queue q"), 69);
+	cr_assert_eq(against("200 OK", "[1]", "publish message "
+	    "--routing-key q"), 69);
+	cr_assert_eq(against("500 Internal Server Error", "<html>oops",
+	    "queues list"), 69);
+	cr_assert_str_eq(err, "warrenctl: HTTP status 500\n");
+	cr_assert_eq(against("503 Service Unavailable",
+	    "{\"status\":\"failed\",\"reason\":\"alarm!\"}",
+	    "health_check local_alarms"), 69);
+	cr_assert_str_eq(err, "warrenctl: alarm!\n");
+	cr_assert_eq(against("404 Not Found", "", "queues show --name q"), 65);
+	cr_assert_str_eq(err, "warrenctl: queue 'q' in vhost '/' not "
+	    "found\n");
+	cr_assert_eq(against("404 Not Found", "{\"error\":\"Object Not Found"
+	    "\",\"reason\":\"Not Found\"}", "exchanges delete --name x"), 65);
+	cr_assert_str_eq(err, "warrenctl: exchange 'x' in vhost '/' not "
+	    "found\n");
+	cr_assert_eq(against("400 Bad Request", "{\"error\":\"bad_request\","
+	    "\"reason\":\"inequivalent arg 'durable'\"}",
+	    "queues declare --name q"), 65);
+	cr_assert_str_eq(err, "warrenctl: inequivalent arg 'durable'\n");
+	cr_assert_eq(against("401 Unauthorized", "", "queues list"), 77);
+	cr_assert_eq(against("403 Forbidden", "{\"reason\":7}", "queues list"),
+	    77);
+	cr_assert_eq(against("418 I'm a teapot", "{\"reason\":\"\\u0000\"}",
+	    "queues list"), 65);
+	memset(deep, '[', sizeof(deep) - 1);
+	deep[sizeof(deep) - 1] = '\0';
+	cr_assert_eq(against("200 OK", deep, "users list"), 69);
+	cr_assert_eq(against("301 Moved Permanently\r\nLocation: /api/x", "",
+	    "queues list"), 69);
 }
