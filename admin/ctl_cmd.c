@@ -218,7 +218,7 @@ ctl_list_path(struct ctl *c, const char *path,
     const struct ctl_column *cols, size_t ncols, bool paged,
     const char *name_key)
 {
-	struct ctl_out *out;
+	struct ctl_out *out = NULL;
 	struct filter f = { 0 };
 	struct json *j;
 	long page, size, last;
@@ -235,26 +235,25 @@ ctl_list_path(struct ctl *c, const char *path,
 		return ctl_fail(CTL_EX_USAGE, "--page must be 1 or more");
 	if ((rc = filter_init(&f, c)) != 0)
 		return rc;
-	if ((rc = out_open(c, cols, ncols, &out)) != 0) {
-		filter_free(&f);
-		return rc;
-	}
 	if (c->conf.vhost_set)
 		snprintf(what, sizeof(what), "vhost '%s'", c->conf.vhost);
 	else
 		wp = NULL;
 	if (!paged) {
+		/* The output starts only with a good answer: an error
+		 * leaves no table header behind. */
 		if ((rc = ctl_api(c, "GET", path, NULL, wp, &j)) == 0) {
 			if (json_type(j) != JSON_ARRAY)
 				rc = ctl_fail(CTL_EX_UNAVAILABLE, "the answer "
 				    "to GET %s is not a list", path);
-			else if (out_filtered(out, j, &f, name_key) != 0)
-				rc = ctl_fail(CTL_EX_IOERR, "cannot write the "
-				    "output");
+			else if ((rc = out_open(c, cols, ncols, &out)) == 0)
+				rc = out_close(out, out_filtered(out, j, &f,
+				    name_key) != 0 ? ctl_fail(CTL_EX_IOERR,
+				    "cannot write the output") : 0);
 		}
 		json_free(j);
 		filter_free(&f);
-		return out_close(out, rc);
+		return rc;
 	}
 	/*
 	 * compat: RabbitMQ paginates these listings; asking page by page
@@ -290,6 +289,10 @@ ctl_list_path(struct ctl *c, const char *path,
 		}
 		if (page == 0 && count > last)
 			last = (long)count;
+		if (out == NULL && (rc = out_open(c, cols, ncols, &out)) != 0) {
+			json_free(j);
+			break;
+		}
 		if (ctl_out_rows(out, items) != 0)
 			rc = ctl_fail(CTL_EX_IOERR, "cannot write the output");
 		json_free(j);
@@ -297,7 +300,7 @@ ctl_list_path(struct ctl *c, const char *path,
 			break;
 	}
 	filter_free(&f);
-	return out_close(out, rc);
+	return out != NULL ? out_close(out, rc) : rc;
 }
 
 int

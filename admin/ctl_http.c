@@ -165,7 +165,11 @@ ctl_http_do(struct ctl_http *h, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	/*
+	 * compat: no "Accept: application/json" (curl sends any-type): RabbitMQ's
+	 * limit resources provide no JSON and answer such a PUT or DELETE
+	 * with 406 Not Acceptable.
+	 */
 	if (body != NULL) {
 		hdrs = curl_slist_append(hdrs,
 		    "Content-Type: application/json");

@@ -418,7 +418,7 @@ Test(ctl, policies_operator_policies_and_limits)
 	CTL_OK("--vhost / vhost_limits list --format tsv --columns value");
 	cr_assert_str_eq(rows(), "{\"max-queues\":10}\n");
 	CTL_OK("vhost_limits delete --name max-queues");
-	cr_assert_eq(ctl("vhost_limits delete --name max-queues"), 65);
+	CTL_OK("vhost_limits delete --name max-queues --idempotently");
 	CTL_OK("user_limits declare --user guest --name max-connections "
 	    "--value 50");
 	CTL_OK("user_limits list --user guest --format tsv --columns user,"
@@ -557,6 +557,8 @@ Test(ctl, config_file_env_and_flags_in_order)
 	    WARRENCTL), 0);
 	/* The file's vhost filters listings. */
 	cr_assert_eq(sh("%s -N other queues list", WARRENCTL), 65, "%s", err);
+	cr_assert_str_eq(err, "warrenctl: vhost 'v9' not found\n");
+	cr_assert_str_eq(out, "", "a header without a listing: %s", out);
 	/* XDG_CONFIG_HOME moves the file; -c names one. */
 	cr_assert_eq(sh("XDG_CONFIG_HOME=%s/none %s ping", home, WARRENCTL),
 	    69, "the default port is not the broker's");
