@@ -62,9 +62,12 @@ setup(void)
 		unsetenv(envs[i]);
 }
 
+static void	fake_stop(void);
+
 static void
 teardown(void)
 {
+	fake_stop();
 	hb_stop(&b);
 	if (home[0] != '\0')
 		nftw(home, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -813,4 +816,27 @@ Test(ctl, strange_answers_are_errors_not_crashes)
 	cr_assert_eq(against("200 OK", deep, "users list"), 69);
 	cr_assert_eq(against("301 Moved Permanently\r\nLocation: /api/x", "",
 	    "queues list"), 69);
+}
+
+Test(ctl, base_uri_and_path_prefix_make_the_url)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	    "Connection: close\r\n\r\n{}";
+	char want[128];
+	int port = fake_start(resp);
+
+	cr_assert_eq(sh("%s -H 127.0.0.1 -P %d --path-prefix /pre/ -v show "
+	    "overview", WARRENCTL, port), 0, "%s", err);
+	snprintf(want, sizeof(want), "warrenctl: GET http://127.0.0.1:%d/pre/"
+	    "api/overview\n", port);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(sh("%s -U http://127.0.0.1:%d/base/ -v -V 'a/b c' "
+	    "queues show --name 'q.1_x'", WARRENCTL, port), 0, "%s", err);
+	/* Each segment encoded, "/" too; unreserved characters kept. */
+	snprintf(want, sizeof(want), "warrenctl: GET http://127.0.0.1:%d/base/"
+	    "api/queues/a%%2Fb%%20c/q.1_x\n", port);
+	cr_assert_str_eq(err, want);
+	cr_assert_eq(sh("WARRENCTL_BASE_URI=http://127.0.0.1:%d %s -v ping",
+	    port, WARRENCTL), 0, "%s", err);
+	fake_stop();
 }
