@@ -36,6 +36,7 @@ api_listeners(const struct broker *b, struct api_listener *out, size_t max)
 		{ "amqp/ssl", b->amqps },
 		{ "http", b->admin },
 		{ "https", b->admin_tls },
+		{ "http/prometheus", b->prometheus },
 	};
 	size_t n = 0;
 

@@ -293,6 +293,10 @@ const struct ctl_cmd ctl_cmds[] = {
 	    "fail (69) if no listener serves the protocol",
 	    "warrenctl health_check protocol_listener --protocol amqp",
 	    cmd_health_protocol_listener },
+	{ "health_check", "port_connectivity", "",
+	    "fail (69) unless every listener accepts a TCP connection",
+	    "warrenctl health_check port_connectivity",
+	    cmd_health_port_connectivity },
 	{ "health_check", "virtual_hosts", "",
 	    "fail (69) if a virtual host is down",
 	    "warrenctl health_check virtual_hosts",
@@ -648,8 +652,8 @@ parse_cmd_flags(struct ctl *c, int argc, char **argv, int i, bool *flagged,
 	return 0;
 }
 
-static int
-run(struct ctl *c, int argc, char **argv)
+int
+ctl_run(struct ctl *c, int argc, char **argv)
 {
 	bool flagged[G_COUNT] = { false }, help = false;
 	const char *group = NULL, *name = NULL;
@@ -752,7 +756,8 @@ main(int argc, char **argv)
 	ctl_conf_defaults(&c.conf);
 	c.vals = xcalloc(ctl_nflags, sizeof(*c.vals));
 	c.tty_err = isatty(STDERR_FILENO);
-	rc = run(&c, argc, argv);
+	rc = ctl_shim_is(argv[0]) ? ctl_shim_run(&c, argc, argv) :
+	    ctl_run(&c, argc, argv);
 	if (fflush(stdout) != 0 && rc == 0)
 		rc = ctl_fail(CTL_EX_IOERR, "cannot write the output");
 	ctl_http_free(c.http);

@@ -127,6 +127,15 @@ bool		 ctl_arg_bool(const struct ctl *c, const char *name, bool def);
 /* An integer flag (checked by the parser), or def. */
 long		 ctl_arg_long(const struct ctl *c, const char *name, long def);
 
+/* Parses argv (warrenctl's own grammar) and runs the command. */
+int	ctl_run(struct ctl *c, int argc, char **argv);
+/*
+ * warrenctl called as rabbitmqctl or rabbitmq-diagnostics (ctl_shim.c):
+ * whether argv0 is one of those names, and its run.
+ */
+bool	ctl_shim_is(const char *argv0);
+int	ctl_shim_run(struct ctl *c, int argc, char **argv);
+
 /* Prints "warrenctl: <fmt>" on stderr and returns code. */
 int	ctl_fail(int code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

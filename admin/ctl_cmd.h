@@ -105,6 +105,7 @@ CTL_CMD(cmd_health_cluster_wide_alarms);
 CTL_CMD(cmd_health_port_listener);
 CTL_CMD(cmd_health_protocol_listener);
 CTL_CMD(cmd_health_virtual_hosts);
+CTL_CMD(cmd_health_port_connectivity);
 CTL_CMD(cmd_ping);
 CTL_CMD(cmd_await_startup);
 

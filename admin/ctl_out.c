@@ -814,6 +814,8 @@ table_row(struct ctl_out *out, const struct json *row)
 static void
 tsv_header(struct ctl_out *out)
 {
+	if (out->o.no_header)
+		return;
 	for (size_t c = 0; c < out->ncols; c++) {
 		title_cell(out, out->cols[c].title, true);
 		if (c > 0)

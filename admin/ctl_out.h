@@ -45,6 +45,8 @@ struct ctl_out_opts {
 	int		 width;		/* terminal columns; 0 = no limit */
 	bool		 color;		/* bold table header */
 	const char	*columns;	/* --columns a,b.c or NULL */
+	bool		 no_header;	/* TSV without its title line
+					   (rabbitmqctl --no-table-headers) */
 };
 
 struct ctl_out;

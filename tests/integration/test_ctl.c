@@ -840,3 +840,81 @@ Test(ctl, base_uri_and_path_prefix_make_the_url)
 	    port, WARRENCTL), 0, "%s", err);
 	fake_stop();
 }
+
+/*
+ * health_check port_connectivity connects to every listener the node
+ * reports; one that does not answer fails the check with 69.
+ */
+Test(ctl, port_connectivity_connects_to_every_listener)
+{
+	char want[128];
+
+	start();
+	CTL_OK("health_check port_connectivity");
+	snprintf(want, sizeof(want), "%d", b.port);
+	cr_assert_not_null(strstr(out, "Successfully connected to ports "),
+	    "%s", out);
+	cr_assert_not_null(strstr(out, want), "AMQP port missing: %s", out);
+	snprintf(want, sizeof(want), "%d", b.prometheus_port);
+	cr_assert_not_null(strstr(out, want), "metrics port missing: %s",
+	    out);
+	/* A listener that refuses (port 1 on loopback) fails the check. */
+	cr_assert_eq(against("200 OK", "{\"listeners\":[{\"protocol\":"
+	    "\"amqp\",\"ip_address\":\"127.0.0.1\",\"port\":1}]}",
+	    "health_check port_connectivity"), 69);
+	cr_assert_not_null(strstr(err, "cannot connect to port 1 (amqp) at "
+	    "127.0.0.1: Connection refused"), "%s", err);
+	cr_assert_eq(against("200 OK", "{\"listeners\":[]}",
+	    "health_check port_connectivity"), 69);
+}
+
+/*
+ * Called as rabbitmq-diagnostics or rabbitmqctl (the Docker image's
+ * links), warrenctl answers the checks compose files run, with
+ * RabbitMQ's options, and lists queues as rabbitmqctl does.
+ */
+Test(ctl, rabbitmq_cli_names_answer_health_checks_and_list_queues)
+{
+	char dir[300], diag[400], rctl[400], url[128];
+	const char *checks[] = { "ping", "-q ping", "check_running",
+	    "check_local_alarms", "check_port_connectivity",
+	    "check_virtual_hosts", "-n rabbit@x -t 10 await_startup",
+	    "check_protocol_listener amqp", NULL };
+
+	start();
+	snprintf(dir, sizeof(dir), "%s/bin", home);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	snprintf(diag, sizeof(diag), "%s/rabbitmq-diagnostics", dir);
+	snprintf(rctl, sizeof(rctl), "%s/rabbitmqctl", dir);
+	cr_assert_eq(symlink(WARRENCTL, diag), 0);
+	cr_assert_eq(symlink(WARRENCTL, rctl), 0);
+	snprintf(url, sizeof(url), "%d", b.admin_port);
+	setenv("WARRENCTL_PORT", url, 1);
+	for (size_t i = 0; checks[i] != NULL; i++) {
+		int rc = sh("%s %s", diag, checks[i]);
+
+		cr_expect_eq(rc, 0, "rabbitmq-diagnostics %s: %d %s%s",
+		    checks[i], rc, out, err);
+	}
+	cr_expect_eq(sh("%s -q ping", diag), 0);
+	cr_expect_str_eq(out, "", "-q prints nothing");
+	cr_expect_eq(sh("%s check_port_listener %d", diag, b.port), 0);
+	cr_expect_eq(sh("%s check_port_listener 1", diag), 69, "%s", err);
+	cr_expect_eq(sh("%s list_plugins", diag), 64);
+	cr_expect_eq(count_lines(err), 1, "%s", err);
+	cr_expect_eq(sh("%s --erlang-cookie x ping", diag), 64);
+
+	CTL_OK("queues declare --name lq --durable true");
+	CTL_OK("publish message --routing-key lq --payload one");
+	CTL_OK("publish message --routing-key lq --payload two");
+	cr_assert_eq(sh("%s list_queues name messages_ready "
+	    "messages_unacknowledged", rctl), 0, "%s", err);
+	cr_expect(has_line(out, "Listing queues for vhost / ..."), "%s", out);
+	cr_expect(has_line(out, "name\tmessages_ready\t"
+	    "messages_unacknowledged"), "%s", out);
+	cr_expect(has_line(out, "lq\t2\t0"), "%s", out);
+	cr_assert_eq(sh("%s -q --no-table-headers list_queues", rctl), 0);
+	cr_expect_str_eq(out, "lq\t2\n");
+	cr_expect_eq(sh("%s -p nosuch list_queues", rctl), 65);
+	unsetenv("WARRENCTL_PORT");
+}
