@@ -315,8 +315,63 @@ slurp(FILE *f, size_t *len)
 	return s;
 }
 
+/* What an import holds, for its progress line. */
+struct import_progress {
+	size_t	 total;
+	char	 kinds[256];	/* "12 queues, 3 exchanges, ..." */
+	bool	 shown;
+	double	 last, elapsed;
+};
+
+static void
+count_definitions(const struct json *j, struct import_progress *imp)
+{
+	static const char *const keys[] = { "users", "vhosts", "permissions",
+	    "topic_permissions", "parameters", "global_parameters",
+	    "policies", "queues", "exchanges", "bindings" };
+	size_t used = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct json *v = json_get(j, keys[i]);
+		size_t n;
+
+		if (v == NULL || json_type(v) != JSON_ARRAY ||
+		    (n = json_len(v)) == 0)
+			continue;
+		imp->total += n;
+		if (used < sizeof(imp->kinds))
+			used += (size_t)snprintf(imp->kinds + used,
+			    sizeof(imp->kinds) - used, "%s%zu %s",
+			    used ? ", " : "", n, keys[i]);
+	}
+}
+
+/*
+ * On a terminal: the upload's share, then the time the broker has been
+ * applying them (it answers when all are applied and committed).
+ */
+static void
+import_progress(void *arg, double sent, double elapsed)
+{
+	struct import_progress *imp = arg;
+
+	imp->elapsed = elapsed;
+	if (elapsed - imp->last < 0.2 && imp->shown)
+		return;
+	imp->last = elapsed;
+	imp->shown = true;
+	if (sent < 1)
+		fprintf(stderr, "\r\033[K  sending: %3.0f%%  %.1f s",
+		    sent * 100, elapsed);
+	else
+		fprintf(stderr, "\r\033[K  sent; the broker is applying "
+		    "them: %.1f s", elapsed);
+	fflush(stderr);
+}
+
 CTL_CMD(cmd_definitions_import)
 {
+	struct import_progress imp = { 0 };
 	const char *file = ctl_arg(c, "file");
 	struct json *j;
 	char *text, *path, err[160], wh[1024];
@@ -344,13 +399,28 @@ CTL_CMD(cmd_definitions_import)
 		free(text);
 		return rc;
 	}
+	count_definitions(j, &imp);
 	json_free(j);
-	if (c->tty_err && !c->conf.quiet)
-		fprintf(stderr, "Importing %zu bytes of definitions...\n", len);
+	if (c->tty_err && !c->conf.quiet) {
+		fprintf(stderr, "Importing %zu objects (%s) from %s\n",
+		    imp.total, imp.kinds[0] ? imp.kinds : "none",
+		    is_std(file) ? "stdin" : file);
+		if (c->http == NULL)
+			c->http = ctl_http_new(&c->conf);
+		ctl_http_progress(c->http, import_progress, &imp);
+	}
 	path = c->conf.vhost_set ? ctl_path("/definitions/{}", ctl_vhost(c)) :
 	    xstrdup("/definitions");
 	snprintf(wh, sizeof(wh), "vhost '%s'", ctl_vhost(c));
 	rc = ctl_send(c, "POST", path, text, wh);
+	if (imp.shown) {
+		fprintf(stderr, "\r\033[K");
+		if (rc == 0)
+			fprintf(stderr, "Imported %zu objects in %.1f s\n",
+			    imp.total, imp.elapsed);
+	}
+	if (c->http != NULL)
+		ctl_http_progress(c->http, NULL, NULL);
 	free(path);
 	free(text);
 	return rc;

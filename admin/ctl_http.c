@@ -12,6 +12,8 @@
 #include <curl/curl.h>
 
 #include "admin/ctl.h"
+#include <time.h>
+
 #include "admin/ctl_http.h"
 #include "lib/json.h"
 #include "lib/xmalloc.h"
@@ -22,6 +24,9 @@ struct ctl_http {
 	char	*userpwd_user;
 	char	*userpwd_pass;
 	const struct ctl_conf *cf;
+	ctl_progress_fn *progress;
+	void	*progress_arg;
+	struct timespec	 started;
 };
 
 /* The body being received, capped. */
@@ -31,6 +36,31 @@ struct sink {
 	size_t	 cap;
 	bool	 too_big;
 };
+
+void
+ctl_http_progress(struct ctl_http *h, ctl_progress_fn *fn, void *arg)
+{
+	h->progress = fn;
+	h->progress_arg = arg;
+}
+
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct ctl_http *h = arg;
+	struct timespec now;
+	double elapsed;
+
+	(void)dltotal;
+	(void)dlnow;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	elapsed = (double)(now.tv_sec - h->started.tv_sec) +
+	    (double)(now.tv_nsec - h->started.tv_nsec) / 1e9;
+	h->progress(h->progress_arg, ultotal > 0 ? (double)ulnow /
+	    (double)ultotal : 0, elapsed);
+	return 0;
+}
 
 static size_t
 sink_write(char *p, size_t size, size_t n, void *arg)
@@ -159,6 +189,12 @@ ctl_http_do(struct ctl_http *h, const char *method, const char *path,
 	if (cf->insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (h->progress != NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &h->started);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);

@@ -26,6 +26,15 @@ struct ctl_resp {
 
 struct ctl_http	*ctl_http_new(const struct ctl_conf *cf);
 void		 ctl_http_free(struct ctl_http *h);
+/*
+ * Progress of the requests that follow (NULL: none): fn is called
+ * several times a second with the share of the request body sent (0..1)
+ * and the seconds since the request started, also while the answer is
+ * awaited.
+ */
+typedef void ctl_progress_fn(void *arg, double sent, double elapsed);
+void		 ctl_http_progress(struct ctl_http *h, ctl_progress_fn *fn,
+		    void *arg);
 /* The URL the API is reached at (for messages): "http://h:p/api". */
 const char	*ctl_http_base(const struct ctl_http *h);
 

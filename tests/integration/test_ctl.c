@@ -918,3 +918,34 @@ Test(ctl, rabbitmq_cli_names_answer_health_checks_and_list_queues)
 	cr_expect_eq(sh("%s -p nosuch list_queues", rctl), 65);
 	unsetenv("WARRENCTL_PORT");
 }
+
+/*
+ * On a terminal (script(1) gives it one), a definitions import says what
+ * it holds, shows its progress and how long it took; piped, it is quiet.
+ */
+Test(ctl, definitions_import_shows_progress_on_a_terminal)
+{
+	char path[300];
+	FILE *f;
+
+	if (system("command -v script >/dev/null 2>&1") != 0)
+		cr_skip_test("script(1) is not installed (util-linux)");
+	start();
+	snprintf(path, sizeof(path), "%s/three.json", home);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("{\"queues\":[{\"name\":\"p1\",\"vhost\":\"/\",\"durable\":true,"
+	    "\"auto_delete\":false,\"arguments\":{}},{\"name\":\"p2\",\"vhost\":"
+	    "\"/\",\"durable\":true,\"auto_delete\":false,\"arguments\":{}}],"
+	    "\"exchanges\":[{\"name\":\"px\",\"vhost\":\"/\",\"type\":\"fanout\","
+	    "\"durable\":true,\"auto_delete\":false,\"internal\":false,"
+	    "\"arguments\":{}}]}", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(sh("script -qec '%s -P %d definitions import --file %s' "
+	    "/dev/null", WARRENCTL, b.admin_port, path), 0, "%s%s", out, err);
+	cr_expect_not_null(strstr(out, "Importing 3 objects (2 queues, 1 "
+	    "exchanges) from "), "%s", out);
+	cr_expect_not_null(strstr(out, "Imported 3 objects in "), "%s", out);
+	CTL_OK("definitions import --file %s", path);
+	cr_expect_str_eq(err, "", "piped: no progress");
+	CTL_OK("queues show --name p2 --format tsv");
+}
