@@ -93,8 +93,10 @@ Test(api_health, a_healthy_broker_answers_ok)
 	snprintf(want, sizeof(want), "{\"status\":\"ok\",\"port\":%d}",
 	    b.port);
 	expect(path, GUEST, 200, want);
+	/* compat: RabbitMQ lists the Prometheus listener too. */
 	expect("/api/health/checks/protocol-listener/amqp091", GUEST, 200,
-	    "{\"status\":\"ok\",\"protocols\":[\"amqp\",\"http\"]}");
+	    "{\"status\":\"ok\",\"protocols\":[\"amqp\",\"http\","
+	    "\"http/prometheus\"]}");
 }
 
 Test(api_health, listener_checks_fail_with_503)
@@ -103,15 +105,15 @@ Test(api_health, listener_checks_fail_with_503)
 
 	hb_start(&b, NULL);
 	snprintf(want, sizeof(want), "{\"status\":\"failed\",\"reason\":"
-	    "\"No active listener\",\"missing\":1,\"ports\":[%d,%d]}", b.port,
-	    b.admin_port);
+	    "\"No active listener\",\"missing\":1,\"ports\":[%d,%d,%d]}",
+	    b.port, b.admin_port, b.prometheus_port);
 	expect("/api/health/checks/port-listener/1", GUEST, 503, want);
 	expect("/api/health/checks/port-listener/abc", GUEST, 400,
 	    "{\"error\":\"bad_request\",\"reason\":\"Invalid port\"}");
 	expect("/api/health/checks/protocol-listener/amqp,mqtt,amqps", GUEST,
 	    503, "{\"status\":\"failed\",\"reason\":\"No active listener\","
 	    "\"missing\":[\"mqtt\",\"amqp/ssl\"],"
-	    "\"protocols\":[\"amqp\",\"http\"]}");
+	    "\"protocols\":[\"amqp\",\"http\",\"http/prometheus\"]}");
 	expect("/api/health/checks/certificate-expiration/1/fortnights",
 	    GUEST, 400, "{\"error\":\"bad_request\",\"reason\":\"Time unit "
 	    "not recognised. Supported units: days, weeks, months, years.\"}");
