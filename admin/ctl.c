@@ -101,7 +101,7 @@ const struct ctl_flag ctl_flags[] = {
 	{ "write", CTL_STR, "REGEX", "write permission" },
 	{ "read", CTL_STR, "REGEX", "read permission" },
 	{ "value", CTL_INT, "N", "the limit (-1: none)" },
-	{ "file", CTL_STR, "FILE", "the file (- or none: stdin/stdout)" },
+	{ "file", CTL_STR, "FILE", "the file (- or not given: stdin/stdout)" },
 	{ "reason", CTL_STR, "TEXT", "the reason the client is told" },
 	{ "port", CTL_INT, "PORT", "a port number" },
 	{ "protocol", CTL_STR, "LIST", "protocols, e.g. amqp,http" },
