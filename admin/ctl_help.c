@@ -14,7 +14,8 @@ gopts_help(FILE *f)
 {
 	char left[64];
 
-	fprintf(f, "Global options (before the command, or after it):\n");
+	fprintf(f, "Global options (before the group, or after the "
+	    "command and its flags):\n");
 	for (int i = 0; i < G_COUNT; i++) {
 		const struct ctl_gopt *g = &ctl_gopts[i];
 

@@ -312,8 +312,22 @@ api_reason(const struct ctl_resp *r, char *out, size_t outlen)
 		return;
 	if ((j = json_parse(r->body, r->len, err, sizeof(err))) == NULL)
 		return;
-	if ((s = json_str(json_get(j, "reason"), NULL)) != NULL ||
-	    (s = json_str(json_get(j, "error"), NULL)) != NULL)
+	if ((s = json_str(json_get(j, "reason"), NULL)) != NULL)
+		snprintf(out, outlen, "%s", s);
+	else if (json_get(j, "reason") != NULL &&
+	    json_type(json_get(j, "reason")) == JSON_ARRAY) {
+		/* compat: an Erlang tuple, ["no_such_user","bob"]. */
+		const struct json *a = json_get(j, "reason");
+		size_t used = 0;
+
+		for (size_t i = 0; i < json_len(a) && used < outlen; i++)
+			if ((s = json_str(json_at(a, i), NULL)) != NULL)
+				used += (size_t)snprintf(out + used,
+				    outlen - used, "%s%s", used ? ": " : "",
+				    s);
+	}
+	if (out[0] == '\0' && (s = json_str(json_get(j, "error"), NULL)) !=
+	    NULL)
 		snprintf(out, outlen, "%s", s);
 	json_free(j);
 }
@@ -333,6 +347,23 @@ generic_404(const char *reason)
 	    strlen(reason) && strstr(reason, "not_found") != NULL;
 }
 
+/*
+ * compat: a 400 whose reason is an atom saying something is missing
+ * ("vhost_or_user_not_found", "no_such_user: bob"), as RabbitMQ answers
+ * a permission or limit for a user that does not exist.
+ */
+static bool
+missing_atom(const char *reason)
+{
+	size_t n = strspn(reason, "abcdefghijklmnopqrstuvwxyz_");
+
+	if (n == 0 || (reason[n] != '\0' && reason[n] != ':'))
+		return false;
+	return strncmp(reason, "no_such_", 8) == 0 ||
+	    (strstr(reason, "not_found") != NULL &&
+	    strstr(reason, "not_found") < reason + n);
+}
+
 int
 ctl_http_error(const struct ctl *c, const struct ctl_resp *r,
     const char *what)
@@ -343,7 +374,8 @@ ctl_http_error(const struct ctl *c, const struct ctl_resp *r,
 		return ctl_fail(CTL_EX_UNAVAILABLE, "cannot reach %s: %s",
 		    c->http ? ctl_http_base(c->http) : "the API", r->err);
 	api_reason(r, reason, sizeof(reason));
-	if (r->status == 404 && what != NULL && generic_404(reason))
+	if (what != NULL && ((r->status == 404 && generic_404(reason)) ||
+	    (r->status == 400 && missing_atom(reason))))
 		return ctl_fail(CTL_EX_DATAERR, "%s not found", what);
 	if (reason[0] == '\0')
 		snprintf(reason, sizeof(reason), "HTTP status %ld", r->status);

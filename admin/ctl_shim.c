@@ -93,7 +93,7 @@ ctl_shim_run(struct ctl *c, int argc, char **argv)
 		else {
 			free(out);
 			return ctl_fail(CTL_EX_USAGE, "unsupported option %s "
-			    "(warren's %s takes -q, -s, -n, -t, -p and "
+			    "(warren's %s takes -q, -s, -n, -t, -p, -l and "
 			    "--no-table-headers)", a, basename(argv[0]));
 		}
 	}

@@ -515,6 +515,14 @@ Test(ctl, error_classes_have_their_exit_codes)
 	    "'{\"x-max-length\":\"many\"}'"), 65, "%s", err);
 	cr_assert_eq(count_lines(err), 1, "%s", err);
 	cr_assert_eq(ctl("queues list --name '(' --regex"), 65, "%s", err);
+	/* A user that does not exist is named, not an Erlang atom. */
+	cr_assert_eq(ctl("permissions declare --user nosuch --configure '.*' "
+	    "--write '.*' --read '.*'"), 65);
+	cr_assert_str_eq(err, "warrenctl: vhost '/' or user 'nosuch' not "
+	    "found\n");
+	cr_assert_eq(ctl("user_limits declare --user nosuch --name "
+	    "max-connections --value 10"), 65);
+	cr_assert_str_eq(err, "warrenctl: user 'nosuch' not found\n");
 	/* 77: not authorized. */
 	cr_assert_eq(ctl("-p wrong queues list"), 77);
 	cr_assert_eq(count_lines(err), 1, "%s", err);
