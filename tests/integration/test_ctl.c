@@ -650,6 +650,21 @@ Test(ctl, help_for_every_command_and_completion)
 	cr_assert_str_eq(out, "--name\n");
 	cr_assert_eq(sh("%s completion zsh", WARRENCTL), 0);
 	cr_assert_not_null(strstr(out, "#compdef warrenctl"), "%s", out);
+	/*
+	 * zsh runs it through bashcompinit, in sh emulation (0-based
+	 * arrays); zsh itself then matches the candidates to the word.
+	 */
+	cr_assert_eq(sh("command -v zsh"), 0, "zsh is not installed "
+	    "(./bootstrap --test installs it)");
+	cr_assert_eq(sh("%s completion zsh > %s/c.zsh && zsh -n %s/c.zsh",
+	    WARRENCTL, home, home), 0, "%s", err);
+	cr_assert_eq(sh("zsh -c 'autoload -U compinit && compinit -u; "
+	    "source %s/c.zsh; f() { emulate -L sh; setopt kshglob noshglob "
+	    "braceexpand; COMP_WORDS=(warrenctl queues de); COMP_CWORD=2; "
+	    "_warrenctl; echo ${COMPREPLY[*]}; }; f'", home), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "declare"), "%s", out);
+	cr_assert_null(strstr(out, "bindings"), "group names offered for a "
+	    "command: %s", out);
 	cr_assert_eq(sh("%s completion fish", WARRENCTL), 64);
 }
 
