@@ -16,6 +16,7 @@
 #include "admin/api_table.h"
 #include "admin/http.h"
 #include "lib/json.h"
+#include "lib/xmalloc.h"
 #include "protocol/table.h"
 #include "server/auth.h"
 #include "server/broker.h"
@@ -149,14 +150,112 @@ implicit(const struct queue *q)
 	    .dst = name, .key = name, .to_queue = true };
 }
 
-/* Offers one binding to the listing. */
+/*
+ * A listed binding's ref (api_list.h: keyed): 'i' and the queue's name
+ * for the default exchange's implicit binding; else 'q' or 'e' (the
+ * destination's kind), the source's and the destination's names, each
+ * after its length byte, the routing key after its length byte, and the
+ * arguments' table bytes.
+ */
+static size_t
+ref_len(const struct bview *b)
+{
+	if (b->src.len == 0)
+		return 1 + b->dst.len;
+	return 4 + b->src.len + b->dst.len + b->key.len + b->args.len;
+}
+
+static void
+ref_fill(uint8_t *p, const struct bview *b)
+{
+	if (b->src.len == 0) {
+		*p++ = 'i';
+		memcpy(p, b->dst.p, b->dst.len);
+		return;
+	}
+	*p++ = b->to_queue ? 'q' : 'e';
+	*p++ = (uint8_t)b->src.len;
+	memcpy(p, b->src.p, b->src.len);
+	p += b->src.len;
+	*p++ = (uint8_t)b->dst.len;
+	memcpy(p, b->dst.p, b->dst.len);
+	p += b->dst.len;
+	*p++ = (uint8_t)b->key.len;
+	if (b->key.len > 0)
+		memcpy(p, b->key.p, b->key.len);
+	p += b->key.len;
+	if (b->args.len > 0)
+		memcpy(p, b->args.p, b->args.len);
+}
+
+/* Reads one length-prefixed name of ref at *at into out. */
+static bool
+ref_name(const uint8_t *ref, size_t len, size_t *at, struct proto_str *out)
+{
+	size_t n;
+
+	if (*at >= len || len - *at - 1 < (n = ref[*at]))
+		return false;
+	*out = (struct proto_str){ ref + *at + 1, n };
+	*at += 1 + n;
+	return true;
+}
+
+/* Writes the binding of ref in vhost, if it is still there. */
+static bool
+write_listed(struct api_ctx *ctx, struct json_writer *w, const char *vhost,
+    const char *r, size_t len)
+{
+	const uint8_t *ref = (const uint8_t *)r;
+	struct vhost *vh = broker_vhost(ctx->b, vhost, strlen(vhost));
+	struct proto_str src, dst, key;
+	struct exchange *ex, *dex = NULL;
+	struct queue *q = NULL;
+	struct binding *bd;
+	struct bview b;
+	size_t at = 1;
+
+	if (vh == NULL || len < 1)
+		return false;
+	if (ref[0] == 'i') {
+		if ((q = vhost_queue(vh, (struct proto_str){ ref + 1,
+		    len - 1 })) == NULL)
+			return false;
+		b = implicit(q);
+		write_binding(w, &b);
+		return true;
+	}
+	if (!ref_name(ref, len, &at, &src) || !ref_name(ref, len, &at, &dst) ||
+	    !ref_name(ref, len, &at, &key))
+		return false;
+	if ((ex = vhost_exchange(vh, src)) == NULL)
+		return false;
+	if (ref[0] == 'q' ? (q = vhost_queue(vh, dst)) == NULL :
+	    (dex = vhost_exchange(vh, dst)) == NULL)
+		return false;
+	if ((bd = exchange_find_binding(ex, q, dex, key, (struct proto_table){
+	    ref + at, len - at })) == NULL)
+		return false;
+	b = view(bd);
+	write_binding(w, &b);
+	return true;
+}
+
+/* Offers one binding to the listing, by its ref. */
 static void
 offer(struct api_ctx *ctx, const struct bview *b)
 {
+	uint8_t buf[1024], *ref = buf;
+	size_t len = ref_len(b);
+
 	if (!api_list_wants(ctx, b->vh->name, NULL, 0))
 		return;
-	write_binding(api_list_item(ctx, b->vh->name, NULL, 0), b);
-	api_list_item_end(ctx);
+	if (len > sizeof(buf))
+		ref = xmalloc(len);
+	ref_fill(ref, b);
+	api_list_key_ref(ctx, b->vh->name, NULL, 0, ref, len);
+	if (ref != buf)
+		free(ref);
 }
 
 /* Every binding of vh: the implicit ones first, as RabbitMQ lists them. */
@@ -193,7 +292,7 @@ api_bindings_list(struct api_ctx *ctx)
 	while (hmap_next(&ctx->b->vhosts, &i, &v))
 		if (api_vhost_visible(ctx, v))
 			list_vhost(ctx, v);
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_listed);
 }
 
 void
@@ -204,7 +303,7 @@ api_bindings_vhost(struct api_ctx *ctx)
 	if (vh == NULL || !api_list_begin_unpaged(ctx))
 		return;
 	list_vhost(ctx, vh);
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_listed);
 }
 
 /* Whether the path's destination is a queue: "/api/bindings/V/e/S/q/D". */
@@ -309,7 +408,7 @@ api_bindings_between(struct api_ctx *ctx)
 	if (vhost_binding_ends(vh, api_exchange_arg(ctx, 1),
 	    dest_is_queue(ctx), dst, &bd) == 0)
 		offer_between(ctx, bd.src, bd.q, bd.q != NULL ? NULL : bd.dst);
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_listed);
 }
 
 /* GET /api/queues/{v}/{q}/bindings */
@@ -332,7 +431,7 @@ api_queue_bindings(struct api_ctx *ctx)
 	if (!api_list_begin_unpaged(ctx))
 		return;
 	offer_between(ctx, NULL, q, NULL);
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_listed);
 }
 
 static void
@@ -364,7 +463,7 @@ exchange_bindings(struct api_ctx *ctx, bool source)
 			offer_between(ctx, ex, NULL, NULL);
 	} else
 		offer_between(ctx, NULL, NULL, ex);
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_listed);
 }
 
 void

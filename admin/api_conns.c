@@ -375,28 +375,116 @@ conn_passes(const struct api_ctx *ctx, const struct filter *f,
 	return f->conn == NULL || f->conn == c;
 }
 
+/*
+ * What finds a listed connection, channel or consumer again (api_list.h):
+ * the connection's id, the channel's number, the consumer's tag.
+ */
+#define REF_CONN	sizeof(uint64_t)
+#define REF_CHAN	(REF_CONN + sizeof(uint16_t))
+#define REF_MAX		(REF_CHAN + 255)
+
+static size_t
+make_ref(uint8_t *ref, const struct conn *c, uint16_t chan,
+    const char *tag, size_t taglen)
+{
+	memcpy(ref, &c->id, sizeof(c->id));
+	memcpy(ref + REF_CONN, &chan, sizeof(chan));
+	if (taglen > REF_MAX - REF_CHAN)
+		taglen = REF_MAX - REF_CHAN;
+	if (taglen > 0)
+		memcpy(ref + REF_CHAN, tag, taglen);
+	return REF_CHAN + taglen;
+}
+
+/* The listed connection of ref, or NULL once it is closed. */
+static struct conn *
+ref_conn(struct api_ctx *ctx, const char *ref, size_t reflen)
+{
+	struct conn *c;
+	uint64_t id;
+
+	if (reflen < REF_CONN)
+		return NULL;
+	memcpy(&id, ref, sizeof(id));
+	c = conn_by_id(ctx->b, id);
+	return c != NULL && conn_listed(c) ? c : NULL;
+}
+
+/* The channel of ref, or NULL once it (or its connection) is closed. */
+static struct chan *
+ref_chan(struct api_ctx *ctx, const char *ref, size_t reflen)
+{
+	struct conn *c = ref_conn(ctx, ref, reflen);
+	uint16_t n;
+
+	if (c == NULL || reflen < REF_CHAN)
+		return NULL;
+	memcpy(&n, ref + REF_CONN, sizeof(n));
+	return n < c->chans_cap ? c->chans[n] : NULL;
+}
+
+static bool
+write_conn_listed(struct api_ctx *ctx, struct json_writer *w,
+    const char *vhost, const char *ref, size_t reflen)
+{
+	struct conn *c = ref_conn(ctx, ref, reflen);
+
+	if (c == NULL)
+		return false;
+	write_conn(ctx, w, c, false);
+	return true;
+}
+
+static bool
+write_chan_listed(struct api_ctx *ctx, struct json_writer *w,
+    const char *vhost, const char *ref, size_t reflen)
+{
+	struct chan *ch = ref_chan(ctx, ref, reflen);
+
+	if (ch == NULL)
+		return false;
+	write_chan(ctx, w, ch, false);
+	return true;
+}
+
+static bool
+write_consumer_listed(struct api_ctx *ctx, struct json_writer *w,
+    const char *vhost, const char *ref, size_t reflen)
+{
+	struct chan *ch = ref_chan(ctx, ref, reflen);
+	const struct consumer *cs;
+
+	if (ch == NULL || (cs = hmap_get(&ch->consumers, ref + REF_CHAN,
+	    reflen - REF_CHAN)) == NULL)
+		return false;
+	api_write_consumer(ctx, w, cs);
+	return true;
+}
+
+/* Connections, channels and consumers are keyed (api_list.h). */
 static void
 list_conns(struct api_ctx *ctx, const struct filter *f)
 {
+	uint8_t ref[REF_MAX];
+
 	if (!api_list_begin(ctx))
 		return;
 	for (struct conn *c = ctx->b->conns; c != NULL; c = c->next) {
-		struct json_writer *w;
 		size_t n = strlen(c->name);
 
 		if (!conn_passes(ctx, f, c) ||
 		    !api_list_wants(ctx, vhost_of(c), c->name, n))
 			continue;
-		w = api_list_item(ctx, vhost_of(c), c->name, n);
-		write_conn(ctx, w, c, false);
-		api_list_item_end(ctx);
+		api_list_key_ref(ctx, vhost_of(c), c->name, n, ref,
+		    make_ref(ref, c, 0, NULL, 0));
 	}
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_conn_listed);
 }
 
 static void
 list_chans(struct api_ctx *ctx, const struct filter *f)
 {
+	uint8_t ref[REF_MAX];
 	char name[160];
 
 	if (!api_list_begin(ctx))
@@ -406,7 +494,6 @@ list_chans(struct api_ctx *ctx, const struct filter *f)
 			continue;
 		for (uint32_t i = 0; i < c->chans_cap; i++) {
 			struct chan *ch = c->chans[i];
-			struct json_writer *w;
 			size_t n;
 
 			if (ch == NULL)
@@ -415,12 +502,11 @@ list_chans(struct api_ctx *ctx, const struct filter *f)
 			n = strlen(name);
 			if (!api_list_wants(ctx, vhost_of(c), name, n))
 				continue;
-			w = api_list_item(ctx, vhost_of(c), name, n);
-			write_chan(ctx, w, ch, false);
-			api_list_item_end(ctx);
+			api_list_key_ref(ctx, vhost_of(c), name, n, ref,
+			    make_ref(ref, c, ch->id, NULL, 0));
 		}
 	}
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_chan_listed);
 }
 
 /*
@@ -625,6 +711,8 @@ api_channel_get(struct api_ctx *ctx)
 static void
 list_consumers(struct api_ctx *ctx, const struct filter *f)
 {
+	uint8_t ref[REF_MAX];
+
 	if (!api_list_begin_unpaged(ctx))
 		return;
 	for (struct conn *c = ctx->b->conns; c != NULL; c = c->next) {
@@ -638,17 +726,16 @@ list_consumers(struct api_ctx *ctx, const struct filter *f)
 			for (const struct consumer *cs = ch->consumer_list;
 			    cs != NULL; cs = cs->cnext) {
 				const char *vh = cs->q->vh->name;
-				struct json_writer *w;
 
 				if (!api_list_wants(ctx, vh, NULL, 0))
 					continue;
-				w = api_list_item(ctx, vh, NULL, 0);
-				api_write_consumer(ctx, w, cs);
-				api_list_item_end(ctx);
+				api_list_key_ref(ctx, vh, NULL, 0, ref,
+				    make_ref(ref, c, ch->id, cs->tag,
+				    cs->tag_len));
 			}
 		}
 	}
-	api_list_end(ctx);
+	api_list_end_keyed(ctx, write_consumer_listed);
 }
 
 void

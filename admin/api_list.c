@@ -45,6 +45,7 @@ struct list_item {
 	size_t		 off, len;	/* its JSON in items */
 	size_t		 key_off;	/* vhost then name in keys */
 	size_t		 vhost_len, name_len;
+	size_t		 ref_off, ref_len;	/* keyed: what finds it again */
 	size_t		 seq;		/* offer order: ties keep it */
 	bool		 gone;		/* keyed: deleted before its turn */
 	/* Set just before sorting (keys no longer moves). */
@@ -815,8 +816,7 @@ write_some(struct api_ctx *ctx, size_t max)
 
 	for (; max > 0 && l->next < l->last && !l->failed; max--) {
 		struct list_item *it = &l->v[l->next++];
-		const char *vhost = (const char *)buf_head(&l->keys) +
-		    it->key_off;
+		const char *keys = (const char *)buf_head(&l->keys);
 		size_t start = buf_used(l->out);
 
 		if (l->copying) {
@@ -832,8 +832,8 @@ write_some(struct api_ctx *ctx, size_t max)
 		}
 		it->off = buf_used(l->out);
 		json_writer_init(&l->w, l->out);
-		if (!l->write(ctx, &l->w, vhost, vhost + it->vhost_len + 1,
-		    it->name_len)) {
+		if (!l->write(ctx, &l->w, keys + it->key_off,
+		    keys + it->ref_off, it->ref_len)) {
 			it->gone = true;
 			l->ngone++;
 			l->out->len = l->out->off + start;
@@ -983,11 +983,36 @@ api_list_key(struct api_ctx *ctx, const char *vhost, const char *name,
     size_t namelen)
 {
 	struct api_list *l = ctx->list;
+	struct list_item *it;
 
 	/* An item with its key and no JSON yet: api_list_end_keyed writes. */
 	(void)api_list_item(ctx, vhost, name, namelen);
-	if (!l->failed)
-		l->n++;
+	if (l->failed)
+		return;
+	/* Its name finds it again. */
+	it = &l->v[l->n++];
+	it->ref_off = it->key_off + it->vhost_len + 1;
+	it->ref_len = it->name_len;
+}
+
+void
+api_list_key_ref(struct api_ctx *ctx, const char *vhost, const char *name,
+    size_t namelen, const void *ref, size_t reflen)
+{
+	struct api_list *l = ctx->list;
+	struct list_item *it;
+
+	(void)api_list_item(ctx, vhost, name, namelen);
+	if (l->failed)
+		return;
+	it = &l->v[l->n];
+	it->ref_off = buf_used(&l->keys);
+	it->ref_len = reflen;
+	if (!buf_append(&l->keys, reflen > 0 ? ref : "", reflen)) {
+		l->failed = true;
+		return;
+	}
+	l->n++;
 }
 
 void

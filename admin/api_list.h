@@ -4,7 +4,8 @@
  * ones wanted with api_list_item); api_list_end sorts them, cuts the
  * requested page and columns, and writes the answer.
  *
- * A listing that may be big (queues, exchanges, vhosts) is keyed instead,
+ * A listing that may be big (queues, exchanges, vhosts, connections,
+ * channels, consumers, bindings) is keyed instead,
  * so that it costs bounded work per loop turn (the house rule): the
  * handler offers only each wanted object's key (api_list_key: vhost and
  * name, cheap), and api_list_end_keyed writes the items through a
@@ -27,8 +28,27 @@
  *   body into its output without a copy. A page (500 items at most) is
  *   put together in one turn.
  * - sort values and columns= are read from each item as it is written.
- * Connections, channels, consumers, bindings and the small listings are
- * still written in one turn (api_list_item).
+ * - What finds an object again (its ref) is its name for queues,
+ *   exchanges and vhosts (api_list_key); objects without a name of their
+ *   own, or whose name may be reused, give another ref with
+ *   api_list_key_ref, kept beside the key and passed to the callback (the
+ *   sort still reads vhost and name only):
+ *   - a connection: its id (server/conn.h: unique for the process), found
+ *     in the broker's id index (O(1)); a connection closed since, and its
+ *     id with it, is left out, and no new connection can take its place,
+ *     so who may see it was checked once, when the keys were listed;
+ *   - a channel: its connection's id and its number (a channel reopened
+ *     under the same number on that connection is written as it is then);
+ *   - a consumer: connection id, channel number and consumer tag;
+ *   - a binding: its source exchange's name and the binding's whole
+ *     identity by names (destination kind and name, routing key,
+ *     arguments), found again with the vhost's and the exchange's hash
+ *     maps (exchange_find_binding, O(key + arguments)); the default
+ *     exchange's implicit binding to a queue is the queue's name. A
+ *     binding gone (or either end of it) is left out; no pointer is kept,
+ *     so none can dangle or name a newer object at the same address.
+ * The small listings (users, permissions, policies, ...) are still written
+ * in one turn (api_list_item).
  *
  * compat: RabbitMQ's list parameters (rabbit_mgmt_util.erl), checked
  * against RabbitMQ 3.10:
@@ -100,17 +120,22 @@ struct json_writer *api_list_item(struct api_ctx *ctx, const char *vhost,
 	    const char *name, size_t namelen);
 void	api_list_item_end(struct api_ctx *ctx);
 /*
- * A keyed listing (see above): writes the object of vhost and name (as
- * api_list_key got them; vhost "" when it was NULL) as one JSON value
- * whose "name" member is name, and returns true; returns false, having
- * written nothing, when the object is gone. ctx has no request and no
- * user by then: what the callback reads of ctx is b, ranges and list.
+ * A keyed listing (see above): writes the object of vhost and ref (as
+ * api_list_key or api_list_key_ref got them; vhost "" when it was NULL)
+ * as one JSON value, and returns true; returns false, having written
+ * nothing, when the object is gone. An object's "name" member (if any)
+ * must be the name it was offered with: sort=name reads the keys. ctx
+ * has no request and no user by then: what the callback reads of ctx is
+ * b, ranges and list.
  */
 typedef bool api_list_write_fn(struct api_ctx *ctx, struct json_writer *w,
-	    const char *vhost, const char *name, size_t namelen);
-/* Offers one wanted object of a keyed listing by its key only. */
+	    const char *vhost, const char *ref, size_t reflen);
+/* Offers one wanted object of a keyed listing by its key (ref: name). */
 void	api_list_key(struct api_ctx *ctx, const char *vhost,
 	    const char *name, size_t namelen);
+/* The same, with a ref of reflen bytes (copied) to find it again. */
+void	api_list_key_ref(struct api_ctx *ctx, const char *vhost,
+	    const char *name, size_t namelen, const void *ref, size_t reflen);
 /*
  * Writes a keyed listing's items with write and answers, now or (for
  * many items) over later loop turns.

@@ -450,6 +450,7 @@ broker_init(struct broker *b, struct ev_loop *loop)
 	ev_set_userdata(loop, b);
 	hmap_init(&b->vhosts);
 	hmap_init(&b->reply_tos);
+	hmap_init(&b->conns_by_id);
 	auth_init(b);
 	reload_open_log(b);
 	if (mkdir(b->cfg.data_dir, 0755) == -1 && errno != EEXIST)
@@ -492,6 +493,7 @@ broker_init_test(struct broker *b, struct ev_loop *loop)
 	ev_set_userdata(loop, b);
 	hmap_init(&b->vhosts);
 	hmap_init(&b->reply_tos);
+	hmap_init(&b->conns_by_id);
 	auth_init(b);
 	node_init(b);
 	stats_init(b);
@@ -661,6 +663,7 @@ broker_free(struct broker *b)
 	for (size_t i = 0; hmap_next(&b->vhosts, &i, &v);)
 		vhost_free(v);
 	hmap_free(&b->vhosts);
+	hmap_free(&b->conns_by_id);
 	reply_to_free_all(b);
 	auth_free(b);
 	stats_free(b);

@@ -51,6 +51,7 @@ struct broker {
 	struct listener	*amqps;		/* TLS listener; NULL unless configured */
 	struct tls	*tls;		/* its context (server/tls.h) */
 	struct conn	*conns;		/* every connection, doubly linked */
+	struct hmap	 conns_by_id;	/* conn id -> struct conn, until dead */
 	uint32_t	 nconns;
 	uint32_t	 nopen;		/* connections past connection.open */
 	uint64_t	 next_conn_id;

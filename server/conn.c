@@ -93,6 +93,7 @@ conn_create(struct broker *b, int fd, bool tls)
 	if (b->conns)
 		b->conns->prev = c;
 	b->conns = c;
+	hmap_put(&b->conns_by_id, &c->id, sizeof(c->id), c);
 	b->nconns++;
 	log_info("conn %s: accepted", c->name);
 	return c;
@@ -142,6 +143,7 @@ bury(struct conn *c)
 		b->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	hmap_del(&b->conns_by_id, &c->id, sizeof(c->id));
 	b->nconns--;
 	if (c->dirty) {
 		/* Its flush may wait for the next round, after conn_free. */
@@ -214,6 +216,12 @@ conn_close_forced(struct conn *c, const char *reason)
 {
 	if (c->state >= CONN_TUNE_OK && c->state < CONN_CLOSING)
 		conn_fail(c, PROTO_CONNECTION_FORCED, 0, "%s", reason);
+}
+
+struct conn *
+conn_by_id(struct broker *b, uint64_t id)
+{
+	return hmap_get(&b->conns_by_id, &id, sizeof(id));
 }
 
 bool

@@ -104,6 +104,8 @@ void	conn_close_user(struct broker *b, const char *user);
  * channels released. Nothing happens to one already closing.
  */
 void	conn_close_forced(struct conn *c, const char *reason);
+/* The connection of id (not dead), or NULL: O(1), for the admin API. */
+struct conn *conn_by_id(struct broker *b, uint64_t id);
 /* Whether c is past connection.open and not closed: what RabbitMQ lists. */
 bool	conn_listed(const struct conn *c);
 /*
