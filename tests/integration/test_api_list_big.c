@@ -556,3 +556,317 @@ Test(api_list_big, a_client_that_leaves_mid_listing_frees_it)
 	(void)get_start("/api/queues");
 	sleep_ms(10);
 }
+
+/* ---- bindings ----------------------------------------------------------- */
+
+/*
+ * n queues bq<i> each bound to fanout exchange "bfan" with routing key
+ * k<i> (besides the default exchange's implicit binding).
+ */
+static void
+fill_bound(int n)
+{
+	struct sbuf s = { NULL, 0, 0 };
+
+	s.cap = 1 << 20;
+	cr_assert_not_null(s.p = malloc(s.cap));
+	s.p[0] = '\0';
+	sb_printf(&s, "{\"exchanges\":[{\"name\":\"bfan\",\"vhost\":\"/\","
+	    "\"type\":\"fanout\",\"durable\":true,\"auto_delete\":false,"
+	    "\"internal\":false,\"arguments\":{}}],\"queues\":[");
+	for (int i = 0; i < n; i++)
+		sb_printf(&s, "%s{\"name\":\"bq%05d\",\"vhost\":\"/\","
+		    "\"durable\":true,\"auto_delete\":false,\"arguments\":{}}",
+		    i ? "," : "", i);
+	sb_printf(&s, "],\"bindings\":[");
+	for (int i = 0; i < n; i++)
+		sb_printf(&s, "%s{\"source\":\"bfan\",\"vhost\":\"/\","
+		    "\"destination\":\"bq%05d\",\"destination_type\":\"queue\","
+		    "\"routing_key\":\"k%05d\",\"arguments\":{\"x-n\":%d}}",
+		    i ? "," : "", i, i, i);
+	sb_printf(&s, "]}");
+	free(call("POST", "/api/definitions", s.p, 204));
+	free(s.p);
+}
+
+/*
+ * Checks a listing of fill_bound's bindings: each is right and listed
+ * once; returns how many of queue i's were listed in seen[i] (bit 1: the
+ * implicit one, bit 2: bfan's).
+ */
+static void
+check_bindings(const struct json *j, int n, unsigned char *seen)
+{
+	memset(seen, 0, (size_t)n);
+	for (size_t i = 0; i < json_len(j); i++) {
+		const struct json *it = json_at(j, i), *x;
+		const char *src = str_member(it, "source");
+		const char *dst = str_member(it, "destination");
+		const char *key = str_member(it, "routing_key");
+		int k;
+		int64_t v;
+
+		cr_assert_str_eq(str_member(it, "vhost"), "/");
+		cr_assert_str_eq(str_member(it, "destination_type"), "queue");
+		cr_assert_eq(sscanf(dst, "bq%d", &k), 1, "%s", dst);
+		cr_assert(k >= 0 && k < n, "%s", dst);
+		if (src[0] == '\0') {
+			cr_assert_str_eq(key, dst);
+			cr_assert_str_eq(str_member(it, "properties_key"), dst);
+			cr_assert_eq(seen[k] & 1, 0, "%s listed twice", dst);
+			seen[k] |= 1;
+			continue;
+		}
+		cr_assert_str_eq(src, "bfan");
+		cr_assert_eq(strtol(key + 1, NULL, 10), k, "%s: key %s", dst,
+		    key);
+		x = json_get(json_get(it, "arguments"), "x-n");
+		cr_assert(x != NULL && json_int(x, &v) && v == k,
+		    "%s: wrong arguments", dst);
+		cr_assert_eq(seen[k] & 2, 0, "bfan -> %s listed twice", dst);
+		seen[k] |= 2;
+	}
+}
+
+Test(api_list_big, big_binding_listings_are_complete_and_do_not_stall)
+{
+	amqp_connection_state_t c;
+	unsigned char *seen = malloc(NBIG + 1);
+	struct json *j;
+	int fd;
+
+	need_admin();
+	cr_assert_not_null(seen);
+	fill_bound(NBIG);
+	c = ut_connect();
+	ut_confirm_select(c, 1);
+	fd = get_start("/api/bindings");
+	sleep_ms(20);
+	ut_publish(c, 1, "bfan", "", "ping");
+	ut_confirm_wait(c, 1, 1);
+	cr_assert(!readable(fd), "the binding listing was answered before a "
+	    "publish sent during it was confirmed");
+	j = get_finish(fd);
+	/* The implicit bindings first, then the exchange's, all there. */
+	cr_assert_eq(json_len(j), 2 * NBIG, "%zu bindings", json_len(j));
+	cr_assert_str_eq(str_member(json_at(j, 0), "source"), "");
+	cr_assert_str_eq(str_member(json_at(j, 2 * NBIG - 1), "source"),
+	    "bfan");
+	check_bindings(j, NBIG, seen);
+	for (int i = 0; i < NBIG; i++)
+		cr_assert_eq(seen[i], 3, "bq%05d: %d", i, seen[i]);
+	json_free(j);
+	/* The per-vhost, per-exchange and per-queue forms. */
+	j = get_finish(get_start("/api/bindings/%2F?columns=destination"));
+	cr_assert_eq(json_len(j), 2 * NBIG);
+	cr_assert_eq(json_len(json_at(j, 0)), 1);
+	json_free(j);
+	j = get_finish(get_start("/api/exchanges/%2F/bfan/bindings/source"));
+	check_bindings(j, NBIG, seen);
+	cr_assert_eq(json_len(j), NBIG);
+	json_free(j);
+	j = get_finish(get_start("/api/exchanges/%2F/amq.default/bindings/"
+	    "source"));
+	check_bindings(j, NBIG, seen);
+	cr_assert_eq(json_len(j), NBIG);
+	json_free(j);
+	j = get_finish(get_start("/api/queues/%2F/bq00042/bindings"));
+	check_bindings(j, NBIG, seen);
+	cr_assert_eq(json_len(j), 2);
+	cr_assert_eq(seen[42], 3);
+	json_free(j);
+	/* A sort read from the items. */
+	j = get_finish(get_start("/api/bindings?sort=routing_key"
+	    "&sort_reverse=true"));
+	cr_assert_eq(json_len(j), 2 * NBIG);
+	cr_assert_str_eq(str_member(json_at(j, 0), "routing_key"), "k19999");
+	cr_assert_str_eq(str_member(json_at(j, 2 * NBIG - 1), "routing_key"),
+	    "bq00000");
+	json_free(j);
+	free(seen);
+	hb_close(c);
+}
+
+Test(api_list_big, bindings_deleted_during_a_listing_are_left_out)
+{
+	amqp_connection_state_t c;
+	unsigned char *seen = malloc(NBIG + 1);
+	struct json *j;
+	int fd, gone_listed = 0;
+
+	need_admin();
+	cr_assert_not_null(seen);
+	fill_bound(NBIG);
+	c = ut_connect();
+	fd = get_start("/api/bindings");
+	sleep_ms(20);
+	/* Queues (both their bindings) and bfan's bindings alone. */
+	for (int i = 0; i < 1000; i++) {
+		char q[32], k[32];
+		amqp_table_entry_t e = { amqp_cstring_bytes("x-n"),
+		    { .kind = AMQP_FIELD_KIND_I64 } };
+		amqp_table_t args = { 1, &e };
+
+		snprintf(q, sizeof(q), "bq%05d", NBIG - 1 - i);
+		if (i % 2 == 0) {
+			amqp_queue_delete(c, 1, amqp_cstring_bytes(q), 0, 0);
+			ut_ok(c, "queue.delete");
+			continue;
+		}
+		snprintf(k, sizeof(k), "k%05d", NBIG - 1 - i);
+		e.value.value.i64 = NBIG - 1 - i;
+		amqp_queue_unbind(c, 1, amqp_cstring_bytes(q),
+		    amqp_cstring_bytes("bfan"), amqp_cstring_bytes(k), args);
+		ut_ok(c, "queue.unbind");
+	}
+	j = get_finish(fd);
+	check_bindings(j, NBIG, seen);
+	for (int i = 0; i < NBIG - 1000; i++)
+		cr_assert_eq(seen[i], 3, "bq%05d: %d", i, seen[i]);
+	for (int i = NBIG - 1000; i < NBIG; i++)
+		gone_listed += seen[i] != ((NBIG - 1 - i) % 2 ? 1 : 0);
+	fprintf(stderr, "bindings: %d of 1000 queues had bindings deleted "
+	    "during the listing still listed\n", gone_listed);
+	json_free(j);
+	/* Afterwards, exactly those left. */
+	j = get_finish(get_start("/api/bindings"));
+	check_bindings(j, NBIG, seen);
+	for (int i = 0; i < NBIG; i++)
+		cr_assert_eq(seen[i], i < NBIG - 1000 ? 3 :
+		    (NBIG - 1 - i) % 2 ? 1 : 0, "bq%05d: %d", i, seen[i]);
+	json_free(j);
+	free(seen);
+	hb_close(c);
+}
+
+Test(api_list_big, measure_round_trips_during_binding_listings)
+{
+	need_admin();
+	fill_bound(NBIG);
+	measure("/api/bindings");
+}
+
+/* ---- connections, channels, consumers ------------------------------------ */
+
+#define NCONNS		300
+#define NCHANS		8	/* per connection */
+
+/* NCONNS connections, NCHANS channels each, a consumer on channel 1. */
+static void
+open_conns(amqp_connection_state_t *cs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		cs[i] = ut_connect();
+		for (int ch = 2; ch <= NCHANS; ch++) {
+			amqp_channel_open(cs[i], (amqp_channel_t)ch);
+			ut_ok(cs[i], "channel.open");
+		}
+		if (i == 0) {
+			declare(cs[0], "cq");
+		}
+		amqp_basic_consume(cs[i], 1, amqp_cstring_bytes("cq"),
+		    amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+		ut_ok(cs[i], "basic.consume");
+	}
+}
+
+/* Each item's name is unique and starts with prefix; returns how many. */
+static size_t
+check_unique(const struct json *j, const char *key)
+{
+	size_t n = json_len(j);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *a = str_member(json_at(j, i), key);
+
+		cr_assert_str_eq(str_member(json_at(j, i), "vhost"), "/");
+		/* Sorted by name: a repeat would be next to its twin. */
+		if (i > 0)
+			cr_assert_str_neq(a, str_member(json_at(j, i - 1),
+			    key), "%s listed twice", a);
+	}
+	return n;
+}
+
+Test(api_list_big, connection_and_channel_listings_are_complete)
+{
+	amqp_connection_state_t cs[NCONNS];
+	struct json *j;
+	int fa, fb, fc;
+
+	need_admin();
+	open_conns(cs, NCONNS);
+	j = get_finish(get_start("/api/connections"));
+	cr_assert_eq(check_unique(j, "name"), NCONNS);
+	for (size_t i = 0; i < json_len(j); i++) {
+		const struct json *it = json_at(j, i), *v;
+		int64_t n;
+
+		cr_assert_str_eq(str_member(it, "user"), "guest");
+		v = json_get(it, "channels");
+		cr_assert(v != NULL && json_int(v, &n) && n == NCHANS);
+	}
+	json_free(j);
+	j = get_finish(get_start("/api/channels?columns=name,vhost"));
+	cr_assert_eq(check_unique(j, "name"), NCONNS * NCHANS);
+	json_free(j);
+	j = get_finish(get_start("/api/vhosts/%2F/channels?columns=name,vhost"));
+	cr_assert_eq(check_unique(j, "name"), NCONNS * NCHANS);
+	json_free(j);
+	j = get_finish(get_start("/api/consumers"));
+	cr_assert_eq(json_len(j), NCONNS);
+	for (size_t i = 0; i < json_len(j); i++)
+		cr_assert_str_eq(str_member(json_get(json_at(j, i), "queue"),
+		    "name"), "cq");
+	json_free(j);
+	/* Closing a third while listings run: the rest are listed. */
+	fa = get_start("/api/connections?columns=name,vhost");
+	fb = get_start("/api/channels?columns=name,vhost");
+	fc = get_start("/api/consumers");
+	for (int i = 0; i < NCONNS; i += 3) {
+		amqp_destroy_connection(cs[i]);
+		cs[i] = NULL;
+	}
+	j = get_finish(fa);
+	cr_assert_geq(check_unique(j, "name"), NCONNS - (NCONNS + 2) / 3);
+	json_free(j);
+	j = get_finish(fb);
+	cr_assert_geq(check_unique(j, "name"),
+	    (NCONNS - (NCONNS + 2) / 3) * NCHANS);
+	json_free(j);
+	j = get_finish(fc);
+	cr_assert_geq(json_len(j), NCONNS - (NCONNS + 2) / 3);
+	json_free(j);
+	/* A client that leaves mid-listing. */
+	close(get_start("/api/channels"));
+	sleep_ms(200);
+	j = get_finish(get_start("/api/connections?columns=name,vhost"));
+	cr_assert_eq(check_unique(j, "name"), NCONNS - (NCONNS + 2) / 3);
+	json_free(j);
+	j = get_finish(get_start("/api/channels?columns=name,vhost"));
+	cr_assert_eq(check_unique(j, "name"), (NCONNS - (NCONNS + 2) / 3) *
+	    NCHANS);
+	json_free(j);
+	for (int i = 0; i < NCONNS; i++)
+		hb_close(cs[i]);
+}
+
+/* Measurement: as many connections as WARREN_MEASURE_CONNS (default 0). */
+Test(api_list_big, measure_round_trips_during_connection_listings)
+{
+	const char *env = getenv("WARREN_MEASURE_CONNS");
+	int n = env != NULL ? atoi(env) : 0;
+	amqp_connection_state_t *cs;
+
+	need_admin();
+	if (n <= 0)
+		cr_skip_test("set WARREN_MEASURE_CONNS to measure");
+	cr_assert_not_null(cs = calloc((size_t)n, sizeof(*cs)));
+	for (int i = 0; i < n; i++)
+		cs[i] = ut_connect();
+	measure("/api/connections");
+	measure("/api/channels");
+	for (int i = 0; i < n; i++)
+		hb_close(cs[i]);
+	free(cs);
+}
