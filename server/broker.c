@@ -566,8 +566,11 @@ broker_start(struct broker *b)
 {
 	char line[32];
 
-	b->amqp = listener_new(b, b->cfg.bind, (int)b->cfg.port);
-	if (b->amqp == NULL)
+	if (b->cfg.tcp_listener == 0 && !tls_configured(&b->cfg))
+		fatalx("--tcp-listener 0 (listeners.tcp = none) needs the amqps "
+		    "listener: set --tls-cert and --tls-key");
+	if (b->cfg.tcp_listener != 0 && (b->amqp = listener_new(b,
+	    b->cfg.bind, (int)b->cfg.port)) == NULL)
 		fatalx("cannot listen on %s:%llu", b->cfg.bind,
 		    (unsigned long long)b->cfg.port);
 	if (tls_configured(&b->cfg)) {
@@ -593,6 +596,15 @@ broker_start(struct broker *b)
 	snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 	if (write_file_atomic(b->cfg.data_dir, "warrend.pid", line) == -1)
 		fatal("%s/warrend.pid", b->cfg.data_dir);
+	if (b->amqp == NULL) {
+		log_info("broker: warrend %s accepting AMQP 0-9-1 over TLS "
+		    "only, on %s:%d", PACKAGE_VERSION, b->cfg.bind,
+		    b->amqps->port);
+		snprintf(line, sizeof(line), "accepting AMQPS on port %d",
+		    b->amqps->port);
+		notify_ready(line);
+		return;
+	}
 	snprintf(line, sizeof(line), "%d\n", b->amqp->port);
 	if (write_file_atomic(b->cfg.data_dir, "warrend.port", line) == -1)
 		fatal("%s/warrend.port", b->cfg.data_dir);

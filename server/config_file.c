@@ -40,7 +40,7 @@ static const struct rabbit_key {
 	const char	*option;
 	enum map_kind	 kind;
 } rabbit_keys[] = {
-	{ "listeners.tcp", "port", MAP_NONE_ONLY },
+	{ "listeners.tcp", "tcp-listener", MAP_NONE_ONLY },
 	{ "listeners.tcp.", "port", MAP_LISTENER },
 	{ "listeners.ssl", "tls-port", MAP_NONE_ONLY },
 	{ "listeners.ssl.", "tls-port", MAP_LISTENER },
@@ -338,10 +338,11 @@ file_mapped(struct file_load *fl, const struct rabbit_key *rk, char *v)
 		if (strcmp(v, "none") != 0)
 			return file_error(fl, "expected none (or use "
 			    "the key's .default form)", v);
-		file_warn(fl, strcmp(rk->option, "port") == 0 ?
-		    "warren always has its AMQP listener (port)" :
-		    "warren opens its amqps listener whenever tls-cert and "
-		    "tls-key are set");
+		/* compat: listeners.tcp = none leaves AMQP over TLS only. */
+		if (strcmp(rk->option, "tcp-listener") == 0)
+			return file_set(fl, rk->option, "0", v);
+		file_warn(fl, "warren opens its amqps listener whenever "
+		    "tls-cert and tls-key are set");
 		return 0;
 	case MAP_BOOL:
 	case MAP_VERIFY:

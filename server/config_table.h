@@ -7,6 +7,9 @@
  */
 CONFIG_X("port", CONFIG_INT, "5672", port, 0, 65535,
     "AMQP listener port (0 = ephemeral, written to DIR/warrend.port)")
+CONFIG_X("tcp-listener", CONFIG_INT, "1", tcp_listener, 0, 1,
+    "0: no plain AMQP listener, only amqps (RabbitMQ's listeners.tcp = "
+    "none); needs tls-cert and tls-key")
 CONFIG_X("bind", CONFIG_STR, "127.0.0.1", bind, 0, 0,
     "address the listeners bind to")
 CONFIG_X("admin-port", CONFIG_INT, "15672", admin_port, 0, 65535,

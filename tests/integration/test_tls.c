@@ -7,6 +7,7 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -857,4 +858,71 @@ Test(tls, admin_tls_port_without_a_certificate_refuses_to_start)
 	    "a certificate");
 	cr_assert_not_null(strstr(err, "admin-tls-port needs tls-cert"),
 	    "unexpected error: %s", err);
+}
+
+/*
+ * --tcp-listener 0 (RabbitMQ's listeners.tcp = none): AMQP over TLS only.
+ * No plain listener is opened and DIR/warrend.port is not written (so
+ * this starts warrend itself rather than through hb_start); a TLS client
+ * is served. Without a certificate warrend refuses to start.
+ */
+Test(tls, tcp_listener_0_serves_amqps_only)
+{
+	char dir[] = "/tmp/warren-tlsonly.XXXXXX", path[300], out[512],
+	    err[2048];
+	const char *w = getenv("WARREND");
+	amqp_connection_state_t c;
+	pid_t pid;
+	int status, rc;
+
+	if (getenv("WARREN_TEST_URL") != NULL)
+		cr_skip_test("tests warrend itself");
+	if (w == NULL)
+		w = "./warrend";
+	cr_assert_not_null(mkdtemp(dir));
+	if ((pid = fork()) == 0) {
+		char log[300];
+
+		snprintf(log, sizeof(log), "%s/stderr.log", dir);
+		if (freopen(log, "w", stderr) == NULL)
+			_exit(127);
+		execl(w, w, "--tcp-listener", "0", "--tls-port", "0",
+		    "--admin-port", "0", "--prometheus-port", "none",
+		    "--data-dir", dir, "--tls-cert", cert("server.pem"),
+		    "--tls-key", cert("server.key"), (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_gt(pid, 0);
+	/* warrend.pid comes after the listeners. */
+	snprintf(path, sizeof(path), "%s/warrend.pid", dir);
+	for (int i = 0; i < 200 && access(path, F_OK) != 0; i++)
+		usleep(50 * 1000);
+	cr_assert_eq(access(path, F_OK), 0, "warrend did not start");
+	snprintf(path, sizeof(path), "%s/warrend.tls-port", dir);
+	tls_port = read_int_file(path);
+	cr_assert_gt(tls_port, 0);
+	snprintf(path, sizeof(path), "%s/warrend.port", dir);
+	cr_expect_neq(access(path, F_OK), 0, "warrend.port written");
+	c = tls_connect(NULL);
+	cr_expect_not_null(c, "no TLS connection");
+	if (c != NULL)
+		hb_close(c);
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(path, sizeof(path), "%s/stderr.log", dir);
+	cr_expect(hb_run((const char *const[]){ "/bin/grep", "-q",
+	    "over TLS only", path, NULL }, NULL, 0, NULL, 0) == 0,
+	    "no TLS-only line in the log");
+	hb_run((const char *const[]){ "/bin/rm", "-rf", dir, NULL }, NULL, 0,
+	    NULL, 0);
+
+	/* Without a certificate: a clear refusal, exit 1. */
+	rc = hb_run((const char *const[]){ w, "--tcp-listener", "0",
+	    "--admin-port", "0", "--data-dir", "/tmp/warren-tlsonly-none",
+	    NULL }, out, sizeof(out), err, sizeof(err));
+	cr_expect_eq(rc, 1);
+	cr_expect_not_null(strstr(err, "needs the amqps listener"), "%s", err);
+	hb_run((const char *const[]){ "/bin/rm", "-rf",
+	    "/tmp/warren-tlsonly-none", NULL }, NULL, 0, NULL, 0);
 }

@@ -472,13 +472,17 @@ Test(config, same_certificate_for_amqps_and_https_does_not_warn)
 	cr_assert_str_eq(c.tls_cert, "/a.pem");
 }
 
-Test(config, listeners_tcp_none_is_a_warning)
+Test(config, listeners_tcp_none_turns_the_plain_listener_off)
 {
 	capture_stderr();
 	cr_assert_eq(load_file("listeners.tcp = none\n"), CONFIG_OK);
-	cr_assert_eq(c.warnings, 1);
-	cr_assert_eq(c.port, 5672);
-	cr_assert_not_null(strstr(errors(), "warning: listeners.tcp"));
+	cr_assert_eq(c.warnings, 0);
+	cr_assert_eq(c.tcp_listener, 0);
+	config_free(&c);
+	cr_assert_eq(load_file("listeners.tcp = 5672\n"), CONFIG_USAGE);
+	config_free(&c);
+	cr_assert_eq(load_file("listeners.ssl = none\n"), CONFIG_OK);
+	cr_assert_eq(c.warnings, 1, "amqps opens with a certificate");
 }
 
 Test(config, sizes_take_rabbitmq_units)
