@@ -136,7 +136,7 @@ bad_value(struct api_ctx *ctx, const char *what, const struct json *v)
 	json_w_keyc(w, "reason");
 	json_w_begin_array(w);
 	json_w_stringc(w, what);
-	api_json_copy(w, v);
+	json_w_value(w, v);
 	json_w_end_array(w);
 	json_w_end_object(w);
 	api_json_end(ctx);

@@ -527,47 +527,6 @@ parse_columns(const char *s, struct column *cols)
 	return n;
 }
 
-void
-api_json_copy(struct json_writer *w, const struct json *v)
-{
-	const char *s;
-	size_t n;
-	int64_t i;
-
-	switch (json_type(v)) {
-	case JSON_NULL:
-		json_w_null(w);
-		break;
-	case JSON_BOOL:
-		json_w_bool(w, json_bool(v));
-		break;
-	case JSON_NUMBER:
-		if (json_int(v, &i))
-			json_w_int(w, i);
-		else
-			json_w_double(w, json_num(v));
-		break;
-	case JSON_STRING:
-		s = json_str(v, &n);
-		json_w_string(w, s, n);
-		break;
-	case JSON_ARRAY:
-		json_w_begin_array(w);
-		for (size_t k = 0; k < json_len(v); k++)
-			api_json_copy(w, json_at(v, k));
-		json_w_end_array(w);
-		break;
-	case JSON_OBJECT:
-		json_w_begin_object(w);
-		for (size_t k = 0; k < json_len(v); k++) {
-			s = json_key_at(v, k, &n);
-			json_w_key(w, s, n);
-			api_json_copy(w, json_value_at(v, k));
-		}
-		json_w_end_object(w);
-		break;
-	}
-}
 
 static bool
 seg_is(struct proto_str seg, const char *key, size_t n)
@@ -620,7 +579,7 @@ project(struct json_writer *w, const struct json *obj,
 				whole = true;
 		json_w_key(w, key, n);
 		if (whole)
-			api_json_copy(w, v);
+			json_w_value(w, v);
 		else
 			project(w, v, cols, ncols, d + 1);
 	}
@@ -640,7 +599,7 @@ write_projected(struct json_writer *w, const char *text, size_t len,
 	if (json_type(j) == JSON_OBJECT)
 		project(w, j, cols, ncols, 0);
 	else
-		api_json_copy(w, j);
+		json_w_value(w, j);
 	json_free(j);
 	return true;
 }
@@ -691,7 +650,7 @@ item_done(struct api_list *l, struct list_item *it)
 			project(&w, j, cols, parse_columns(l->columns, cols),
 			    0);
 		else
-			api_json_copy(&w, j);
+			json_w_value(&w, j);
 		/* The item's text goes; its projection takes its place. */
 		l->out->len = l->out->off + it->off;
 		ok = json_writer_done(&w) == 0 && buf_append(l->out,
@@ -1122,13 +1081,13 @@ api_columns_apply(struct api_ctx *ctx)
 			if (json_type(v) == JSON_OBJECT)
 				project(&w, v, cols, ncols, 0);
 			else
-				api_json_copy(&w, v);
+				json_w_value(&w, v);
 		}
 		json_w_end_array(&w);
 	} else if (json_type(j) == JSON_OBJECT) {
 		project(&w, j, cols, ncols, 0);
 	} else {
-		api_json_copy(&w, j);
+		json_w_value(&w, j);
 	}
 	json_free(j);
 	if (json_writer_done(&w) != 0) {

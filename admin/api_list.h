@@ -151,7 +151,5 @@ void	api_list_free(struct api_ctx *ctx);
  * the requested paths. api_json_end calls it.
  */
 void	api_columns_apply(struct api_ctx *ctx);
-/* Writes a parsed JSON value out again (integers stay integers). */
-void	api_json_copy(struct json_writer *w, const struct json *v);
 
 #endif /* WARREN_ADMIN_API_LIST_H */

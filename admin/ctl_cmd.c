@@ -26,47 +26,6 @@ ctl_vhost(const struct ctl *c)
 	return c->conf.vhost;
 }
 
-void
-ctl_json_write(struct json_writer *w, const struct json *j)
-{
-	const char *s;
-	size_t len;
-	int64_t n;
-
-	switch (json_type(j)) {
-	case JSON_NULL:
-		json_w_null(w);
-		break;
-	case JSON_BOOL:
-		json_w_bool(w, json_bool(j));
-		break;
-	case JSON_NUMBER:
-		if (json_int(j, &n))
-			json_w_int(w, n);
-		else
-			json_w_double(w, json_num(j));
-		break;
-	case JSON_STRING:
-		s = json_str(j, &len);
-		json_w_string(w, s, len);
-		break;
-	case JSON_ARRAY:
-		json_w_begin_array(w);
-		for (size_t i = 0; i < json_len(j); i++)
-			ctl_json_write(w, json_at(j, i));
-		json_w_end_array(w);
-		break;
-	case JSON_OBJECT:
-		json_w_begin_object(w);
-		for (size_t i = 0; i < json_len(j); i++) {
-			s = json_key_at(j, i, &len);
-			json_w_key(w, s, len);
-			ctl_json_write(w, json_value_at(j, i));
-		}
-		json_w_end_object(w);
-		break;
-	}
-}
 
 struct json *
 ctl_arg_json(const struct ctl *c, const char *name)
@@ -109,7 +68,7 @@ ctl_body_json(struct json_writer *w, const struct ctl *c, const char *key,
 	if (j == NULL)
 		return;
 	json_w_keyc(w, key);
-	ctl_json_write(w, j);
+	json_w_value(w, j);
 	json_free(j);
 }
 
@@ -178,7 +137,7 @@ out_filtered(struct ctl_out *out, const struct json *arr,
 	json_w_begin_array(&w);
 	for (size_t i = 0; i < json_len(arr); i++)
 		if (filter_match(f, json_at(arr, i), key))
-			ctl_json_write(&w, json_at(arr, i));
+			json_w_value(&w, json_at(arr, i));
 	json_w_end_array(&w);
 	if (json_writer_done(&w) != 0) {
 		buf_free(&b);

@@ -37,8 +37,6 @@ int	ctl_show(struct ctl *c, const char *path, const char *what,
 int	ctl_send(struct ctl *c, const char *method, const char *path,
 	    const char *body, const char *what);
 
-/* Writes a parsed JSON value again (to embed --arguments and so on). */
-void	ctl_json_write(struct json_writer *w, const struct json *j);
 /* A JSON flag's value, parsed (the parser checked it); free with
  * json_free. NULL when the flag is absent. */
 struct json *ctl_arg_json(const struct ctl *c, const char *name);

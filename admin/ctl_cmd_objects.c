@@ -149,7 +149,7 @@ CTL_CMD(cmd_queues_declare)
 		if (type != NULL && strcmp(k, "x-queue-type") == 0)
 			continue;
 		json_w_key(&w, k, klen);
-		ctl_json_write(&w, json_value_at(args, i));
+		json_w_value(&w, json_value_at(args, i));
 	}
 	if (type != NULL) {
 		json_w_keyc(&w, "x-queue-type");
@@ -312,8 +312,8 @@ json_same(const struct json *a, const struct json *b)
 	buf_init(&bb, CTL_HTTP_MAX_BODY);
 	json_writer_init(&wa, &ba);
 	json_writer_init(&wb, &bb);
-	ctl_json_write(&wa, a);
-	ctl_json_write(&wb, b);
+	json_w_value(&wa, a);
+	json_w_value(&wb, b);
 	same = buf_used(&ba) == buf_used(&bb) &&
 	    memcmp(buf_head(&ba), buf_head(&bb), buf_used(&ba)) == 0;
 	buf_free(&ba);
@@ -519,7 +519,7 @@ CTL_CMD(cmd_publish_message)
 	if (ctl_arg(c, "properties") != NULL) {
 		struct json *p = ctl_arg_json(c, "properties");
 
-		ctl_json_write(&w, p);
+		json_w_value(&w, p);
 		json_free(p);
 	} else {
 		json_w_begin_object(&w);

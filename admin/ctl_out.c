@@ -269,47 +269,6 @@ escape(struct ctl_out *out, struct buf *b, const char *s, size_t n, bool tsv)
 
 /* ---- values -------------------------------------------------------------- */
 
-static void
-json_copy(struct json_writer *w, const struct json *v)
-{
-	const char *s;
-	size_t n;
-	int64_t i;
-
-	switch (json_type(v)) {
-	case JSON_NULL:
-		json_w_null(w);
-		break;
-	case JSON_BOOL:
-		json_w_bool(w, json_bool(v));
-		break;
-	case JSON_NUMBER:
-		if (json_int(v, &i))
-			json_w_int(w, i);
-		else
-			json_w_double(w, json_num(v));
-		break;
-	case JSON_STRING:
-		s = json_str(v, &n);
-		json_w_string(w, s, n);
-		break;
-	case JSON_ARRAY:
-		json_w_begin_array(w);
-		for (size_t k = 0; k < json_len(v); k++)
-			json_copy(w, json_at(v, k));
-		json_w_end_array(w);
-		break;
-	case JSON_OBJECT:
-		json_w_begin_object(w);
-		for (size_t k = 0; k < json_len(v); k++) {
-			s = json_key_at(v, k, &n);
-			json_w_key(w, s, n);
-			json_copy(w, json_value_at(v, k));
-		}
-		json_w_end_object(w);
-		break;
-	}
-}
 
 /* Member key[0..n) of obj, NULL if absent or obj is not an object. */
 static const struct json *
@@ -401,7 +360,7 @@ render(struct ctl_out *out, struct buf *b, const struct json *v, bool tsv)
 	case JSON_OBJECT:
 		buf_consume(&out->tmp, buf_used(&out->tmp));
 		json_writer_init(&w, &out->tmp);
-		json_copy(&w, v);
+		json_w_value(&w, v);
 		if (json_writer_done(&w) != 0)
 			out->err = true;
 		escape(out, b, (const char *)buf_head(&out->tmp),
@@ -564,7 +523,7 @@ project(struct json_writer *w, const struct json *obj,
 			continue;
 		json_w_key(w, key, klen);
 		if (whole)
-			json_copy(w, v);
+			json_w_value(w, v);
 		else
 			project(w, v, cols, ncols, d + 1);
 	}
@@ -582,7 +541,7 @@ put_json(struct ctl_out *out, const struct json *v)
 	if (out->project && json_type(v) == JSON_OBJECT)
 		project(&w, v, out->cols, out->ncols, 0);
 	else
-		json_copy(&w, v);
+		json_w_value(&w, v);
 	if (json_writer_done(&w) != 0)
 		out->err = true;
 	put(out, buf_head(&out->cell), buf_used(&out->cell));

@@ -1127,3 +1127,45 @@ json_writer_done(const struct json_writer *w)
 		return -1;
 	return 0;
 }
+
+void
+json_w_value(struct json_writer *w, const struct json *v)
+{
+	const char *s;
+	size_t n = 0;
+	int64_t i;
+
+	switch (json_type(v)) {
+	case JSON_NULL:
+		json_w_null(w);
+		break;
+	case JSON_BOOL:
+		json_w_bool(w, json_bool(v));
+		break;
+	case JSON_NUMBER:
+		if (json_int(v, &i))
+			json_w_int(w, i);
+		else
+			json_w_double(w, json_num(v));
+		break;
+	case JSON_STRING:
+		s = json_str(v, &n);
+		json_w_string(w, s, n);
+		break;
+	case JSON_ARRAY:
+		json_w_begin_array(w);
+		for (size_t k = 0; k < json_len(v); k++)
+			json_w_value(w, json_at(v, k));
+		json_w_end_array(w);
+		break;
+	case JSON_OBJECT:
+		json_w_begin_object(w);
+		for (size_t k = 0; k < json_len(v); k++) {
+			s = json_key_at(v, k, &n);
+			json_w_key(w, s, n);
+			json_w_value(w, json_value_at(v, k));
+		}
+		json_w_end_object(w);
+		break;
+	}
+}

@@ -131,6 +131,8 @@ void	json_w_null(struct json_writer *w);
  * listing's stored item): copied as it is, not checked again.
  */
 void	json_w_raw(struct json_writer *w, const char *text, size_t len);
+/* A parsed value written again as it is (an integer stays one). */
+void	json_w_value(struct json_writer *w, const struct json *v);
 /* 0 if everything written so far is one complete, valid value; else -1. */
 int	json_writer_done(const struct json_writer *w);
 

@@ -97,47 +97,6 @@ check_value(struct walk *wk, const struct json *j, size_t depth)
 	}
 }
 
-static void
-write_value(struct json_writer *w, const struct json *j)
-{
-	size_t len;
-	const char *s;
-	int64_t iv;
-
-	switch (json_type(j)) {
-	case JSON_NULL:
-		json_w_null(w);
-		break;
-	case JSON_BOOL:
-		json_w_bool(w, json_bool(j));
-		break;
-	case JSON_NUMBER:
-		if (json_int(j, &iv))
-			json_w_int(w, iv);
-		else
-			json_w_double(w, json_num(j));
-		break;
-	case JSON_STRING:
-		s = json_str(j, &len);
-		json_w_string(w, s, len);
-		break;
-	case JSON_ARRAY:
-		json_w_begin_array(w);
-		for (size_t i = 0; i < json_len(j); i++)
-			write_value(w, json_at(j, i));
-		json_w_end_array(w);
-		break;
-	case JSON_OBJECT:
-		json_w_begin_object(w);
-		for (size_t i = 0; i < json_len(j); i++) {
-			s = json_key_at(j, i, &len);
-			json_w_key(w, s, len);
-			write_value(w, json_value_at(j, i));
-		}
-		json_w_end_object(w);
-		break;
-	}
-}
 
 static void
 check_same(const struct json *a, const struct json *b)
@@ -208,7 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Escapes take at most 6 bytes per input byte; numbers 25 each. */
 	buf_init(&out, 32 * size + 64);
 	json_writer_init(&w, &out);
-	write_value(&w, root);
+	json_w_value(&w, root);
 	CHECK(json_writer_done(&w) == 0);
 	again = json_parse_limits((const char *)buf_head(&out), buf_used(&out),
 	    &json_default_limits, err, sizeof(err));
