@@ -190,9 +190,10 @@ CTL_CMD(cmd_permissions_list)
 	return perm_list(c, "permissions", perm_cols, NCOLS(perm_cols));
 }
 
-CTL_CMD(cmd_permissions_declare)
+/* PUT {keys[0..2]: their flags} to tmpl filled with the vhost and user. */
+static int
+put_user_perms(struct ctl *c, const char *const keys[3], const char *tmpl)
 {
-	static const char *const keys[] = { "configure", "write", "read" };
 	struct json_writer w;
 	struct buf b;
 	char *body, wh[1024];
@@ -206,8 +207,15 @@ CTL_CMD(cmd_permissions_declare)
 		return CTL_EX_DATAERR;
 	snprintf(wh, sizeof(wh), "vhost '%s' or user '%s'", ctl_vhost(c),
 	    ctl_arg(c, "user"));
-	return send_owned(c, "PUT", ctl_path("/permissions/{}/{}",
-	    ctl_vhost(c), ctl_arg(c, "user")), body, wh);
+	return send_owned(c, "PUT", ctl_path(tmpl, ctl_vhost(c),
+	    ctl_arg(c, "user")), body, wh);
+}
+
+CTL_CMD(cmd_permissions_declare)
+{
+	static const char *const keys[] = { "configure", "write", "read" };
+
+	return put_user_perms(c, keys, "/permissions/{}/{}");
 }
 
 CTL_CMD(cmd_permissions_delete)
@@ -229,21 +237,8 @@ CTL_CMD(cmd_topic_permissions_list)
 CTL_CMD(cmd_topic_permissions_declare)
 {
 	static const char *const keys[] = { "exchange", "write", "read" };
-	struct json_writer w;
-	struct buf b;
-	char *body, wh[1024];
 
-	ctl_body_begin(&w, &b);
-	for (size_t i = 0; i < 3; i++) {
-		json_w_keyc(&w, keys[i]);
-		json_w_stringc(&w, ctl_arg(c, keys[i]));
-	}
-	if ((body = body_done(&w, &b)) == NULL)
-		return CTL_EX_DATAERR;
-	snprintf(wh, sizeof(wh), "vhost '%s' or user '%s'", ctl_vhost(c),
-	    ctl_arg(c, "user"));
-	return send_owned(c, "PUT", ctl_path("/topic-permissions/{}/{}",
-	    ctl_vhost(c), ctl_arg(c, "user")), body, wh);
+	return put_user_perms(c, keys, "/topic-permissions/{}/{}");
 }
 
 CTL_CMD(cmd_topic_permissions_delete)
