@@ -11,6 +11,9 @@ RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y \
         pkg-config libev-dev libsqlite3-dev libssl-dev libpcre2-dev \
         libcurl4-openssl-dev ca-certificates >/dev/null && \
     rm -rf /var/lib/apt/lists/*
+# Below this line every image is this checkout's; tests/docker/check
+# prunes them by the label, keeping the cached toolchain layer above.
+LABEL org.warren.stage=build
 WORKDIR /src
 COPY . .
 RUN ./autogen.sh >/dev/null 2>&1 && \
