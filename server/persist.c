@@ -576,13 +576,14 @@ on_binding(void *arg, struct store_blob vhost, struct store_blob source,
 static void
 on_entry(void *arg, uint64_t queue_id, uint64_t seq, uint64_t msg_id,
     uint32_t delivery_count, unsigned flags, uint64_t expires_at,
-    uint8_t priority)
+    uint8_t priority, uint64_t body_len)
 {
 	struct recovery *r = arg;
 	struct queue *q = hmap_get(&r->queues, &queue_id, sizeof(queue_id));
 	struct qentry e = { .seq = seq, .msg_id = msg_id,
 	    .deliveries = delivery_count, .flags = (uint16_t)flags,
-	    .priority = priority, .expires_at = expires_at };
+	    .priority = priority, .expires_at = expires_at,
+	    .body_len = (uint32_t)body_len };
 
 	if (q == NULL)
 		return;

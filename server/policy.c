@@ -147,6 +147,11 @@ parse_key(struct reason *r, const char *key, const struct json *v,
 		*bit = POLICY_MAX_LENGTH;
 		return get_int(r, v, 0, &d->max_length, "maximum length");
 	}
+	if (strcmp(key, "max-length-bytes") == 0) {
+		*bit = POLICY_MAX_LENGTH_BYTES;
+		return get_int(r, v, 0, &d->max_length_bytes,
+		    "maximum length in bytes");
+	}
 	if (strcmp(key, "delivery-limit") == 0) {
 		*bit = POLICY_DELIVERY_LIMIT;
 		return get_int(r, v, 0, &d->delivery_limit, "delivery limit");
@@ -192,10 +197,10 @@ parse_key(struct reason *r, const char *key, const struct json *v,
 
 /*
  * compat: what RabbitMQ 3.10 lets an operator policy set, less what
- * warren does not do (max-length-bytes, max-in-memory-*).
+ * warren does not do (max-in-memory-*).
  */
 #define OPERATOR_KEYS	(POLICY_MESSAGE_TTL | POLICY_EXPIRES | \
-	POLICY_MAX_LENGTH | POLICY_DELIVERY_LIMIT)
+	POLICY_MAX_LENGTH | POLICY_DELIVERY_LIMIT | POLICY_MAX_LENGTH_BYTES)
 
 static int
 keycmp(const void *a, const void *b)
@@ -518,6 +523,7 @@ write_def(struct json_writer *w, const struct policy_def *d,
 	NUM(POLICY_DELIVERY_LIMIT, "delivery-limit", delivery_limit)
 	NUM(POLICY_EXPIRES, "expires", expires)
 	NUM(POLICY_MAX_LENGTH, "max-length", max_length)
+	NUM(POLICY_MAX_LENGTH_BYTES, "max-length-bytes", max_length_bytes)
 	NUM(POLICY_MESSAGE_TTL, "message-ttl", message_ttl)
 	if (has & POLICY_OVERFLOW) {
 		json_w_keyc(w, "overflow");
@@ -688,6 +694,8 @@ policy_apply_queue(struct queue *q)
 	    message_ttl);
 	q->max_length = SMALLEST(queue_args_max_length(args), q,
 	    POLICY_MAX_LENGTH, max_length);
+	q->max_bytes = SMALLEST(queue_args_max_length_bytes(args), q,
+	    POLICY_MAX_LENGTH_BYTES, max_length_bytes);
 	v = (int64_t)queue_args_expires(args);
 	v = SMALLEST(v > 0 ? v : -1, q, POLICY_EXPIRES, expires);
 	q->expires_ms = v > 0 ? (uint64_t)v : 0;

@@ -7,7 +7,8 @@
  *
  * compat: RabbitMQ 3.10's precedence (rabbit_amqqueue_process
  * process_args_policy, rabbit_policy get/merge_policy_value):
- *   - numeric limits (message-ttl, expires, max-length, delivery-limit):
+ *   - numeric limits (message-ttl, expires, max-length, max-length-bytes,
+ *     delivery-limit):
  *     the smallest of the queue's x-argument, the policy's and the
  *     operator policy's value;
  *   - the others (overflow, dead-letter-exchange, dead-letter-routing-key,
@@ -52,10 +53,12 @@ enum policy_apply {
 #define POLICY_DLRK		0x040u
 #define POLICY_AE		0x080u
 #define POLICY_QUEUE_MODE	0x100u
+#define POLICY_MAX_LENGTH_BYTES	0x200u
 
 struct policy_def {
 	unsigned	 has;		/* POLICY_* bits */
 	int64_t		 message_ttl, expires, max_length, delivery_limit;
+	int64_t		 max_length_bytes;
 	uint8_t		 overflow;	/* enum queue_overflow */
 	char		*dlx, *dlrk, *ae, *queue_mode;
 };
@@ -118,7 +121,8 @@ void	policy_write_doc(struct json_writer *w, const struct policy *p);
  * Computes the effective settings of a queue or exchange from its
  * arguments and the vhost's policies (after a declare; the policy
  * functions above call them for every object of the vhost). A queue whose
- * max-length went down is trimmed at once as its overflow says.
+ * max-length or max-length-bytes went down is trimmed at once as its
+ * overflow says.
  */
 void	policy_apply_queue(struct queue *q);
 void	policy_apply_exchange(struct exchange *ex);

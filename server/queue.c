@@ -47,6 +47,7 @@ queue_new(struct vhost *vh, struct proto_str name, bool durable,
 	q->expires_ms = queue_args_expires(args);
 	q->ttl_ms = queue_args_ttl(args);
 	q->max_length = queue_args_max_length(args);
+	q->max_bytes = queue_args_max_length_bytes(args);
 	q->overflow = (uint8_t)queue_args_overflow(args);
 	q->type = (uint8_t)queue_args_type(args);
 	q->delivery_limit = queue_args_delivery_limit(args);
@@ -99,7 +100,8 @@ top_lane(const struct queue *q)
 int
 queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id, uint32_t flags)
 {
-	struct qentry e = { .msg_id = msg_id, .flags = (uint16_t)flags };
+	struct qentry e = { .msg_id = msg_id, .flags = (uint16_t)flags,
+	    .body_len = (uint32_t)m->body_len };
 	struct qlane *l;
 
 	e.priority = lane_of(q, m);
@@ -114,6 +116,7 @@ queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id, uint32_t flags)
 		msg_ref(m);
 	q->next_seq++;
 	q->nready++;
+	q->bytes_ready += e.body_len;
 	if (msg_id != 0)
 		persist_entry(q, &e);
 	if (e.expires_at != 0)
@@ -126,11 +129,31 @@ queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id, uint32_t flags)
 	return 0;
 }
 
+/*
+ * compat: RabbitMQ counts the ready messages and their body bytes only
+ * (properties and unacked ones aside); a limit is passed when exceeded, so
+ * an empty body fits a zero byte limit.
+ */
+static bool
+over_limit(const struct queue *q, size_t extra, uint64_t extra_bytes)
+{
+	return (q->max_length >= 0 &&
+	    queue_ready(q) + extra > (size_t)q->max_length) ||
+	    (q->max_bytes >= 0 &&
+	    q->bytes_ready + extra_bytes > (uint64_t)q->max_bytes);
+}
+
 void
 queue_trim(struct queue *q)
 {
-	/* compat: drop-head overflow dead-letters the oldest ready ones. */
-	while (q->max_length >= 0 && queue_ready(q) > (size_t)q->max_length) {
+	/*
+	 * compat: drop-head overflow dead-letters the oldest ready ones
+	 * until the queue fits (a body larger than max-length-bytes goes
+	 * too); the reject-publish modes refuse at the door instead.
+	 */
+	if (q->overflow != QUEUE_DROP_HEAD)
+		return;
+	while (over_limit(q, 0, 0)) {
 		struct qentry old;
 
 		if (!queue_pop(q, &old))
@@ -144,10 +167,11 @@ queue_trim(struct queue *q)
 }
 
 bool
-queue_refuses_more(const struct queue *q)
+queue_refuses_more(const struct queue *q, const struct msg *m)
 {
-	return q->max_length >= 0 && q->overflow != QUEUE_DROP_HEAD &&
-	    queue_ready(q) >= (size_t)q->max_length;
+	/* compat: RabbitMQ 3.10 refuses a publish that would pass a limit. */
+	return q->overflow != QUEUE_DROP_HEAD &&
+	    over_limit(q, 1, m->body_len);
 }
 
 int
@@ -163,6 +187,7 @@ queue_restore(struct queue *q, const struct qentry *e)
 	if (qlane_push(l, &r) == -1)
 		return -1;
 	q->nready++;
+	q->bytes_ready += r.body_len;
 	if (r.seq >= q->next_seq)
 		q->next_seq = r.seq + 1;
 	if (r.expires_at != 0)
@@ -178,6 +203,7 @@ queue_requeue(struct queue *q, struct qentry *e)
 	if (qlane_requeue(&q->lanes[e->priority], e) == -1)
 		return -1;
 	q->nready++;
+	q->bytes_ready += e->body_len;
 	if (e->expires_at != 0)
 		q->nexpiring++;
 	if (q->nexpiring > 0)
@@ -195,6 +221,7 @@ queue_pop(struct queue *q, struct qentry *e)
 	if (l == NULL || !qlane_pop(l, e))
 		return false;
 	q->nready--;
+	q->bytes_ready -= e->body_len;
 	if (e->expires_at != 0)
 		q->nexpiring--;
 	return true;
@@ -241,6 +268,11 @@ queue_settle(struct queue *q, struct qentry *e, bool ack, bool requeue)
 	} else if (!ack && requeue && !q->deleted &&
 	    queue_requeue(q, e) == 0) {
 		e->m = NULL;
+		/*
+		 * compat: RabbitMQ's requeue_and_run drops from the head when
+		 * the message back makes the queue too long or too big.
+		 */
+		queue_trim(q);
 	} else {
 		/* compat: rejected without requeue goes to the DLX. */
 		if (!ack && !requeue && !q->deleted)

@@ -60,6 +60,7 @@ struct queue {
 	struct qlane	 lane0;		/* the one lane of most queues */
 	uint8_t		 max_priority;	/* x-max-priority; 0: none */
 	size_t		 nready;	/* entries in all lanes */
+	uint64_t	 bytes_ready;	/* their body bytes */
 	uint64_t	 next_seq;
 
 	struct consumer	*consumers;	/* circular list; next to serve */
@@ -73,6 +74,7 @@ struct queue {
 	ev_timer	 lease;		/* runs while unused (queue_lease.c) */
 	int64_t		 ttl_ms;	/* x-message-ttl; -1: none */
 	int64_t		 max_length;	/* x-max-length of ready ones; -1 */
+	int64_t		 max_bytes;	/* x-max-length-bytes of them; -1 */
 	int64_t		 delivery_limit; /* quorum x-delivery-limit; INT64_MAX */
 	uint8_t		 type;		/* enum queue_type */
 	uint8_t		 overflow;	/* enum queue_overflow */
@@ -81,7 +83,7 @@ struct queue {
 
 	/*
 	 * The policies in effect (server/policy.h); ttl_ms, max_length,
-	 * expires_ms, overflow and delivery_limit above are the effective
+	 * max_bytes, expires_ms, overflow and delivery_limit above are the effective
 	 * values of the arguments and these.
 	 */
 	const struct policy *policy, *op_policy;
@@ -113,10 +115,11 @@ queue_ready(const struct queue *q)
 int	queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id,
 	    uint32_t flags);
 /*
- * Whether a publish must skip q (x-max-length reached with a reject-publish
- * overflow); the publisher then gets a nack.
+ * Whether a publish of m must skip q (under a reject-publish overflow, one
+ * more message would pass x-max-length, or its body x-max-length-bytes);
+ * the publisher then gets a nack.
  */
-bool	queue_refuses_more(const struct queue *q);
+bool	queue_refuses_more(const struct queue *q, const struct msg *m);
 /* Appends an entry recovered from the store (no body in memory yet). */
 int	queue_restore(struct queue *q, const struct qentry *e);
 /* Puts a delivered entry back (deliveries already counted). Takes e's ref. */
@@ -138,8 +141,9 @@ bool	queue_take(struct queue *q, struct qentry *e);
 void	queue_settle(struct queue *q, struct qentry *e, bool ack,
 	    bool requeue);
 /*
- * Drops (dead-letters) the oldest ready messages past max-length under
- * drop-head overflow (after a publish, or when a policy lowered it).
+ * Drops (dead-letters) the oldest ready messages while the queue is past
+ * max-length or max-length-bytes under drop-head overflow (after a
+ * publish or a requeue, or when a policy lowered a limit).
  */
 void	queue_trim(struct queue *q);
 /* Drops every ready message; returns how many. */

@@ -53,6 +53,8 @@ int64_t	queue_args_ttl(struct proto_table args);
 uint8_t	queue_args_max_priority(struct proto_table args);
 /* x-max-length, or -1 when absent. */
 int64_t	queue_args_max_length(struct proto_table args);
+/* x-max-length-bytes, or -1 when absent. */
+int64_t	queue_args_max_length_bytes(struct proto_table args);
 
 enum queue_overflow {
 	QUEUE_DROP_HEAD,		/* the default */

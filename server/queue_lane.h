@@ -21,6 +21,7 @@ struct qentry {
 	uint64_t	 seq;		/* position in the queue */
 	uint64_t	 msg_id;	/* store id, 0 when not stored */
 	uint32_t	 deliveries;	/* > 0 means redelivered */
+	uint32_t	 body_len;	/* max-message-size is <= 512 MiB */
 	uint16_t	 flags;		/* STORE_ENTRY_* */
 	uint8_t		 priority;	/* its lane, clamped to x-max-priority */
 	uint64_t	 expires_at;	/* ms since the epoch; 0: never */

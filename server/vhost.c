@@ -263,7 +263,7 @@ vhost_publish(struct vhost *vh, struct exchange *ex, struct msg *m,
 	for (size_t i = 0; i < rr->n; i++) {
 		struct queue *q = rr->q[i];
 
-		if (!queue_refuses_more(q)) {
+		if (!queue_refuses_more(q, m)) {
 			rr->q[kept++] = q;
 			continue;
 		}

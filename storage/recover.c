@@ -236,9 +236,14 @@ scan_entries(struct sql_store *st, const struct store_recovery *cb, void *arg,
 	size_t q = 0, skipped = 0;
 	int rc;
 
+	/*
+	 * The body's length (for x-max-length-bytes) without reading it:
+	 * SQLite's length() of a blob takes its size from the record.
+	 */
 	if (prepare(st, "SELECT queue_id, seq, message_id, delivery_count, "
-	    "flags, expires_at, priority FROM queue_entries "
-	    "ORDER BY queue_id, seq",
+	    "flags, expires_at, priority, "
+	    "(SELECT length(body) FROM messages WHERE id = message_id) "
+	    "FROM queue_entries ORDER BY queue_id, seq",
 	    &s) == -1)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -259,7 +264,8 @@ scan_entries(struct sql_store *st, const struct store_recovery *cb, void *arg,
 			    (uint32_t)sqlite3_column_int64(s, 3),
 			    (unsigned)sqlite3_column_int64(s, 4),
 			    (uint64_t)sqlite3_column_int64(s, 5),
-			    clamp_priority(sqlite3_column_int64(s, 6)));
+			    clamp_priority(sqlite3_column_int64(s, 6)),
+			    (uint64_t)sqlite3_column_int64(s, 7));
 	}
 	if (skipped > 0)
 		log_warnx("store: recovery skipped %zu entries of "

@@ -253,7 +253,7 @@ struct store_recovery {
 		    struct store_blob args);
 	void	(*entry)(void *arg, uint64_t queue_id, uint64_t seq,
 		    uint64_t msg_id, uint32_t delivery_count, unsigned flags,
-		    uint64_t expires_at, uint8_t priority);
+		    uint64_t expires_at, uint8_t priority, uint64_t body_len);
 	/* The stored cluster name, if one was set (before the vhosts). */
 	void	(*cluster_name)(void *arg, struct store_blob name);
 };

@@ -156,7 +156,7 @@ rec_binding(void *arg, struct store_blob vhost, struct store_blob source,
 static void
 rec_entry(void *arg, uint64_t queue_id, uint64_t seq, uint64_t msg_id,
     uint32_t delivery_count, unsigned flags, uint64_t expires_at,
-    uint8_t priority)
+    uint8_t priority, uint64_t body_len)
 {
 	(void)arg;
 	if (priority != 0)
@@ -1014,7 +1014,7 @@ file_size(const char *name)
 static void
 count_entry(void *arg, uint64_t queue_id, uint64_t seq, uint64_t msg_id,
     uint32_t delivery_count, unsigned flags, uint64_t expires_at,
-    uint8_t priority)
+    uint8_t priority, uint64_t body_len)
 {
 	(*(long long *)arg)++;
 }
