@@ -72,8 +72,8 @@ head_timestamp(const struct queue *q, uint64_t *ts)
  * One queue as RabbitMQ 3.10 shows it; detail adds what only the
  * single-queue view has. compat: the Erlang-process figures
  * (backing_queue_status, garbage_collection, reductions) and the
- * message_bytes and *_ram / *_paged_out / *_persistent figures warren
- * does not keep are left out rather than made up.
+ * *_ram / *_paged_out / *_persistent figures warren does not keep are
+ * left out rather than made up.
  */
 static void
 write_queue(struct api_ctx *ctx, struct json_writer *w, const struct queue *q,
@@ -150,6 +150,13 @@ write_queue(struct api_ctx *ctx, struct json_writer *w, const struct queue *q,
 	 * with disable_stats=true).
 	 */
 	api_stats_queue_depth(w, ctx, q, !api_list_disable_stats(ctx));
+	/* compat: body bytes, as x-max-length-bytes counts them. */
+	json_w_keyc(w, "message_bytes");
+	json_w_uint(w, q->bytes_ready + q->bytes_unacked);
+	json_w_keyc(w, "message_bytes_ready");
+	json_w_uint(w, q->bytes_ready);
+	json_w_keyc(w, "message_bytes_unacknowledged");
+	json_w_uint(w, q->bytes_unacked);
 	if (!api_list_disable_stats(ctx))
 		api_stats_queue(w, ctx, q);
 	policy_write_queue_members(w, q);

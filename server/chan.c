@@ -483,6 +483,7 @@ settle_one(struct chan *ch, struct unacked *u, bool ack, bool requeue)
 	u->settled = true;
 	ch->unacked_count--;
 	q->unacked--;
+	q->bytes_unacked -= u->e.body_len;
 	if (ack) {
 		q->stats.v[STAT_ACK]++;
 		chan_count_q(ch, q, STAT_ACK, 1);
@@ -615,6 +616,7 @@ chan_deliver(struct chan *ch, struct consumer *cs, struct queue *q,
 	cs->unacked++;
 	ch->unacked_count++;
 	q->unacked++;
+	q->bytes_unacked += e->body_len;
 	return true;
 }
 
@@ -635,6 +637,7 @@ chan_track_get(struct chan *ch, struct queue *q, struct qentry *e,
 	u->settled = false;
 	ch->unacked_count++;
 	q->unacked++;
+	q->bytes_unacked += e->body_len;
 	return 0;
 }
 

@@ -67,6 +67,7 @@ struct queue {
 	uint32_t	 nconsumers;
 	uint32_t	 nprioritised;	/* consumers with x-priority != 0 */
 	uint32_t	 unacked;	/* delivered, not yet settled */
+	uint64_t	 bytes_unacked;	/* their body bytes */
 	double		 last_dispatch;	/* ev_now() of the last delivery */
 	double		 created_at;	/* ev_now() at creation (idle_since) */
 

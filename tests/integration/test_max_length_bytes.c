@@ -345,10 +345,31 @@ Test(max_length_bytes, unacked_and_requeue)
 	publish(c, q, "cccc", false);
 	ut_sync(c, 1);
 	cr_assert_eq(ut_count(c, 1, q), 2, "an unacked body counted");
+	/* The management API shows the bytes as RabbitMQ does. */
+	if (ut_broker.admin_port != 0 && !ut_broker.external) {
+		char path[256];
+
+		snprintf(path, sizeof(path), "/api/queues/%%2F/%s?columns="
+		    "message_bytes,message_bytes_ready,"
+		    "message_bytes_unacknowledged", q);
+		is(call("GET", path, NULL, 200), "{\"message_bytes\":12,"
+		    "\"message_bytes_ready\":8,"
+		    "\"message_bytes_unacknowledged\":4}");
+	}
 	cr_assert_eq(amqp_basic_nack(c, 1, ok.delivery_tag, 0, 1), 0);
 	ut_sync(c, 1);
 	is(drain(c, q, false), "bbbb,cccc");
 	is(drain(c, dlq, true), "aaaa!maxlen");
+	if (ut_broker.admin_port != 0 && !ut_broker.external) {
+		char path[256];
+
+		snprintf(path, sizeof(path), "/api/queues/%%2F/%s?columns="
+		    "message_bytes,message_bytes_ready,"
+		    "message_bytes_unacknowledged", q);
+		is(call("GET", path, NULL, 200), "{\"message_bytes\":0,"
+		    "\"message_bytes_ready\":0,"
+		    "\"message_bytes_unacknowledged\":0}");
+	}
 	hb_close(c);
 }
 
