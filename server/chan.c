@@ -36,6 +36,7 @@ chan_new(struct conn *c, uint16_t id)
 	ch->flow = true;
 	ch->next_tag = 1;
 	hmap_init(&ch->consumers);
+	chan_timeout_init(ch);
 	return ch;
 }
 
@@ -124,6 +125,7 @@ chan_release(struct chan *ch)
 		chan_remove_consumer(ch, ch->consumer_list);
 	reply_to_release(ch);
 	chan_requeue_all(ch);
+	chan_timeout_stop(ch);
 	if (ch->pub_msg != NULL)
 		conn_content_end(ch->c, ch->pub_msg->body_len);
 	msg_unref(ch->pub_msg);
@@ -512,6 +514,7 @@ chan_settle(struct chan *ch, uint64_t tag, bool multiple, bool ack,
 			if (!ua_at(ch, i)->settled)
 				settle_one(ch, ua_at(ch, i), ack, requeue);
 		ua_pop_settled(ch);
+		chan_timeout_arm(ch);
 		return 0;
 	}
 	idx = ua_find(ch, tag);
@@ -526,6 +529,7 @@ chan_settle(struct chan *ch, uint64_t tag, bool multiple, bool ack,
 		settle_one(ch, ua_at(ch, idx), ack, requeue);
 	}
 	ua_pop_settled(ch);
+	chan_timeout_arm(ch);
 	return 0;
 }
 
@@ -613,6 +617,8 @@ chan_deliver(struct chan *ch, struct consumer *cs, struct queue *q,
 	u->c = cs;
 	u->e = *e;
 	u->settled = false;
+	chan_timeout_set(ch, u, q);
+	chan_timeout_arm(ch);
 	cs->unacked++;
 	ch->unacked_count++;
 	q->unacked++;
@@ -635,6 +641,8 @@ chan_track_get(struct chan *ch, struct queue *q, struct qentry *e,
 	u->c = NULL;
 	u->e = *e;
 	u->settled = false;
+	chan_timeout_set(ch, u, q);
+	chan_timeout_arm(ch);
 	ch->unacked_count++;
 	q->unacked++;
 	q->bytes_unacked += e->body_len;

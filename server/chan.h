@@ -37,6 +37,8 @@ struct unacked {
 	struct queue	*q;		/* holds a reference */
 	struct consumer	*c;		/* NULL for basic.get or once cancelled */
 	struct qentry	 e;
+	double		 deadline;	/* ev_now() it times out at; 0: never */
+	int64_t		 timeout_ms;	/* the consumer timeout it got */
 	bool		 settled;	/* acked out of order; popped later */
 };
 
@@ -72,6 +74,8 @@ struct chan {
 	struct unacked	*unacked;	/* ring in tag order */
 	size_t		 ua_cap, ua_head, ua_len;
 	uint64_t	 next_tag;
+	ev_timer	 ack_timer;	/* consumer timeout (chan_timeout.c) */
+	double		 ack_timer_at;	/* the deadline it is armed for */
 
 	struct hmap	 consumers;	/* tag -> struct consumer */
 	struct consumer	*consumer_list;
@@ -173,6 +177,18 @@ void	chan_confirm_refused(struct chan *ch, uint64_t seq);
 void	chan_tx_commit_owed(struct chan *ch);
 /* Tells a client its consumer was cancelled by the broker. */
 void	chan_consumer_cancelled(struct chan *ch, struct consumer *cs);
+
+/*
+ * Consumer timeouts (chan_timeout.c): init once; set gives a new unacked
+ * delivery from q its deadline; arm (after a delivery or a settle) makes
+ * the timer wake at the oldest unacked delivery's deadline; stop on
+ * release.
+ */
+void	chan_timeout_init(struct chan *ch);
+void	chan_timeout_set(struct chan *ch, struct unacked *u,
+	    const struct queue *q);
+void	chan_timeout_arm(struct chan *ch);
+void	chan_timeout_stop(struct chan *ch);
 
 /* Method handlers, split by class (chan_exchange.c, chan_queue.c, ...). */
 int	chan_exchange_method(struct chan *ch, const struct proto_method *m);

@@ -66,6 +66,7 @@ static const struct rabbit_key {
 	{ "connection_max", "connection-max", MAP_INFINITY },
 	{ "consumer_max_per_channel", "consumer-max-per-channel",
 	    MAP_INFINITY },
+	{ "consumer_timeout", "consumer-timeout", MAP_PLAIN },
 	{ "collect_statistics_interval", "collect-statistics-interval",
 	    MAP_PLAIN },
 	{ "vm_memory_high_watermark.relative",
@@ -101,7 +102,6 @@ static const struct rabbit_key {
  * management keys not mapped above.
  */
 static const char *const unsupported[] = {
-	"consumer_timeout",		/* no delivery acknowledgement timeout */
 	"disk_free_limit.relative",
 	"vm_memory_high_watermark_paging_ratio",
 	"vm_memory_calculation_strategy",

@@ -116,6 +116,10 @@ CONFIG_X("connection-max", CONFIG_INT, "0", connection_max, 0, 1000000,
 CONFIG_X("consumer-max-per-channel", CONFIG_INT, "0",
     consumer_max_per_channel, 0, 1000000,
     "most consumers on one channel (0 = no limit)")
+CONFIG_X("consumer-timeout", CONFIG_INT, "1800000", consumer_timeout, 0,
+    2147483647, "milliseconds a delivery may stay unacknowledged before "
+    "its channel is closed (RabbitMQ's consumer_timeout; 0 = no limit); "
+    "x-consumer-timeout and the consumer-timeout policy key override it")
 CONFIG_X("binding-max-per-exchange", CONFIG_INT, "100000",
     binding_max_per_exchange, 0, 100000000,
     "most bindings from one exchange (0 = no limit)")

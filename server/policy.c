@@ -156,6 +156,12 @@ parse_key(struct reason *r, const char *key, const struct json *v,
 		*bit = POLICY_DELIVERY_LIMIT;
 		return get_int(r, v, 0, &d->delivery_limit, "delivery limit");
 	}
+	if (strcmp(key, "consumer-timeout") == 0) {
+		/* compat: RabbitMQ 3.12's key and reason. */
+		*bit = POLICY_CONSUMER_TIMEOUT;
+		return get_int(r, v, 0, &d->consumer_timeout,
+		    "consumer timeout");
+	}
 	if (strcmp(key, "overflow") == 0) {
 		*bit = POLICY_OVERFLOW;
 		s = json_type(v) == JSON_STRING ? json_str(v, NULL) : "";
@@ -197,10 +203,11 @@ parse_key(struct reason *r, const char *key, const struct json *v,
 
 /*
  * compat: what RabbitMQ 3.10 lets an operator policy set, less what
- * warren does not do (max-in-memory-*).
+ * warren does not do (max-in-memory-*), and 3.12's consumer-timeout.
  */
 #define OPERATOR_KEYS	(POLICY_MESSAGE_TTL | POLICY_EXPIRES | \
-	POLICY_MAX_LENGTH | POLICY_DELIVERY_LIMIT | POLICY_MAX_LENGTH_BYTES)
+	POLICY_MAX_LENGTH | POLICY_DELIVERY_LIMIT | POLICY_MAX_LENGTH_BYTES | \
+	POLICY_CONSUMER_TIMEOUT)
 
 static int
 keycmp(const void *a, const void *b)
@@ -518,6 +525,7 @@ write_def(struct json_writer *w, const struct policy_def *d,
 	}
 	json_w_begin_object(w);
 	STR(POLICY_AE, "alternate-exchange", ae)
+	NUM(POLICY_CONSUMER_TIMEOUT, "consumer-timeout", consumer_timeout)
 	STR(POLICY_DLX, "dead-letter-exchange", dlx)
 	STR(POLICY_DLRK, "dead-letter-routing-key", dlrk)
 	NUM(POLICY_DELIVERY_LIMIT, "delivery-limit", delivery_limit)
@@ -706,6 +714,12 @@ policy_apply_queue(struct queue *q)
 		    POLICY_DELIVERY_LIMIT, delivery_limit);
 		q->delivery_limit = v < 0 ? INT64_MAX : v;
 	}
+	/*
+	 * compat: RabbitMQ 3.12 takes the smallest of the argument and the
+	 * policies' values; with neither, the broker's consumer_timeout.
+	 */
+	q->consumer_timeout = SMALLEST(queue_args_consumer_timeout(args), q,
+	    POLICY_CONSUMER_TIMEOUT, consumer_timeout);
 	q->overflow = (uint8_t)queue_args_overflow(args);
 	if (!(args.len && proto_table_get(args, "x-overflow", &f)) &&
 	    q->policy != NULL && (q->policy->def.has & POLICY_OVERFLOW))

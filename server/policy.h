@@ -8,7 +8,7 @@
  * compat: RabbitMQ 3.10's precedence (rabbit_amqqueue_process
  * process_args_policy, rabbit_policy get/merge_policy_value):
  *   - numeric limits (message-ttl, expires, max-length, max-length-bytes,
- *     delivery-limit):
+ *     delivery-limit, and consumer-timeout as RabbitMQ 3.12 takes it):
  *     the smallest of the queue's x-argument, the policy's and the
  *     operator policy's value;
  *   - the others (overflow, dead-letter-exchange, dead-letter-routing-key,
@@ -54,11 +54,13 @@ enum policy_apply {
 #define POLICY_AE		0x080u
 #define POLICY_QUEUE_MODE	0x100u
 #define POLICY_MAX_LENGTH_BYTES	0x200u
+#define POLICY_CONSUMER_TIMEOUT	0x400u
 
 struct policy_def {
 	unsigned	 has;		/* POLICY_* bits */
 	int64_t		 message_ttl, expires, max_length, delivery_limit;
 	int64_t		 max_length_bytes;
+	int64_t		 consumer_timeout;
 	uint8_t		 overflow;	/* enum queue_overflow */
 	char		*dlx, *dlrk, *ae, *queue_mode;
 };

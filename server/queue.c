@@ -51,6 +51,7 @@ queue_new(struct vhost *vh, struct proto_str name, bool durable,
 	q->overflow = (uint8_t)queue_args_overflow(args);
 	q->type = (uint8_t)queue_args_type(args);
 	q->delivery_limit = queue_args_delivery_limit(args);
+	q->consumer_timeout = queue_args_consumer_timeout(args);
 	return q;
 }
 

@@ -77,6 +77,7 @@ struct queue {
 	int64_t		 max_length;	/* x-max-length of ready ones; -1 */
 	int64_t		 max_bytes;	/* x-max-length-bytes of them; -1 */
 	int64_t		 delivery_limit; /* quorum x-delivery-limit; INT64_MAX */
+	int64_t		 consumer_timeout; /* ms; -1: the broker's */
 	uint8_t		 type;		/* enum queue_type */
 	uint8_t		 overflow;	/* enum queue_overflow */
 	uint32_t	 nexpiring;	/* ready entries with a deadline */
@@ -84,7 +85,8 @@ struct queue {
 
 	/*
 	 * The policies in effect (server/policy.h); ttl_ms, max_length,
-	 * max_bytes, expires_ms, overflow and delivery_limit above are the effective
+	 * max_bytes, expires_ms, overflow, delivery_limit and
+	 * consumer_timeout above are the effective
 	 * values of the arguments and these.
 	 */
 	const struct policy *policy, *op_policy;

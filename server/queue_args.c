@@ -335,6 +335,18 @@ queue_args_max_length_bytes(struct proto_table args)
 	return v;
 }
 
+int64_t
+queue_args_consumer_timeout(struct proto_table args)
+{
+	struct proto_field f;
+	int64_t v;
+
+	if (!proto_table_get(args, "x-consumer-timeout", &f) ||
+	    !proto_field_int(&f, &v) || v < 0)
+		return -1;
+	return v;
+}
+
 enum queue_overflow
 queue_args_overflow(struct proto_table args)
 {

@@ -55,6 +55,8 @@ uint8_t	queue_args_max_priority(struct proto_table args);
 int64_t	queue_args_max_length(struct proto_table args);
 /* x-max-length-bytes, or -1 when absent. */
 int64_t	queue_args_max_length_bytes(struct proto_table args);
+/* x-consumer-timeout in milliseconds, or -1 when absent. */
+int64_t	queue_args_consumer_timeout(struct proto_table args);
 
 enum queue_overflow {
 	QUEUE_DROP_HEAD,		/* the default */
