@@ -271,11 +271,11 @@ api_write_consumer(struct api_ctx *ctx, struct json_writer *w,
 	json_w_string(w, cs->tag, cs->tag_len);
 	/*
 	 * compat: RabbitMQ 3.12+ (and rabbitmqadmin v2, which requires it)
-	 * give the delivery acknowledgement timeout in ms; warren enforces
-	 * none, so 0. RabbitMQ 3.10 leaves the field out.
+	 * give the delivery acknowledgement timeout in ms (0: none here).
+	 * RabbitMQ 3.10 leaves the field out.
 	 */
 	json_w_keyc(w, "consumer_timeout");
-	json_w_uint(w, 0);
+	json_w_int(w, chan_timeout_ms(cs->ch, cs->q));
 	json_w_keyc(w, "exclusive");
 	json_w_bool(w, cs->exclusive);
 	json_w_keyc(w, "prefetch_count");

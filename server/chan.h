@@ -188,6 +188,8 @@ void	chan_timeout_init(struct chan *ch);
 void	chan_timeout_set(struct chan *ch, struct unacked *u,
 	    const struct queue *q);
 void	chan_timeout_arm(struct chan *ch);
+/* The consumer timeout of q's deliveries on ch, in ms (0: none). */
+int64_t	chan_timeout_ms(const struct chan *ch, const struct queue *q);
 void	chan_timeout_stop(struct chan *ch);
 
 /* Method handlers, split by class (chan_exchange.c, chan_queue.c, ...). */

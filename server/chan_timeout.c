@@ -61,12 +61,18 @@ chan_timeout_stop(struct chan *ch)
 		ev_timer_stop(ch->c->b->loop, &ch->ack_timer);
 }
 
+int64_t
+chan_timeout_ms(const struct chan *ch, const struct queue *q)
+{
+	return q->consumer_timeout >= 0 ? q->consumer_timeout :
+	    (int64_t)ch->c->b->cfg.consumer_timeout;
+}
+
 void
 chan_timeout_set(struct chan *ch, struct unacked *u, const struct queue *q)
 {
 	struct ev_loop *loop = ch->c->b->loop;
-	int64_t t = q->consumer_timeout >= 0 ? q->consumer_timeout :
-	    (int64_t)ch->c->b->cfg.consumer_timeout;
+	int64_t t = chan_timeout_ms(ch, q);
 
 	/* 0: no timeout (the broker-wide option's "none", kept for all). */
 	u->timeout_ms = t;
