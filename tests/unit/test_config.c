@@ -576,14 +576,14 @@ Test(config, unsupported_rabbitmq_key_is_a_warning_naming_file_and_line)
 	capture_stderr();
 	cr_assert_eq(load_file("heartbeat = 5\n"
 	    "cluster_formation.peer_discovery_backend = classic_config\n"
-	    "consumer_timeout = 900000\n"
+	    "channel_operation_timeout = 15000\n"
 	    "mqtt.listeners.tcp.default = 1883\n"
 	    "queue_master_locator = min-masters\n"), CONFIG_OK);
 	cr_assert_eq(c.warnings, 4);
 	cr_assert_eq(c.heartbeat, 5);
 	err = errors();
 	cr_assert_not_null(strstr(err, at_line(2)));
-	cr_assert_not_null(strstr(err, "consumer_timeout"));
+	cr_assert_not_null(strstr(err, "channel_operation_timeout"));
 	cr_assert_not_null(strstr(err, at_line(5)));
 }
 
@@ -660,6 +660,16 @@ Test(config, infinity_means_no_limit)
 	    "consumer_max_per_channel = 5\n"), CONFIG_OK);
 	cr_assert_eq(c.connection_max, 0);
 	cr_assert_eq(c.consumer_max_per_channel, 5);
+}
+
+Test(config, consumer_timeout_maps_in_milliseconds)
+{
+	cr_assert_eq(load_file("heartbeat = 5\n"), CONFIG_OK);
+	cr_assert_eq(c.consumer_timeout, 1800000, "RabbitMQ's default");
+	config_free(&c);
+	cr_assert_eq(load_file("consumer_timeout = 900000\n"), CONFIG_OK);
+	cr_assert_eq(c.consumer_timeout, 900000);
+	cr_assert_eq(c.warnings, 0);
 }
 
 Test(config, log_keys_map_and_warn)
