@@ -27,7 +27,9 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	const struct unacked *u;
 
 	(void)revents;
-	if (ch->state != CHAN_OPEN || ch->ua_len == 0)
+	/* A closing connection requeues everything itself, and soon. */
+	if (ch->state != CHAN_OPEN || ch->c->state != CONN_RUNNING ||
+	    ch->ua_len == 0)
 		return;
 	u = &ch->unacked[ch->ua_head & (ch->ua_cap - 1)];
 	if (u->deadline == 0.)
