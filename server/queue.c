@@ -120,10 +120,10 @@ queue_enqueue(struct queue *q, struct msg *m, uint64_t msg_id, uint32_t flags)
 	q->bytes_ready += e.body_len;
 	if (msg_id != 0)
 		persist_entry(q, &e);
-	if (e.expires_at != 0)
+	if (e.expires_at != 0) {
 		q->nexpiring++;
-	if (q->nexpiring > 0 && qlane_count(l) == 1 && top_lane(q) == l)
-		queue_ttl_arm(q);	/* a new head */
+		queue_ttl_track(q, &e);
+	}
 	queue_trim(q);
 	if (q->nconsumers > 0)
 		queue_wake(q);
@@ -162,8 +162,6 @@ queue_trim(struct queue *q)
 		dead_letter(q, &old, DEAD_MAXLEN);
 		persist_entry_gone(q, &old);
 		msg_unref(old.m);
-		if (q->nexpiring > 0)
-			queue_ttl_arm(q);
 	}
 }
 
@@ -191,10 +189,10 @@ queue_restore(struct queue *q, const struct qentry *e)
 	q->bytes_ready += r.body_len;
 	if (r.seq >= q->next_seq)
 		q->next_seq = r.seq + 1;
-	if (r.expires_at != 0)
+	if (r.expires_at != 0) {
 		q->nexpiring++;
-	if (q->nexpiring > 0 && qlane_count(l) == 1 && top_lane(q) == l)
-		queue_ttl_arm(q);	/* a new head */
+		queue_ttl_track(q, &r);
+	}
 	return 0;
 }
 
@@ -205,13 +203,23 @@ queue_requeue(struct queue *q, struct qentry *e)
 		return -1;
 	q->nready++;
 	q->bytes_ready += e->body_len;
-	if (e->expires_at != 0)
+	if (e->expires_at != 0) {
 		q->nexpiring++;
-	if (q->nexpiring > 0)
-		queue_ttl_arm(q);	/* it may be the new head */
+		queue_ttl_track(q, e);
+	}
 	if (q->nconsumers > 0)
 		queue_wake(q);
 	return 0;
+}
+
+/* Counts an entry out of the ready ones. */
+static void
+account_out(struct queue *q, const struct qentry *e)
+{
+	q->nready--;
+	q->bytes_ready -= e->body_len;
+	if (e->expires_at != 0)
+		q->nexpiring--;
 }
 
 bool
@@ -221,10 +229,16 @@ queue_pop(struct queue *q, struct qentry *e)
 
 	if (l == NULL || !qlane_pop(l, e))
 		return false;
-	q->nready--;
-	q->bytes_ready -= e->body_len;
-	if (e->expires_at != 0)
-		q->nexpiring--;
+	account_out(q, e);
+	return true;
+}
+
+bool
+queue_remove(struct queue *q, uint8_t lane, uint64_t seq, struct qentry *e)
+{
+	if (lane > q->max_priority || !qlane_remove(&q->lanes[lane], seq, e))
+		return false;
+	account_out(q, e);
 	return true;
 }
 
@@ -255,8 +269,6 @@ queue_take(struct queue *q, struct qentry *e)
 		}
 		persist_entry_gone(q, e);	/* lost body: logged, dropped */
 	}
-	if (q->nexpiring > 0)
-		queue_ttl_arm(q);
 	return found;
 }
 
@@ -298,6 +310,7 @@ queue_purge(struct queue *q)
 	/* Give back the memory of a drained deep queue. */
 	for (size_t i = 0; i <= q->max_priority; i++)
 		qlane_free(&q->lanes[i]);
+	queue_ttl_clear(q);
 	return n;
 }
 

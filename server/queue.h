@@ -23,6 +23,7 @@ struct consumer;	/* server/chan.h */
 struct msg;		/* server/msg.h */
 struct policy;		/* server/policy.h */
 struct vhost;		/* server/vhost.h */
+struct ttl_rec;		/* server/queue_ttl.c */
 
 /*
  * Messages past this many ready entries of a stored queue keep their body
@@ -81,7 +82,9 @@ struct queue {
 	uint8_t		 type;		/* enum queue_type */
 	uint8_t		 overflow;	/* enum queue_overflow */
 	uint32_t	 nexpiring;	/* ready entries with a deadline */
-	ev_timer	 expiry;	/* at the head's deadline (queue_ttl.c) */
+	struct ttl_rec	*ttl_heap;	/* min-heap of deadlines (queue_ttl.c) */
+	size_t		 ttl_n, ttl_cap;
+	ev_timer	 expiry;	/* at the earliest deadline */
 
 	/*
 	 * The policies in effect (server/policy.h); ttl_ms, max_length,
@@ -129,6 +132,12 @@ int	queue_restore(struct queue *q, const struct qentry *e);
 int	queue_requeue(struct queue *q, struct qentry *e);
 /* Takes the next ready entry; false when empty. The caller owns e->m's ref. */
 bool	queue_pop(struct queue *q, struct qentry *e);
+/*
+ * Takes the ready entry with this seq out of its lane, wherever it is
+ * (an expiring message); false when it is not ready any more.
+ */
+bool	queue_remove(struct queue *q, uint8_t lane, uint64_t seq,
+	    struct qentry *e);
 /* The next entry queue_pop would return, or NULL. */
 const struct qentry *queue_head(const struct queue *q);
 /* queue_pop, with the body loaded from the store when needed; expired
@@ -172,18 +181,26 @@ void	queue_lease_touch(struct queue *q);
 void	queue_lease_stop(struct queue *q);
 
 /*
- * Message TTL (queue_ttl.c; compat: RabbitMQ): an entry's deadline is the
- * earlier of the queue's x-message-ttl and the message's expiration from
- * when it was enqueued. An expired entry is never delivered: it is dropped
- * when it reaches the head, at once if the queue is idle (a timer on the
- * head's deadline). A TTL of 0 lets a message through only if a consumer
- * takes it in the same loop turn.
+ * Message TTL (queue_ttl.c): an entry's deadline is the earlier of the
+ * queue's x-message-ttl and the message's expiration (compat: RabbitMQ)
+ * from when it was enqueued. An expired entry is never delivered.
+ *
+ * Unlike RabbitMQ, which drops an expired message only when it reaches the
+ * head, every entry expires at its own deadline, wherever it is in the
+ * queue: a min-heap of (deadline, seq) records and one timer at the
+ * earliest, so an idle queue sleeps until then. A record whose entry was
+ * delivered first is dropped when it comes up; stale ones are swept when
+ * they outnumber the live ones, so memory stays bounded. A TTL of 0 lets
+ * a message through only if a consumer takes it in the same loop turn.
  */
 uint64_t queue_ttl_deadline(const struct queue *q, const struct msg *m);
 /* Whether e is past its deadline now. */
 bool	queue_ttl_expired(const struct queue *q, const struct qentry *e);
-/* Re-aims the timer at the head's deadline (after the head changed). */
-void	queue_ttl_arm(struct queue *q);
+/* Records the deadline of e, a ready entry (if it has one). */
+void	queue_ttl_track(struct queue *q, const struct qentry *e);
+/* Forgets every deadline (the queue was emptied). */
+void	queue_ttl_clear(struct queue *q);
+/* Stops the timer and frees the records (the queue is going away). */
 void	queue_ttl_stop(struct queue *q);
 
 /* Records a binding to this queue. */

@@ -328,3 +328,123 @@ Test(queue, priority_is_ignored_without_x_max_priority)
 	pop_is(0);
 	pop_is(1);
 }
+
+/* Takes the entry of seq out from wherever it is, and drops its ref. */
+static void
+remove_is(uint64_t seq, size_t i)
+{
+	struct qentry e;
+
+	cr_assert(queue_remove(q, 0, seq, &e), "seq %llu not found",
+	    (unsigned long long)seq);
+	cr_assert_eq(e.m, m[i], "seq %llu is not message %zu",
+	    (unsigned long long)seq, i);
+	msg_unref(e.m);
+}
+
+Test(queue, removing_from_the_middle_keeps_the_rest_in_order)
+{
+	struct qentry e;
+
+	for (size_t i = 0; i < 10; i++)
+		enqueue(i);	/* seq i + 1 */
+	remove_is(5, 4);
+	remove_is(2, 1);
+	remove_is(10, 9);
+	cr_assert_eq(queue_ready(q), 7);
+	cr_assert_not(queue_remove(q, 0, 5, &e), "removed twice");
+	cr_assert_not(queue_remove(q, 0, 11, &e), "never queued");
+	cr_assert_not(queue_remove(q, 1, 3, &e), "no such lane");
+	pop_is(0);
+	/* The head went: the next head skips the tombstone of seq 2. */
+	pop_is(2);
+	pop_is(3);
+	pop_is(5);
+	cr_assert_not(queue_remove(q, 0, 1, &e), "delivered already");
+	for (size_t i = 6; i < 9; i++)
+		pop_is(i);
+	cr_assert_not(queue_pop(q, &e));
+	cr_assert_eq(queue_ready(q), 0);
+}
+
+Test(queue, removing_a_requeued_entry_keeps_the_heap_in_order)
+{
+	struct qentry e[8];
+
+	for (size_t i = 0; i < 8; i++)
+		enqueue(i);
+	for (size_t i = 0; i < 8; i++)
+		cr_assert(queue_pop(q, &e[i]));
+	/* Back in a scrambled order, so the heap is not just sorted. */
+	for (size_t i = 0; i < 8; i++)
+		cr_assert_eq(queue_requeue(q, &e[(i * 5) % 8]), 0);
+	remove_is(4, 3);
+	remove_is(8, 7);
+	remove_is(1, 0);
+	cr_assert_eq(queue_ready(q), 5);
+	pop_is(1);
+	pop_is(2);
+	pop_is(4);
+	pop_is(5);
+	pop_is(6);
+	cr_assert_eq(queue_ready(q), 0);
+}
+
+Test(queue, tombstones_behind_a_head_that_stays_cost_bounded_memory)
+{
+	/* One message stays at the head; 100,000 come and go behind it. */
+	enqueue(0);
+	for (uint64_t seq = 2; seq < 100002; seq++) {
+		enqueue(1);
+		remove_is(seq, 1);
+	}
+	cr_assert_eq(queue_ready(q), 1);
+	cr_assert_leq(q->lane0.ring_cap, 64, "ring grew to %zu slots",
+	    q->lane0.ring_cap);
+	pop_is(0);
+}
+
+Test(queue, removing_in_a_wrapped_ring_keeps_order)
+{
+	struct qentry e;
+	size_t want[NMSG], n = 0;
+
+	/* Wrap a 16-slot ring, then remove every third entry. */
+	for (size_t i = 0; i < 12; i++)
+		enqueue(i);
+	for (size_t i = 0; i < 12; i++)
+		pop_is(i);
+	for (size_t i = 12; i < 40; i++)
+		enqueue(i);	/* seq i + 1 */
+	for (size_t i = 12; i < 40; i++) {
+		if (i % 3 == 0)
+			remove_is(i + 1, i);
+		else
+			want[n++] = i;
+	}
+	cr_assert_eq(queue_ready(q), n);
+	for (size_t k = 0; k < n; k++)
+		pop_is(want[k]);
+	cr_assert_not(queue_pop(q, &e));
+}
+
+Test(queue, priority_queue_removes_from_any_level)
+{
+	struct queue *pq = priority_queue();
+	struct qentry e;
+
+	for (size_t i = 0; i < 4; i++) {
+		m[i]->priority = (uint8_t)(i % 2 ? 3 : 1);
+		cr_assert_eq(queue_enqueue(pq, m[i], 0, 0), 0);
+	}
+	/* m[0] (seq 1) is in lane 1, behind m[1] and m[3] of lane 3. */
+	cr_assert_not(queue_remove(pq, 3, 1, &e), "wrong lane");
+	cr_assert(queue_remove(pq, 1, 1, &e));
+	cr_assert_eq(e.m, m[0]);
+	msg_unref(e.m);
+	pq_pop_is(pq, 1);
+	pq_pop_is(pq, 3);
+	pq_pop_is(pq, 2);
+	cr_assert_eq(queue_ready(pq), 0);
+	queue_unref(pq);
+}
