@@ -23,11 +23,12 @@ struct ttl_rec {
 };
 
 /*
- * At most this many entries expire in one loop turn; the rest a turn
- * later, so that a million deadlines falling together do not stall the
- * loop.
+ * Entries expired between two looks at the turn's time budget
+ * (broker_turn_spent): deadlines falling together expire until the turn
+ * is spent, the rest a turn later, so that a million of them do not stall
+ * the loop. A slice always goes, so expiry progresses in a busy turn.
  */
-#define TTL_BATCH	1024
+#define TTL_SLICE	64
 
 /* NULL for a queue removed from its vhost (vhost_remove_queue). */
 static struct ev_loop *
@@ -126,15 +127,20 @@ on_expiry(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct queue *q = w->data;
 	uint64_t now = now_ms(q);
-	unsigned budget = TTL_BATCH;
+	unsigned slice = TTL_SLICE;
+	bool spent = false;
 	struct qentry e;
 
 	(void)loop;
 	(void)revents;
-	while (!q->deleted && q->ttl_n > 0 && budget > 0 &&
-	    now > q->ttl_heap[0].at) {
+	while (!q->deleted && q->ttl_n > 0 && now > q->ttl_heap[0].at) {
 		struct ttl_rec r = q->ttl_heap[0];
 
+		if (slice == 0) {
+			if ((spent = broker_turn_spent(q->vh->b)))
+				break;
+			slice = TTL_SLICE;
+		}
 		rec_pop(q);
 		/* compat: dead-lettered with reason "expired" at once. */
 		if (!queue_remove(q, (uint8_t)(r.key & 0xff), r.key >> 8, &e))
@@ -142,9 +148,9 @@ on_expiry(struct ev_loop *loop, ev_timer *w, int revents)
 		dead_letter(q, &e, DEAD_EXPIRED);
 		persist_entry_gone(q, &e);
 		msg_unref(e.m);
-		budget--;
+		slice--;
 	}
-	arm(q, budget == 0 ? 0. : -1.);
+	arm(q, spent ? 0. : -1.);
 }
 
 /* Keeps the records of the ready entries only; false on ENOMEM. */
