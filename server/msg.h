@@ -31,9 +31,9 @@ struct msg {
 	const char	*rk;
 	const uint8_t	*props;
 	/*
-	 * Routing only, never in props. XXX: not stored, so a message
-	 * read back from the store (restart, or deep in a queue) is
-	 * dead-lettered without its BCC keys, unlike in RabbitMQ.
+	 * Routing only, never in props; stored beside the message (not in
+	 * its properties) so that one read back from the store is
+	 * dead-lettered by its BCC keys too.
 	 */
 	const uint8_t	*bcc;
 	uint8_t		*body;

@@ -283,7 +283,8 @@ persist_message(struct broker *b, struct msg *m, uint32_t n)
 	/* The store holds a reference until the commit has written it. */
 	m->store_id = store_put_message(b->store, blob(m->exchange,
 	    m->exchange_len), blob(m->rk, m->rk_len), blob(m->props,
-	    m->props_len), blob(m->body, (size_t)m->body_len), n, msg_ref(m));
+	    m->props_len), blob(m->body, (size_t)m->body_len),
+	    blob(m->bcc, m->bcc_len), n, msg_ref(m));
 	if (m->store_id != 0)
 		b->stats.msg.v[STAT_DISK_WRITES]++;
 	return m->store_id;
@@ -348,9 +349,11 @@ persist_load(struct queue *q, struct qentry *e)
 		    q->name, (unsigned long long)e->msg_id, store_errmsg(st));
 		return false;
 	}
-	m = msg_new((struct proto_str){ sm.exchange.p, sm.exchange.len },
+	/* The BCC keys too: they still route its dead letters. */
+	m = msg_new_bcc((struct proto_str){ sm.exchange.p, sm.exchange.len },
 	    (struct proto_str){ sm.routing_key.p, sm.routing_key.len },
-	    (struct proto_str){ sm.props.p, sm.props.len }, sm.body.len);
+	    (struct proto_str){ sm.props.p, sm.props.len },
+	    (struct proto_table){ sm.bcc.p, sm.bcc.len }, sm.body.len);
 	if (m == NULL || !msg_append(m, sm.body.p, sm.body.len) ||
 	    msg_decode_props(m, NULL) != 0) {
 		log_warnx("queue '%s': cannot load message %llu", q->name,

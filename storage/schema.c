@@ -97,6 +97,13 @@ static const char *const migrations[] = {
 	"  user BLOB PRIMARY KEY, max_connections INTEGER,"
 	"  max_channels INTEGER"
 	");",
+	/*
+	 * 5 -> 6: the contents of a message's BCC array, taken out of its
+	 * headers at publish but still routing its dead letters. Older
+	 * rows read NULL: no BCC, which is all they could have kept.
+	 * Adding a column rewrites no row, however many messages wait.
+	 */
+	"ALTER TABLE messages ADD COLUMN bcc BLOB;",
 };
 
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))

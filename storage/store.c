@@ -542,7 +542,7 @@ store_del_binding(struct store *st, struct store_blob vhost,
 uint64_t
 store_put_message(struct store *st, struct store_blob exchange,
     struct store_blob routing_key, struct store_blob props,
-    struct store_blob body, uint32_t refs, void *owner)
+    struct store_blob body, struct store_blob bcc, uint32_t refs, void *owner)
 {
 	struct op *o = op_new(st, STORE_OP_MESSAGE_PUT);
 	uint64_t id = st->next_msg_id++;
@@ -554,6 +554,7 @@ store_put_message(struct store *st, struct store_blob exchange,
 	o->w.v[3].blob = routing_key;
 	o->w.v[4].blob = props;
 	o->w.v[5].blob = body;
+	o->w.v[6].blob = bcc;
 	o->owner = owner;
 	map_set(st, &st->msgs, id, 0, (uint32_t)(st->nops - 1));
 	return id;

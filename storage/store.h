@@ -147,12 +147,14 @@ void	store_put_cluster_name(struct store *st, struct store_blob name);
 
 /*
  * Queues a message body for writing, stored once whatever number of
- * entries refer to it (refs). The blobs must stay valid until the release
- * callback is called with owner. Returns the message id.
+ * entries refer to it (refs); bcc is routing data kept beside it (the
+ * server's BCC keys), never part of props. The blobs must stay valid
+ * until the release callback is called with owner. Returns the message id.
  */
 uint64_t store_put_message(struct store *st, struct store_blob exchange,
 	    struct store_blob routing_key, struct store_blob props,
-	    struct store_blob body, uint32_t refs, void *owner);
+	    struct store_blob body, struct store_blob bcc, uint32_t refs,
+	    void *owner);
 /*
  * A queue entry: the message at position seq of queue_id, expiring at
  * expires_at (milliseconds since the epoch; 0: never), in the priority
@@ -184,6 +186,7 @@ struct store_message {
 	struct store_blob	routing_key;
 	struct store_blob	props;
 	struct store_blob	body;
+	struct store_blob	bcc;	/* empty if none (or stored before it was) */
 };
 /* Returns 0, or -1 if there is no such message or the read failed. */
 int	store_load_message(struct store *st, uint64_t msg_id,

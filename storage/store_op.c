@@ -171,10 +171,11 @@ const struct store_op_desc store_op_desc[STORE_OP_NKINDS] = {
 	} },
 	[STORE_OP_MESSAGE_PUT] = { "put message",
 	    { INT /* id */, INT /* refs */, BLOB /* exchange */,
-	    BLOB /* routing_key */, BLOB /* props */, BLOB /* body */ }, {
+	    BLOB /* routing_key */, BLOB /* props */, BLOB /* body */,
+	    BLOB /* bcc */ }, {
 		"INSERT INTO messages "
-		"(id, refs, exchange, routing_key, props, body) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		"(id, refs, exchange, routing_key, props, body, bcc) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	} },
 	[STORE_OP_MESSAGE_DEL] = { "delete message", { INT /* id */ }, {
 		"DELETE FROM messages WHERE id = ?1",

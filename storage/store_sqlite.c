@@ -28,7 +28,7 @@ static const char *const sql_text[SQL_NSTMT] = {
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
 	[SQL_SEEDED_GET] = "SELECT 1 FROM settings WHERE key = 'seeded'",
-	[SQL_MESSAGE_LOAD] = "SELECT exchange, routing_key, props, body "
+	[SQL_MESSAGE_LOAD] = "SELECT exchange, routing_key, props, body, bcc "
 	    "FROM messages WHERE id = ?1",
 };
 
@@ -413,7 +413,7 @@ sql_load_message(void *be, uint64_t id, struct store_message *out)
 {
 	struct sql_store *st = be;
 	sqlite3_stmt *s = st->stmt[SQL_MESSAGE_LOAD];
-	struct store_blob b[4];
+	struct store_blob b[5];
 	size_t total = 0, off = 0;
 	char *p;
 	int rc;
@@ -430,7 +430,7 @@ sql_load_message(void *be, uint64_t id, struct store_message *out)
 		sqlite3_reset(s);
 		return -1;
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		b[i] = sql_column_blob(s, i);
 		total += b[i].len;
 	}
@@ -448,7 +448,7 @@ sql_load_message(void *be, uint64_t id, struct store_message *out)
 		st->loadbuf = p;
 		st->loadcap = total;
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		if (b[i].len > 0)
 			memcpy(st->loadbuf + off, b[i].p, b[i].len);
 		b[i].p = b[i].len > 0 ? st->loadbuf + off : empty;
@@ -459,6 +459,7 @@ sql_load_message(void *be, uint64_t id, struct store_message *out)
 	out->routing_key = b[1];
 	out->props = b[2];
 	out->body = b[3];
+	out->bcc = b[4];
 	return 0;
 }
 

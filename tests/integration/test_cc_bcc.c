@@ -1,11 +1,12 @@
 /*
  * Sender-selected distribution (RabbitMQ's CC and BCC headers) end to
  * end: the extra keys route the message like its routing key, each queue
- * gets it once, BCC never reaches a queue (nor the disk), a CC or BCC
- * that is no array closes the channel as RabbitMQ does, a CC list as
- * large as a frame allows still works, topic permissions apply to the
- * CC and BCC keys too, and dead letters keep their keys. Runs against
- * RabbitMQ with WARREN_TEST_URL (but the restart; the topic permission
+ * gets it once, BCC never reaches a queue (nor the stored headers), a CC
+ * or BCC that is no array closes the channel as RabbitMQ does, a CC list
+ * as large as a frame allows still works, topic permissions apply to the
+ * CC and BCC keys too, and dead letters keep their keys, also when read
+ * back from the disk (after a restart, or deep in a queue). Runs against
+ * RabbitMQ with WARREN_TEST_URL (but the restarts; the topic permission
  * test also needs WARREN_TEST_ADMIN_PORT).
  */
 #include <signal.h>
@@ -711,5 +712,166 @@ Test(cc_bcc, a_cc_key_naming_a_direct_reply_to_channel_reaches_it_once)
 	amqp_destroy_envelope(&env);
 	cr_assert_eq(ut_consume(c, &env, 500), 0, "a second reply");
 	cr_assert_eq(ut_count_wait(c, 2, other, 1, 2000), 1);
+	hb_close(c);
+}
+
+/*
+ * A durable direct exchange x, durable queues dcc and dbcc bound to it by
+ * the keys ckey and bkey (not their names, so that the default exchange
+ * does not give them the published copies), and a durable queue src
+ * dead-lettering to x.
+ */
+struct dlx_setup {
+	char	*x, *src, *dcc, *dbcc, *ckey, *bkey;
+};
+
+static void
+durable_queue(amqp_connection_state_t c, const char *name, amqp_table_t args)
+{
+	amqp_queue_declare(c, 1, amqp_cstring_bytes(name), 0, 1, 0, 0, args);
+	ut_ok(c, "durable queue.declare");
+}
+
+static void
+dlx_setup(amqp_connection_state_t c, struct dlx_setup *s)
+{
+	amqp_table_entry_t	arg;
+
+	s->x = strdup(hb_name("bccx"));
+	s->src = strdup(hb_name("bccsrc"));
+	s->dcc = strdup(hb_name("bccdcc"));
+	s->dbcc = strdup(hb_name("bccdbcc"));
+	s->ckey = strdup(hb_name("cckey"));
+	s->bkey = strdup(hb_name("bcckey"));
+	amqp_exchange_declare(c, 1, amqp_cstring_bytes(s->x),
+	    amqp_cstring_bytes("direct"), 0, 1, 0, 0, amqp_empty_table);
+	ut_ok(c, "durable exchange.declare");
+	durable_queue(c, s->dcc, amqp_empty_table);
+	durable_queue(c, s->dbcc, amqp_empty_table);
+	ut_bind(c, 1, s->dcc, s->x, s->ckey, amqp_empty_table);
+	ut_bind(c, 1, s->dbcc, s->x, s->bkey, amqp_empty_table);
+	arg = ut_str("x-dead-letter-exchange", s->x);
+	durable_queue(c, s->src, ut_table(&arg, 1));
+}
+
+/* Publishes a persistent body to src with CC [ckey] and BCC [bkey]. */
+static void
+publish_cc_bcc(amqp_connection_state_t c, const struct dlx_setup *s,
+    const char *expiration, const char *body)
+{
+	const char		*cc[] = { s->ckey, NULL };
+	const char		*bcc[] = { s->bkey, NULL };
+	struct hdrs		 h = { .t = { 0, NULL } };
+	amqp_basic_properties_t	 p;
+
+	add_keys(&h, "CC", cc);
+	add_keys(&h, "BCC", bcc);
+	p = with_headers(&h, true);
+	if (expiration != NULL) {
+		p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+		p.expiration = amqp_cstring_bytes(expiration);
+	}
+	ut_publish_full(c, 1, "", s->src, false, &p,
+	    amqp_cstring_bytes(body));
+}
+
+/*
+ * A stored message read back after a restart (signo: SIGTERM, or SIGKILL
+ * for kill -9) is dead-lettered by its BCC key as it would have been
+ * before, rejected or expired, and the dead letter has no BCC header.
+ */
+static void
+dead_letter_after_restart(int signo)
+{
+	amqp_connection_state_t	 c;
+	struct dlx_setup	 s;
+	amqp_basic_get_ok_t	 ok;
+	char			*body;
+
+	hb_require_warrend(&ut_broker);
+	c = ut_connect();
+	dlx_setup(c, &s);
+	ut_confirm_select(c, 1);
+	acked = acked_mask = 0;
+	publish_cc_bcc(c, &s, NULL, "rejected");
+	/* Long enough to outlive the restart, short for the test. */
+	publish_cc_bcc(c, &s, "3000", "expired");
+	acked_upto(c, 2);
+	cr_assert_eq(ut_count(c, 1, s.dbcc), 0);
+	cr_assert_eq(hb_halt(&ut_broker, signo), signo == SIGKILL ?
+	    128 + SIGKILL : 0);
+	amqp_destroy_connection(c);
+	hb_restart(&ut_broker, NULL);
+
+	c = ut_connect();
+	cr_assert_eq(ut_count(c, 1, s.src), 2, "lost over the restart");
+	body = ut_get(c, 1, s.src, false, &ok, NULL);
+	cr_assert_not_null(body);
+	cr_assert_str_eq(body, "rejected");
+	free(body);
+	cr_assert_eq(amqp_basic_reject(c, 1, ok.delivery_tag, 0), 0);
+	cr_assert_eq(ut_count_wait(c, 1, s.dbcc, 1, 2000), 1,
+	    "a rejected message read back lost its BCC key");
+	cr_assert_eq(ut_count_wait(c, 1, s.dbcc, 2, 8000), 2,
+	    "an expired message read back lost its BCC key");
+	expect_copy(c, s.dbcc, "rejected", 1);
+	expect_copy(c, s.dbcc, "expired", 1);
+	cr_assert_eq(ut_count(c, 1, s.dcc), 2, "CC routes it too");
+	expect_copy(c, s.dcc, "rejected", 1);
+	expect_copy(c, s.dcc, "expired", 1);
+	hb_close(c);
+}
+
+Test(cc_bcc, dead_letter_after_a_clean_restart_still_goes_by_bcc)
+{
+	dead_letter_after_restart(SIGTERM);
+}
+
+Test(cc_bcc, dead_letter_after_kill_9_still_goes_by_bcc)
+{
+	dead_letter_after_restart(SIGKILL);
+}
+
+/*
+ * Deeper than the read-ahead (server/queue.h: QUEUE_READ_AHEAD, 1024
+ * ready messages) of a durable queue, only the disk keeps a persistent
+ * body: the message read back for its delivery is dead-lettered by its
+ * BCC key all the same.
+ */
+Test(cc_bcc, deep_in_a_queue_a_message_read_back_is_dead_lettered_by_bcc)
+{
+	enum { FILL = 1024 };
+	amqp_connection_state_t	 c;
+	struct dlx_setup	 s;
+	amqp_basic_properties_t	 p;
+	amqp_envelope_t		 env;
+	uint64_t		 tag = 0;
+
+	c = ut_connect();
+	dlx_setup(c, &s);
+	ut_confirm_select(c, 1);
+	memset(&p, 0, sizeof(p));
+	p._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
+	p.delivery_mode = 2;
+	for (int i = 0; i < FILL; i++)
+		ut_publish_full(c, 1, "", s.src, false, &p,
+		    amqp_cstring_bytes("filler"));
+	publish_cc_bcc(c, &s, NULL, "deep");
+	ut_confirm_wait(c, 1, FILL + 1);
+	cr_assert_eq(ut_count(c, 1, s.src), FILL + 1);
+	ut_consume_start(c, 1, s.src, NULL, false, false);
+	for (int i = 0; i <= FILL; i++) {
+		cr_assert_eq(ut_consume(c, &env, 5000), 1, "delivery %d", i);
+		tag = env.delivery_tag;
+		if (i == FILL)
+			cr_assert_eq(env.message.body.len, 4);
+		amqp_destroy_envelope(&env);
+	}
+	cr_assert_eq(amqp_basic_ack(c, 1, tag - 1, 1), 0);
+	cr_assert_eq(amqp_basic_reject(c, 1, tag, 0), 0);
+	cr_assert_eq(ut_count_wait(c, 1, s.dbcc, 1, 2000), 1,
+	    "the message read back lost its BCC key");
+	expect_copy(c, s.dbcc, "deep", 1);
+	expect_copy(c, s.dcc, "deep", 1);
 	hb_close(c);
 }

@@ -344,7 +344,8 @@ static uint64_t
 put_msg(struct store *st, const char *body, uint32_t refs, int owner)
 {
 	return store_put_message(st, B("amq.direct"), B("rk"), B("props"),
-	    (struct store_blob){ body, strlen(body) }, refs, &owners[owner]);
+	    (struct store_blob){ body, strlen(body) }, NOBLOB, refs,
+	    &owners[owner]);
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -697,7 +698,7 @@ Test(store, newer_schema_is_refused)
 	sql_exec("PRAGMA user_version = 99");
 	cr_assert_null(store_open(dir, STORE_FSYNC, err, sizeof(err)));
 	cr_assert_not_null(strstr(err, "database schema version 99 is newer "
-	    "than this warrend supports (5)"), "%s", err);
+	    "than this warrend supports (6)"), "%s", err);
 }
 
 Test(store, version_1_database_is_migrated_to_the_current_version)
@@ -718,6 +719,7 @@ Test(store, version_1_database_is_migrated_to_the_current_version)
 	    "ALTER TABLE vhosts DROP COLUMN max_queues; "
 	    "ALTER TABLE vhosts DROP COLUMN description; "
 	    "ALTER TABLE vhosts DROP COLUMN tags; "
+	    "ALTER TABLE messages DROP COLUMN bcc; "
 	    "PRAGMA user_version = 1");
 	st = open_store();
 	cr_assert(store_seeded(st), "an older database was seeded");
@@ -734,6 +736,61 @@ Test(store, version_1_database_is_migrated_to_the_current_version)
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_eq(rows("policies"), 1);
 	cr_assert_eq(rows("user_limits"), 1);
+	store_close(st);
+}
+
+/*
+ * A data directory of the version before BCC keys were stored: its
+ * messages, written without them, still load (with none), and new ones
+ * keep theirs.
+ */
+Test(store, version_5_messages_load_and_new_ones_keep_their_bcc)
+{
+	struct store *st = open_store();
+	struct store_message sm;
+	uint64_t q, old, m;
+
+	store_put_vhost(st, B("/"));
+	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
+	old = store_put_message(st, B("ex"), B("rk"), B("p"), B("old body"),
+	    NOBLOB, 1, &owners[0]);
+	store_put_entry(st, q, 1, old, 0, 0, 0, 0);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	store_close(st);
+	/* Version 5's messages table, its row as version 5 wrote it. */
+	sql_exec("ALTER TABLE messages DROP COLUMN bcc; "
+	    "PRAGMA user_version = 5");
+	cr_assert_eq(sql_int("SELECT count(*) FROM pragma_table_info("
+	    "'messages') WHERE name = 'bcc'"), 0);
+
+	st = open_store();
+	cr_assert_eq(sql_int("PRAGMA user_version"), 6);
+	cr_assert_str_eq(recover(st),
+	    "vhost \"/\"\n"
+	    "queue 1 \"/\" \"q\" 1 \"\"\n"
+	    "entry 1 1 1 0 0\n");
+	cr_assert_eq(store_load_message(st, old, &sm), 0, "%s",
+	    store_errmsg(st));
+	cr_assert_eq(sm.body.len, 8);
+	cr_assert_eq(memcmp(sm.body.p, "old body", 8), 0);
+	cr_assert_eq(sm.bcc.len, 0, "a version 5 message has no BCC keys");
+	cr_assert_not_null(sm.bcc.p);
+
+	m = store_put_message(st, B("ex"), B("rk"), B("p"), B("new body"),
+	    B("S\0\0\0\x02k1"), 1, &owners[1]);
+	store_put_entry(st, q, 2, m, 0, 0, 0, 0);
+	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
+	store_close(st);
+	st = open_store();
+	cr_assert_eq(store_load_message(st, m, &sm), 0, "%s",
+	    store_errmsg(st));
+	cr_assert_eq(sm.body.len, 8);
+	cr_assert_eq(memcmp(sm.body.p, "new body", 8), 0);
+	cr_assert_eq(sm.bcc.len, 7);
+	cr_assert_eq(memcmp(sm.bcc.p, "S\0\0\0\x02k1", 7), 0);
+	cr_assert_eq(store_load_message(st, old, &sm), 0, "%s",
+	    store_errmsg(st));
+	cr_assert_eq(sm.bcc.len, 0);
 	store_close(st);
 }
 
@@ -893,7 +950,7 @@ Test(store, pending_owner_until_commit_then_load_from_disk)
 
 	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
 	m = store_put_message(st, B("ex"), B("key"), B("\x01props"),
-	    B("the body"), 1, &owners[5]);
+	    B("the body"), NOBLOB, 1, &owners[5]);
 	store_put_entry(st, q, 1, m, 0, 0, 0, 0);
 	cr_assert_eq(store_pending_owner(st, m), &owners[5]);
 	cr_assert_null(store_pending_owner(st, m + 1));
@@ -922,7 +979,8 @@ Test(store, os_durability_opens_and_commits)
 	st = store_open(dir, STORE_OS, err, sizeof(err));
 	cr_assert_not_null(st, "%s", err);
 	q = store_put_queue(st, B("/"), B("q"), STORE_QUEUE_DURABLE, NOBLOB);
-	m = store_put_message(st, NOBLOB, NOBLOB, NOBLOB, B("b"), 1, NULL);
+	m = store_put_message(st, NOBLOB, NOBLOB, NOBLOB, B("b"), NOBLOB, 1,
+	    NULL);
 	store_put_entry(st, q, 1, m, 0, 0, 0, 0);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
 	cr_assert_str_eq(sql_str("PRAGMA journal_mode"), "wal");
@@ -941,7 +999,7 @@ Test(store, empty_blobs_round_trip_as_empty)
 	    STORE_EXCHANGE_DURABLE, NOBLOB);
 	q = store_put_queue(st, B(""), NOBLOB, STORE_QUEUE_DURABLE, B(""));
 	store_put_binding(st, B(""), B(""), true, NOBLOB, NOBLOB, NOBLOB);
-	m = store_put_message(st, NOBLOB, B(""), NOBLOB, NOBLOB, 1,
+	m = store_put_message(st, NOBLOB, B(""), NOBLOB, NOBLOB, NOBLOB, 1,
 	    &owners[0]);
 	store_put_entry(st, q, 1, m, 0, 0, 0, 0);
 	cr_assert_eq(store_commit(st), 0, "%s", store_errmsg(st));
@@ -992,7 +1050,7 @@ put_batch(struct store *st, uint64_t q, uint64_t seq, int n)
 	memset(kib, 'k', sizeof(kib));
 	for (int i = 0; i < n; i++) {
 		m = store_put_message(st, B("amq.direct"), B("rk"), NOBLOB,
-		    (struct store_blob){ kib, sizeof(kib) }, 1, NULL);
+		    (struct store_blob){ kib, sizeof(kib) }, NOBLOB, 1, NULL);
 		if (i == 0)
 			first = m;
 		store_put_entry(st, q, seq + i, m, 0, 0, 0, 0);

@@ -17,6 +17,7 @@
 #include "storage/store_backend.h"
 
 #define B(s)	((struct store_blob){ (s), sizeof(s) - 1 })
+#define NOBLOB	((struct store_blob){ NULL, 0 })
 
 struct fake {
 	char		 log[8192];	/* applied ops, one line each */
@@ -147,6 +148,7 @@ fake_load_message(void *be, uint64_t msg_id, struct store_message *out)
 	out->routing_key = B("rk");
 	out->props = B("");
 	out->body = B("body");
+	out->bcc = B("");
 	return 0;
 }
 
@@ -258,10 +260,10 @@ Test(store_backend, entry_put_and_acked_in_one_batch_is_never_sent)
 	struct store *st = open_fake();
 	uint64_t m1, m2;
 
-	m1 = store_put_message(st, B("ex"), B("rk"), B(""), B("one"), 2,
-	    &owners[0]);
-	m2 = store_put_message(st, B("ex"), B("rk"), B(""), B("two"), 1,
-	    &owners[1]);
+	m1 = store_put_message(st, B("ex"), B("rk"), B(""), B("one"), NOBLOB,
+	    2, &owners[0]);
+	m2 = store_put_message(st, B("ex"), B("rk"), B(""), B("two"), NOBLOB,
+	    1, &owners[1]);
 	cr_assert_eq(m1, 500);
 	store_put_entry(st, 3, 1, m1, 0, STORE_ENTRY_SHARED, 0, 0);
 	store_put_entry(st, 4, 1, m1, 0, STORE_ENTRY_SHARED, 0, 0);
@@ -273,7 +275,7 @@ Test(store_backend, entry_put_and_acked_in_one_batch_is_never_sent)
 	store_del_entry(st, 3, 2, m2, 0);
 	cr_assert_eq(store_commit(st), 0);
 	cr_assert_str_eq(applied(),
-	    "put message 500 1 'ex' 'rk' '' 'one'\n"
+	    "put message 500 1 'ex' 'rk' '' 'one' ''\n"
 	    "put entry 4 1 500 1 1 0 0\n"
 	    "--\n");
 	cr_assert_eq(released[0], 1);
@@ -331,8 +333,8 @@ Test(store_backend, failed_commit_keeps_definitions_and_acks_for_the_retry)
 
 	fake.fail_commits = 1;
 	store_put_vhost(st, B("v"));
-	m = store_put_message(st, B("ex"), B("rk"), B(""), B("b"), 1,
-	    &owners[0]);
+	m = store_put_message(st, B("ex"), B("rk"), B(""), B("b"), NOBLOB,
+	    1, &owners[0]);
 	store_put_entry(st, 3, 1, m, 0, 0, 0, 0);
 	store_del_entry(st, 3, 0, 9, 0);
 	cr_assert_eq(store_commit(st), -1);
