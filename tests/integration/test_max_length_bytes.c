@@ -8,8 +8,9 @@
  * x-max-length, whichever limit is passed acts; a requeue past the limit
  * drops from the head; the max-length-bytes policy and operator policy
  * key, the smallest value winning, applied at once to a queue with
- * messages; the limit and the byte count across a restart; and
- * RabbitMQ's wording for bad arguments and policy values.
+ * messages; the limit and the byte count across a restart and a kill
+ * -9, a policy's trim too (the restarts: warrend only); and RabbitMQ's
+ * wording for bad arguments and policy values.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -554,5 +555,145 @@ Test(max_length_bytes, restart)
 	} else
 		is(drain(c, q, false), "bbbb,cccc");
 	is(drain(c, qr, false), "aaaa,bbbb,cc");
+	hb_close(c);
+}
+
+/* A queue's management columns (cols, comma-separated) as JSON. */
+static const char *
+columns(const char *q, const char *cols)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/api/queues/%%2F/%s?columns=%s", q,
+	    cols);
+	return call("GET", path, NULL, 200);
+}
+
+/* Publishes body and asserts its confirm is want (1 ack, 0 nack). */
+static void
+publish_confirmed(amqp_connection_state_t c, const char *q, const char *body,
+    bool persistent, int want)
+{
+	publish(c, q, body, persistent);
+	cr_assert_eq(confirm_of(c), want, "'%s' into %s: %s", body, q,
+	    want ? "nacked" : "acked");
+}
+
+/*
+ * kill -9 with persistent messages queued (one unacked, one transient):
+ * recovery counts the bytes of what came back, the management API
+ * shows them, and the limit acts on them at once: drop-head drops the
+ * oldest (dead-lettered from the head), reject-publish nacks.
+ */
+Test(max_length_bytes, kill_9_rebuilds_the_byte_count)
+{
+	amqp_connection_state_t c;
+	const char *q = strdup(hb_name("mbk9")), *qr = strdup(hb_name("mbk9r"));
+	const char *dlq = strdup(hb_name("mbk9dlq"));
+	amqp_basic_get_ok_t ok;
+	char *b;
+
+	hb_require_warrend(&ut_broker);
+	need_admin();
+	c = ut_connect();
+	declare(c, dlq, -1, -1, NULL, NULL, true);
+	declare(c, q, 10, -1, NULL, dlq, true);
+	declare(c, qr, 10, -1, "reject-publish", NULL, true);
+	ut_confirm_select(c, 1);
+	publish_confirmed(c, q, "aaaa", true, 1);
+	publish_confirmed(c, q, "bbb", true, 1);
+	publish_confirmed(c, q, "t", false, 1);	/* gone with the crash */
+	publish_confirmed(c, qr, "aaaa", true, 1);
+	publish_confirmed(c, qr, "bbbb", true, 1);
+	b = ut_get(c, 1, qr, false, &ok, NULL);	/* unacked at the crash */
+	cr_assert_str_eq(b, "aaaa");
+	free(b);
+	is(columns(q, "messages,message_bytes"),
+	    "{\"messages\":3,\"message_bytes\":8}");
+	cr_assert_eq(hb_kill(&ut_broker), 128 + SIGKILL);
+	amqp_destroy_connection(c);
+	hb_restart(&ut_broker, NULL);
+
+	c = ut_connect();
+	is(columns(q, "messages,message_bytes,message_bytes_ready,"
+	    "message_bytes_unacknowledged"), "{\"messages\":2,"
+	    "\"message_bytes\":7,\"message_bytes_ready\":7,"
+	    "\"message_bytes_unacknowledged\":0}");
+	is(columns(qr, "messages,message_bytes,message_bytes_ready"),
+	    "{\"messages\":2,\"message_bytes\":8,"
+	    "\"message_bytes_ready\":8}");
+	ut_confirm_select(c, 1);
+	/* 7 + 4 passes 10: the oldest goes, and only it. */
+	publish_confirmed(c, q, "cccc", true, 1);
+	is(columns(q, "messages,message_bytes"),
+	    "{\"messages\":2,\"message_bytes\":7}");
+	/* 8 + 3 passes 10: refused; 8 + 2 fits. */
+	publish_confirmed(c, qr, "ccc", true, 0);
+	publish_confirmed(c, qr, "cc", true, 1);
+	is(columns(qr, "messages,message_bytes"),
+	    "{\"messages\":3,\"message_bytes\":10}");
+	is(drain(c, q, false), "bbb,cccc");
+	is(drain(c, dlq, true), "aaaa!maxlen");
+	is(drain(c, qr, false), "aaaa,bbbb,cc");
+	hb_close(c);
+}
+
+/* Sets the policy mbpk on queues named mbpk.*: max-length-bytes bytes. */
+static void
+mbpk_policy(int bytes, int status)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "{\"pattern\":\"^mbpk\\\\.\","
+	    "\"apply-to\":\"queues\",\"definition\":"
+	    "{\"max-length-bytes\":%d}}", bytes);
+	call("PUT", "/api/policies/%2F/mbpk", body, status);
+}
+
+/*
+ * A max-length-bytes policy lowered while persistent messages are
+ * queued trims at once, dead-lettering from the head; after kill -9 the
+ * policy is still there and acting, the queue holds what it held, and
+ * the dead letters are kept too.
+ */
+Test(max_length_bytes, policy_trim_then_kill_9)
+{
+	amqp_connection_state_t c;
+	const char *q, *dlq = strdup(hb_name("mbpkd"));
+
+	hb_require_warrend(&ut_broker);
+	need_admin();
+	c = ut_connect();
+	/* mbpkd... is no match of ^mbpk\. : the dead letters stay. */
+	declare(c, dlq, -1, -1, NULL, NULL, true);
+	q = strdup(hb_name("mbpk."));
+	declare(c, q, -1, -1, NULL, dlq, true);
+	ut_confirm_select(c, 1);
+	publish_confirmed(c, q, "aaaa", true, 1);
+	publish_confirmed(c, q, "bbbb", true, 1);
+	publish_confirmed(c, q, "cccc", true, 1);
+	publish_confirmed(c, q, "dddd", true, 1);
+	mbpk_policy(12, 201);
+	cr_assert_eq(ut_count(c, 1, q), 3, "the policy did not trim");
+	mbpk_policy(8, 204);
+	cr_assert_eq(ut_count(c, 1, q), 2, "the lowered policy did not trim");
+	cr_assert_eq(ut_count(c, 1, dlq), 2);
+	is(columns(q, "messages,message_bytes,policy"),
+	    "{\"messages\":2,\"message_bytes\":8,\"policy\":\"mbpk\"}");
+	cr_assert_eq(hb_kill(&ut_broker), 128 + SIGKILL);
+	amqp_destroy_connection(c);
+	hb_restart(&ut_broker, NULL);
+
+	c = ut_connect();
+	is(columns(q, "messages,message_bytes,policy,"
+	    "effective_policy_definition"), "{\"messages\":2,"
+	    "\"message_bytes\":8,\"policy\":\"mbpk\","
+	    "\"effective_policy_definition\":{\"max-length-bytes\":8}}");
+	is(drain(c, dlq, true), "aaaa!maxlen,bbbb!maxlen");
+	/* Still acting: 8 + 2 passes 8, the head goes. */
+	ut_confirm_select(c, 1);
+	publish_confirmed(c, q, "ee", true, 1);
+	is(drain(c, q, false), "dddd,ee");
+	is(drain(c, dlq, true), "cccc!maxlen");
 	hb_close(c);
 }
