@@ -253,10 +253,16 @@ api_write_consumer(struct api_ctx *ctx, struct json_writer *w,
 	json_w_begin_object(w);
 	json_w_keyc(w, "ack_required");
 	json_w_bool(w, !cs->no_ack);
+	/*
+	 * compat: RabbitMQ 3.10's words: "single_active" for the one served
+	 * on a single-active-consumer queue, "waiting" (not active) for the
+	 * others there, "up" elsewhere.
+	 */
 	json_w_keyc(w, "active");
-	json_w_bool(w, true);
+	json_w_bool(w, !cs->q->sac || cs->q->sac_active == cs);
 	json_w_keyc(w, "activity_status");
-	json_w_stringc(w, "up");
+	json_w_stringc(w, !cs->q->sac ? "up" :
+	    cs->q->sac_active == cs ? "single_active" : "waiting");
 	json_w_keyc(w, "arguments");
 	json_w_begin_object(w);
 	/* Only x-priority is kept of basic.consume's arguments. */

@@ -125,7 +125,10 @@ write_queue(struct api_ctx *ctx, struct json_writer *w, const struct queue *q,
 	else
 		json_w_null(w);
 	json_w_keyc(w, "single_active_consumer_tag");
-	json_w_null(w);
+	if (q->sac_active != NULL)
+		json_w_string(w, q->sac_active->tag, q->sac_active->tag_len);
+	else
+		json_w_null(w);
 	json_w_keyc(w, "head_message_timestamp");
 	if (head_timestamp(q, &ts))
 		json_w_uint(w, ts);

@@ -107,7 +107,11 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 		return chan_fail(ch, PROTO_NOT_IMPLEMENTED, PROTO_BASIC_CONSUME,
 		    "queue '%s' in vhost '%s' does not support global qos",
 		    q->name, q->vh->name);
-	if ((m->exclusive && q->nconsumers > 0) ||
+	/*
+	 * compat: RabbitMQ 3.10 refuses an exclusive consumer on a
+	 * single-active-consumer queue even when it has no consumers.
+	 */
+	if ((m->exclusive && (q->nconsumers > 0 || q->sac)) ||
 	    (q->consumers != NULL && q->consumers->exclusive))
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_BASIC_CONSUME,
 		    "queue '%s' in vhost '%s' in exclusive use", q->name,

@@ -52,6 +52,7 @@ queue_new(struct vhost *vh, struct proto_str name, bool durable,
 	q->type = (uint8_t)queue_args_type(args);
 	q->delivery_limit = queue_args_delivery_limit(args);
 	q->consumer_timeout = queue_args_consumer_timeout(args);
+	q->sac = queue_args_single_active(args);
 	return q;
 }
 
@@ -348,6 +349,10 @@ queue_dispatch(struct queue *q)
 	struct consumer *start, *cs;
 	struct qentry e;
 
+	if (q->sac) {
+		queue_sac_dispatch(q);
+		return;
+	}
 	/*
 	 * Round-robin: try each consumer once per message, starting after the
 	 * last one served; stop when a full turn finds nobody with credit.
@@ -396,6 +401,9 @@ queue_add_consumer(struct queue *q, struct consumer *c)
 	q->nconsumers++;
 	if (c->priority != 0)
 		q->nprioritised++;
+	/* compat: RabbitMQ makes the first one active; later ones wait. */
+	if (q->sac && q->sac_active == NULL)
+		q->sac_active = c;
 	q->had_consumer = true;
 	queue_lease_touch(q);	/* in use: no countdown */
 	queue_wake(q);
@@ -416,6 +424,11 @@ queue_remove_consumer(struct queue *q, struct consumer *c)
 	q->nconsumers--;
 	if (c->priority != 0)
 		q->nprioritised--;
+	if (q->sac_active == c) {
+		/* Its successor takes the ready messages from here on. */
+		if ((q->sac_active = queue_sac_elect(q)) != NULL)
+			queue_wake(q);
+	}
 	queue_lease_touch(q);	/* unused from now on, maybe */
 }
 

@@ -67,6 +67,8 @@ struct queue {
 	struct consumer	*consumers;	/* circular list; next to serve */
 	uint32_t	 nconsumers;
 	uint32_t	 nprioritised;	/* consumers with x-priority != 0 */
+	bool		 sac;		/* x-single-active-consumer */
+	struct consumer	*sac_active;	/* the only one served; NULL: none */
 	uint32_t	 unacked;	/* delivered, not yet settled */
 	uint64_t	 bytes_unacked;	/* their body bytes */
 	double		 last_dispatch;	/* ev_now() of the last delivery */
@@ -165,6 +167,13 @@ uint32_t queue_purge(struct queue *q);
 void	queue_wake(struct queue *q);
 /* Delivers ready messages to consumers that have credit. */
 void	queue_dispatch(struct queue *q);
+
+/*
+ * x-single-active-consumer (queue_sac.c): dispatch only to q->sac_active;
+ * elect picks the next one when it leaves (NULL when none is left).
+ */
+void	queue_sac_dispatch(struct queue *q);
+struct consumer *queue_sac_elect(const struct queue *q);
 
 /* Whether consumers took deliveries in the last second (flow control). */
 bool	queue_consumers_active(const struct queue *q);

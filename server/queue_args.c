@@ -347,6 +347,15 @@ queue_args_consumer_timeout(struct proto_table args)
 	return v;
 }
 
+bool
+queue_args_single_active(struct proto_table args)
+{
+	struct proto_field f;
+
+	return proto_table_get(args, "x-single-active-consumer", &f) &&
+	    f.kind == PROTO_FIELD_BOOL && f.v.b;
+}
+
 enum queue_overflow
 queue_args_overflow(struct proto_table args)
 {

@@ -57,6 +57,8 @@ int64_t	queue_args_max_length(struct proto_table args);
 int64_t	queue_args_max_length_bytes(struct proto_table args);
 /* x-consumer-timeout in milliseconds, or -1 when absent. */
 int64_t	queue_args_consumer_timeout(struct proto_table args);
+/* Whether x-single-active-consumer is true. */
+bool	queue_args_single_active(struct proto_table args);
 
 enum queue_overflow {
 	QUEUE_DROP_HEAD,		/* the default */
