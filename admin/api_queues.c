@@ -124,8 +124,9 @@ write_queue(struct api_ctx *ctx, struct json_writer *w, const struct queue *q,
 		json_w_string(w, q->consumers->tag, q->consumers->tag_len);
 	else
 		json_w_null(w);
+	/* compat: RabbitMQ 3.10 names it for classic queues only. */
 	json_w_keyc(w, "single_active_consumer_tag");
-	if (q->sac_active != NULL)
+	if (q->sac_active != NULL && q->type != QUEUE_QUORUM)
 		json_w_string(w, q->sac_active->tag, q->sac_active->tag_len);
 	else
 		json_w_null(w);

@@ -108,10 +108,11 @@ basic_consume(struct chan *ch, const struct proto_basic_consume *m)
 		    "queue '%s' in vhost '%s' does not support global qos",
 		    q->name, q->vh->name);
 	/*
-	 * compat: RabbitMQ 3.10 refuses an exclusive consumer on a
+	 * compat: RabbitMQ 3.10 refuses an exclusive consumer on a classic
 	 * single-active-consumer queue even when it has no consumers.
 	 */
-	if ((m->exclusive && (q->nconsumers > 0 || q->sac)) ||
+	if ((m->exclusive && (q->nconsumers > 0 ||
+	    (q->sac && q->type != QUEUE_QUORUM))) ||
 	    (q->consumers != NULL && q->consumers->exclusive))
 		return chan_fail(ch, PROTO_ACCESS_REFUSED, PROTO_BASIC_CONSUME,
 		    "queue '%s' in vhost '%s' in exclusive use", q->name,

@@ -9,6 +9,9 @@
  * (they stay ackable on its channel); a closing channel requeues them at
  * their places, so the successor gets them first, redelivered.
  *
+ * A quorum queue of RabbitMQ 3.10 hands over to the earliest subscribed,
+ * whatever the priorities; so does warren's.
+ *
  * The consumer list of such a queue is never rotated (queue_dispatch's
  * round-robin is not used), so it stays in subscription order from
  * q->consumers on.
@@ -19,6 +22,7 @@
 
 #include "server/broker.h"
 #include "server/chan.h"
+#include "server/queue_args.h"
 #include "server/vhost.h"
 
 struct consumer *
@@ -26,8 +30,8 @@ queue_sac_elect(const struct queue *q)
 {
 	struct consumer *cs = q->consumers, *best = NULL;
 
-	if (cs == NULL)
-		return NULL;
+	if (cs == NULL || q->type == QUEUE_QUORUM)
+		return cs;
 	do {
 		if (best == NULL || cs->priority > best->priority)
 			best = cs;

@@ -438,3 +438,36 @@ Test(single_active, durable_queue_after_kill_9)
 	hb_close(y);
 	hb_close(c);
 }
+
+/* compat: RabbitMQ 3.10's quorum queues hand over in subscription order. */
+Test(single_active, quorum_queue_hands_over_to_the_earliest_waiting)
+{
+	amqp_connection_state_t	 c = ut_connect();
+	const char		*q = hb_name("sacq");
+	amqp_table_entry_t	 e[2];
+	amqp_connection_state_t	 low, none, high;
+
+	e[0].key = amqp_cstring_bytes("x-single-active-consumer");
+	e[0].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+	e[0].value.value.boolean = 1;
+	e[1] = ut_str("x-queue-type", "quorum");
+	amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 0, 1, 0, 0,
+	    ut_table(e, 2));
+	ut_ok(c, "queue.declare quorum single-active-consumer");
+	low = consumer(q, "low", 0, 1);
+	none = consumer(q, "none", 0, 0);
+	high = consumer(q, "high", 0, 10);
+	publish_n(c, q, 0, 1, false);
+	expect(low, "m0", false);
+	amqp_basic_cancel(low, 1, amqp_cstring_bytes("low"));
+	ut_ok(low, "basic.cancel");
+	publish_n(c, q, 1, 2, false);
+	expect(none, "m1", false);
+	expect_nothing(high);
+	expect_status(q, "none", "single_active");
+	expect_status(q, "high", "waiting");
+	hb_close(high);
+	hb_close(none);
+	hb_close(low);
+	hb_close(c);
+}
