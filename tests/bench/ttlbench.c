@@ -8,7 +8,7 @@
  *
  *   ttlbench --port 5672 [--host 127.0.0.1] [--count 1000000]
  *            [--min-ms 40000] [--max-ms 100000] [--pid BROKER_PID]
- *            [--idle-s 10] [--queue ttlbench]
+ *            [--idle-s 10] [--queue ttlbench] [--transient 1]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +27,7 @@
 static const char *host = "127.0.0.1", *qname = "ttlbench";
 static int port = 5672, pid;
 static long count = 1000000, min_ms = 40000, max_ms = 100000, idle_s = 10;
+static bool transient;	/* --transient 1: plain queues and messages */
 
 static int64_t
 now_ms(void)
@@ -143,12 +144,13 @@ declare(amqp_connection_state_t c)
 	e[1].key = amqp_cstring_bytes("x-dead-letter-routing-key");
 	e[1].value.kind = AMQP_FIELD_KIND_UTF8;
 	e[1].value.value.bytes = amqp_cstring_bytes(dead);
-	amqp_queue_declare(c, 1, amqp_cstring_bytes(dead), 0, 1, 0, 0,
-	    amqp_empty_table);
+	amqp_queue_declare(c, 1, amqp_cstring_bytes(dead), 0, !transient, 0,
+	    0, amqp_empty_table);
 	ok(c, "declare the dead-letter queue");
 	amqp_queue_purge(c, 1, amqp_cstring_bytes(dead));
 	ok(c, "purge");
-	amqp_queue_declare(c, 1, amqp_cstring_bytes(qname), 0, 1, 0, 0, t);
+	amqp_queue_declare(c, 1, amqp_cstring_bytes(qname), 0, !transient, 0,
+	    0, t);
 	ok(c, "declare the queue (delete it if its arguments differ)");
 	amqp_queue_purge(c, 1, amqp_cstring_bytes(qname));
 	ok(c, "purge");
@@ -183,6 +185,8 @@ main(int argc, char **argv)
 			idle_s = atol(v);
 		else if (strcmp(k, "--queue") == 0)
 			qname = v;
+		else if (strcmp(k, "--transient") == 0)
+			transient = atoi(v) != 0;
 		else
 			die("unknown option (see the comment at the top)");
 	}
@@ -201,7 +205,7 @@ main(int argc, char **argv)
 	srand(1);
 	memset(&p, 0, sizeof(p));
 	p._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_EXPIRATION_FLAG;
-	p.delivery_mode = 2;
+	p.delivery_mode = transient ? 1 : 2;
 	start = now_ms();
 	for (long i = 0; i < count; i++) {
 		char body[32], exp[32];
