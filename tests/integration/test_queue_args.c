@@ -381,6 +381,7 @@ Test(queue_args, expiration_property_is_checked_as_rabbitmq_does)
 	c = hb_connect(&b);
 	cr_assert_not_null(amqp_queue_declare(c, 1, amqp_cstring_bytes(q), 0,
 	    0, 0, 1, amqp_empty_table));
+	publish_ttl(c, q, "queued before", "60000", false);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		publish_ttl(c, q, "x", bad[i].v, false);
 		amqp_basic_qos(c, 1, 0, 1, 0);
@@ -390,7 +391,8 @@ Test(queue_args, expiration_property_is_checked_as_rabbitmq_does)
 		    false, 406), want);
 		cr_assert_not_null(amqp_channel_open(c, 1));
 	}
-	cr_assert_eq(ready_count(c, q), 0, "a refused message was queued");
+	cr_assert_eq(ready_count(c, q), 1, "a refused message was queued, "
+	    "or the one queued before was touched");
 	hb_close(c);
 	hb_stop(&b);
 }
