@@ -618,7 +618,9 @@ chan_deliver(struct chan *ch, struct consumer *cs, struct queue *q,
 	u->e = *e;
 	u->settled = false;
 	chan_timeout_set(ch, u, q);
-	chan_timeout_arm(ch);
+	/* A later delivery behind an armed head changes nothing. */
+	if (ch->ua_len == 1)
+		chan_timeout_arm(ch);
 	cs->unacked++;
 	ch->unacked_count++;
 	q->unacked++;
@@ -642,7 +644,9 @@ chan_track_get(struct chan *ch, struct queue *q, struct qentry *e,
 	u->e = *e;
 	u->settled = false;
 	chan_timeout_set(ch, u, q);
-	chan_timeout_arm(ch);
+	/* A later delivery behind an armed head changes nothing. */
+	if (ch->ua_len == 1)
+		chan_timeout_arm(ch);
 	ch->unacked_count++;
 	q->unacked++;
 	q->bytes_unacked += e->body_len;

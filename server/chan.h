@@ -37,7 +37,12 @@ struct unacked {
 	struct queue	*q;		/* holds a reference */
 	struct consumer	*c;		/* NULL for basic.get or once cancelled */
 	struct qentry	 e;
-	double		 deadline;	/* ev_now() it times out at; 0: never */
+	/*
+	 * ev_now() at delivery, 0: never times out; the deadline is
+	 * at + timeout_ms / 1000, worked out only for the ring's head
+	 * (chan_timeout.c), never per delivery.
+	 */
+	double		 at;
 	int64_t		 timeout_ms;	/* the consumer timeout it got */
 	bool		 settled;	/* acked out of order; popped later */
 };
@@ -180,9 +185,9 @@ void	chan_consumer_cancelled(struct chan *ch, struct consumer *cs);
 
 /*
  * Consumer timeouts (chan_timeout.c): init once; set gives a new unacked
- * delivery from q its deadline; arm (after a delivery or a settle) makes
- * the timer wake at the oldest unacked delivery's deadline; stop on
- * release.
+ * delivery from q its deadline; arm (after a settle, or a delivery into
+ * an empty ring: only the head's deadline matters) makes the timer wake
+ * at the oldest unacked delivery's deadline; stop on release.
  */
 void	chan_timeout_init(struct chan *ch);
 void	chan_timeout_set(struct chan *ch, struct unacked *u,

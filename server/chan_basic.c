@@ -381,8 +381,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 		    "no exchange '%.*s' in vhost '%s'", PSTR(msg_exchange(m)),
 		    vh->name);
 	chan_count_ex(ch, ex, STAT_PUBLISH, 1);
-	stats_histogram_observe(&ch->c->b->stats.msg_size,
-	    (double)m->body_len);
+	stats_msg_size_observe(&ch->c->b->stats.msg_size, m->body_len);
 	if (seq != 0)
 		ch->c->b->stats.msg.v[STAT_RECEIVED_CONFIRM]++;
 	if (vhost_publish(vh, ex, m, rr, &refused) == -1)

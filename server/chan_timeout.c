@@ -20,11 +20,19 @@
 /* Deadlines this close to now count as passed (libev's clock is coarse). */
 #define SLACK	0.001
 
+/* When u times out (ev_now() time), 0: never. */
+static double
+deadline(const struct unacked *u)
+{
+	return u->at != 0. ? u->at + (double)u->timeout_ms / 1000. : 0.;
+}
+
 static void
 on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct chan *ch = w->data;
 	const struct unacked *u;
+	double at;
 
 	(void)revents;
 	/* A closing connection requeues everything itself, and soon. */
@@ -32,9 +40,9 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	    ch->ua_len == 0)
 		return;
 	u = &ch->unacked[ch->ua_head & (ch->ua_cap - 1)];
-	if (u->deadline == 0.)
+	if ((at = deadline(u)) == 0.)
 		return;
-	if (u->deadline > ev_now(loop) + SLACK) {
+	if (at > ev_now(loop) + SLACK) {
 		chan_timeout_arm(ch);
 		return;
 	}
@@ -78,31 +86,30 @@ chan_timeout_set(struct chan *ch, struct unacked *u, const struct queue *q)
 
 	/* 0: no timeout (the broker-wide option's "none", kept for all). */
 	u->timeout_ms = t;
-	u->deadline = t > 0 && loop != NULL ? ev_now(loop) + (double)t / 1000. :
-	    0.;
+	u->at = t > 0 && loop != NULL ? ev_now(loop) : 0.;
 }
 
 void
 chan_timeout_arm(struct chan *ch)
 {
 	struct ev_loop *loop = ch->c->b->loop;
-	const struct unacked *u;
+	double at;
 
 	if (ch->ua_len == 0 || ch->state != CHAN_OPEN || loop == NULL)
 		return;		/* a running timer finds nothing: one wake */
-	u = &ch->unacked[ch->ua_head & (ch->ua_cap - 1)];
-	if (u->deadline == 0.)
+	at = deadline(&ch->unacked[ch->ua_head & (ch->ua_cap - 1)]);
+	if (at == 0.)
 		return;
 	/*
 	 * A later deadline than the armed one waits for that wake (acks in
 	 * order move the head's deadline forward at every ack); an earlier
 	 * one (queues with different timeouts) moves the timer.
 	 */
-	if (ev_is_active(&ch->ack_timer) && ch->ack_timer_at <= u->deadline)
+	if (ev_is_active(&ch->ack_timer) && ch->ack_timer_at <= at)
 		return;
 	ev_timer_stop(loop, &ch->ack_timer);
-	ev_timer_set(&ch->ack_timer, u->deadline - ev_now(loop) > 0. ?
-	    u->deadline - ev_now(loop) : 0., 0.);
+	ev_timer_set(&ch->ack_timer, at - ev_now(loop) > 0. ?
+	    at - ev_now(loop) : 0., 0.);
 	ev_timer_start(loop, &ch->ack_timer);
-	ch->ack_timer_at = u->deadline;
+	ch->ack_timer_at = at;
 }

@@ -145,16 +145,10 @@ over_limit(const struct queue *q, size_t extra, uint64_t extra_bytes)
 	    q->bytes_ready + extra_bytes > (uint64_t)q->max_bytes);
 }
 
-void
-queue_trim(struct queue *q)
+/* queue_trim's work, when a limit is set: out of the publish path. */
+static __attribute__((noinline)) void
+trim_over(struct queue *q)
 {
-	/*
-	 * compat: drop-head overflow dead-letters the oldest ready ones
-	 * until the queue fits (a body larger than max-length-bytes goes
-	 * too); the reject-publish modes refuse at the door instead.
-	 */
-	if (q->overflow != QUEUE_DROP_HEAD)
-		return;
 	while (over_limit(q, 0, 0)) {
 		struct qentry old;
 
@@ -164,6 +158,20 @@ queue_trim(struct queue *q)
 		persist_entry_gone(q, &old);
 		msg_unref(old.m);
 	}
+}
+
+void
+queue_trim(struct queue *q)
+{
+	/*
+	 * compat: drop-head overflow dead-letters the oldest ready ones
+	 * until the queue fits (a body larger than max-length-bytes goes
+	 * too); the reject-publish modes refuse at the door instead. Every
+	 * publish comes here: without a limit, nothing more to do.
+	 */
+	if (q->overflow == QUEUE_DROP_HEAD &&
+	    (q->max_length >= 0 || q->max_bytes >= 0))
+		trim_over(q);
 }
 
 bool

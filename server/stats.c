@@ -359,10 +359,26 @@ static const double batch_bounds[] = {
 	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
 };
 
-/* compat: rabbit_msg_size_metrics.erl's bounds (bytes). */
-static const double size_bounds[] = {
-	100, 1000, 10000, 100000, 1000000, 10000000, 50000000, 100000000,
-};
+/*
+ * compat: rabbit_msg_size_metrics.erl's bounds (bytes), as the output
+ * writes them and as the hot path compares them (the same numbers).
+ */
+#define SIZE_BOUNDS \
+	STATS_MSG_SIZE_B0, 1000, 10000, 100000, 1000000, 10000000, 50000000, \
+	100000000
+static const double size_bounds[] = { SIZE_BOUNDS };
+static const uint64_t size_bounds_int[] = { SIZE_BOUNDS };
+
+void
+stats_msg_size_slow(struct stats_histogram *h, uint64_t len)
+{
+	size_t i = 1, n = sizeof(size_bounds_int) / sizeof(size_bounds_int[0]);
+
+	while (i < n && len > size_bounds_int[i])
+		i++;
+	if (i < n)
+		h->bucket[i]++;
+}
 
 void
 stats_init(struct broker *b)
@@ -448,18 +464,18 @@ slot_stale(struct stats_obj *o, bool queues)
 	return true;
 }
 
-/* Finds obj's slot, or takes a free one; NULL when all are taken. */
-static struct stats_obj *
-obj_slot(struct stats_obj *slots, const void *obj, bool queues)
+/*
+ * Takes a free slot for obj, not in slots yet; NULL when all are taken.
+ * Once per object and channel: out of the hot path.
+ */
+static __attribute__((noinline)) struct stats_obj *
+obj_slot_take(struct stats_obj *slots, const void *obj, bool queues)
 {
 	struct stats_obj *free_slot = NULL;
 
-	for (size_t i = 0; i < STATS_CHAN_OBJS; i++) {
-		if (slots[i].obj == obj)
-			return &slots[i];
-		if (slots[i].obj == NULL && free_slot == NULL)
+	for (size_t i = 0; free_slot == NULL && i < STATS_CHAN_OBJS; i++)
+		if (slots[i].obj == NULL)
 			free_slot = &slots[i];
-	}
 	for (size_t i = 0; free_slot == NULL && i < STATS_CHAN_OBJS; i++)
 		if (slot_stale(&slots[i], queues))
 			free_slot = &slots[i];
@@ -471,6 +487,16 @@ obj_slot(struct stats_obj *slots, const void *obj, bool queues)
 	if (queues)
 		queue_ref((struct queue *)obj);
 	return free_slot;
+}
+
+/* Finds obj's slot, or takes a free one; NULL when all are taken. */
+static inline struct stats_obj *
+obj_slot(struct stats_obj *slots, const void *obj, bool queues)
+{
+	for (size_t i = 0; i < STATS_CHAN_OBJS; i++)
+		if (slots[i].obj == obj)
+			return &slots[i];
+	return obj_slot_take(slots, obj, queues);
 }
 
 void
@@ -527,19 +553,15 @@ pair_clear(struct stats_pair *p)
 	memset(p, 0, sizeof(*p));
 }
 
-void
-stats_pair_count(struct stats_chan_objs *o, struct queue *q, const void *ex)
+/* The first time q and ex pair on a channel: out of the hot path. */
+static __attribute__((noinline)) void
+pair_take(struct stats_chan_objs *o, struct queue *q, const void *ex)
 {
 	struct stats_pair *pairs = o->qx, *free_pair = NULL;
 
-	for (size_t i = 0; i < STATS_CHAN_OBJS; i++) {
-		if (pairs[i].q == q && pairs[i].ex == ex) {
-			pairs[i].published++;
-			return;
-		}
-		if (pairs[i].q == NULL && free_pair == NULL)
+	for (size_t i = 0; free_pair == NULL && i < STATS_CHAN_OBJS; i++)
+		if (pairs[i].q == NULL)
 			free_pair = &pairs[i];
-	}
 	for (size_t i = 0; free_pair == NULL && i < STATS_CHAN_OBJS; i++)
 		if (((const struct queue *)pairs[i].q)->deleted) {
 			pair_clear(&pairs[i]);
@@ -553,6 +575,19 @@ stats_pair_count(struct stats_chan_objs *o, struct queue *q, const void *ex)
 	free_pair->q = q;
 	free_pair->ex = ex;
 	free_pair->published = 1;
+}
+
+void
+stats_pair_count(struct stats_chan_objs *o, struct queue *q, const void *ex)
+{
+	struct stats_pair *pairs = o->qx;
+
+	for (size_t i = 0; i < STATS_CHAN_OBJS; i++)
+		if (pairs[i].q == q && pairs[i].ex == ex) {
+			pairs[i].published++;
+			return;
+		}
+	pair_take(o, q, ex);
 }
 
 void

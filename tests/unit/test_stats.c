@@ -94,6 +94,44 @@ Test(stats_histogram, buckets_count_le_bounds)
 }
 
 /*
+ * The publish path's integer observation of body sizes lands every size,
+ * bounds and their neighbours included, where the double one does, with
+ * the same count and sum (the /metrics message_size_bytes values).
+ */
+Test(stats_histogram, msg_size_integer_path_matches_double_path)
+{
+	static const uint64_t sizes[] = {
+		0, 1, 16, 99, 100, 101, 999, 1000, 1001, 10000, 10001, 99999,
+		100000, 100001, 1000000, 1000001, 10000000, 10000001,
+		49999999, 50000000, 50000001, 100000000, 100000001,
+		134217728, 536870912,
+	};
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct broker b;
+	struct stats_histogram ref;
+
+	cr_assert_not_null(loop);
+	broker_init_test(&b, loop);
+	cr_assert_gt(b.stats.msg_size.nbounds, 1);
+	cr_assert_float_eq(b.stats.msg_size.bounds[0],
+	    (double)STATS_MSG_SIZE_B0, 1e-9);
+	ref = b.stats.msg_size;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		stats_msg_size_observe(&b.stats.msg_size, sizes[i]);
+		stats_histogram_observe(&ref, (double)sizes[i]);
+	}
+	for (size_t i = 0; i < ref.nbounds; i++)
+		cr_expect_eq(b.stats.msg_size.bucket[i], ref.bucket[i],
+		    "bucket le %g: %llu, want %llu", ref.bounds[i],
+		    (unsigned long long)b.stats.msg_size.bucket[i],
+		    (unsigned long long)ref.bucket[i]);
+	cr_expect_eq(b.stats.msg_size.count, ref.count);
+	cr_expect(b.stats.msg_size.sum == ref.sum);
+	broker_free(&b);
+	ev_loop_destroy(loop);
+}
+
+/*
  * CPU time of this thread: what a tick costs the loop, without the time
  * a loaded machine (make -j2 check) takes the CPU away.
  */
