@@ -43,6 +43,7 @@ struct broker {
 	struct hmap	 users;		/* name -> struct user (server/auth.h) */
 	struct hmap	 reply_tos;	/* direct reply-to token -> struct chan */
 	uint64_t	 auth_gen;	/* bumped by every user/permission change */
+	uint64_t	 exchange_gen;	/* bumped by every exchange freed */
 	bool		 recovering;	/* loading from the store: write nothing */
 	unsigned	 alarms;	/* ALARM_* in effect (server/alarm.h) */
 	uint64_t	 memory_limit;	/* memory high-water mark, in bytes */

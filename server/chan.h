@@ -94,6 +94,8 @@ struct chan {
 	struct msg	*pub_msg;	/* being assembled; owned */
 
 	uint64_t	 pub_perm_gen;	/* auth_gen when pub_perm_ok was set */
+	struct exchange	*pub_ex;	/* last published to (chan_basic.c) */
+	uint64_t	 pub_ex_gen;	/* exchange_gen when pub_ex was found */
 	bool		 pub_perm_ok;	/* write to pub_exchange was allowed */
 	bool		 confirm;	/* confirm.select done */
 	uint64_t	 pub_seq;	/* last publish sequence number */

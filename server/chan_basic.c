@@ -266,6 +266,29 @@ confirm_select(struct chan *ch, const struct proto_confirm_select *m)
 	return 0;
 }
 
+/*
+ * The exchange of that name in the channel's vhost. The last one found is
+ * kept while no exchange has been freed since (broker's exchange_gen), so
+ * publishing to one exchange in a loop hashes no name: the method and the
+ * routing each looked it up before.
+ */
+static struct exchange *
+pub_exchange(struct chan *ch, struct proto_str name)
+{
+	struct broker *b = ch->c->b;
+	struct exchange *ex = ch->pub_ex;
+
+	if (ex != NULL && ch->pub_ex_gen == b->exchange_gen &&
+	    ex->name_len == name.len &&
+	    (name.len == 0 || memcmp(ex->name, name.p, name.len) == 0))
+		return ex;
+	if ((ex = vhost_exchange(ch->c->vh, name)) != NULL) {
+		ch->pub_ex = ex;
+		ch->pub_ex_gen = b->exchange_gen;
+	}
+	return ex;
+}
+
 static int
 basic_publish(struct chan *ch, const struct proto_basic_publish *m)
 {
@@ -297,7 +320,7 @@ basic_publish(struct chan *ch, const struct proto_basic_publish *m)
 		ch->pub_perm_ok = true;
 		ch->pub_perm_gen = ch->c->b->auth_gen;
 	}
-	if ((ex = vhost_exchange(ch->c->vh, m->exchange)) == NULL)
+	if ((ex = pub_exchange(ch, m->exchange)) == NULL)
 		return chan_fail(ch, PROTO_NOT_FOUND, PROTO_BASIC_PUBLISH,
 		    "no exchange '%.*s' in vhost '%s'", PSTR(m->exchange),
 		    ch->c->vh->name);
@@ -376,7 +399,7 @@ chan_route_publish(struct chan *ch, struct msg *m, bool mandatory)
 	uint64_t seq = ch->confirm ? ++ch->pub_seq : 0;
 	bool failed = false, delivered = false, refused = false;
 
-	if ((ex = vhost_exchange(vh, msg_exchange(m))) == NULL)
+	if ((ex = pub_exchange(ch, msg_exchange(m))) == NULL)
 		return chan_fail(ch, PROTO_NOT_FOUND, PROTO_BASIC_PUBLISH,
 		    "no exchange '%.*s' in vhost '%s'", PSTR(msg_exchange(m)),
 		    vh->name);

@@ -67,6 +67,7 @@ vhost_free(struct vhost *vh)
 
 		hmap_del(&vh->exchanges, ex->name, ex->name_len);
 		exchange_free(ex);
+		vh->b->exchange_gen++;	/* channels' pub_ex may name it */
 		i = 0;
 	}
 	hmap_free(&vh->exchanges);
@@ -320,6 +321,7 @@ vhost_delete_exchange(struct vhost *vh, struct exchange *ex)
 	unbind_all(vh, ex->incoming, &ex->nincoming);
 	stats_forget(vh->b, ex);	/* its per-channel lines go with it */
 	exchange_free(ex);
+	vh->b->exchange_gen++;	/* channels' pub_ex may name it */
 }
 
 uint32_t

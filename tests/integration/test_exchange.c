@@ -1034,3 +1034,41 @@ Test(exchange, delete_of_an_amq_name_is_refused_with_rabbitmq_words)
 	    false, amqp_empty_table).reply_type, AMQP_RESPONSE_NORMAL);
 	hb_close(c);
 }
+
+/*
+ * A channel keeps the exchange it last published to (chan_basic.c): one
+ * deleted, or deleted and declared again, between two publishes on the
+ * same channel must be looked up again, not used from memory.
+ */
+Test(exchange, publish_after_the_exchange_was_deleted_and_declared_again)
+{
+	amqp_connection_state_t c = ut_connect(), admin = ut_connect();
+	const char *x = strdup(hb_name("xre"));
+	char want[256];
+	const char *text;
+	char *q1, *q2;
+
+	ut_exchange(c, 1, x, "direct");
+	q1 = bound_queue(c, x, "k");
+	ut_publish(c, 1, x, "k", "m1");
+	ut_expect_get(c, 1, q1, "m1");
+	/* Another connection swaps it for a fanout bound to another queue. */
+	amqp_exchange_delete(admin, 1, amqp_cstring_bytes(x), 0);
+	ut_ok(admin, "exchange.delete");
+	ut_exchange(admin, 1, x, "fanout");
+	q2 = ut_queue(admin, 1, "xre2");
+	ut_bind(admin, 1, q2, x, "", amqp_empty_table);
+	ut_publish(c, 1, x, "k", "m2");
+	ut_expect_get(c, 1, q2, "m2");
+	ut_expect_empty(c, 1, q1);
+	/* Deleted for good: the next publish on the channel is a 404. */
+	amqp_exchange_delete(admin, 1, amqp_cstring_bytes(x), 0);
+	ut_ok(admin, "exchange.delete");
+	ut_publish(c, 1, x, "k", "m3");
+	text = hb_expect_close(c, ut_sync(c, 1), false, AMQP_NOT_FOUND);
+	snprintf(want, sizeof(want), "NOT_FOUND - no exchange '%s' in vhost "
+	    "'/'", x);
+	cr_assert_str_eq(text, want);
+	hb_close(admin);
+	hb_close(c);
+}
