@@ -18,6 +18,7 @@
 #include <criterion/criterion.h>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/util.h"
 
 TestSuite(exact_ttl, .timeout = 90);
 
@@ -86,17 +87,6 @@ publish(amqp_connection_state_t c, const char *q, const char *body,
 	    amqp_cstring_bytes(q), 0, 0, &p, amqp_cstring_bytes(body)), 0);
 }
 
-/* Ready messages of q (a passive declare: also a round trip). */
-static uint32_t
-ready(amqp_connection_state_t c, const char *q)
-{
-	amqp_queue_declare_ok_t	*ok = amqp_queue_declare(c, 1,
-	    amqp_cstring_bytes(q), 1, 0, 0, 0, amqp_empty_table);
-
-	cr_assert_not_null(ok);
-	return ok->message_count;
-}
-
 static void
 consume(amqp_connection_state_t c, const char *q)
 {
@@ -163,26 +153,47 @@ next(amqp_connection_state_t c, double secs, double *at, bool *expired)
 	return s;
 }
 
+/* A broker, a publisher and a consumer connection; q dead-letters to dq. */
+struct fixture {
+	amqp_connection_state_t	 c, cc;
+	const char		*q, *dq;
+};
+
+static void
+start(struct fixture *f, const char *name, bool durable, int ttl,
+    int max_priority)
+{
+	f->q = strdup(hb_name(name));
+	f->dq = strdup(hb_name("dead"));
+	hb_start(&b, NULL);
+	hb_require_warrend(&b);
+	f->c = hb_connect(&b);
+	f->cc = hb_connect(&b);
+	declare_dl(f->c, f->q, f->dq, durable, ttl, max_priority);
+	consume(f->cc, f->dq);
+}
+
+static void
+finish(struct fixture *f)
+{
+	hb_close(f->cc);
+	hb_close(f->c);
+	hb_stop(&b);
+}
+
 static void
 short_behind_long(bool durable)
 {
-	amqp_connection_state_t	 c, cc;
-	const char		*q = strdup(hb_name("retry"));
-	const char		*dq = strdup(hb_name("dead"));
-	double			 t0, at;
-	bool			 expired;
-	char			*s;
+	struct fixture	 f;
+	double		 t0, at;
+	bool		 expired;
+	char		*s;
 
-	hb_start(&b, NULL);
-	hb_require_warrend(&b);
-	c = hb_connect(&b);
-	cc = hb_connect(&b);
-	declare_dl(c, q, dq, durable, -1, 0);
-	consume(cc, dq);
-	publish(c, q, "60 s", "60000", durable, 0);
+	start(&f, "retry", durable, -1, 0);
+	publish(f.c, f.q, "60 s", "60000", durable, 0);
 	t0 = now_s();
-	publish(c, q, "1 s", "1000", durable, 0);
-	cr_assert_not_null(s = next(cc, 3., &at, &expired),
+	publish(f.c, f.q, "1 s", "1000", durable, 0);
+	cr_assert_not_null(s = next(f.cc, 3., &at, &expired),
 	    "the 1 s message was not dead-lettered");
 	cr_assert_str_eq(s, "1 s");
 	cr_assert(expired, "not dead-lettered as expired");
@@ -190,11 +201,10 @@ short_behind_long(bool durable)
 	cr_assert_lt(at - t0, 1.5, "dead-lettered %.3f s after publish",
 	    at - t0);
 	cr_assert_geq(at - t0, 0.99, "expired early: after %.3f s", at - t0);
-	cr_assert_eq(ready(c, q), 1, "the 60 s message should still wait");
+	cr_assert_eq(ut_count(f.c, 1, f.q), 1,
+	    "the 60 s message should still wait");
 	free(s);
-	hb_close(cc);
-	hb_close(c);
-	hb_stop(&b);
+	finish(&f);
 }
 
 Test(exact_ttl, a_1s_message_behind_a_60s_one_is_dead_lettered_on_time)
@@ -209,36 +219,27 @@ Test(exact_ttl, so_is_a_persistent_one_in_a_durable_queue)
 
 Test(exact_ttl, queue_ttl_and_expirations_combine_per_message)
 {
-	amqp_connection_state_t	 c, cc;
-	const char		*q = strdup(hb_name("mixed"));
-	const char		*dq = strdup(hb_name("dead"));
-	const char		*want[] = { "0.3 s", "0.6 s", "0.9 s" };
-	double			 at;
-	char			*s;
+	struct fixture	 f;
+	const char	*want[] = { "0.3 s", "0.6 s", "0.9 s" };
+	double		 at;
+	char		*s;
 
-	hb_start(&b, NULL);
-	hb_require_warrend(&b);
-	c = hb_connect(&b);
-	cc = hb_connect(&b);
 	/* The queue's 60 s is the longest; expirations shorten it. */
-	declare_dl(c, q, dq, false, 60000, 0);
-	consume(cc, dq);
-	publish(c, q, "queue ttl", NULL, false, 0);
-	publish(c, q, "0.9 s", "900", false, 0);
-	publish(c, q, "longer than the queue's", "120000", false, 0);
-	publish(c, q, "0.3 s", "300", false, 0);
-	publish(c, q, "0.6 s", "600", false, 0);
+	start(&f, "mixed", false, 60000, 0);
+	publish(f.c, f.q, "queue ttl", NULL, false, 0);
+	publish(f.c, f.q, "0.9 s", "900", false, 0);
+	publish(f.c, f.q, "longer than the queue's", "120000", false, 0);
+	publish(f.c, f.q, "0.3 s", "300", false, 0);
+	publish(f.c, f.q, "0.6 s", "600", false, 0);
 	for (size_t i = 0; i < 3; i++) {
-		cr_assert_not_null(s = next(cc, 3., &at, NULL),
+		cr_assert_not_null(s = next(f.cc, 3., &at, NULL),
 		    "%s not dead-lettered", want[i]);
 		cr_assert_str_eq(s, want[i], "deadline order");
 		free(s);
 	}
-	cr_assert_null(next(cc, 0.3, &at, NULL), "more expired");
-	cr_assert_eq(ready(c, q), 2);
-	hb_close(cc);
-	hb_close(c);
-	hb_stop(&b);
+	cr_assert_null(next(f.cc, 0.3, &at, NULL), "more expired");
+	cr_assert_eq(ut_count(f.c, 1, f.q), 2);
+	finish(&f);
 }
 
 Test(exact_ttl, a_deadline_that_passed_while_the_broker_was_down)
@@ -257,7 +258,7 @@ Test(exact_ttl, a_deadline_that_passed_while_the_broker_was_down)
 	publish(c, q, "60 s", "60000", true, 0);
 	publish(c, q, "1 s", "1000", true, 0);
 	publish(c, q, "no ttl", NULL, true, 0);
-	cr_assert_eq(ready(c, q), 3);	/* a round trip: committed */
+	cr_assert_eq(ut_count(c, 1, q), 3);	/* a round trip: committed */
 	cr_assert_eq(hb_halt(&b, SIGKILL), 128 + SIGKILL);
 	amqp_destroy_connection(c);
 	usleep(1500 * 1000);
@@ -272,99 +273,79 @@ Test(exact_ttl, a_deadline_that_passed_while_the_broker_was_down)
 	cr_assert_null(next(c, 0.3, &at, NULL), "more expired");
 	hb_close(c);
 	c = hb_connect(&b);
-	cr_assert_eq(ready(c, q), 2, "the others are kept");
+	cr_assert_eq(ut_count(c, 1, q), 2, "the others are kept");
 	hb_close(c);
 	hb_stop(&b);
 }
 
 Test(exact_ttl, a_requeued_message_expires_from_the_middle)
 {
-	amqp_connection_state_t	 c, cc;
-	const char		*q = strdup(hb_name("requeued"));
-	const char		*dq = strdup(hb_name("dead"));
+	struct fixture		 f;
 	const char		*bodies[] = { "a", "b (0.8 s)", "c" };
 	amqp_rpc_reply_t	 r;
 	double			 at;
 	char			*s;
 
-	hb_start(&b, NULL);
-	hb_require_warrend(&b);
-	c = hb_connect(&b);
-	cc = hb_connect(&b);
-	declare_dl(c, q, dq, false, -1, 0);
-	consume(cc, dq);
-	publish(c, q, bodies[0], NULL, false, 0);
-	publish(c, q, bodies[1], "800", false, 0);
-	publish(c, q, bodies[2], NULL, false, 0);
+	start(&f, "requeued", false, -1, 0);
+	publish(f.c, f.q, bodies[0], NULL, false, 0);
+	publish(f.c, f.q, bodies[1], "800", false, 0);
+	publish(f.c, f.q, bodies[2], NULL, false, 0);
 	/* Taken unacked on channel 2, and back when it closes. */
-	amqp_channel_open(c, 2);
-	cr_assert_eq(amqp_get_rpc_reply(c).reply_type, AMQP_RESPONSE_NORMAL);
+	amqp_channel_open(f.c, 2);
+	cr_assert_eq(amqp_get_rpc_reply(f.c).reply_type, AMQP_RESPONSE_NORMAL);
 	for (int i = 0; i < 3; i++) {
 		amqp_message_t m;
 
-		amqp_basic_get(c, 2, amqp_cstring_bytes(q), 0);
-		r = amqp_get_rpc_reply(c);
+		amqp_basic_get(f.c, 2, amqp_cstring_bytes(f.q), 0);
+		r = amqp_get_rpc_reply(f.c);
 		cr_assert_eq(r.reply.id, AMQP_BASIC_GET_OK_METHOD);
-		cr_assert_eq(amqp_read_message(c, 2, &m, 0).reply_type,
+		cr_assert_eq(amqp_read_message(f.c, 2, &m, 0).reply_type,
 		    AMQP_RESPONSE_NORMAL);
 		amqp_destroy_message(&m);
 	}
-	amqp_channel_close(c, 2, AMQP_REPLY_SUCCESS);
-	cr_assert_eq(ready(c, q), 3);
-	cr_assert_not_null(s = next(cc, 3., &at, NULL), "not dead-lettered");
+	amqp_channel_close(f.c, 2, AMQP_REPLY_SUCCESS);
+	cr_assert_eq(ut_count(f.c, 1, f.q), 3);
+	cr_assert_not_null(s = next(f.cc, 3., &at, NULL), "not dead-lettered");
 	cr_assert_str_eq(s, bodies[1]);
 	free(s);
-	cr_assert_eq(ready(c, q), 2);
+	cr_assert_eq(ut_count(f.c, 1, f.q), 2);
 	for (int i = 0; i < 3; i += 2) {
 		amqp_basic_get_ok_t *ok;
 		amqp_message_t m;
 
-		amqp_basic_get(c, 1, amqp_cstring_bytes(q), 1);
-		r = amqp_get_rpc_reply(c);
+		amqp_basic_get(f.c, 1, amqp_cstring_bytes(f.q), 1);
+		r = amqp_get_rpc_reply(f.c);
 		cr_assert_eq(r.reply.id, AMQP_BASIC_GET_OK_METHOD);
 		ok = r.reply.decoded;
 		cr_assert(ok->redelivered);
-		cr_assert_eq(amqp_read_message(c, 1, &m, 0).reply_type,
+		cr_assert_eq(amqp_read_message(f.c, 1, &m, 0).reply_type,
 		    AMQP_RESPONSE_NORMAL);
 		cr_assert(bytes_is(m.body, bodies[i]), "order");
 		amqp_destroy_message(&m);
 	}
-	hb_close(cc);
-	hb_close(c);
-	hb_stop(&b);
+	finish(&f);
 }
 
 Test(exact_ttl, a_low_priority_message_expires_under_higher_ones)
 {
-	amqp_connection_state_t	 c, cc;
-	const char		*q = strdup(hb_name("prio"));
-	const char		*dq = strdup(hb_name("dead"));
+	struct fixture		 f;
 	double			 at;
 	char			*s;
 
-	hb_start(&b, NULL);
-	hb_require_warrend(&b);
-	c = hb_connect(&b);
-	cc = hb_connect(&b);
-	declare_dl(c, q, dq, true, -1, 5);
-	consume(cc, dq);
-	publish(c, q, "high", NULL, true, 5);
-	publish(c, q, "low, 0.5 s", "500", true, 1);
-	publish(c, q, "high, 60 s", "60000", true, 5);
-	cr_assert_not_null(s = next(cc, 3., &at, NULL), "not dead-lettered");
+	start(&f, "prio", true, -1, 5);
+	publish(f.c, f.q, "high", NULL, true, 5);
+	publish(f.c, f.q, "low, 0.5 s", "500", true, 1);
+	publish(f.c, f.q, "high, 60 s", "60000", true, 5);
+	cr_assert_not_null(s = next(f.cc, 3., &at, NULL), "not dead-lettered");
 	cr_assert_str_eq(s, "low, 0.5 s");
 	free(s);
-	cr_assert_eq(ready(c, q), 2);
-	hb_close(cc);
-	hb_close(c);
-	hb_stop(&b);
+	cr_assert_eq(ut_count(f.c, 1, f.q), 2);
+	finish(&f);
 }
 
 Test(exact_ttl, thousands_of_deadlines_behind_a_long_one, .timeout = 120)
 {
-	amqp_connection_state_t	 c, cc;
-	const char		*q = strdup(hb_name("many"));
-	const char		*dq = strdup(hb_name("dead"));
+	struct fixture		 f;
 	enum { N = 5000 };
 	static double		 sent[N];
 	char			 body[32], exp[32];
@@ -372,13 +353,8 @@ Test(exact_ttl, thousands_of_deadlines_behind_a_long_one, .timeout = 120)
 	size_t			 got = 0;
 	char			*s;
 
-	hb_start(&b, NULL);
-	hb_require_warrend(&b);
-	c = hb_connect(&b);
-	cc = hb_connect(&b);
-	declare_dl(c, q, dq, true, -1, 0);
-	consume(cc, dq);
-	publish(c, q, "stays", "600000", true, 0);
+	start(&f, "many", true, -1, 0);
+	publish(f.c, f.q, "stays", "600000", true, 0);
 	srand(14);
 	for (size_t i = 0; i < N; i++) {
 		int ttl = 200 + rand() % 1300;
@@ -386,9 +362,9 @@ Test(exact_ttl, thousands_of_deadlines_behind_a_long_one, .timeout = 120)
 		snprintf(body, sizeof(body), "%zu", i);
 		snprintf(exp, sizeof(exp), "%d", ttl);
 		sent[i] = now_s() + ttl / 1000.;
-		publish(c, q, body, exp, true, 0);
+		publish(f.c, f.q, body, exp, true, 0);
 	}
-	while (got < N && (s = next(cc, 5., &at, NULL)) != NULL) {
+	while (got < N && (s = next(f.cc, 5., &at, NULL)) != NULL) {
 		size_t i = strtoul(s, NULL, 10);
 
 		cr_assert_lt(i, N);
@@ -399,8 +375,6 @@ Test(exact_ttl, thousands_of_deadlines_behind_a_long_one, .timeout = 120)
 		free(s);
 	}
 	cr_assert_eq(got, N, "only %zu of %d dead-lettered", got, N);
-	cr_assert_eq(ready(c, q), 1);
-	hb_close(cc);
-	hb_close(c);
-	hb_stop(&b);
+	cr_assert_eq(ut_count(f.c, 1, f.q), 1);
+	finish(&f);
 }
