@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "admin/api.h"
 #include "admin/http.h"
 #include "admin/http_conn.h"
 #include "lib/buf.h"
 #include "lib/json.h"
+#include "lib/mono.h"
 #include "lib/vec.h"
 #include "lib/xmalloc.h"
 #include "server/auth_perm.h"
@@ -610,15 +610,6 @@ too_large(struct api_ctx *ctx)
 	api_error(ctx, 500, "internal_error", "response too large");
 }
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * An item just written at it->off: reads its sort= value and, when every
  * written item is answered, projects its columns in place (one parse for
@@ -746,19 +737,34 @@ emit(struct api_ctx *ctx, size_t first, size_t last, size_t filtered,
 		too_large(ctx);
 }
 
+/*
+ * The start of both ends of a listing: one that ran out of room answers
+ * "response too large" (false); else total counts at least the items
+ * kept.
+ */
+static bool
+list_closing(struct api_ctx *ctx)
+{
+	struct api_list *l = ctx->list;
+
+	assert(l != NULL);
+	if (l->failed) {
+		too_large(ctx);
+		return false;
+	}
+	if (l->total < l->n)
+		l->total = l->n;
+	return true;
+}
+
 void
 api_list_end(struct api_ctx *ctx)
 {
 	struct api_list *l = ctx->list;
 	size_t first, last, pages;
 
-	assert(l != NULL);
-	if (l->failed) {
-		too_large(ctx);
+	if (!list_closing(ctx))
 		return;
-	}
-	if (l->total < l->n)
-		l->total = l->n;
 	sort_items(l);
 	if (cut_page(ctx, l, l->n, &first, &last, &pages))
 		emit(ctx, first, last, l->n, pages);
@@ -979,13 +985,8 @@ api_list_end_keyed(struct api_ctx *ctx, api_list_write_fn *write)
 {
 	struct api_list *l = ctx->list;
 
-	assert(l != NULL);
-	if (l->failed) {
-		too_large(ctx);
+	if (!list_closing(ctx))
 		return;
-	}
-	if (l->total < l->n)
-		l->total = l->n;
 	l->write = write;
 	/*
 	 * The default order and sort=name need only the keys (a keyed

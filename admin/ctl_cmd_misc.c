@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "admin/ctl.h"
 #include "admin/ctl_cmd.h"
 #include "admin/ctl_http.h"
 #include "lib/json.h"
+#include "lib/mono.h"
 #include "lib/xmalloc.h"
 
 #define NCOLS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -161,19 +161,10 @@ CTL_CMD(cmd_ping)
 	return 0;
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 CTL_CMD(cmd_await_startup)
 {
 	struct ctl_resp r;
-	double start = now_s(), limit;
+	double start = mono_s(), limit;
 	long total = c->conf.timeout_set ? c->conf.timeout : 300;
 	bool progress = c->tty_err && !c->conf.quiet;
 	int tries = 0;
@@ -204,7 +195,7 @@ CTL_CMD(cmd_await_startup)
 			ctl_resp_free(&r);
 			return rc;
 		}
-		if (now_s() + 0.25 >= limit) {
+		if (mono_s() + 0.25 >= limit) {
 			if (progress)
 				fputc('\n', stderr);
 			ctl_fail(CTL_EX_UNAVAILABLE, "the API at %s did not "

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/mono.h"
 #include "lib/xmalloc.h"
 #include "server/alarm.h"
 #include "server/auth.h"
@@ -29,15 +29,6 @@
 #include "server/tls.h"
 #include "server/vhost.h"
 #include "storage/store.h"
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void
 ptrvec_push(struct ptrvec *pv, void *p)

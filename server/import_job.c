@@ -30,9 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/log.h"
+#include "lib/mono.h"
 #include "lib/xmalloc.h"
 #include "server/broker.h"
 #include "server/definitions.h"
@@ -82,15 +82,6 @@ struct import_job {
 	struct import	 im;
 	char		 err[1024];
 };
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Tells the worker that the document may go. */
 static void

@@ -4,9 +4,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/hmap.h"
+#include "lib/mono.h"
 #include "lib/xmalloc.h"
 #include "server/broker.h"
 #include "server/chan.h"
@@ -293,15 +293,6 @@ tick_conn(struct broker_stats *s, struct conn *c, double now)
 	}
 }
 
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* struct broker's churn counters in enum stat_churn's order. */
 void
 stats_churn(const struct broker *b, uint64_t *v)
@@ -319,8 +310,8 @@ void
 stats_tick(struct broker *b)
 {
 	struct broker_stats *s = &b->stats;
-	double now = b->loop != NULL ? ev_now(b->loop) : mono();
-	double t0 = mono();
+	double now = b->loop != NULL ? ev_now(b->loop) : mono_s();
+	double t0 = mono_s();
 	uint64_t v[WIDTH_MAX], depth[DEPTH_N] = { 0 };
 	size_t n;
 	void *p;
@@ -340,7 +331,7 @@ stats_tick(struct broker *b)
 	memcpy(s->depth, depth, sizeof(depth));
 	push_ring(s, &s->depth_rates, DEPTH_N, 0, now, depth, true);
 	s->last_tick = now;
-	s->tick_seconds = mono() - t0;
+	s->tick_seconds = mono_s() - t0;
 }
 
 static void
