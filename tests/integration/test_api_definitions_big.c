@@ -15,17 +15,16 @@
 
 #include <amqp.h>
 #include <amqp_framing.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "tests/common.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/prober.h"
 #include "tests/integration/util.h"
 
 #define GUEST		"guest:guest"
@@ -69,23 +68,6 @@ main(int argc, char *argv[])
 		rc = !criterion_run_all_tests(tests);
 	criterion_finalize(tests);
 	return rc;
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* A growing string. */
@@ -210,23 +192,15 @@ queue_total(void)
 static void
 wait_applying(long base)
 {
-	long t0 = now_ms(), n;
+	long t0 = tc_now_ms(), n;
 
 	while ((n = queue_total()) == base) {
-		cr_assert_lt(now_ms() - t0, 60000, "the import never started");
-		sleep_ms(5);
+		cr_assert_lt(tc_now_ms() - t0, 60000,
+		    "the import never started");
+		tc_sleep_ms(5);
 	}
 	cr_assert_lt(n, base + NQUEUES, "the import was already done");
 }
-
-struct prober {
-	pthread_t		 th;
-	amqp_connection_state_t	 c;
-	atomic_bool		 stop;
-	long			 worst_ms;
-	long			 rounds;
-	bool			 failed;
-};
 
 /* Publish to its own queue, then basic.get the message back. */
 static bool
@@ -253,49 +227,26 @@ round_trip(amqp_connection_state_t c)
 	return true;
 }
 
-static void *
-prober_run(void *arg)
-{
-	struct prober *p = arg;
-
-	while (!atomic_load(&p->stop)) {
-		long t0 = now_ms(), dt;
-
-		if (!round_trip(p->c)) {
-			p->failed = true;
-			break;
-		}
-		dt = now_ms() - t0;
-		if (dt > p->worst_ms)
-			p->worst_ms = dt;
-		p->rounds++;
-		sleep_ms(2);
-	}
-	return NULL;
-}
-
 static void
 prober_start(struct prober *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->c = ut_connect();
-	amqp_queue_declare(p->c, 1, amqp_cstring_bytes("probe"), 0, 0, 0, 0,
+	amqp_connection_state_t c = ut_connect();
+
+	amqp_queue_declare(c, 1, amqp_cstring_bytes("probe"), 0, 0, 0, 0,
 	    amqp_empty_table);
-	ut_ok(p->c, "queue.declare probe");
-	cr_assert(round_trip(p->c), "the prober's first round trip");
-	cr_assert_eq(pthread_create(&p->th, NULL, prober_run, p), 0);
+	ut_ok(c, "queue.declare probe");
+	cr_assert(round_trip(c), "the prober's first round trip");
+	pr_start(p, c, round_trip, 2);
 }
 
 /* Stops the prober and returns the longest round trip seen, in ms. */
 static long
 prober_stop(struct prober *p)
 {
-	atomic_store(&p->stop, true);
-	pthread_join(p->th, NULL);
-	cr_assert(!p->failed, "the prober's round trip failed");
+	long worst = pr_stop(p, "the prober's round trip failed");
+
 	cr_assert_gt(p->rounds, 0);
-	hb_close(p->c);
-	return p->worst_ms;
+	return worst;
 }
 
 /* The binding to bq<i> routes: publish to bx with k<i>, get it there. */
@@ -321,10 +272,10 @@ Test(api_definitions_big, big_import_does_not_stall)
 	if (ut_broker.admin_port == 0)
 		cr_skip_test("no admin port for the external broker");
 	prober_start(&p);
-	t0 = now_ms();
+	t0 = tc_now_ms();
 	fd = post_start("/api/definitions", defs);
 	st = post_finish(fd, &answer);
-	took = now_ms() - t0;
+	took = tc_now_ms() - t0;
 	worst = prober_stop(&p);
 	fprintf(stderr, "big import: %zu bytes, %d queues and bindings: "
 	    "answered %d in %ld ms; worst round trip meanwhile %ld ms "
@@ -347,7 +298,7 @@ Test(api_definitions_big, client_leaves_mid_import)
 {
 	char *defs = big_defs(NQUEUES, false);
 	amqp_connection_state_t c;
-	long t0 = now_ms();
+	long t0 = tc_now_ms();
 	struct hhttp r;
 	int fd, st;
 
@@ -362,8 +313,9 @@ Test(api_definitions_big, client_leaves_mid_import)
 	    "{\"queues\":[{\"name\":\"after\",\"vhost\":\"/\","
 	    "\"durable\":true}]}", &r)) == 503) {
 		hb_http_free(&r);
-		cr_assert_lt(now_ms() - t0, 60000, "the import never ended");
-		sleep_ms(20);
+		cr_assert_lt(tc_now_ms() - t0, 60000,
+		    "the import never ended");
+		tc_sleep_ms(20);
 	}
 	hb_http_free(&r);
 	cr_assert_eq(st, 204);
@@ -403,7 +355,7 @@ Test(api_definitions_big, broker_stops_early_in_an_import)
 	if (ut_broker.admin_port == 0)
 		cr_skip_test("no admin port for the external broker");
 	fd = post_start("/api/definitions", defs);
-	sleep_ms(100);
+	tc_sleep_ms(100);
 	cr_assert_eq(hb_halt(&ut_broker, SIGTERM), 0);
 	close(fd);
 	free(defs);

@@ -19,17 +19,16 @@
 #include <amqp.h>
 #include <amqp_framing.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/json.h"
+#include "tests/common.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/prober.h"
 #include "tests/integration/util.h"
 
 #define GUEST		"guest:guest"
@@ -60,23 +59,6 @@ main(int argc, char *argv[])
 		rc = !criterion_run_all_tests(tests);
 	criterion_finalize(tests);
 	return rc;
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Declares queue name on channel 1; asserts success. */
@@ -355,10 +337,10 @@ Test(api_list_big, amqp_is_served_while_a_big_listing_runs)
 	c = ut_connect();
 	ut_confirm_select(c, 1);
 	declare(c, "zprobe");
-	t0 = now_ms();
+	t0 = tc_now_ms();
 	fd = get_start("/api/queues");
 	/* Let the broker read the request and begin. */
-	sleep_ms(20);
+	tc_sleep_ms(20);
 	ut_publish(c, 1, "", "zprobe", "ping");
 	ut_confirm_wait(c, 1, 1);
 	/*
@@ -368,7 +350,7 @@ Test(api_list_big, amqp_is_served_while_a_big_listing_runs)
 	cr_assert(!readable(fd), "the listing was answered before a publish "
 	    "sent during it was confirmed");
 	j = get_finish(fd);
-	took = now_ms() - t0;
+	took = tc_now_ms() - t0;
 	cr_assert_eq(json_len(j), NBIG + 1);
 	cr_assert_str_eq(str_member(json_at(j, NBIG), "name"), "zprobe");
 	json_free(j);
@@ -377,40 +359,18 @@ Test(api_list_big, amqp_is_served_while_a_big_listing_runs)
 	hb_close(c);
 }
 
-struct prober {
-	pthread_t		 th;
-	amqp_connection_state_t	 c;
-	atomic_bool		 stop;
-	long			 worst_ms;
-	long			 rounds;
-	bool			 failed;
-};
-
-static void *
-prober_run(void *arg)
+/* A publish and its confirm on channel 1 (in confirm mode). */
+static bool
+confirm_round_trip(amqp_connection_state_t c)
 {
-	struct prober *p = arg;
 	amqp_basic_properties_t props = { 0 };
+	amqp_frame_t f;
 
-	for (uint64_t tag = 1; !atomic_load(&p->stop); tag++) {
-		long t0 = now_ms(), dt;
-		amqp_frame_t f;
-
-		if (amqp_basic_publish(p->c, 1, amqp_empty_bytes,
-		    amqp_cstring_bytes("probe"), 0, 0, &props,
-		    amqp_cstring_bytes("ping")) != AMQP_STATUS_OK ||
-		    amqp_simple_wait_frame(p->c, &f) != AMQP_STATUS_OK ||
-		    f.payload.method.id != AMQP_BASIC_ACK_METHOD) {
-			p->failed = true;
-			break;
-		}
-		dt = now_ms() - t0;
-		if (dt > p->worst_ms)
-			p->worst_ms = dt;
-		p->rounds++;
-		sleep_ms(1);
-	}
-	return NULL;
+	return amqp_basic_publish(c, 1, amqp_empty_bytes,
+	    amqp_cstring_bytes("probe"), 0, 0, &props,
+	    amqp_cstring_bytes("ping")) == AMQP_STATUS_OK &&
+	    amqp_simple_wait_frame(c, &f) == AMQP_STATUS_OK &&
+	    f.payload.method.id == AMQP_BASIC_ACK_METHOD;
 }
 
 /*
@@ -420,31 +380,27 @@ prober_run(void *arg)
 static void
 measure(const char *path)
 {
+	amqp_connection_state_t c = ut_connect();
 	struct prober p;
 	struct json *j;
-	long t0, took;
+	long t0, took, worst;
 	int fd;
 
-	memset(&p, 0, sizeof(p));
-	p.c = ut_connect();
-	ut_confirm_select(p.c, 1);
-	declare(p.c, "probe");
-	cr_assert_eq(pthread_create(&p.th, NULL, prober_run, &p), 0);
-	sleep_ms(50);
-	t0 = now_ms();
+	ut_confirm_select(c, 1);
+	declare(c, "probe");
+	pr_start(&p, c, confirm_round_trip, 1);
+	tc_sleep_ms(50);
+	t0 = tc_now_ms();
 	fd = get_start(path);
 	j = get_finish(fd);
-	took = now_ms() - t0;
-	sleep_ms(50);
-	atomic_store(&p.stop, true);
-	pthread_join(p.th, NULL);
-	cr_assert(!p.failed, "a publish was not confirmed");
+	took = tc_now_ms() - t0;
+	tc_sleep_ms(50);
+	worst = pr_stop(&p, "a publish was not confirmed");
 	fprintf(stderr, "GET %s: %zu items in %ld ms; longest AMQP round "
 	    "trip meanwhile %ld ms (%ld rounds)\n", path,
-	    json_type(j) == JSON_ARRAY ? json_len(j) : 1, took, p.worst_ms,
+	    json_type(j) == JSON_ARRAY ? json_len(j) : 1, took, worst,
 	    p.rounds);
 	json_free(j);
-	hb_close(p.c);
 }
 
 Test(api_list_big, measure_round_trips_during_listings)
@@ -469,7 +425,7 @@ Test(api_list_big, objects_deleted_during_a_listing_are_left_out)
 	fill("zz", 2000, 0);
 	c = ut_connect();
 	fd = get_start("/api/queues?columns=name,vhost");
-	sleep_ms(20);
+	tc_sleep_ms(20);
 	/* A whole vhost, and the last ones in the listing's order. */
 	free(call("DELETE", "/api/vhosts/zz", NULL, 204));
 	for (int i = NBIG - 1; i >= NBIG - 500; i--) {
@@ -540,7 +496,7 @@ Test(api_list_big, a_client_that_leaves_mid_listing_frees_it)
 	{
 		int fd = get_start("/api/queues?sort=messages");
 
-		sleep_ms(30);
+		tc_sleep_ms(30);
 		close(fd);
 	}
 	c = ut_connect();
@@ -554,7 +510,7 @@ Test(api_list_big, a_client_that_leaves_mid_listing_frees_it)
 	/* Stopping with a listing under way: teardown's clean exit. */
 	close(get_start("/api/queues?columns=name"));
 	(void)get_start("/api/queues");
-	sleep_ms(10);
+	tc_sleep_ms(10);
 }
 
 /* ---- bindings ----------------------------------------------------------- */
@@ -641,7 +597,7 @@ Test(api_list_big, big_binding_listings_are_complete_and_do_not_stall)
 	c = ut_connect();
 	ut_confirm_select(c, 1);
 	fd = get_start("/api/bindings");
-	sleep_ms(20);
+	tc_sleep_ms(20);
 	ut_publish(c, 1, "bfan", "", "ping");
 	ut_confirm_wait(c, 1, 1);
 	cr_assert(!readable(fd), "the binding listing was answered before a "
@@ -699,7 +655,7 @@ Test(api_list_big, bindings_deleted_during_a_listing_are_left_out)
 	fill_bound(NBIG);
 	c = ut_connect();
 	fd = get_start("/api/bindings");
-	sleep_ms(20);
+	tc_sleep_ms(20);
 	/* Queues (both their bindings) and bfan's bindings alone. */
 	for (int i = 0; i < 1000; i++) {
 		char q[32], k[32];
@@ -839,7 +795,7 @@ Test(api_list_big, connection_and_channel_listings_are_complete)
 	json_free(j);
 	/* A client that leaves mid-listing. */
 	close(get_start("/api/channels"));
-	sleep_ms(200);
+	tc_sleep_ms(200);
 	j = get_finish(get_start("/api/connections?columns=name,vhost"));
 	cr_assert_eq(check_unique(j, "name"), NCONNS - (NCONNS + 2) / 3);
 	json_free(j);

@@ -12,78 +12,40 @@
 
 #include <amqp.h>
 #include <amqp_framing.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "tests/common.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/prober.h"
 #include "tests/integration/util.h"
 
 #define STALL_MAX_MS	1000
 
 TestSuite(stall, .init = ut_setup, .fini = ut_teardown, .timeout = 60);
 
-static long
-now_ms(void)
+/* A basic.qos round trip. */
+static bool
+qos_round_trip(amqp_connection_state_t c)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-struct prober {
-	pthread_t		 th;
-	amqp_connection_state_t	 c;
-	atomic_bool		 stop;
-	long			 worst_ms;
-	long			 rounds;
-	bool			 failed;
-};
-
-static void *
-prober_run(void *arg)
-{
-	struct prober *p = arg;
-
-	while (!atomic_load(&p->stop)) {
-		long t0 = now_ms(), dt;
-
-		if (amqp_basic_qos(p->c, 1, 0, 10, 0) == NULL) {
-			p->failed = true;
-			break;
-		}
-		dt = now_ms() - t0;
-		if (dt > p->worst_ms)
-			p->worst_ms = dt;
-		p->rounds++;
-		struct timespec ts = { 0, 2 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return NULL;
+	return amqp_basic_qos(c, 1, 0, 10, 0) != NULL;
 }
 
 static void
 prober_start(struct prober *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->c = ut_connect();
-	cr_assert_eq(pthread_create(&p->th, NULL, prober_run, p), 0);
+	pr_start(p, ut_connect(), qos_round_trip, 2);
 }
 
 /* Stops the prober and returns the longest round trip seen, in ms. */
 static long
 prober_stop(struct prober *p)
 {
-	atomic_store(&p->stop, true);
-	pthread_join(p->th, NULL);
-	cr_assert(!p->failed, "the prober's basic.qos failed");
+	long worst = pr_stop(p, "the prober's basic.qos failed");
+
 	cr_assert_gt(p->rounds, 0);
-	hb_close(p->c);
-	return p->worst_ms;
+	return worst;
 }
 
 /* Waits for every method sent so far on channel 1 to be processed. */
@@ -195,7 +157,7 @@ Test(stall, many_bindings_are_indexed)
 
 	q = ut_queue(c, 1, "bq");
 	prober_start(&p);
-	t0 = now_ms();
+	t0 = tc_now_ms();
 	for (int i = 0; i < N; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		bind_nowait(c, q, "amq.direct", key, amqp_empty_table);
@@ -205,7 +167,7 @@ Test(stall, many_bindings_are_indexed)
 	sync_channel(c);
 	worst = prober_stop(&p);
 	cr_log_info("%d bindings: %ld ms, worst wait %ld ms", N,
-	    now_ms() - t0, worst);
+	    tc_now_ms() - t0, worst);
 	cr_assert_lt(worst, STALL_MAX_MS, "another client waited %ld ms "
 	    "while binding", worst);
 
