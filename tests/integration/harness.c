@@ -1370,3 +1370,18 @@ hb_http(const struct hbroker *b, const char *method, const char *path,
 	close(fd);
 	return r->status;
 }
+
+const char *
+hb_http_call(const struct hbroker *b, const char *userpass,
+    const char *method, const char *path, const char *body, int want)
+{
+	static char	 copy[65536];
+	struct hhttp	 r;
+	int		 st = hb_http(b, method, path, userpass, body, &r);
+
+	snprintf(copy, sizeof(copy), "%s", r.body != NULL ? r.body : "");
+	hb_http_free(&r);
+	cr_assert_eq(st, want, "%s %s: %d, wanted %d: %s", method, path, st,
+	    want, copy);
+	return copy;
+}

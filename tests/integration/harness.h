@@ -282,6 +282,13 @@ size_t	hb_http_format(char *buf, size_t len, const char *method,
 /* One request on a fresh connection; returns the status, fills *r. */
 int	hb_http(const struct hbroker *b, const char *method, const char *path,
 	    const char *userpass, const char *body, struct hhttp *r);
+/*
+ * hb_http asserting the status is want; returns the body (a static copy,
+ * valid until the next call).
+ */
+const char	*hb_http_call(const struct hbroker *b, const char *userpass,
+		    const char *method, const char *path, const char *body,
+		    int want);
 
 /* Resident set size of a process in KiB from /proc/PID/status, or -1. */
 long	hb_rss_kib(pid_t pid);
