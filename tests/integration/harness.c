@@ -1090,6 +1090,26 @@ hb_raw_last_text(void)
 	return hb_raw_text;
 }
 
+bool
+hb_file_has(const char *path, const char *text, int ms)
+{
+	char	 line[4096];
+	FILE	*f;
+
+	for (int waited = 0; waited <= ms; waited += 20) {
+		if ((f = fopen(path, "r")) != NULL) {
+			while (fgets(line, sizeof(line), f) != NULL)
+				if (strstr(line, text) != NULL) {
+					fclose(f);
+					return true;
+				}
+			fclose(f);
+		}
+		tc_sleep_ms(20);
+	}
+	return false;
+}
+
 long
 hb_rss_kib(pid_t pid)
 {

@@ -290,6 +290,12 @@ const char	*hb_http_call(const struct hbroker *b, const char *userpass,
 		    const char *method, const char *path, const char *body,
 		    int want);
 
+/*
+ * Whether the file at path has a line containing text, read again every
+ * 20 ms for up to ms (a log warrend writes meanwhile).
+ */
+bool	hb_file_has(const char *path, const char *text, int ms);
+
 /* Resident set size of a process in KiB from /proc/PID/status, or -1. */
 long	hb_rss_kib(pid_t pid);
 

@@ -16,12 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "lib/json.h"
+#include "tests/common.h"
 #include "tests/integration/api_json.h"
 #include "tests/integration/api_util.h"
 #include "tests/integration/harness.h"
@@ -77,15 +77,6 @@ put_queue(const char *vhost_enc, const char *name_enc, const char *body)
 	snprintf(path, sizeof(path), "/api/queues/%s/%s", vhost_enc,
 	    name_enc);
 	au_call(B, NULL, "PUT", path, body != NULL ? body : "{}", 201);
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Publishes n messages to queue over AMQP (so rates come from traffic). */
@@ -705,10 +696,10 @@ Test(api_checklist, item10_thousands_of_queues_listed_fast)
 		ut_ok(c, "queue.declare");
 	}
 	hb_close(c);
-	t0 = now_ms();
+	t0 = tc_now_ms();
 	cr_assert_eq(hb_http(B, "GET", "/api/queues/%2F", AU_GUEST, NULL, &h),
 	    200);
-	ms = now_ms() - t0;
+	ms = tc_now_ms() - t0;
 	cr_expect_lt(ms, 2000, "3000 queues took %ld ms", ms);
 	cr_expect_not_null(strstr(h.body, "\"name\":\"celery-2999\""));
 	hb_http_free(&h);

@@ -12,13 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <amqp.h>
 #include <amqp_framing.h>
 #include <criterion/criterion.h>
 
+#include "tests/common.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/util.h"
 
@@ -33,15 +33,6 @@ start(const char *timeout_ms)
 
 	hb_start(&ut_broker, extra);
 	hb_require_warrend(&ut_broker);
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -67,10 +58,10 @@ timeout_arg(amqp_table_entry_t *e, int32_t ms)
 static int
 next_method(amqp_connection_state_t c, amqp_frame_t *f, int ms)
 {
-	long until = now_ms() + ms;
+	long until = tc_now_ms() + ms;
 
 	for (;;) {
-		long left = until - now_ms();
+		long left = until - tc_now_ms();
 		int rc;
 
 		if (left <= 0)
@@ -109,7 +100,7 @@ expect_timeout_close(amqp_connection_state_t c, amqp_channel_t ch,
 	amqp_frame_t f;
 	char want[512];
 	char *got;
-	long t0 = now_ms();
+	long t0 = tc_now_ms();
 
 	snprintf(want, sizeof(want), "PRECONDITION_FAILED - delivery "
 	    "acknowledgement on channel %u timed out. Timeout value used: %d "
@@ -127,7 +118,7 @@ expect_timeout_close(amqp_connection_state_t c, amqp_channel_t ch,
 	cr_assert_eq(cl->class_id, 0);
 	cr_assert_eq(cl->method_id, 0);
 	amqp_send_method(c, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-	return now_ms() - t0;
+	return tc_now_ms() - t0;
 }
 
 /* Asserts nothing arrives for ms, then that ch still answers. */
@@ -182,12 +173,12 @@ Test(consumer_timeout, unacked_deliveries_close_the_channel_and_requeue)
 	ut_publish(c, 1, "", q, "b");
 	consume_manual(c, 2, q);
 	expect_deliver(c);
-	t0 = now_ms();
+	t0 = tc_now_ms();
 	expect_deliver(c);
 	expect_timeout_close(c, 2, 500);
 	/* After the deadline, not before it (a margin for a busy host). */
-	cr_assert_geq(now_ms() - t0, 400, "closed after %ld ms",
-	    now_ms() - t0);
+	cr_assert_geq(tc_now_ms() - t0, 400, "closed after %ld ms",
+	    tc_now_ms() - t0);
 	/* Only that channel: the connection and its other channel stay. */
 	cr_assert_eq(ut_sync(c, 1).reply_type, AMQP_RESPONSE_NORMAL);
 	/* Back in the queue in order, marked redelivered. */

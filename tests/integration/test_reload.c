@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -51,22 +50,7 @@ write_text(const char *path, const char *text)
 static bool
 file_has(const char *path, const char *text)
 {
-	struct timespec ts = { 0, 20 * 1000000 };
-	char line[4096];
-	FILE *f;
-
-	for (int waited = 0; waited <= 5000; waited += 20) {
-		if ((f = fopen(path, "r")) != NULL) {
-			while (fgets(line, sizeof(line), f) != NULL)
-				if (strstr(line, text) != NULL) {
-					fclose(f);
-					return true;
-				}
-			fclose(f);
-		}
-		nanosleep(&ts, NULL);
-	}
-	return false;
+	return hb_file_has(path, text, 5000);
 }
 
 /* The data dir is made by hb_start; the files live next to it. */

@@ -136,23 +136,10 @@ start_tls(const char *server_cert, const char *const *extra)
 static bool
 log_has(const char *text, int ms)
 {
-	char		 path[300], line[2048];
-	struct timespec	 ts = { 0, 20 * 1000000 };
-	FILE		*f;
+	char	path[300];
 
 	snprintf(path, sizeof(path), "%s/stderr.log", b.dir);
-	for (int waited = 0; waited <= ms; waited += 20) {
-		if ((f = fopen(path, "r")) != NULL) {
-			while (fgets(line, sizeof(line), f) != NULL)
-				if (strstr(line, text) != NULL) {
-					fclose(f);
-					return true;
-				}
-			fclose(f);
-		}
-		nanosleep(&ts, NULL);
-	}
-	return false;
+	return hb_file_has(path, text, ms);
 }
 
 /*
