@@ -63,17 +63,8 @@ static void
 publish(amqp_connection_state_t c, const char *x, const char *key,
     const char *body, const char *expiration, bool persistent)
 {
-	amqp_basic_properties_t	p;
+	amqp_basic_properties_t	p = ut_props(expiration, persistent);
 
-	memset(&p, 0, sizeof(p));
-	if (expiration != NULL) {
-		p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
-		p.expiration = amqp_cstring_bytes(expiration);
-	}
-	if (persistent) {
-		p._flags |= AMQP_BASIC_DELIVERY_MODE_FLAG;
-		p.delivery_mode = 2;
-	}
 	cr_assert_eq(amqp_basic_publish(c, 1, amqp_cstring_bytes(x),
 	    amqp_cstring_bytes(key), 0, 0, &p, amqp_cstring_bytes(body)), 0);
 }

@@ -68,17 +68,8 @@ static void
 publish(amqp_connection_state_t c, const char *q, const char *body,
     const char *expiration, bool persistent, int priority)
 {
-	amqp_basic_properties_t	p;
+	amqp_basic_properties_t	p = ut_props(expiration, persistent);
 
-	memset(&p, 0, sizeof(p));
-	if (expiration != NULL) {
-		p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
-		p.expiration = amqp_cstring_bytes(expiration);
-	}
-	if (persistent) {
-		p._flags |= AMQP_BASIC_DELIVERY_MODE_FLAG;
-		p.delivery_mode = 2;
-	}
 	if (priority > 0) {
 		p._flags |= AMQP_BASIC_PRIORITY_FLAG;
 		p.priority = (uint8_t)priority;

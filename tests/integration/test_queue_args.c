@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 
 #include "tests/integration/harness.h"
+#include "tests/integration/util.h"
 
 TestSuite(queue_args, .timeout = 60);
 
@@ -315,17 +316,8 @@ static void
 publish_ttl(amqp_connection_state_t c, const char *q, const char *body,
     const char *expiration, bool persistent)
 {
-	amqp_basic_properties_t	p;
+	amqp_basic_properties_t	p = ut_props(expiration, persistent);
 
-	memset(&p, 0, sizeof(p));
-	if (expiration != NULL) {
-		p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
-		p.expiration = amqp_cstring_bytes(expiration);
-	}
-	if (persistent) {
-		p._flags |= AMQP_BASIC_DELIVERY_MODE_FLAG;
-		p.delivery_mode = 2;
-	}
 	cr_assert_eq(amqp_basic_publish(c, 1, amqp_empty_bytes,
 	    amqp_cstring_bytes(q), 0, 0, &p, amqp_cstring_bytes(body)), 0);
 }

@@ -180,6 +180,23 @@ ut_publish_full(amqp_connection_state_t c, amqp_channel_t ch,
 	    amqp_error_string2(rc));
 }
 
+amqp_basic_properties_t
+ut_props(const char *expiration, bool persistent)
+{
+	amqp_basic_properties_t	p;
+
+	memset(&p, 0, sizeof(p));
+	if (expiration != NULL) {
+		p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+		p.expiration = amqp_cstring_bytes(expiration);
+	}
+	if (persistent) {
+		p._flags |= AMQP_BASIC_DELIVERY_MODE_FLAG;
+		p.delivery_mode = 2;
+	}
+	return p;
+}
+
 char *
 ut_get(amqp_connection_state_t c, amqp_channel_t ch, const char *queue,
     bool no_ack, amqp_basic_get_ok_t *ok, amqp_basic_properties_t *props)

@@ -74,6 +74,12 @@ void	ut_publish_full(amqp_connection_state_t, amqp_channel_t ch,
 	    const amqp_basic_properties_t *props, amqp_bytes_t body);
 
 /*
+ * Message properties with only these set: expiration (when not NULL)
+ * and delivery mode 2 (when persistent).
+ */
+amqp_basic_properties_t	ut_props(const char *expiration, bool persistent);
+
+/*
  * basic.get.  Returns the body as a malloc'd NUL-terminated string, or
  * NULL on get-empty.  *ok (may be NULL) receives get-ok's fields and
  * *props (may be NULL) the message properties (pool-owned; valid until
