@@ -854,6 +854,28 @@ hb_put_bytes(struct hbuf *b, const void *p, size_t n)
 }
 
 void
+hb_sbprintf(struct hsbuf *s, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(s->p == NULL ? NULL : s->p + s->len,
+		    s->p == NULL ? 0 : s->cap - s->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			cr_assert_fail("vsnprintf");
+		if (s->p != NULL && s->len + (size_t)n < s->cap)
+			break;
+		s->cap = (s->cap + (size_t)n + 1) * 2;
+		if ((s->p = realloc(s->p, s->cap)) == NULL)
+			cr_assert_fail("out of memory");
+	}
+	s->len += (size_t)n;
+}
+
+void
 hb_put_shortstr(struct hbuf *b, const char *s)
 {
 	size_t	n = strlen(s);
@@ -1403,5 +1425,19 @@ hb_http_call(const struct hbroker *b, const char *userpass,
 	hb_http_free(&r);
 	cr_assert_eq(st, want, "%s %s: %d, wanted %d: %s", method, path, st,
 	    want, copy);
+	return copy;
+}
+
+char *
+hb_http_call_dup(const struct hbroker *b, const char *userpass,
+    const char *method, const char *path, const char *body, int want)
+{
+	struct hhttp	 r;
+	int		 st = hb_http(b, method, path, userpass, body, &r);
+	char		*copy = strdup(r.body != NULL ? r.body : "");
+
+	hb_http_free(&r);
+	cr_assert_eq(st, want, "%s %s: %d, wanted %d: %.2000s", method, path,
+	    st, want, copy);
 	return copy;
 }

@@ -247,6 +247,19 @@ void	hb_put_longstr(struct hbuf *, const void *, uint32_t);
 void	hb_put_bytes(struct hbuf *, const void *, size_t);
 
 /*
+ * A growing text buffer: p is NULL (empty) or malloc'd with cap bytes
+ * holding a NUL-terminated text of len. The tests leak it (one process
+ * per test).
+ */
+struct hsbuf {
+	char	*p;
+	size_t	 len, cap;
+};
+/* Appends formatted text, growing p as needed. */
+void	hb_sbprintf(struct hsbuf *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/*
  * A raw HTTP/1.1 client for the admin API. warrend is started with
  * --admin-port 0 and admin_port read from DIR/warrend.admin-port; with
  * WARREN_TEST_URL, WARREN_TEST_ADMIN_PORT names the other broker's
@@ -289,6 +302,9 @@ int	hb_http(const struct hbroker *b, const char *method, const char *path,
 const char	*hb_http_call(const struct hbroker *b, const char *userpass,
 		    const char *method, const char *path, const char *body,
 		    int want);
+/* hb_http_call for big bodies: returns a malloc'd copy (caller frees). */
+char	*hb_http_call_dup(const struct hbroker *b, const char *userpass,
+	    const char *method, const char *path, const char *body, int want);
 
 /*
  * Whether the file at path has a line containing text, read again every

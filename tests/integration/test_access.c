@@ -110,46 +110,18 @@ write_file(const char *path, const char *text)
 		cr_assert_fail("write %s: %s", path, strerror(errno));
 }
 
-/* A growing text buffer; the tests leak it (one process per test). */
-struct sbuf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-static void
-sb_printf(struct sbuf *s, const char *fmt, ...)
-{
-	va_list	ap;
-	int	n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(s->p == NULL ? NULL : s->p + s->len,
-		    s->p == NULL ? 0 : s->cap - s->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			cr_assert_fail("vsnprintf");
-		if (s->p != NULL && s->len + (size_t)n < s->cap)
-			break;
-		s->cap = (s->cap + (size_t)n + 1) * 2;
-		if ((s->p = realloc(s->p, s->cap)) == NULL)
-			cr_assert_fail("out of memory");
-	}
-	s->len += (size_t)n;
-}
-
 /* Appends s as a JSON string literal (regexes carry backslashes). */
 static void
-sb_json(struct sbuf *s, const char *v)
+sb_json(struct hsbuf *s, const char *v)
 {
-	sb_printf(s, "\"");
+	hb_sbprintf(s, "\"");
 	for (; *v != '\0'; v++) {
 		if (*v == '"' || *v == '\\')
-			sb_printf(s, "\\%c", *v);
+			hb_sbprintf(s, "\\%c", *v);
 		else
-			sb_printf(s, "%c", *v);
+			hb_sbprintf(s, "%c", *v);
 	}
-	sb_printf(s, "\"");
+	hb_sbprintf(s, "\"");
 }
 
 /* A fresh SHA-256 hash of pw, as rabbitmqctl export_definitions has it. */
@@ -167,21 +139,21 @@ hash_of(const char *pw)
 }
 
 static void
-add_perm(struct sbuf *s, bool *first, const char *user, const char *vhost,
+add_perm(struct hsbuf *s, bool *first, const char *user, const char *vhost,
     const char *c, const char *w, const char *r)
 {
-	sb_printf(s, "%s\n  {\"user\": ", *first ? "" : ",");
+	hb_sbprintf(s, "%s\n  {\"user\": ", *first ? "" : ",");
 	*first = false;
 	sb_json(s, user);
-	sb_printf(s, ", \"vhost\": ");
+	hb_sbprintf(s, ", \"vhost\": ");
 	sb_json(s, vhost);
-	sb_printf(s, ", \"configure\": ");
+	hb_sbprintf(s, ", \"configure\": ");
 	sb_json(s, c);
-	sb_printf(s, ", \"write\": ");
+	hb_sbprintf(s, ", \"write\": ");
 	sb_json(s, w);
-	sb_printf(s, ", \"read\": ");
+	hb_sbprintf(s, ", \"read\": ");
 	sb_json(s, r);
-	sb_printf(s, "}");
+	hb_sbprintf(s, "}");
 }
 
 /*
@@ -191,11 +163,11 @@ add_perm(struct sbuf *s, bool *first, const char *user, const char *vhost,
 static char *
 defs_text(const struct perm *p, size_t n, const char *algo)
 {
-	struct sbuf	s = { NULL, 0, 0 };
+	struct hsbuf	s = { NULL, 0, 0 };
 	bool		first = true;
 	size_t		i;
 
-	sb_printf(&s, "{\n\"rabbit_version\": \"3.12.0\",\n"
+	hb_sbprintf(&s, "{\n\"rabbit_version\": \"3.12.0\",\n"
 	    "\"vhosts\": [{\"name\": \"/\"}, {\"name\": \"other\"}],\n"
 	    "\"users\": [\n"
 	    "  {\"name\": \"alice\", \"password_hash\": \"%s\", "
@@ -210,7 +182,7 @@ defs_text(const struct perm *p, size_t n, const char *algo)
 	for (i = 0; i < n; i++)
 		add_perm(&s, &first, "bob", p[i].vhost, p[i].configure,
 		    p[i].write, p[i].read);
-	sb_printf(&s, "\n],\n"
+	hb_sbprintf(&s, "\n],\n"
 	    "\"exchanges\": [\n"
 	    "  {\"name\": \"x1\", \"vhost\": \"/\", \"type\": \"direct\", "
 	    "\"durable\": true, \"auto_delete\": false, \"internal\": false, "
@@ -1528,14 +1500,14 @@ Test(access, wrong_password_and_unknown_user_get_the_same_403)
 
 Test(access, sha512_and_plain_password_users_log_in)
 {
-	struct sbuf		 s = { NULL, 0, 0 };
+	struct hsbuf		 s = { NULL, 0, 0 };
 	char			 h[PASSWORD_HASH_MAX];
 	const char		*argv[3];
 	amqp_connection_state_t	 c;
 
 	if (password_hash(PASSWORD_SHA512, "carol-pw", 8, h, sizeof(h)) != 0)
 		cr_assert_fail("password_hash sha512");
-	sb_printf(&s, "{\"users\": ["
+	hb_sbprintf(&s, "{\"users\": ["
 	    "{\"name\": \"carol\", \"password_hash\": \"%s\", "
 	    "\"hashing_algorithm\": \"rabbit_password_hashing_sha512\", "
 	    "\"tags\": \"\"},"
@@ -1990,14 +1962,14 @@ Test(access, non_string_alternate_exchange_in_definitions_fails_start)
 	const char *const	want[] = { "invalid type",
 				    "'alternate-exchange'", "xae", NULL };
 	char			*text = defs_text(NULL, 0, NULL), *at;
-	struct sbuf		 s = { NULL, 0, 0 };
+	struct hsbuf		 s = { NULL, 0, 0 };
 
 	if (getenv("WARREN_TEST_URL") != NULL &&
 	    getenv("WARREN_TEST_URL")[0] != '\0')
 		cr_skip_test("tests warrend itself; external broker in use");
 	cr_assert_not_null(at = strstr(text, "\"exchanges\": [\n"));
 	at += strlen("\"exchanges\": [\n");
-	sb_printf(&s, "%.*s  {\"name\": \"xae\", \"vhost\": \"/\", "
+	hb_sbprintf(&s, "%.*s  {\"name\": \"xae\", \"vhost\": \"/\", "
 	    "\"type\": \"direct\", \"durable\": true, \"auto_delete\": false, "
 	    "\"internal\": false, \"arguments\": {\"alternate-exchange\": 5}},"
 	    "\n%s", (int)(at - text), text, at);

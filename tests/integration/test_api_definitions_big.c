@@ -70,31 +70,6 @@ main(int argc, char *argv[])
 	return rc;
 }
 
-/* A growing string. */
-struct sbuf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-sb_printf(struct sbuf *s, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(s->p + s->len, s->cap - s->len, fmt, ap);
-		va_end(ap);
-		cr_assert_geq(n, 0);
-		if ((size_t)n < s->cap - s->len)
-			break;
-		s->cap = (s->cap + (size_t)n) * 2;
-		cr_assert_not_null(s->p = realloc(s->p, s->cap));
-	}
-	s->len += (size_t)n;
-}
-
 /*
  * n durable queues "bq<i>" in vhost "/", exchange "bx" and a binding
  * bx -> bq<i> with key "k<i>" each; bad: the last binding's
@@ -103,26 +78,26 @@ sb_printf(struct sbuf *s, const char *fmt, ...)
 static char *
 big_defs(int n, bool bad)
 {
-	struct sbuf s = { NULL, 0, 0 };
+	struct hsbuf s = { NULL, 0, 0 };
 
 	s.cap = 1 << 20;
 	cr_assert_not_null(s.p = malloc(s.cap));
 	s.p[0] = '\0';
-	sb_printf(&s, "{\"rabbit_version\":\"3.10.8\",\"exchanges\":[{"
+	hb_sbprintf(&s, "{\"rabbit_version\":\"3.10.8\",\"exchanges\":[{"
 	    "\"name\":\"bx\",\"vhost\":\"/\",\"type\":\"direct\","
 	    "\"durable\":true,\"auto_delete\":false,\"internal\":false,"
 	    "\"arguments\":{}}],\"queues\":[");
 	for (int i = 0; i < n; i++)
-		sb_printf(&s, "%s{\"name\":\"bq%d\",\"vhost\":\"/\","
+		hb_sbprintf(&s, "%s{\"name\":\"bq%d\",\"vhost\":\"/\","
 		    "\"durable\":true,\"auto_delete\":false,\"arguments\":"
 		    "{\"x-max-length\":%d}}", i ? "," : "", i, 1000 + i);
-	sb_printf(&s, "],\"bindings\":[");
+	hb_sbprintf(&s, "],\"bindings\":[");
 	for (int i = 0; i < n; i++)
-		sb_printf(&s, "%s{\"source\":\"bx\",\"vhost\":\"/\","
+		hb_sbprintf(&s, "%s{\"source\":\"bx\",\"vhost\":\"/\","
 		    "\"destination\":\"bq%d\",\"destination_type\":\"%s\","
 		    "\"routing_key\":\"k%d\",\"arguments\":{}}", i ? "," : "",
 		    i, bad && i == n - 1 ? "bogus" : "queue", i);
-	sb_printf(&s, "]}");
+	hb_sbprintf(&s, "]}");
 	return s.p;
 }
 
@@ -160,14 +135,7 @@ post_finish(int fd, char **body)
 static char *
 call(const char *method, const char *path, const char *body, int want)
 {
-	struct hhttp r;
-	int st = hb_http(&ut_broker, method, path, GUEST, body, &r);
-	char *copy = strdup(r.body != NULL ? r.body : "");
-
-	hb_http_free(&r);
-	cr_assert_eq(st, want, "%s %s: %d, wanted %d: %.2000s", method, path,
-	    st, want, copy);
-	return copy;
+	return hb_http_call_dup(&ut_broker, GUEST, method, path, body, want);
 }
 
 /*

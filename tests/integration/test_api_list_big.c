@@ -77,43 +77,11 @@ need_admin(void)
 		cr_skip_test("needs a fresh broker with an admin port");
 }
 
-/* A growing string. */
-struct sbuf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-sb_printf(struct sbuf *s, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(s->p + s->len, s->cap - s->len, fmt, ap);
-		va_end(ap);
-		cr_assert_geq(n, 0);
-		if ((size_t)n < s->cap - s->len)
-			break;
-		s->cap = (s->cap + (size_t)n) * 2;
-		cr_assert_not_null(s->p = realloc(s->p, s->cap));
-	}
-	s->len += (size_t)n;
-}
-
 /* One request; asserts the status; returns the body (malloc'd). */
 static char *
 call(const char *method, const char *path, const char *body, int want)
 {
-	struct hhttp r;
-	int st = hb_http(&ut_broker, method, path, GUEST, body, &r);
-	char *copy = strdup(r.body != NULL ? r.body : "");
-
-	hb_http_free(&r);
-	cr_assert_eq(st, want, "%s %s: %d, wanted %d: %.2000s", method, path,
-	    st, want, copy);
-	return copy;
+	return hb_http_call_dup(&ut_broker, GUEST, method, path, body, want);
 }
 
 /*
@@ -123,24 +91,24 @@ call(const char *method, const char *path, const char *body, int want)
 static void
 fill(const char *vhost, int nq, int nx)
 {
-	struct sbuf s = { NULL, 0, 0 };
+	struct hsbuf s = { NULL, 0, 0 };
 	char path[128];
 
 	s.cap = 1 << 20;
 	cr_assert_not_null(s.p = malloc(s.cap));
 	s.p[0] = '\0';
-	sb_printf(&s, "{\"queues\":[");
+	hb_sbprintf(&s, "{\"queues\":[");
 	for (int i = 0; i < nq; i++)
-		sb_printf(&s, "%s{\"name\":\"bq%05d\",\"vhost\":\"%s\","
+		hb_sbprintf(&s, "%s{\"name\":\"bq%05d\",\"vhost\":\"%s\","
 		    "\"durable\":true,\"auto_delete\":false,\"arguments\":"
 		    "{\"x-max-length\":%d}}", i ? "," : "", i, vhost, 1000 + i);
-	sb_printf(&s, "],\"exchanges\":[");
+	hb_sbprintf(&s, "],\"exchanges\":[");
 	for (int i = 0; i < nx; i++)
-		sb_printf(&s, "%s{\"name\":\"bx%05d\",\"vhost\":\"%s\","
+		hb_sbprintf(&s, "%s{\"name\":\"bx%05d\",\"vhost\":\"%s\","
 		    "\"type\":\"fanout\",\"durable\":true,\"auto_delete\":false,"
 		    "\"internal\":false,\"arguments\":{}}", i ? "," : "", i,
 		    vhost);
-	sb_printf(&s, "]}");
+	hb_sbprintf(&s, "]}");
 	snprintf(path, sizeof(path), "/api/definitions");
 	free(call("POST", path, s.p, 204));
 	free(s.p);
@@ -522,25 +490,25 @@ Test(api_list_big, a_client_that_leaves_mid_listing_frees_it)
 static void
 fill_bound(int n)
 {
-	struct sbuf s = { NULL, 0, 0 };
+	struct hsbuf s = { NULL, 0, 0 };
 
 	s.cap = 1 << 20;
 	cr_assert_not_null(s.p = malloc(s.cap));
 	s.p[0] = '\0';
-	sb_printf(&s, "{\"exchanges\":[{\"name\":\"bfan\",\"vhost\":\"/\","
+	hb_sbprintf(&s, "{\"exchanges\":[{\"name\":\"bfan\",\"vhost\":\"/\","
 	    "\"type\":\"fanout\",\"durable\":true,\"auto_delete\":false,"
 	    "\"internal\":false,\"arguments\":{}}],\"queues\":[");
 	for (int i = 0; i < n; i++)
-		sb_printf(&s, "%s{\"name\":\"bq%05d\",\"vhost\":\"/\","
+		hb_sbprintf(&s, "%s{\"name\":\"bq%05d\",\"vhost\":\"/\","
 		    "\"durable\":true,\"auto_delete\":false,\"arguments\":{}}",
 		    i ? "," : "", i);
-	sb_printf(&s, "],\"bindings\":[");
+	hb_sbprintf(&s, "],\"bindings\":[");
 	for (int i = 0; i < n; i++)
-		sb_printf(&s, "%s{\"source\":\"bfan\",\"vhost\":\"/\","
+		hb_sbprintf(&s, "%s{\"source\":\"bfan\",\"vhost\":\"/\","
 		    "\"destination\":\"bq%05d\",\"destination_type\":\"queue\","
 		    "\"routing_key\":\"k%05d\",\"arguments\":{\"x-n\":%d}}",
 		    i ? "," : "", i, i, i);
-	sb_printf(&s, "]}");
+	hb_sbprintf(&s, "]}");
 	free(call("POST", "/api/definitions", s.p, 204));
 	free(s.p);
 }
