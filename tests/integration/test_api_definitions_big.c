@@ -41,15 +41,7 @@
 #endif
 
 /* warrend must exit cleanly, whatever was under way (sanitizers too). */
-static void
-teardown(void)
-{
-	int st = hb_stop(&ut_broker);
-
-	cr_assert_eq(st, 0, "warrend exited with %d", st);
-}
-
-TestSuite(api_definitions_big, .init = ut_setup, .fini = teardown,
+TestSuite(api_definitions_big, .init = ut_setup, .fini = ut_teardown_clean,
     .timeout = 120);
 
 /*
@@ -60,14 +52,7 @@ TestSuite(api_definitions_big, .init = ut_setup, .fini = teardown,
 int
 main(int argc, char *argv[])
 {
-	struct criterion_test_set *tests = criterion_initialize();
-	int rc = 0;
-
-	criterion_options.jobs = 1;
-	if (criterion_handle_args(argc, argv, true))
-		rc = !criterion_run_all_tests(tests);
-	criterion_finalize(tests);
-	return rc;
+	return ut_main_serial(argc, argv);
 }
 
 /*

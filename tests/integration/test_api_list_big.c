@@ -37,28 +37,14 @@
 #define NEXCHANGES	3000
 #define NDEFAULT_EX	6	/* "" and amq.* of vhost / */
 
-static void
-teardown(void)
-{
-	int st = hb_stop(&ut_broker);
-
-	cr_assert_eq(st, 0, "warrend exited with %d", st);
-}
-
-TestSuite(api_list_big, .init = ut_setup, .fini = teardown, .timeout = 180);
+TestSuite(api_list_big, .init = ut_setup, .fini = ut_teardown_clean,
+    .timeout = 180);
 
 /* One test at a time: each fills a broker with 20,000 queues. */
 int
 main(int argc, char *argv[])
 {
-	struct criterion_test_set *tests = criterion_initialize();
-	int rc = 0;
-
-	criterion_options.jobs = 1;
-	if (criterion_handle_args(argc, argv, true))
-		rc = !criterion_run_all_tests(tests);
-	criterion_finalize(tests);
-	return rc;
+	return ut_main_serial(argc, argv);
 }
 
 /* Declares queue name on channel 1; asserts success. */
@@ -276,6 +262,24 @@ readable(int fd)
 	return poll(&p, 1, 0) == 1;
 }
 
+/*
+ * With the listing on fd under way, a publish on c (channel 1 in confirm
+ * mode) to exchange x with key is confirmed before the listing is
+ * answered. The old listing held the loop until its answer was written:
+ * the answer came before the confirm. what names the listing.
+ */
+static void
+confirmed_first(amqp_connection_state_t c, int fd, const char *x,
+    const char *key, const char *what)
+{
+	/* Let the broker read the request and begin. */
+	tc_sleep_ms(20);
+	ut_publish(c, 1, x, key, "ping");
+	ut_confirm_wait(c, 1, 1);
+	cr_assert(!readable(fd), "%s was answered before a publish sent "
+	    "during it was confirmed", what);
+}
+
 /* Each item's name is bq<i> with i rising; returns how many. */
 static size_t
 check_rising(const struct json *j)
@@ -307,16 +311,7 @@ Test(api_list_big, amqp_is_served_while_a_big_listing_runs)
 	declare(c, "zprobe");
 	t0 = tc_now_ms();
 	fd = get_start("/api/queues");
-	/* Let the broker read the request and begin. */
-	tc_sleep_ms(20);
-	ut_publish(c, 1, "", "zprobe", "ping");
-	ut_confirm_wait(c, 1, 1);
-	/*
-	 * The old listing held the loop until its answer was written: the
-	 * answer came before the confirm.
-	 */
-	cr_assert(!readable(fd), "the listing was answered before a publish "
-	    "sent during it was confirmed");
+	confirmed_first(c, fd, "", "zprobe", "the listing");
 	j = get_finish(fd);
 	took = tc_now_ms() - t0;
 	cr_assert_eq(json_len(j), NBIG + 1);
@@ -565,11 +560,7 @@ Test(api_list_big, big_binding_listings_are_complete_and_do_not_stall)
 	c = ut_connect();
 	ut_confirm_select(c, 1);
 	fd = get_start("/api/bindings");
-	tc_sleep_ms(20);
-	ut_publish(c, 1, "bfan", "", "ping");
-	ut_confirm_wait(c, 1, 1);
-	cr_assert(!readable(fd), "the binding listing was answered before a "
-	    "publish sent during it was confirmed");
+	confirmed_first(c, fd, "bfan", "", "the binding listing");
 	j = get_finish(fd);
 	/* The implicit bindings first, then the exchange's, all there. */
 	cr_assert_eq(json_len(j), 2 * NBIG, "%zu bindings", json_len(j));

@@ -32,6 +32,27 @@ ut_teardown(void)
 	hb_stop(&ut_broker);
 }
 
+void
+ut_teardown_clean(void)
+{
+	int st = hb_stop(&ut_broker);
+
+	cr_assert_eq(st, 0, "warrend exited with %d", st);
+}
+
+int
+ut_main_serial(int argc, char *argv[])
+{
+	struct criterion_test_set *tests = criterion_initialize();
+	int rc = 0;
+
+	criterion_options.jobs = 1;
+	if (criterion_handle_args(argc, argv, true))
+		rc = !criterion_run_all_tests(tests);
+	criterion_finalize(tests);
+	return rc;
+}
+
 static void
 set_timeout(amqp_connection_state_t c)
 {

@@ -23,6 +23,13 @@ extern struct hbroker	ut_broker;
 /* Criterion .init/.fini: start and stop a broker for each test. */
 void	ut_setup(void);
 void	ut_teardown(void);
+/* Criterion .fini asserting that warrend exited cleanly (status 0). */
+void	ut_teardown_clean(void);
+/*
+ * A test program's main running its tests one at a time (Criterion runs
+ * them in parallel by default), for tests that load the machine.
+ */
+int	ut_main_serial(int argc, char *argv[]);
 
 /* Asserts that text begins with prefix, showing both on failure. */
 #define UT_PREFIX(text, prefix) \
